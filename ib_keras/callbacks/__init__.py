@@ -1,0 +1,6 @@
+"""Keras callbacks of ib_keras."""
+
+from ib_keras.callbacks.activation_recorder import ActivationRecorder
+from ib_keras.callbacks.progress import TrainingProgress
+
+__all__ = ["ActivationRecorder", "TrainingProgress"]

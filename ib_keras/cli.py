@@ -1,0 +1,123 @@
+"""Command line: ``python -m ib_keras train|inspect``. Parses arguments and calls the library.
+
+Every error is one line on stderr and exit code 2, before anything is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from ib_keras.activations import ACTIVATIONS
+from ib_keras.data import SPLITS
+from ib_keras.protocols import PROTOCOLS
+
+EXIT_ERROR = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line: the problem and where to look."""
+
+    def error(self, message):
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _number(kind, minimum, description):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not {description}") from None
+        if not value >= minimum or value != value or value in (float("inf"), float("-inf")):
+            raise argparse.ArgumentTypeError(f"'{text}' is not {description}")
+        return value
+
+    return parse
+
+
+_positive_int = _number(int, 1, "a whole number >= 1")
+_natural_int = _number(int, 0, "a whole number >= 0")
+_non_negative_float = _number(float, 0.0, "a finite number >= 0")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m ib_keras", description="Information-plane experiments with Keras.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    train = commands.add_parser("train", help="train networks of one configuration, recording activity to HDF5")
+    train.add_argument("--activation", required=True, choices=ACTIVATIONS, metavar="NAME",
+                       help=f"hidden-layer nonlinearity: {', '.join(ACTIVATIONS)}")
+    train.add_argument("--seeds", type=_positive_int, default=1, help="how many networks (seeds) to train")
+    train.add_argument("--first-seed", type=_natural_int, default=0, help="seed of the first network")
+    train.add_argument("--epochs", type=_positive_int, help="epochs (default: the protocol's)")
+    train.add_argument("--l2", type=_non_negative_float, default=0.0, help="L2 strength lambda (paper: 0.015)")
+    train.add_argument("--protocol", choices=tuple(PROTOCOLS), default="chelombiev", help="published set-up")
+    train.add_argument("--split", choices=SPLITS, default="random",
+                       help="random 80/20 split, or the authors' first 3277 rows")
+    train.add_argument("--split-seed", type=_natural_int, default=0, help="seed of the random split")
+    train.add_argument("--record-points", type=_positive_int,
+                       help="record this many log-spaced epochs instead of the protocol's schedule")
+    train.add_argument("--out", default="runs/paper", help="output root (default: runs/paper)")
+    train.add_argument("--overwrite", action="store_true", help="retrain and replace complete runs")
+
+    inspect = commands.add_parser("inspect", help="summarise one run file")
+    inspect.add_argument("file", help="a run file (.h5)")
+    return parser
+
+
+def _train(args) -> None:
+    from ib_keras.runs import TrainSpec, check_free_disk, check_output_dir, plan_training, train_plan
+
+    spec = TrainSpec(args.activation, args.l2, args.protocol, args.epochs, args.split, args.split_seed,
+                     args.record_points)
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    plan = plan_training(spec, seeds, args.out, args.overwrite)
+    check_free_disk(plan)
+    check_output_dir(plan)
+    directory = plan.path(0).parent
+    print(
+        f"{directory}: {len(plan.todo)} networks to train, {len(plan.done)} already complete; "
+        f"{spec.total_epochs} epochs, {len(spec.record_epochs())} recorded; "
+        f"planned disk use at most {plan.disk_bytes() / 1e9:.2f} GB",
+        flush=True,
+    )
+    train_plan(plan)
+    print(f"{directory}: {len(plan.todo) + len(plan.done)} complete run files (seed-NNN.h5)")
+
+
+def _inspect(args) -> None:
+    from ib_keras.storage import read_run
+
+    run = read_run(args.file, activity=False)
+    e = run.epochs
+    print(f"{run.path}: {'complete' if run.complete else 'INCOMPLETE (training was interrupted)'}")
+    print("config:")
+    for key, value in sorted(run.config.items()):
+        print(f"  {key}: {value}")
+    shown = ", ".join(map(str, e[:6])) + (f", ..., {', '.join(map(str, e[-3:]))}" if len(e) > 9 else "")
+    print(f"epochs: {len(e)} recorded: {shown}")
+    print(f"inputs: x {run.x.shape}, {len(run.train_idx)} train / {len(run.test_idx)} test")
+    print("layers:")
+    for i, layer in enumerate(run.layers):
+        print(f"  layer_{i}: {layer.activation:<18} activity ({len(e)}, {len(run.x)}, {layer.units})")
+    if len(e):
+        m = {name: values[-1] for name, values in run.metrics.items()}
+        print(
+            f"final (epoch {e[-1]}): train accuracy {m['train_accuracy']:.4f}, test accuracy "
+            f"{m['test_accuracy']:.4f}, train loss {m['train_loss']:.4f}, test loss {m['test_loss']:.4f}"
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        {"train": _train, "inspect": _inspect}[args.command](args)
+    except (ValueError, OSError) as error:
+        print(f"python -m ib_keras {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted; rerun the same command to finish incomplete runs", file=sys.stderr)
+        return 130
+    return 0

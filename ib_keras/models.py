@@ -1,0 +1,74 @@
+"""The paper's 12-10-7-5-4-3-2 network, built as one Keras model holding K independent copies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+from keras import ops
+
+from ib_keras.activations import OUTPUT_ACTIVATION, check_activation
+from ib_keras.initializers import MemberTruncatedNormal
+from ib_keras.layers import EnsembleDense
+from ib_keras.protocols import get_protocol
+
+HIDDEN_UNITS = (10, 7, 5, 4, 3)
+N_CLASSES = 2
+LEARNING_RATE = 4e-4
+BATCH_SIZE = 256
+
+
+@keras.saving.register_keras_serializable(package="ib_keras")
+def ensemble_crossentropy(y_true, y_pred):
+    """Categorical cross-entropy (nats) summed over members: (batch, K, C) -> (batch,).
+
+    Averaged over the batch by Keras, the loss is the sum of the members' own mean losses, so
+    each member's gradient is exactly its gradient when trained alone.
+    """
+    return ops.sum(keras.losses.categorical_crossentropy(y_true, y_pred), axis=-1)
+
+
+def kernel_stddevs(activation: str, protocol: str = "chelombiev", input_dim: int = 12) -> list[float]:
+    """Each layer's initial kernel stddev (before truncation at two stddev) under ``protocol``."""
+    rule = get_protocol(protocol).kernel_stddev
+    widths = (input_dim, *HIDDEN_UNITS, N_CLASSES)
+    return [rule(activation, fan_in, units) for fan_in, units in zip(widths, widths[1:])]
+
+
+def build_ensemble(
+    activation: str,
+    seeds: Sequence[int],
+    l2: float = 0.0,
+    protocol: str = "chelombiev",
+    input_dim: int = 12,
+) -> keras.Model:
+    """A compiled model of ``len(seeds)`` independent networks, member k initialised from seeds[k].
+
+    Input (batch, K, input_dim), output (batch, K, 2) softmax probabilities. Hidden layers use
+    ``activation``; kernels are initialised by the protocol's rule with zero biases. ``l2`` adds
+    l2 * sum ||W||^2 / 2 over hidden kernels (not biases, not the output layer). Compiled with
+    Adam(4e-4) and `ensemble_crossentropy`.
+    """
+    check_activation(activation)
+    if not seeds:
+        raise ValueError("need at least one seed")
+    if l2 < 0:
+        raise ValueError(f"l2 must be >= 0, got {l2}")
+    members = len(seeds)
+    inputs = keras.Input((members, input_dim), name="x")
+    h = inputs
+    stddevs = kernel_stddevs(activation, protocol, input_dim)
+    for layer, (units, stddev) in enumerate(zip((*HIDDEN_UNITS, N_CLASSES), stddevs)):
+        hidden = layer < len(HIDDEN_UNITS)
+        h = EnsembleDense(
+            units,
+            members=members,
+            activation=activation if hidden else OUTPUT_ACTIVATION,
+            kernel_initializer=MemberTruncatedNormal(stddev, seeds, layer),
+            # Keras' L2(c) adds c * sum(W^2), so c = l2 / 2 gives the paper's penalty.
+            kernel_regularizer=keras.regularizers.L2(l2 / 2) if hidden and l2 > 0 else None,
+            name=f"layer_{layer}",
+        )(h)
+    model = keras.Model(inputs, h, name=f"{activation}_x{members}")
+    model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss=ensemble_crossentropy)
+    return model

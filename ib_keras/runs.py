@@ -1,0 +1,217 @@
+"""Training one configuration's networks into run files: what to train, in which groups, and where.
+
+A configuration (`TrainSpec`) is an activation, an L2 strength and a protocol; its networks
+differ only in their seed. Complete files of the same configuration are kept; incomplete or
+unreadable ones are trained again; a complete file of another configuration is an error unless
+``overwrite`` is set.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import h5py
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ib_keras import __version__
+from ib_keras.activations import check_activation
+from ib_keras.callbacks import ActivationRecorder, TrainingProgress
+from ib_keras.data import TRAIN_FRACTION, check_split, split_indices, tishby_dataset
+from ib_keras.models import BATCH_SIZE, HIDDEN_UNITS, LEARNING_RATE, N_CLASSES, build_ensemble, kernel_stddevs
+from ib_keras.protocols import get_protocol
+from ib_keras.schedules import log_spaced_epochs
+from ib_keras.storage import RunFileError, read_run, run_file_bytes, run_path
+from ib_keras.training import fit_ensemble
+
+# Peak memory of one member while training and recording on 4096 inputs, with a wide margin.
+_BYTES_PER_MEMBER = 8 * 2**20
+_MEMORY_SHARE = 0.25  # of the memory available when training starts
+_DISK_MARGIN = 1.1
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """One configuration of the paper's network; every network of it differs only in seed.
+
+    ``epochs`` defaults to the protocol's; ``record_points`` replaces the protocol's recording
+    schedule by that many log-spaced epochs.
+    """
+
+    activation: str
+    l2: float = 0.0
+    protocol: str = "chelombiev"
+    epochs: int | None = None
+    split: str = "random"
+    split_seed: int = 0
+    record_points: int | None = None
+
+    def __post_init__(self):
+        check_activation(self.activation)
+        get_protocol(self.protocol)
+        check_split(self.split)
+        if self.l2 < 0 or not np.isfinite(self.l2):
+            raise ValueError(f"--l2 must be a finite number >= 0, got {self.l2}")
+        if self.epochs is not None and self.epochs < 1:
+            raise ValueError(f"--epochs must be >= 1, got {self.epochs}")
+        if self.record_points is not None and self.record_points < 1:
+            raise ValueError(f"--record-points must be >= 1, got {self.record_points}")
+
+    @property
+    def total_epochs(self) -> int:
+        return self.epochs if self.epochs is not None else get_protocol(self.protocol).epochs
+
+    def record_epochs(self) -> np.ndarray:
+        """The epochs recorded (int64, from 0 to ``total_epochs``)."""
+        if self.record_points is not None:
+            return log_spaced_epochs(self.total_epochs, self.record_points)
+        return get_protocol(self.protocol).record_epochs(self.total_epochs)
+
+    def config(self, seed: int) -> dict:
+        """The JSON description stored with network ``seed``: every hyperparameter and versions."""
+        return {
+            **asdict(self),
+            "epochs": self.total_epochs,
+            "hidden_units": list(HIDDEN_UNITS),
+            "n_classes": N_CLASSES,
+            "kernel_stddev": kernel_stddevs(self.activation, self.protocol),
+            "optimizer": "adam",
+            "learning_rate": LEARNING_RATE,
+            "batch_size": BATCH_SIZE,
+            "loss": "categorical_crossentropy",
+            "train_fraction": TRAIN_FRACTION,
+            "dataset": "tishby_var_u",
+            "seed": seed,
+            "versions": _versions(),
+        }
+
+
+def _versions() -> dict:
+    return {
+        "ib_keras": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "h5py": h5py.__version__,
+    }
+
+
+def _same_configuration(stored: dict, wanted: dict) -> bool:
+    def strip(config: dict) -> dict:
+        return {key: value for key, value in config.items() if key != "versions"}
+
+    return strip(stored) == strip(wanted)
+
+
+@dataclass
+class TrainPlan:
+    """Which seeds of a configuration still need training, and where every file goes."""
+
+    spec: TrainSpec
+    out: Path
+    todo: list[int]
+    done: list[int]
+
+    def path(self, seed: int) -> Path:
+        return run_path(self.out, self.spec.activation, self.spec.l2, seed)
+
+    def disk_bytes(self) -> int:
+        """Upper bound of the disk the files still to train will take."""
+        units = [*HIDDEN_UNITS, N_CLASSES]
+        return len(self.todo) * run_file_bytes(2**12, units, len(self.spec.record_epochs()))
+
+
+def plan_training(spec: TrainSpec, seeds: Sequence[int], out: str | Path, overwrite: bool = False) -> TrainPlan:
+    """Sort ``seeds`` into those to train and those already complete under ``out``.
+
+    Raises ValueError when a complete file holds another configuration and ``overwrite`` is off.
+    """
+    plan = TrainPlan(spec, Path(out), [], [])
+    for seed in seeds:
+        path = plan.path(seed)
+        if overwrite or not path.exists():
+            plan.todo.append(seed)
+            continue
+        try:
+            run = read_run(path, activity=False)
+        except RunFileError:
+            plan.todo.append(seed)  # unreadable: a killed run, trained again
+            continue
+        if not run.complete:
+            plan.todo.append(seed)
+        elif _same_configuration(run.config, spec.config(seed)):
+            plan.done.append(seed)
+        else:
+            raise ValueError(
+                f"{path} holds a complete run of another configuration; "
+                "choose another --out, or pass --overwrite to replace it"
+            )
+    return plan
+
+
+def check_output_dir(plan: TrainPlan) -> None:
+    """Make the output directory; OSError-free or ValueError naming the directory and the fix."""
+    directory = plan.path(0).parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ValueError(f"cannot create output directory {directory} ({error.strerror}); choose another --out") from error
+    if not os.access(directory, os.W_OK):
+        raise ValueError(f"output directory {directory} is not writable; choose another --out")
+
+
+def check_free_disk(plan: TrainPlan) -> None:
+    """ValueError when the disk under ``plan.out`` has less free space than the plan needs."""
+    existing = plan.out
+    while not existing.exists():
+        existing = existing.parent
+    free = shutil.disk_usage(existing).free
+    needed = int(_DISK_MARGIN * plan.disk_bytes())
+    if free < needed:
+        raise ValueError(
+            f"not enough free disk under {existing}: need {needed / 1e9:.2f} GB, have {free / 1e9:.2f} GB; "
+            "free space, choose another --out, or record fewer epochs (--record-points)"
+        )
+
+
+def members_per_model(n_networks: int) -> int:
+    """How many networks to train in one model: all of them unless memory says otherwise."""
+    try:
+        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        available = 4 * 2**30
+    return max(1, min(n_networks, int(_MEMORY_SHARE * available) // _BYTES_PER_MEMBER))
+
+
+def train_plan(plan: TrainPlan, progress: bool = True) -> list[Path]:
+    """Train every seed in ``plan.todo``, K at a time, into its run file; return the files."""
+    spec = plan.spec
+    x, y = tishby_dataset()
+    train_idx, test_idx = split_indices(len(x), spec.split, spec.split_seed)
+    group_size = members_per_model(len(plan.todo))
+    for start in range(0, len(plan.todo), group_size):
+        seeds = plan.todo[start : start + group_size]
+        model = build_ensemble(spec.activation, seeds, spec.l2, spec.protocol, input_dim=x.shape[1])
+        callbacks = [
+            ActivationRecorder(
+                [plan.path(seed) for seed in seeds],
+                x,
+                y,
+                train_idx,
+                test_idx,
+                spec.record_epochs(),
+                configs=[spec.config(seed) for seed in seeds],
+            )
+        ]
+        if progress:
+            callbacks.append(TrainingProgress(spec.total_epochs, len(seeds), plan.path(0).parent.name))
+        fit_ensemble(model, x[train_idx], y[train_idx], seeds, spec.total_epochs, callbacks=callbacks)
+        keras.backend.clear_session()
+    return [plan.path(seed) for seed in plan.todo]

@@ -1,0 +1,226 @@
+"""The run file: one HDF5 file per trained network. The only module that knows its layout.
+
+Layout (``schema_version`` 1)::
+
+    <out>/<activation>[_l2-<lambda>]/seed-<NNN>.h5
+    /                         attrs: schema_version, complete (bool), config (JSON)
+    /x (N, 12) float32   /y (N,) int64   /train_idx (n_train,) int64   /test_idx (n_test,) int64
+    /epochs (E,) int64
+    /activations/layer_<i>    (E, N, units) float32, attrs units, activation
+    /metrics/train_loss, train_accuracy, test_loss, test_accuracy   (E,) float64
+    /weights_norm, /grad_mean, /grad_std   (E, L) float64
+
+The file is written in HDF5's single-writer/multiple-reader (SWMR) mode, one epoch per chunk,
+flushed after every epoch, so a writer killed at any instant leaves every flushed epoch readable.
+Until ``complete`` is set such a file opens only with ``h5py.File(path, "r", swmr=True)``;
+`read_run` does that itself. Rows past ``len(/epochs)`` are never valid.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+SCHEMA_VERSION = 1
+METRICS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
+LAYER_STATISTICS = ("weights_norm", "grad_mean", "grad_std")
+_ACTIVITY_FILTERS = {"compression": "gzip", "compression_opts": 4, "shuffle": True}
+_SERIES_CHUNK = 256  # epochs per chunk of the small per-epoch series
+
+
+class RunFileError(ValueError):
+    """A run file is missing, unreadable or not of this schema; the message names file and fix."""
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One recorded Dense layer: its width and the nonlinearity its activity comes after."""
+
+    units: int
+    activation: str
+
+
+@dataclass
+class Run:
+    """The contents of one run file, cut to its recorded epochs (E of them).
+
+    ``activity[i]`` is layer i's (E, N, units) float32 activity, hidden layers first, then the
+    output layer's softmax probabilities; None when read with ``activity=False``.
+    """
+
+    path: Path
+    config: dict
+    complete: bool
+    x: np.ndarray
+    y: np.ndarray
+    train_idx: np.ndarray
+    test_idx: np.ndarray
+    epochs: np.ndarray
+    layers: list[LayerSpec]
+    metrics: dict[str, np.ndarray]
+    weights_norm: np.ndarray
+    grad_mean: np.ndarray
+    grad_std: np.ndarray
+    activity: list[np.ndarray] | None
+
+
+def config_dir(out: str | Path, activation: str, l2: float = 0.0) -> Path:
+    """``<out>/<activation>`` or ``<out>/<activation>_l2-<lambda>`` for a regularised run."""
+    return Path(out) / (f"{activation}_l2-{l2:g}" if l2 > 0 else activation)
+
+
+def run_path(out: str | Path, activation: str, l2: float, seed: int) -> Path:
+    """The file of network ``seed`` of one configuration: ``.../seed-<NNN>.h5``."""
+    return config_dir(out, activation, l2) / f"seed-{seed:03d}.h5"
+
+
+def run_file_bytes(n_samples: int, layer_units: Sequence[int], n_epochs: int) -> int:
+    """Upper bound, in bytes, of one run file (activity stored uncompressed)."""
+    per_epoch = 4 * n_samples * sum(layer_units) + 8 * (len(METRICS) + 1 + len(LAYER_STATISTICS) * len(layer_units))
+    return n_epochs * per_epoch + 8 * 16 * n_samples + 64 * 1024
+
+
+class RunWriter:
+    """Creates one run file and appends recorded epochs to it, each flushed to disk at once.
+
+    Args:
+        path: the file to create (its directory is made); an existing file is replaced.
+        x, y: (N, features) inputs and (N,) labels the activity is recorded on.
+        train_idx, test_idx: rows of x used for training and testing.
+        layers: the recorded layers, in order.
+        config: JSON-serialisable description of the run, stored as the ``config`` attribute.
+    """
+
+    def __init__(self, path, x, y, train_idx, test_idx, layers: Sequence[LayerSpec], config: dict):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._layers = list(layers)
+        n = len(x)
+        f = self._file = h5py.File(self.path, "w", libver="latest")
+        f.attrs["schema_version"] = SCHEMA_VERSION
+        f.attrs["complete"] = False
+        f.attrs["config"] = json.dumps(config, sort_keys=True)
+        f.create_dataset("x", data=np.asarray(x, dtype=np.float32))
+        f.create_dataset("y", data=np.asarray(y, dtype=np.int64))
+        f.create_dataset("train_idx", data=np.asarray(train_idx, dtype=np.int64))
+        f.create_dataset("test_idx", data=np.asarray(test_idx, dtype=np.int64))
+        self._series = {"epochs": self._growing("epochs", (), np.int64)}
+        for name in METRICS:
+            self._series[name] = self._growing(f"metrics/{name}", (), np.float64)
+        for name in LAYER_STATISTICS:
+            self._series[name] = self._growing(name, (len(self._layers),), np.float64)
+        self._activity = []
+        for i, layer in enumerate(self._layers):
+            dataset = f.create_dataset(
+                f"activations/layer_{i}",
+                shape=(0, n, layer.units),
+                maxshape=(None, n, layer.units),
+                chunks=(1, n, layer.units),
+                dtype=np.float32,
+                **_ACTIVITY_FILTERS,
+            )
+            dataset.attrs["units"] = layer.units
+            dataset.attrs["activation"] = layer.activation
+            self._activity.append(dataset)
+        f.swmr_mode = True  # from here on the file stays readable whatever happens to the writer
+
+    def _growing(self, name: str, row_shape: tuple, dtype) -> h5py.Dataset:
+        return self._file.create_dataset(
+            name, shape=(0, *row_shape), maxshape=(None, *row_shape), chunks=(_SERIES_CHUNK, *row_shape), dtype=dtype
+        )
+
+    def append(
+        self,
+        epoch: int,
+        activity: Sequence[np.ndarray],
+        metrics: dict[str, float],
+        weights_norm: np.ndarray,
+        grad_mean: np.ndarray,
+        grad_std: np.ndarray,
+    ) -> None:
+        """Add one epoch: per-layer (N, units) activity, the four metrics, and (L,) statistics.
+        ``/epochs`` grows last, so a reader never sees an epoch without its data."""
+        row = len(self._series["epochs"])
+        for dataset, values in zip(self._activity, activity, strict=True):
+            dataset.resize(row + 1, axis=0)
+            dataset[row] = values
+        values = {**metrics, "weights_norm": weights_norm, "grad_mean": grad_mean, "grad_std": grad_std}
+        for name in (*METRICS, *LAYER_STATISTICS, "epochs"):
+            dataset = self._series[name]
+            dataset.resize(row + 1, axis=0)
+            dataset[row] = epoch if name == "epochs" else values[name]
+        self._file.flush()
+
+    def finish(self) -> None:
+        """Close the file and mark it complete."""
+        self._file.close()
+        with h5py.File(self.path, "r+") as f:
+            f.attrs["complete"] = True
+
+    def close(self) -> None:
+        """Close the file, leaving it incomplete."""
+        self._file.close()
+
+
+def _open(path: Path) -> h5py.File:
+    if not path.is_file():
+        raise RunFileError(f"{path}: no such run file")
+    try:
+        return h5py.File(path, "r")
+    except (OSError, RuntimeError):
+        pass
+    try:  # an unfinished SWMR file (its writer was killed) opens only as an SWMR reader
+        return h5py.File(path, "r", swmr=True)
+    except (OSError, RuntimeError) as error:
+        raise RunFileError(f"{path}: not a readable HDF5 file ({error}); delete it and train it again") from error
+
+
+def _field(f: h5py.File, path: Path, name: str) -> h5py.Dataset:
+    if name not in f:
+        raise RunFileError(
+            f"{path}: missing '{name}'; not an ib_keras run file of schema {SCHEMA_VERSION}, train it again"
+        )
+    return f[name]
+
+
+def read_run(path: str | Path, activity: bool = True) -> Run:
+    """Read a run file, cut to its recorded epochs; RunFileError names the file and the fix."""
+    path = Path(path)
+    with _open(path) as f:
+        version = f.attrs.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise RunFileError(
+                f"{path}: schema_version {version!r}, this ib_keras reads {SCHEMA_VERSION}; train it again"
+            )
+        try:
+            config = json.loads(f.attrs["config"])
+        except (KeyError, json.JSONDecodeError) as error:
+            raise RunFileError(f"{path}: unreadable 'config' attribute ({error}); train it again") from error
+        epochs = _field(f, path, "epochs")[()]
+        n = len(epochs)
+        names = sorted(_field(f, path, "activations"), key=lambda name: int(name.rsplit("_", 1)[1]))
+        datasets = [f["activations"][name] for name in names]
+        try:
+            return Run(
+                path=path,
+                config=config,
+                complete=bool(f.attrs.get("complete", False)),
+                x=_field(f, path, "x")[()],
+                y=_field(f, path, "y")[()],
+                train_idx=_field(f, path, "train_idx")[()],
+                test_idx=_field(f, path, "test_idx")[()],
+                epochs=epochs,
+                layers=[LayerSpec(int(d.attrs["units"]), str(d.attrs["activation"])) for d in datasets],
+                metrics={name: _field(f, path, f"metrics/{name}")[:n] for name in METRICS},
+                weights_norm=_field(f, path, "weights_norm")[:n],
+                grad_mean=_field(f, path, "grad_mean")[:n],
+                grad_std=_field(f, path, "grad_std")[:n],
+                activity=[d[:n] for d in datasets] if activity else None,
+            )
+        except (OSError, RuntimeError, KeyError) as error:
+            raise RunFileError(f"{path}: corrupt run file ({error}); delete it and train it again") from error

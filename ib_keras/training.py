@@ -1,0 +1,85 @@
+"""Minibatch training of K independent networks held in one Keras model.
+
+Each member keeps its own minibatch order, drawn from its own seed; one compiled call runs a
+whole epoch of Keras' own ``train_step`` for all members, and Keras callbacks see the usual
+``on_train_begin`` / ``on_epoch_end`` / ``on_train_end`` lifecycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ib_keras.models import BATCH_SIZE
+from ib_keras.seeding import SHUFFLE_STREAM, stream
+
+
+def model_members(model: keras.Model) -> int:
+    """K for an ensemble whose input is (batch, K, features); 1 for a plain (batch, features) model."""
+    shape = model.inputs[0].shape
+    if len(shape) == 3:
+        return int(shape[1])
+    if len(shape) == 2:
+        return 1
+    raise ValueError(f"model input has shape {shape}; expected (batch, features) or (batch, members, features)")
+
+
+def fit_ensemble(
+    model: keras.Model,
+    x: np.ndarray,
+    y: np.ndarray,
+    seeds: Sequence[int],
+    epochs: int,
+    batch_size: int = BATCH_SIZE,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+) -> None:
+    """Train a compiled model for ``epochs`` epochs, member k shuffling with ``seeds[k]``.
+
+    Args:
+        model: compiled, with input (batch, K, features) or, for one plain network, (batch,
+            features); its loss takes one-hot targets.
+        x: (n_train, features) training inputs, the same rows for every member.
+        y: (n_train,) integer labels.
+        seeds: K seeds; each member's minibatch order depends on its seed alone.
+        epochs: number of passes over the training rows.
+        batch_size: rows per minibatch (the last one of an epoch may be smaller).
+        callbacks: Keras callbacks, called as by ``model.fit``.
+    """
+    members = model_members(model)
+    plain = len(model.inputs[0].shape) == 2
+    if len(seeds) != members:
+        raise ValueError(f"model has {members} members but {len(seeds)} seeds were given")
+    x = np.asarray(x, dtype=np.float32)
+    y = np.asarray(y)
+    if x.ndim != 2 or y.shape != (len(x),):
+        raise ValueError(f"x must be (n, features) and y (n,), got {x.shape} and {y.shape}")
+    n_classes = int(model.outputs[0].shape[-1])
+    rows = tf.constant(x)
+    targets = tf.constant(np.eye(n_classes, dtype=np.float32)[y])
+    model.optimizer.build(model.trainable_variables)
+
+    @tf.function(jit_compile=True)
+    def run_epoch(order):
+        for start in range(0, len(x), batch_size):
+            batch = order[start : start + batch_size]
+            logs = model.train_step((tf.gather(rows, batch), tf.gather(targets, batch)))
+        return logs
+
+    shufflers = [stream(seed, SHUFFLE_STREAM) for seed in seeds]
+    callback_list = keras.callbacks.CallbackList(
+        list(callbacks), model=model, epochs=epochs, steps=-(-len(x) // batch_size), verbose=0
+    )
+    model.stop_training = False
+    callback_list.on_train_begin()
+    for epoch in range(epochs):
+        callback_list.on_epoch_begin(epoch)
+        model.reset_metrics()
+        order = np.stack([rng.permutation(len(x)) for rng in shufflers], axis=1).astype(np.int32)
+        logs = run_epoch(order[:, 0] if plain else order)
+        callback_list.on_epoch_end(epoch, {name: float(value) for name, value in logs.items()})
+        if model.stop_training:
+            break
+    callback_list.on_train_end()

@@ -1,0 +1,17 @@
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED_VAR_U = Path(__file__).resolve().parents[2] / "shared" / "data" / "var_u.mat"
+
+
+@pytest.fixture(scope="session")
+def var_u_path() -> Path:
+    """The original Shwartz-Ziv & Tishby data file beside the project; required under CI."""
+    path = Path(os.environ.get("IB_KERAS_VAR_U", SHARED_VAR_U))
+    if not path.is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"{path} is missing: CI must check the dataset against the original file")
+        pytest.skip(f"{path} not found (set IB_KERAS_VAR_U to the original var_u.mat)")
+    return path

@@ -1,0 +1,128 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ib_keras.storage import RunFileError, read_run
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "ib_keras", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def _files(directory):
+    return sorted(p for p in Path(directory).rglob("*") if p.is_file()) if Path(directory).exists() else []
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    result = _cli("train", "--activation", "tanh", "--seeds", "2", "--epochs", "6", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    return out, result
+
+
+def test_train_writes_one_complete_file_per_seed_and_says_where(trained):
+    out, result = trained
+    assert [p.name for p in _files(out)] == ["seed-000.h5", "seed-001.h5"]
+    assert all(read_run(p, activity=False).complete for p in _files(out))
+    assert f"{out / 'tanh'}: 2 complete run files" in result.stdout
+    assert "planned disk use" in result.stdout
+
+
+def test_rerun_skips_complete_seeds(trained):
+    out, _ = trained
+    before = {p: p.stat().st_mtime_ns for p in _files(out)}
+    result = _cli("train", "--activation", "tanh", "--seeds", "2", "--epochs", "6", "--out", str(out))
+    assert result.returncode == 0 and "0 networks to train, 2 already complete" in result.stdout
+    assert {p: p.stat().st_mtime_ns for p in _files(out)} == before
+
+
+def test_a_complete_run_of_another_configuration_is_not_overwritten(trained):
+    out, _ = trained
+    before = {p: p.stat().st_mtime_ns for p in _files(out)}
+    result = _cli("train", "--activation", "tanh", "--seeds", "1", "--epochs", "7", "--out", str(out))
+    assert result.returncode == 2
+    assert "another configuration" in result.stderr and "--overwrite" in result.stderr
+    assert {p: p.stat().st_mtime_ns for p in _files(out)} == before
+
+
+def test_inspect_prints_config_epochs_layers_and_accuracies(trained):
+    out, _ = trained
+    result = _cli("inspect", str(out / "tanh" / "seed-001.h5"))
+    assert result.returncode == 0, result.stderr
+    for expected in ("complete", "activation: tanh", "seed: 1", "epochs: 7 recorded", "layer_5: softmax",
+                     "activity (7, 4096, 10)", "test accuracy"):
+        assert expected in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--activation", "gelu"], "invalid choice: 'gelu' (choose from 'tanh', 'relu', 'softsign'"),
+        (["train", "--activation", "relu", "--seeds", "0"], "'0' is not a whole number >= 1"),
+        (["train", "--activation", "relu", "--l2", "nan"], "'nan' is not a finite number"),
+        (["train", "--activation", "relu", "--protocol", "mine"], "invalid choice"),
+        (["train", "--activation", "relu", "--bogus"], "unrecognized arguments"),
+    ],
+)
+def test_bad_flags_are_one_line_exit_2_and_write_nothing(tmp_path, args, message):
+    result = _cli(*args, "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unwritable_output_directory_is_one_line_exit_2(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    result = _cli("train", "--activation", "relu", "--epochs", "1", "--out", str(blocker / "runs"))
+    assert result.returncode == 2
+    assert "choose another --out" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("make", [lambda p: None, lambda p: p.write_bytes(b"garbage")])
+def test_inspect_of_a_missing_or_corrupt_file_is_one_line_exit_2(tmp_path, make):
+    path = tmp_path / "run.h5"
+    make(path)
+    result = _cli("inspect", str(path))
+    assert result.returncode == 2
+    assert str(path) in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_killed_training_leaves_its_epochs_and_a_rerun_completes_it(tmp_path):
+    out = tmp_path / "runs"
+    args = ["train", "--activation", "relu", "--seeds", "2", "--epochs", "400", "--record-points", "60",
+            "--out", str(out)]
+    process = subprocess.Popen([sys.executable, "-m", "ib_keras", *args], cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    path = out / "relu" / "seed-001.h5"
+    deadline = time.monotonic() + 120
+    recorded = 0
+    while recorded < 10 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+        try:
+            recorded = len(read_run(path, activity=False).epochs)
+        except RunFileError:
+            pass
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed = read_run(path)
+    assert not killed.complete and len(killed.epochs) >= 10
+    assert killed.activity[0].shape[0] == len(killed.epochs)
+
+    result = _cli(*args)
+    assert result.returncode == 0, result.stderr
+    assert "2 networks to train, 0 already complete" in result.stdout
+    finished = read_run(path)
+    assert finished.complete and finished.epochs[-1] == 400 and len(finished.epochs) > len(killed.epochs)
+    n = len(killed.epochs)  # the rerun retrains from scratch and reproduces the killed epochs
+    np.testing.assert_array_equal(finished.activity[2][:n], killed.activity[2])
