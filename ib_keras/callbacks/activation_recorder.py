@@ -93,7 +93,8 @@ class ActivationRecorder(keras.callbacks.Callback):
         self._ensemble = len(self.model.inputs[0].shape) == 3
         self._layers = [layer for layer in self.model.layers if hasattr(layer, "kernel")]
         probe = keras.Model(self.model.inputs, [layer.output for layer in self._layers])
-        self._activity_of = tf.function(lambda inputs: probe(inputs, training=False), jit_compile=True)
+        # Called once per recorded epoch: graph mode without XLA, whose compile time would outweigh it.
+        self._activity_of = tf.function(lambda inputs: probe(inputs, training=False))
         self._gradient_statistics = self._compile_gradient_statistics()
         specs = [LayerSpec(int(layer.kernel.shape[-1]), _activation_name(layer)) for layer in self._layers]
         self._writers = [
@@ -124,7 +125,7 @@ class ActivationRecorder(keras.callbacks.Callback):
         targets = tf.constant(self._network_inputs(targets))
         n_train, batch_size, model = len(self.train_idx), self.batch_size, self.model
 
-        @tf.function(jit_compile=True)
+        @tf.function
         def statistics(order):
             """Per layer, ||mean_b g_b|| and ||std_b g_b|| of kernel gradients g_b, per member."""
             gradients = []

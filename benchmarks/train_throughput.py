@@ -1,0 +1,88 @@
+"""Training throughput: one network at a time with model.fit vs the multi-seed trainer.
+
+Both do the same work per network: the paper's tanh network, E epochs, recorded by the
+ActivationRecorder at the default log-spaced epochs. (b) trains N seeds as one model; (a) trains
+the first few of them one at a time (its cost per network-epoch does not depend on how many).
+Wall time includes building, compiling and writing. Prints ms per network-epoch for each and
+their ratio, measured in the same run.
+
+    .venv/bin/python benchmarks/train_throughput.py [--networks 50] [--baseline-networks 3] [--epochs 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import ib_keras  # noqa: F401  (sets TensorFlow's environment before it loads)
+import keras
+import numpy as np
+
+from ib_keras.callbacks import ActivationRecorder
+from ib_keras.data import split_indices, tishby_dataset
+from ib_keras.models import BATCH_SIZE, HIDDEN_UNITS, LEARNING_RATE, N_CLASSES, build_ensemble
+from ib_keras.schedules import log_spaced_epochs
+from ib_keras.training import fit_ensemble
+
+
+def _plain_model(seed: int) -> keras.Model:
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential(
+        [keras.Input((12,))]
+        + [keras.layers.Dense(units, activation="tanh") for units in HIDDEN_UNITS]
+        + [keras.layers.Dense(N_CLASSES, activation="softmax")]
+    )
+    model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss="categorical_crossentropy")
+    return model
+
+
+def one_at_a_time(seeds, epochs, record, data, directory: Path) -> float:
+    """Seconds to train each network alone with model.fit and the recorder."""
+    x, y, train_idx, test_idx = data
+    onehot = np.eye(N_CLASSES, dtype=np.float32)[y]
+    start = time.perf_counter()
+    for seed in seeds:
+        recorder = ActivationRecorder(directory / f"plain-{seed}.h5", x, y, train_idx, test_idx, record)
+        _plain_model(seed).fit(x[train_idx], onehot[train_idx], batch_size=BATCH_SIZE, epochs=epochs,
+                               verbose=0, callbacks=[recorder])
+        keras.backend.clear_session()
+    return time.perf_counter() - start
+
+
+def all_at_once(seeds, epochs, record, data, directory: Path) -> float:
+    """Seconds to train all networks as one ensemble model with the recorder."""
+    x, y, train_idx, test_idx = data
+    start = time.perf_counter()
+    paths = [directory / f"ensemble-{seed}.h5" for seed in seeds]
+    recorder = ActivationRecorder(paths, x, y, train_idx, test_idx, record)
+    fit_ensemble(build_ensemble("tanh", seeds), x[train_idx], y[train_idx], seeds, epochs, callbacks=[recorder])
+    keras.backend.clear_session()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--networks", type=int, default=50, help="seeds trained together in (b)")
+    parser.add_argument("--baseline-networks", type=int, default=3, help="seeds trained one at a time in (a)")
+    parser.add_argument("--epochs", type=int, default=1000)
+    args = parser.parse_args()
+    x, y = tishby_dataset()
+    data = (x, y, *split_indices(len(x)))
+    seeds = list(range(args.networks))
+    record = log_spaced_epochs(args.epochs)
+    print(f"tanh networks, {args.epochs} epochs, {len(record)} recorded epochs each; "
+          f"(a) {args.baseline_networks} one at a time, (b) {args.networks} together")
+    with tempfile.TemporaryDirectory() as directory:
+        baseline = one_at_a_time(seeds[: args.baseline_networks], args.epochs, record, data, Path(directory))
+        ensemble = all_at_once(seeds, args.epochs, record, data, Path(directory))
+    per_baseline = 1000 * baseline / (args.baseline_networks * args.epochs)
+    per_ensemble = 1000 * ensemble / (args.networks * args.epochs)
+    print(f"(a) one at a time, model.fit + recorder: {per_baseline:8.3f} ms per network-epoch")
+    print(f"(b) multi-seed trainer + recorder:       {per_ensemble:8.3f} ms per network-epoch")
+    print(f"ratio (a)/(b): {per_baseline / per_ensemble:.1f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""Mutual information I(X;T) and I(T;Y), in bits, of one layer's activity T at one epoch.
+
+X is the set of the N distinct inputs, uniformly weighted, and the network is deterministic.
+
+Methods (parameters and their defaults):
+
+- ``"uniform"`` (n_bins=30, lo=-1.0, hi=1.0): Shwartz-Ziv & Tishby (2017), equal-width bins over
+  a fixed range; ``hi="layer_max"`` takes the layer's largest activity at this epoch.
+- ``"fixed"`` (bin_size=0.07): Saxe et al. (2018), bins of fixed width.
+- ``"ebab"`` (n_bins=30, low=None): Chelombiev et al. (2019), entropy-based adaptive binning:
+  per layer and epoch, each bin holds the same number of unique activity levels.
+- ``"kde"`` (noise_variance=1e-3, bound="upper"): Saxe et al. (2018), T' = T + N(0, s2 I) with
+  the Kolchinsky & Tracey (2017) upper (KL) or lower (Bhattacharyya) bound on H(T').
+- ``"akde"`` (variance_scale=0.1, bound="upper"): Chelombiev et al. (2019), adaptive KDE: as
+  ``"kde"`` with s2 = variance_scale * max|T| of this layer at this epoch. The paper's constant
+  is not published; 0.1 is this project's default.
+
+References:
+    Shwartz-Ziv & Tishby, Opening the Black Box of Deep Neural Networks via Information, 2017.
+    Saxe et al., On the Information Bottleneck Theory of Deep Learning, ICLR 2018.
+    Kolchinsky & Tracey, Estimating Mixture Entropy with Pairwise Distances, Entropy 2017.
+    Chelombiev, Houghton & O'Donnell, Adaptive Estimators Show Information Compression in Deep
+    Neural Networks, ICLR 2019.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+
+from ib_keras.estimators._binning import binned_information, ebab_bins, fixed_width_bins, uniform_bins
+from ib_keras.estimators._kde import kde_information
+
+METHODS: dict[str, dict] = {
+    "uniform": {"n_bins": 30, "lo": -1.0, "hi": 1.0},
+    "fixed": {"bin_size": 0.07},
+    "ebab": {"n_bins": 30, "low": None},
+    "kde": {"noise_variance": 1e-3, "bound": "upper"},
+    "akde": {"variance_scale": 0.1, "bound": "upper"},
+}
+BOUNDS = ("upper", "lower")
+LAYER_MAX = "layer_max"
+
+
+def _uniform(activity, classes, n_classes, n_bins, lo, hi):
+    if hi == LAYER_MAX:
+        hi = float(activity.max())
+    return binned_information(uniform_bins(activity, n_bins, lo, hi), classes, n_classes)
+
+
+def _fixed(activity, classes, n_classes, bin_size):
+    return binned_information(fixed_width_bins(activity, bin_size), classes, n_classes)
+
+
+def _ebab(activity, classes, n_classes, n_bins, low):
+    return binned_information(ebab_bins(activity, n_bins, low), classes, n_classes)
+
+
+def _kde(activity, classes, n_classes, noise_variance, bound):
+    return kde_information(activity, classes, n_classes, noise_variance, bound)
+
+
+def _akde(activity, classes, n_classes, variance_scale, bound):
+    largest = float(np.abs(activity).max())
+    if largest == 0.0:
+        raise ValueError("akde: the activity is all zero, so its noise variance variance_scale * max|T| would be 0")
+    return kde_information(activity, classes, n_classes, variance_scale * largest, bound)
+
+
+_DISPATCH = {"uniform": _uniform, "fixed": _fixed, "ebab": _ebab, "kde": _kde, "akde": _akde}
+
+
+def resolve_params(method: str, **params) -> dict:
+    """The method's full parameters: its defaults updated by ``params``, each checked.
+
+    Raises ValueError naming an unknown method or parameter, or a bad value.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown estimator '{method}'; valid estimators: {', '.join(METHODS)}")
+    unknown = set(params) - set(METHODS[method])
+    if unknown:
+        raise ValueError(
+            f"{method}: unknown parameter(s) {', '.join(sorted(unknown))}; valid: {', '.join(METHODS[method])}"
+        )
+    resolved = {**METHODS[method], **params}
+    for name, value in resolved.items():
+        if name == "n_bins" and not (isinstance(value, Integral) and value >= 1):
+            raise ValueError(f"{method}: n_bins must be a whole number >= 1, got {value!r}")
+        if name in ("bin_size", "noise_variance", "variance_scale") and not (
+            isinstance(value, Real) and math.isfinite(value) and value > 0
+        ):
+            raise ValueError(f"{method}: {name} must be a finite number > 0, got {value!r}")
+        if name == "bound" and value not in BOUNDS:
+            raise ValueError(f"{method}: bound must be one of {', '.join(BOUNDS)}, got {value!r}")
+        if name == "low" and value is not None and not (isinstance(value, Real) and math.isfinite(value)):
+            raise ValueError(f"{method}: low must be a finite number or None, got {value!r}")
+    if method == "uniform":
+        lo, hi = resolved["lo"], resolved["hi"]
+        if not (isinstance(lo, Real) and math.isfinite(lo)):
+            raise ValueError(f"uniform: lo must be a finite number, got {lo!r}")
+        if hi != LAYER_MAX and not (isinstance(hi, Real) and math.isfinite(hi) and hi > lo):
+            raise ValueError(f"uniform: hi must be a finite number > lo ({lo}) or '{LAYER_MAX}', got {hi!r}")
+    return resolved
+
+
+def estimate_mi(activity: np.ndarray, labels: np.ndarray, method: str, **params) -> tuple[float, float]:
+    """Estimate (I(X;T), I(T;Y)) in bits for one layer at one epoch.
+
+    Args:
+        activity: (N, d) activity T of the layer's d units on the N distinct inputs; computed on
+            its float32 values, as recorded.
+        labels: (N,) integer labels Y, at least two classes.
+        method: one of ``METHODS`` (see the module docstring); ``params`` override its defaults.
+
+    Returns:
+        (i_xt, i_ty), both in bits.
+
+    Raises:
+        ValueError: NaN or inf activity, mismatched shapes, a single class, an unknown method or
+            parameter, or a bad parameter value (n_bins < 1, a variance <= 0, all-zero activity
+            for akde, ...).
+    """
+    params = resolve_params(method, **params)
+    activity = np.asarray(activity)
+    labels = np.asarray(labels)
+    if activity.ndim != 2 or activity.shape[0] == 0 or activity.shape[1] == 0:
+        raise ValueError(f"activity must be a non-empty (N, d) array, got shape {activity.shape}")
+    if labels.shape != (activity.shape[0],):
+        raise ValueError(f"labels must have shape ({activity.shape[0]},) to match activity, got {labels.shape}")
+    if not np.issubdtype(activity.dtype, np.number):
+        raise ValueError(f"activity must be numeric, got dtype {activity.dtype}")
+    activity = activity.astype(np.float32, copy=False)
+    bad = np.count_nonzero(~np.isfinite(activity))
+    if bad:
+        raise ValueError(f"activity has {bad} NaN or inf values of {activity.size}; the network diverged")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"labels must be integers, got dtype {labels.dtype}")
+    values, classes = np.unique(labels, return_inverse=True)
+    if len(values) < 2:
+        raise ValueError(f"labels hold a single class ({values[0]}); I(T;Y) needs at least two")
+    return _DISPATCH[method](activity, classes.astype(np.int64), len(values), **params)

@@ -1,0 +1,219 @@
+import math
+
+import numpy as np
+import pytest
+from scipy.special import logsumexp
+
+from ib_keras.data import tishby_dataset
+from ib_keras.estimators import METHODS, estimate_mi
+from ib_keras.estimators._binning import ebab_edges
+
+BINNING = ["uniform", "fixed", "ebab"]
+ALL = [*BINNING, "kde", "akde"]
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    return tishby_dataset()
+
+
+def _h_bits(labels):
+    p = np.bincount(labels) / len(labels)
+    return float(-np.sum(p[p > 0] * np.log2(p[p > 0])))
+
+
+def _naive_binned_mi(bins, labels):
+    """Straightforward reference: entropies from unique rows, class by class."""
+
+    def h(rows):
+        _, counts = np.unique(rows, axis=0, return_counts=True)
+        p = counts / counts.sum()
+        return -np.sum(p * np.log2(p))
+
+    h_t = h(bins)
+    h_t_y = sum(np.mean(labels == c) * h(bins[labels == c]) for c in np.unique(labels))
+    return h_t, h_t - h_t_y
+
+
+@pytest.mark.parametrize("method", BINNING)
+def test_one_hot_of_x_gives_12_bits_and_all_of_h_y(dataset, method):
+    _, y = dataset
+    one_hot = np.eye(4096, dtype=np.float32)
+    i_xt, i_ty = estimate_mi(one_hot, y, method)
+    assert i_xt == pytest.approx(12.0, abs=1e-12)
+    assert i_ty == pytest.approx(_h_bits(y), abs=1e-12)
+
+
+@pytest.mark.parametrize("method", ["kde", "akde"])
+def test_kde_of_distinct_well_separated_points_tends_to_12_bits(dataset, method):
+    x, y = dataset
+    params = {"noise_variance": 1e-6} if method == "kde" else {"variance_scale": 1e-6}
+    i_xt, i_ty = estimate_mi(x, y, method, **params)  # the 12 bits: every pattern 1 apart at least
+    assert i_xt == pytest.approx(12.0, abs=1e-3)
+    assert i_ty == pytest.approx(_h_bits(y), abs=1e-3)
+
+
+@pytest.mark.parametrize("method", ALL)
+def test_constant_activity_carries_no_information(dataset, method):
+    _, y = dataset
+    i_xt, i_ty = estimate_mi(np.full((4096, 3), 0.5, np.float32), y, method)
+    tolerance = 1e-9 if method in BINNING else 1e-6  # KDE sums its kernels in float32
+    assert i_xt == pytest.approx(0.0, abs=tolerance) and i_ty == pytest.approx(0.0, abs=tolerance)
+
+
+@pytest.mark.parametrize("method", BINNING)
+def test_activity_equal_to_the_label_carries_h_y(dataset, method):
+    _, y = dataset
+    i_xt, i_ty = estimate_mi(y[:, None].astype(np.float32) * 0.9, y, method)
+    assert i_ty == pytest.approx(_h_bits(y), abs=1e-12)
+    assert i_xt == pytest.approx(_h_bits(y), abs=1e-12)
+
+
+@pytest.mark.parametrize("method", ALL)
+def test_permuting_the_samples_changes_nothing(dataset, method):
+    x, y = dataset
+    rng = np.random.default_rng(0)
+    activity = np.tanh(x @ rng.normal(size=(12, 4)).astype(np.float32))
+    order = rng.permutation(4096)
+    before = estimate_mi(activity, y, method)
+    after = estimate_mi(activity[order], y[order], method)
+    assert after == pytest.approx(before, abs=1e-9 if method in BINNING else 1e-5)
+
+
+@pytest.mark.parametrize("method, params", [("uniform", {}), ("uniform", {"lo": 0.0, "hi": 3.0}), ("fixed", {}),
+                                            ("fixed", {"bin_size": 0.3}), ("ebab", {}), ("ebab", {"low": 0.0}),
+                                            ("ebab", {"n_bins": 7})])
+def test_binning_agrees_with_a_naive_unique_rows_computation(dataset, method, params):
+    x, y = dataset
+    rng = np.random.default_rng(1)
+    activity = np.maximum(x @ rng.normal(size=(12, 5)).astype(np.float32), 0)
+    if method == "uniform":
+        p = {**METHODS["uniform"], **params}
+        bins = np.digitize(activity, np.linspace(p["lo"], p["hi"], p["n_bins"]).astype(np.float32))
+    elif method == "fixed":
+        bins = np.floor(activity / np.float32(params.get("bin_size", 0.07))).astype(int)
+    else:
+        p = {**METHODS["ebab"], **params}
+        bins = np.digitize(activity, ebab_edges(activity, p["n_bins"], p["low"]))
+    assert estimate_mi(activity, y, method, **params) == pytest.approx(_naive_binned_mi(bins, y), abs=1e-9)
+
+
+def test_ebab_edges_follow_the_definition():
+    activity = np.array([[0.0, 0.5], [0.25, 1.0], [0.75, 0.5], [0.0, 2.0]], np.float32)
+    # unique levels without low=0: [0.25, 0.5, 0.75, 1.0, 2.0]; 2 bins: u[0], u[floor(5/2)] = u[2], then u[-1]
+    np.testing.assert_array_equal(ebab_edges(activity, 2, None), [0.0, 0.25, 0.75, 2.0])
+    # with low=-1, 0 is a level too: u = [0, 0.25, 0.5, 0.75, 1, 2], so u[0] and u[3]
+    np.testing.assert_array_equal(ebab_edges(activity, 2, -1.0), [-1.0, 0.0, 0.75, 2.0])
+
+
+def test_ebab_bins_hold_equal_numbers_of_unique_levels():
+    rng = np.random.default_rng(2)
+    levels = np.sort(rng.choice(np.arange(1, 10_000), size=301, replace=False)).astype(np.float32) / 100
+    activity = rng.choice(levels, size=(4096, 3)).astype(np.float32)
+    activity[0, 0], activity[1, 1] = levels[0], levels[-1]  # every level is present
+    activity.flat[rng.permutation(activity.size)[:301]] = levels
+    edges = ebab_edges(activity, 30, None)
+    bins = np.digitize(levels, edges)
+    per_bin = np.bincount(bins)
+    # low (the minimum) alone below edges[1]; then 30 bins of 10 levels, the last of them 9 + u[-1]
+    assert per_bin[1] == 1
+    np.testing.assert_array_equal(per_bin[2:31], 10)
+
+
+def test_ebab_is_unchanged_by_a_strictly_increasing_transform(dataset):
+    x, y = dataset
+    rng = np.random.default_rng(3)
+    activity = np.round(np.tanh(x @ rng.normal(size=(12, 4))) * 50) / 50
+    transformed = np.exp(3 * activity) - 2
+    assert len(np.unique(activity.astype(np.float32))) == len(np.unique(transformed.astype(np.float32)))
+    assert estimate_mi(transformed, y, "ebab") == estimate_mi(activity, y, "ebab")
+
+
+def test_uniform_layer_max_uses_the_layers_largest_activity(dataset):
+    x, y = dataset
+    activity = np.maximum(x @ np.random.default_rng(4).normal(size=(12, 3)).astype(np.float32), 0)
+    top = float(activity.max())
+    assert estimate_mi(activity, y, "uniform", lo=0.0, hi="layer_max") == estimate_mi(activity, y, "uniform", lo=0.0, hi=top)
+
+
+def _brute_force_kde(activity, labels, variance, bound):
+    """Float64 Kolchinsky-Tracey bounds straight from the formulas, in bits."""
+    t = activity.astype(np.float64)
+    d = t.shape[1]
+
+    def h_upper(points, s2):
+        distances = ((points[:, None, :] - points[None, :, :]) ** 2).sum(-1)
+        n = len(points)
+        return d / 2 - np.mean(logsumexp(-distances / (2 * s2), axis=1) - np.log(n) - d / 2 * np.log(2 * np.pi * s2))
+
+    def h(points):
+        return h_upper(points, variance) if bound == "upper" else h_upper(points, 4 * variance) + d / 2 * np.log(0.25)
+
+    h_t = h(t)
+    h_t_y = sum(np.mean(labels == c) * h(t[labels == c]) for c in np.unique(labels))
+    h_t_x = d / 2 * (np.log(2 * np.pi * variance) + 1)
+    return (h_t - h_t_x) / np.log(2), (h_t - h_t_y) / np.log(2)
+
+
+@pytest.mark.parametrize("bound", ["upper", "lower"])
+@pytest.mark.parametrize("variance", [1e-3, 0.05, 1.0])
+def test_kde_matches_a_brute_force_float64_computation(bound, variance):
+    rng = np.random.default_rng(5)
+    activity = np.tanh(rng.normal(size=(300, 4))).astype(np.float32)
+    labels = rng.integers(0, 3, 300)
+    expected = _brute_force_kde(activity, labels, variance, bound)
+    assert estimate_mi(activity, labels, "kde", noise_variance=variance, bound=bound) == pytest.approx(expected, abs=1e-4)
+
+
+def test_kde_keeps_its_precision_for_large_activity():
+    rng = np.random.default_rng(6)
+    activity = (50 + rng.normal(size=(200, 3)) * 0.05).astype(np.float32)  # far from 0, close together
+    labels = rng.integers(0, 2, 200)
+    expected = _brute_force_kde(activity, labels, 1e-3, "upper")
+    assert estimate_mi(activity, labels, "kde") == pytest.approx(expected, abs=1e-3)
+
+
+def test_akde_is_kde_with_variance_scaled_by_the_largest_activity(dataset):
+    x, y = dataset
+    activity = np.maximum(x @ np.random.default_rng(7).normal(size=(12, 3)).astype(np.float32), 0)
+    largest = float(np.abs(activity).max())
+    assert estimate_mi(activity, y, "akde", variance_scale=0.2) == pytest.approx(
+        estimate_mi(activity, y, "kde", noise_variance=0.2 * largest), abs=1e-9)
+
+
+def test_huge_noise_hides_everything(dataset):
+    x, y = dataset
+    i_xt, i_ty = estimate_mi(x, y, "kde", noise_variance=1e5)
+    assert i_xt == pytest.approx(0.0, abs=1e-3) and i_ty == pytest.approx(0.0, abs=1e-3)
+
+
+def test_the_lower_bound_lies_below_the_upper_bound(dataset):
+    x, y = dataset
+    rng = np.random.default_rng(8)
+    for variance in (1e-3, 1e-2, 1e-1):
+        activity = np.tanh(x @ rng.normal(size=(12, 5)).astype(np.float32))
+        lower = estimate_mi(activity, y, "kde", noise_variance=variance, bound="lower")
+        upper = estimate_mi(activity, y, "kde", noise_variance=variance, bound="upper")
+        assert lower[0] <= upper[0]
+
+
+@pytest.mark.parametrize(
+    "activity, labels, method, params, message",
+    [
+        (np.array([[np.nan], [1.0]]), np.array([0, 1]), "ebab", {}, "NaN or inf"),
+        (np.array([[np.inf], [1.0]]), np.array([0, 1]), "kde", {}, "NaN or inf"),
+        (np.ones((3, 2)), np.array([0, 1]), "fixed", {}, "labels must have shape"),
+        (np.ones(3), np.array([0, 1, 0]), "fixed", {}, r"\(N, d\)"),
+        (np.ones((3, 2)), np.array([1, 1, 1]), "uniform", {}, "single class"),
+        (np.ones((3, 2)), np.array([0, 1, 0]), "ebab", {"n_bins": 0}, "n_bins must be"),
+        (np.ones((3, 2)), np.array([0, 1, 0]), "kde", {"noise_variance": 0.0}, "noise_variance must be"),
+        (np.ones((3, 2)), np.array([0, 1, 0]), "kde", {"bound": "middle"}, "bound must be"),
+        (np.zeros((3, 2)), np.array([0, 1, 0]), "akde", {}, "all zero"),
+        (np.ones((3, 2)), np.array([0, 1, 0]), "mine", {}, "unknown estimator 'mine'; valid estimators: uniform"),
+        (np.ones((3, 2)), np.array([0, 1, 0]), "ebab", {"bins": 3}, "unknown parameter"),
+        (np.ones((3, 2)), np.array([0, 1, 0]), "uniform", {"lo": 1.0, "hi": 0.0}, "hi must be"),
+    ],
+)
+def test_bad_input_raises_a_value_error_naming_the_problem(activity, labels, method, params, message):
+    with pytest.raises(ValueError, match=message):
+        estimate_mi(activity, labels, method, **params)
