@@ -1,4 +1,4 @@
-"""Command line: ``python -m ib_keras train|inspect``. Parses arguments and calls the library.
+"""Command line: ``python -m ib_keras train|inspect|estimate``. Parses arguments and calls the library.
 
 Every error is one line on stderr and exit code 2, before anything is written.
 """
@@ -6,8 +6,10 @@ Every error is one line on stderr and exit code 2, before anything is written.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from ib_keras.activations import ACTIVATIONS
 from ib_keras.data import SPLITS
@@ -63,6 +65,16 @@ def _parser() -> argparse.ArgumentParser:
 
     inspect = commands.add_parser("inspect", help="summarise one run file")
     inspect.add_argument("file", help="a run file (.h5)")
+
+    estimate = commands.add_parser("estimate", help="mutual information of every run, epoch and layer, into a table")
+    estimate.add_argument("runs", nargs="+", help="run files (.h5) or directories searched for them")
+    estimate.add_argument("--estimators", default="ebab,akde,uniform,fixed,kde",
+                          help="comma-separated estimators, each optionally with parameters, e.g. "
+                               "'ebab,akde:variance_scale=0.01,uniform:hi=layer_max' (default: all five)")
+    estimate.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1,
+                          help="worker processes (default: one per core)")
+    estimate.add_argument("--out", help="table to write, .parquet or .csv (default: mi.parquet beside the runs)")
+    estimate.add_argument("--strict", action="store_true", help="fail, writing nothing, if any run file fails")
     return parser
 
 
@@ -109,11 +121,21 @@ def _inspect(args) -> None:
         )
 
 
+def _estimate(args) -> None:
+    from ib_keras.mi_table import estimate_runs, parse_estimators
+
+    specs = parse_estimators(args.estimators)
+    roots = [Path(p) if Path(p).is_dir() else Path(p).parent for p in args.runs]
+    out = Path(args.out) if args.out else Path(os.path.commonpath([p.resolve() for p in roots])) / "mi.parquet"
+    table = estimate_runs(args.runs, specs, out, jobs=args.jobs, strict=args.strict)
+    print(f"{out}: {len(table)} rows, {table['run'].nunique()} runs, estimators {', '.join(map(str, specs))}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = _parser().parse_args(argv)
     try:
-        {"train": _train, "inspect": _inspect}[args.command](args)
+        {"train": _train, "inspect": _inspect, "estimate": _estimate}[args.command](args)
     except (ValueError, OSError) as error:
         print(f"python -m ib_keras {args.command}: error: {error}", file=sys.stderr)
         return EXIT_ERROR

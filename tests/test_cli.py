@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from ib_keras.storage import RunFileError, read_run
@@ -126,3 +127,26 @@ def test_a_killed_training_leaves_its_epochs_and_a_rerun_completes_it(tmp_path):
     assert finished.complete and finished.epochs[-1] == 400 and len(finished.epochs) > len(killed.epochs)
     n = len(killed.epochs)  # the rerun retrains from scratch and reproduces the killed epochs
     np.testing.assert_array_equal(finished.activity[2][:n], killed.activity[2])
+
+
+def test_estimate_writes_the_table_beside_the_runs(trained):
+    out, _ = trained
+    result = _cli("estimate", str(out), "--estimators", "ebab,fixed", "--jobs", "1")
+    assert result.returncode == 0, result.stderr
+    table = pd.read_parquet(out / "mi.parquet")
+    assert set(table["estimator"]) == {"ebab", "fixed"} and table["run"].nunique() == 2
+    assert f"{out / 'mi.parquet'}: {len(table)} rows, 2 runs" in result.stdout
+
+
+@pytest.mark.parametrize("estimators, message", [("ebab,gauss", "unknown estimator 'gauss'"),
+                                                 ("ebab:n_bins=0", "n_bins must be")])
+def test_estimate_with_a_bad_estimator_is_one_line_exit_2(trained, tmp_path, estimators, message):
+    out, _ = trained
+    result = _cli("estimate", str(out), "--estimators", estimators, "--out", str(tmp_path / "mi.parquet"))
+    assert result.returncode == 2 and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "mi.parquet").exists()
+
+
+def test_estimate_of_a_missing_directory_is_one_line_exit_2(tmp_path):
+    result = _cli("estimate", str(tmp_path / "nowhere"))
+    assert result.returncode == 2 and "no such file or directory" in result.stderr

@@ -11,27 +11,42 @@ H(T'|X) = (d/2)(log(2 pi s2) + 1), the entropy of one Gaussian component.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 import tensorflow as tf
 
 _BITS_PER_NAT = 1.0 / math.log(2.0)
+_BLOCK = 256  # rows of the kernel matrix computed at once
 
 
-@tf.function(jit_compile=True)
-def _class_kernel_sums(points: tf.Tensor, one_hot: tf.Tensor, variance: tf.Tensor) -> tf.Tensor:
-    """S[i, c] = sum over j of class c of K_ij, K_ij = exp(-D_ij / (2 variance)): (N, d), (N, C) -> (N, C).
+@functools.lru_cache(maxsize=None)
+def _class_kernel_sums(n: int, d: int, n_classes: int):
+    """A compiled function (points (n, d), one_hot (n, C), variance) -> S (n, C) with
+    S[i, c] = sum over j of class c of K_ij, K_ij = exp(-D_ij / (2 variance)); one per shape.
 
     One exp pass serves H(T) (row sums over all classes) and every H(T|Y=c) (the own-class
-    column). D is summed from coordinate differences, not |a|^2 + |b|^2 - 2ab, so float32 keeps
-    its precision far from the origin.
+    column). Rows go in blocks of ``_BLOCK``, so the temporaries stay small and are reused
+    rather than mapped afresh for every call. D is summed from coordinate differences, not
+    |a|^2 + |b|^2 - 2ab, so float32 keeps its precision far from the origin.
     """
-    squared = tf.zeros([tf.shape(points)[0]] * 2, dtype=points.dtype)
-    for k in range(points.shape[1]):
-        difference = points[:, k, None] - points[None, :, k]
-        squared += difference * difference
-    return tf.matmul(tf.exp(-squared / (2.0 * variance)), one_hot)
+    blocks = -(-n // _BLOCK)
+
+    @tf.function(jit_compile=True)
+    def sums(points, one_hot, variance):
+        def block_sums(rows):
+            squared = tf.zeros([_BLOCK, n], dtype=points.dtype)
+            for k in range(d):
+                difference = rows[:, k, None] - points[None, :, k]
+                squared += difference * difference
+            return tf.matmul(tf.exp(-squared / (2.0 * variance)), one_hot)
+
+        rows = tf.pad(points, [[0, blocks * _BLOCK - n], [0, 0]])  # padded rows are dropped below
+        per_block = tf.map_fn(block_sums, tf.reshape(rows, [blocks, _BLOCK, d]))
+        return tf.reshape(per_block, [blocks * _BLOCK, n_classes])[:n]
+
+    return sums
 
 
 def kde_information(
@@ -50,7 +65,9 @@ def kde_information(
     centred = activity - activity.mean(axis=0)  # distances are unchanged; magnitudes shrink
     one_hot = np.eye(n_classes, dtype=np.float32)[classes]
     sums = np.asarray(
-        _class_kernel_sums(tf.constant(centred), tf.constant(one_hot), tf.constant(kernel_variance, tf.float32)),
+        _class_kernel_sums(n, d, n_classes)(
+            tf.constant(centred), tf.constant(one_hot), tf.constant(kernel_variance, tf.float32)
+        ),
         dtype=np.float64,
     )  # each sum holds its own j = i term, so it is >= 1 and its log is finite
     log_total = np.log(sums.sum(axis=1))

@@ -1,0 +1,279 @@
+"""The estimate stage: every estimator on every run file, epoch and layer, into one tidy table.
+
+Columns: run (file path), run_hash, activation, l2, seed, epoch, layer, units, estimator,
+params (JSON of every parameter as requested, e.g. ``hi: "run_max"``), i_xt, i_ty (bits), and
+the run's train/test loss and accuracy at that epoch.
+
+Work already in the table is not recomputed: a row is keyed by the run file's content hash, the
+estimator and its parameters. Rows of a run file whose content changed (it was retrained) are
+replaced. The table is written atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from ib_keras.estimators import LAYER_MAX, METHODS, estimate_mi, resolve_params
+from ib_keras.storage import METRICS, RunFileError, read_run
+
+DEFAULT_ESTIMATORS = ("ebab", "akde", "uniform", "fixed", "kde")
+RUN_MAX, RUN_MIN = "run_max", "run_min"  # the largest / smallest activity anywhere in the run
+KEY = ["run_hash", "estimator", "params"]
+COLUMNS = ["run", "run_hash", "activation", "l2", "seed", "epoch", "layer", "units", "estimator", "params",
+           "i_xt", "i_ty", *METRICS]
+
+# Shwartz-Ziv & Tishby's fixed range for the bounded activations; the others span the run.
+_UNIFORM_RANGES = {"tanh": (-1.0, 1.0), "softsign": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}
+# The authors' lowest EBAB edge (their code): 0 for ReLU and softplus, -1.000001 for tanh and
+# ELU; elsewhere the layer's minimum activity.
+_EBAB_LOW = {"relu": 0.0, "softplus": 0.0, "tanh": -1.000001, "elu": -1.000001}
+
+
+@dataclass(frozen=True)
+class EstimatorSpec:
+    """An estimator and the parameters the user set; the rest default per activation."""
+
+    method: str
+    params: tuple[tuple[str, object], ...] = ()
+
+    def params_for(self, activation: str) -> dict:
+        """Every parameter for a run of ``activation``, with ``run_max``-style values unresolved."""
+        defaults = {}
+        if self.method == "uniform":
+            lo, hi = _UNIFORM_RANGES.get(activation, (RUN_MIN, RUN_MAX))
+            defaults = {"lo": lo, "hi": hi}
+        elif self.method == "ebab":
+            defaults = {"low": _EBAB_LOW.get(activation)}
+        return {**METHODS[self.method], **defaults, **dict(self.params)}
+
+    def __str__(self) -> str:
+        return ":".join([self.method, *(f"{name}={value}" for name, value in self.params)])
+
+
+def parse_estimators(text: str) -> list[EstimatorSpec]:
+    """Parse ``"ebab,akde:variance_scale=0.01,uniform:hi=layer_max"`` into specs.
+
+    Values are read as JSON where they parse (numbers, null), as text otherwise. Raises
+    ValueError naming an unknown estimator or parameter.
+    """
+    specs = []
+    for token in filter(None, (t.strip() for t in text.split(","))):
+        method, *assignments = token.split(":")
+        params = []
+        for assignment in assignments:
+            name, equals, value = assignment.partition("=")
+            if not equals:
+                raise ValueError(f"'{assignment}' in '{token}' is not name=value")
+            try:
+                params.append((name, json.loads(value)))
+            except json.JSONDecodeError:
+                params.append((name, value))
+        spec = EstimatorSpec(method, tuple(params))
+        _check(spec)
+        specs.append(spec)
+    if not specs:
+        raise ValueError("no estimators given")
+    return specs
+
+
+def _check(spec: EstimatorSpec) -> None:
+    """Validate a spec as far as it can be before a run is read (run_max etc. stand in as 1)."""
+    if spec.method not in METHODS:
+        raise ValueError(f"unknown estimator '{spec.method}'; valid estimators: {', '.join(METHODS)}")
+    stand_ins = {RUN_MIN: 0.0, RUN_MAX: 1.0}
+    params = {name: stand_ins.get(value, value) if isinstance(value, str) else value
+              for name, value in spec.params_for("relu").items()}
+    if spec.method == "uniform" and params["hi"] != LAYER_MAX and params["hi"] <= params["lo"]:
+        params["hi"] = params["lo"] + 1.0  # only the run can tell whether run_max > lo
+    resolve_params(spec.method, **params)
+
+
+def run_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Every ``*.h5`` under the given directories, and the given files, sorted and unique."""
+    found = set()
+    for path in map(Path, paths):
+        if path.is_dir():
+            found.update(path.rglob("*.h5"))
+        elif path.exists():
+            found.add(path)
+        else:
+            raise ValueError(f"{path}: no such file or directory")
+    return sorted(found)
+
+
+def file_hash(path: Path) -> str:
+    """BLAKE2b of the file's bytes (hex, 32 characters)."""
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _canonical(params: dict) -> str:
+    return json.dumps(params, sort_keys=True)
+
+
+def _resolve_run_values(params: dict, activity: Sequence[np.ndarray]) -> dict:
+    extremes = {RUN_MAX: lambda: max(float(a.max()) for a in activity),
+                RUN_MIN: lambda: min(float(a.min()) for a in activity)}
+    return {name: extremes[value]() if isinstance(value, str) and value in extremes else value
+            for name, value in params.items()}
+
+
+def _activation(run) -> str:
+    return run.config.get("activation", run.layers[0].activation)
+
+
+def estimate_run(path: Path, run_hash: str, specs: Sequence[EstimatorSpec]) -> pd.DataFrame:
+    """All rows of one run file for ``specs``: one per (estimator, epoch, layer).
+
+    Raises RunFileError for an unreadable or incomplete file and ValueError for bad activity;
+    the message names the file.
+    """
+    run = read_run(path)
+    if not run.complete:
+        raise RunFileError(f"{path}: incomplete run (training was interrupted); rerun its train command")
+    activation = _activation(run)
+    rows = []
+    for spec in specs:
+        requested = spec.params_for(activation)
+        params = _resolve_run_values(requested, run.activity)
+        for e, epoch in enumerate(run.epochs):
+            metrics = [run.metrics[name][e] for name in METRICS]
+            for layer, activity in enumerate(run.activity):
+                try:
+                    i_xt, i_ty = estimate_mi(activity[e], run.y, spec.method, **params)
+                except ValueError as error:
+                    raise ValueError(f"{path}: epoch {epoch}, layer_{layer}, {spec}: {error}") from error
+                rows.append((epoch, layer, activity.shape[2], spec.method, _canonical(requested), i_xt, i_ty, *metrics))
+    table = pd.DataFrame(rows, columns=COLUMNS[5:])
+    identity = {"run": str(path), "run_hash": run_hash, "activation": activation,
+                "l2": float(run.config.get("l2", 0.0)), "seed": int(run.config.get("seed", -1))}
+    for position, (name, value) in enumerate(identity.items()):
+        table.insert(position, name, value)
+    return table
+
+
+def _pending(path: Path, run_hash: str, specs: Sequence[EstimatorSpec], done: set) -> list[EstimatorSpec]:
+    """The specs whose rows for this file's content are not in the table yet."""
+    try:
+        activation = _activation(read_run(path, activity=False))
+    except RunFileError:
+        return list(specs)  # the worker reports the file
+    return [spec for spec in specs if (run_hash, spec.method, _canonical(spec.params_for(activation))) not in done]
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read an MI table (.parquet or .csv); ValueError naming the file when it is not one."""
+    path = Path(path)
+    try:
+        table = pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{path}: not a readable MI table ({error}); delete it or choose another --out") from error
+    missing = set(COLUMNS) - set(table.columns)
+    if missing:
+        raise ValueError(f"{path}: not an MI table (missing columns {', '.join(sorted(missing))}); choose another --out")
+    return table
+
+
+def write_table(table: pd.DataFrame, path: str | Path) -> None:
+    """Write ``table`` to ``path`` (.parquet or .csv) atomically: all of it or nothing."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        if path.suffix == ".csv":
+            table.to_csv(partial, index=False)
+        else:
+            table.to_parquet(partial, index=False)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _worker_init() -> None:
+    """Each worker process: one thread for TensorFlow, as the pool already uses every core."""
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
+@contextmanager
+def _task_mapper(jobs: int):
+    """``map`` over tasks: in this process, or over ``jobs`` spawned worker processes."""
+    if jobs <= 1:
+        yield map
+        return
+    context = multiprocessing.get_context("spawn")  # TensorFlow must not be forked
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init) as pool:
+        yield pool.map
+
+
+def _estimate_task(task):
+    path, run_hash, specs = task
+    try:
+        return path, estimate_run(path, run_hash, specs), None
+    except ValueError as error:  # RunFileError is a ValueError
+        return path, None, str(error)
+
+
+def estimate_runs(
+    paths: Sequence[str | Path],
+    specs: Sequence[EstimatorSpec],
+    out: str | Path,
+    jobs: int = 1,
+    strict: bool = False,
+    progress: bool = True,
+    report: Callable[[str], None] = lambda message: print(message, file=sys.stderr),
+) -> pd.DataFrame:
+    """Estimate every spec on every run file under ``paths``; update and write the table ``out``.
+
+    A file that cannot be estimated (corrupt, truncated, incomplete, NaN activity) is reported by
+    name and skipped, or with ``strict`` raises ValueError before anything is written.
+    Returns the whole table as written.
+    """
+    files = run_files(paths)
+    if not files:
+        raise ValueError(f"no run files (*.h5) under {', '.join(map(str, paths))}")
+    out = Path(out)
+    table = read_table(out) if out.exists() else pd.DataFrame(columns=COLUMNS)
+    hashes = {path: file_hash(path) for path in files}
+    current = table["run"].map({str(path): digest for path, digest in hashes.items()})
+    table = table[current.isna() | (current == table["run_hash"])]  # drop rows of retrained files
+    done = set(map(tuple, table[KEY].astype(str).to_numpy()))
+    tasks = [(path, hashes[path], _pending(path, hashes[path], specs, done)) for path in files]
+    tasks = [task for task in tasks if task[2]]
+    frames, failures = [table] if len(table) else [], []
+    with _task_mapper(min(jobs, len(tasks))) as map_tasks, tqdm(
+        total=len(tasks), desc="estimate", unit="file", disable=not progress or not tasks, file=sys.stderr
+    ) as bar:
+        for _, rows, error in map_tasks(_estimate_task, tasks):
+            if error is None:
+                frames.append(rows)
+            else:
+                failures.append(error)
+            bar.update(1)
+    if failures:
+        if strict:
+            raise ValueError(f"{len(failures)} run file(s) failed, table not written; first: {failures[0]}")
+        for failure in failures:
+            report(f"skipped: {failure}")
+    table = pd.concat(frames, ignore_index=True) if frames else table
+    table = table.sort_values(["run", "estimator", "params", "epoch", "layer"], ignore_index=True)
+    write_table(table, out)
+    return table

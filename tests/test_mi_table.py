@@ -1,0 +1,139 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ib_keras import mi_table
+from ib_keras.data import tishby_dataset
+from ib_keras.estimators import estimate_mi
+from ib_keras.mi_table import COLUMNS, EstimatorSpec, estimate_runs, parse_estimators, read_table
+from ib_keras.storage import METRICS, LayerSpec, RunWriter
+
+EPOCHS = [0, 2, 9]
+SPECS = parse_estimators("ebab,uniform,fixed,akde")
+
+
+def _write_run(path, activation="relu", seed=0, scale=1.0, complete=True):
+    """A small synthetic run: two layers whose activity changes with the epoch."""
+    x, y = tishby_dataset()
+    rng = np.random.default_rng(seed)
+    weights = [rng.normal(size=(12, 3)), rng.normal(size=(12, 2))]
+    writer = RunWriter(path, x, y, np.arange(3000), np.arange(3000, 4096),
+                       [LayerSpec(3, activation), LayerSpec(2, "softmax")],
+                       {"activation": activation, "seed": seed, "l2": 0.0})
+    for epoch in EPOCHS:
+        hidden = np.maximum(x @ weights[0] * scale * (1 + epoch), 0).astype(np.float32)
+        logits = x @ weights[1] * (1 + epoch)
+        output = (np.exp(logits) / np.exp(logits).sum(1, keepdims=True)).astype(np.float32)
+        metrics = {name: 0.1 * epoch + i for i, name in enumerate(METRICS)}
+        writer.append(epoch, [hidden, output], metrics, np.ones(2), np.ones(2), np.ones(2))
+    writer.finish() if complete else writer.close()
+    return path
+
+
+@pytest.fixture
+def runs(tmp_path):
+    directory = tmp_path / "runs" / "relu"
+    return [_write_run(directory / f"seed-00{s}.h5", seed=s) for s in (0, 1)]
+
+
+def test_the_table_has_one_row_per_run_epoch_layer_and_estimator(runs, tmp_path):
+    table = estimate_runs([runs[0].parent], SPECS, tmp_path / "mi.parquet", progress=False)
+    assert list(table.columns) == COLUMNS
+    assert len(table) == 2 * len(EPOCHS) * 2 * len(SPECS)
+    assert set(table["seed"]) == {0, 1} and set(table["activation"]) == {"relu"}
+    row = table[(table.seed == 1) & (table.epoch == 9) & (table.layer == 1)].set_index("estimator")
+    assert row.loc["ebab", "test_accuracy"] == pytest.approx(0.9 + 3)
+    assert row.loc["ebab", "units"] == 2
+
+
+def test_table_values_are_estimate_mi_on_the_recorded_activity(runs, tmp_path):
+    table = estimate_runs(runs, SPECS, tmp_path / "mi.parquet", progress=False)
+    x, y = tishby_dataset()
+    weights = np.random.default_rng(1).normal(size=(12, 3))
+    hidden = np.maximum(x @ weights * 3, 0).astype(np.float32)  # seed 1, epoch 2, layer 0
+    row = table[(table.seed == 1) & (table.epoch == 2) & (table.layer == 0)].set_index("estimator")
+    assert (row.loc["ebab", "i_xt"], row.loc["ebab", "i_ty"]) == pytest.approx(estimate_mi(hidden, y, "ebab", low=0.0))
+    assert (row.loc["akde", "i_xt"], row.loc["akde", "i_ty"]) == pytest.approx(estimate_mi(hidden, y, "akde"))
+    # uniform on ReLU spans the run: lo = its smallest activity, hi = its largest, over all layers and epochs
+    run_max = max(float(np.maximum(x @ weights * 10, 0).max()), 1.0)
+    run_min = 0.0
+    expected = estimate_mi(hidden, y, "uniform", lo=run_min, hi=run_max)
+    assert (row.loc["uniform", "i_xt"], row.loc["uniform", "i_ty"]) == pytest.approx(expected)
+    assert json.loads(row.loc["uniform", "params"]) == {"hi": "run_max", "lo": "run_min", "n_bins": 30}
+
+
+def test_work_already_in_the_table_is_not_recomputed(runs, tmp_path, monkeypatch):
+    out = tmp_path / "mi.parquet"
+    first = estimate_runs(runs, SPECS, out, progress=False)
+    calls = []
+    real = mi_table.estimate_run
+    monkeypatch.setattr(mi_table, "estimate_run", lambda path, h, specs: calls.append(specs) or real(path, h, specs))
+    again = estimate_runs(runs, SPECS, out, progress=False)
+    assert calls == []
+    pd.testing.assert_frame_equal(again, first)
+    more = estimate_runs(runs, parse_estimators("ebab,akde:variance_scale=0.5"), out, progress=False)
+    assert [[str(s) for s in specs] for specs in calls] == [["akde:variance_scale=0.5"]] * 2
+    assert len(more) == len(first) + 2 * len(EPOCHS) * 2
+
+
+def test_rows_of_a_retrained_run_are_replaced(runs, tmp_path):
+    out = tmp_path / "mi.parquet"
+    before = estimate_runs(runs, SPECS, out, progress=False)
+    _write_run(runs[0], seed=0, scale=5.0)  # same path, new content
+    after = estimate_runs(runs, SPECS, out, progress=False)
+    assert len(after) == len(before)
+    assert after["run_hash"].nunique() == 2 and not set(after["run_hash"]) == set(before["run_hash"])
+    unchanged = before[before.seed == 1].reset_index(drop=True)
+    pd.testing.assert_frame_equal(after[after.seed == 1].reset_index(drop=True), unchanged)
+
+
+def test_corrupt_and_incomplete_runs_are_named_and_skipped(runs, tmp_path):
+    (runs[0].parent / "seed-009.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"x" * 500)
+    _write_run(runs[0].parent / "seed-008.h5", seed=8, complete=False)
+    messages = []
+    table = estimate_runs([runs[0].parent], SPECS, tmp_path / "mi.parquet", progress=False, report=messages.append)
+    assert set(table["seed"]) == {0, 1}
+    assert any("seed-009.h5" in m for m in messages) and any("seed-008.h5" in m and "incomplete" in m for m in messages)
+
+
+def test_strict_fails_and_writes_nothing(runs, tmp_path):
+    (runs[0].parent / "seed-009.h5").write_bytes(b"garbage")
+    out = tmp_path / "mi.parquet"
+    with pytest.raises(ValueError, match="seed-009.h5"):
+        estimate_runs([runs[0].parent], SPECS, out, strict=True, progress=False)
+    assert not out.exists() and list(tmp_path.glob(".mi.parquet*")) == []
+
+
+def test_csv_tables_read_back(runs, tmp_path):
+    table = estimate_runs(runs, SPECS[:1], tmp_path / "mi.csv", progress=False)
+    pd.testing.assert_frame_equal(read_table(tmp_path / "mi.csv"), table, check_dtype=False)
+
+
+def test_a_process_pool_gives_the_same_table(runs, tmp_path):
+    serial = estimate_runs(runs, SPECS, tmp_path / "a.parquet", progress=False)
+    parallel = estimate_runs(runs, SPECS, tmp_path / "b.parquet", jobs=2, progress=False)
+    pd.testing.assert_frame_equal(parallel, serial)
+
+
+def test_parse_estimators_reads_parameters():
+    specs = parse_estimators("ebab, akde:variance_scale=0.01:bound=lower,uniform:hi=layer_max")
+    assert specs == [EstimatorSpec("ebab"), EstimatorSpec("akde", (("variance_scale", 0.01), ("bound", "lower"))),
+                     EstimatorSpec("uniform", (("hi", "layer_max"),))]
+    assert specs[2].params_for("tanh") == {"n_bins": 30, "lo": -1.0, "hi": "layer_max"}
+
+
+@pytest.mark.parametrize("text, message", [("mine", "unknown estimator 'mine'"), ("ebab:bins=3", "unknown parameter"),
+                                           ("kde:noise_variance=-1", "noise_variance must be"), ("akde:0.1", "not name=value")])
+def test_parse_estimators_rejects_bad_specs(text, message):
+    with pytest.raises(ValueError, match=message):
+        parse_estimators(text)
+
+
+def test_a_table_file_of_another_kind_is_refused(runs, tmp_path):
+    out = tmp_path / "mi.csv"
+    out.write_text("a,b\n1,2\n")
+    with pytest.raises(ValueError, match="not an MI table"):
+        estimate_runs(runs, SPECS, out, progress=False)
+    assert out.read_text() == "a,b\n1,2\n"
