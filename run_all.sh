@@ -1,14 +1,62 @@
 #!/usr/bin/env bash
-# The main job, quick by default: train the paper's networks for tanh and ReLU (3 seeds, 1500
-# epochs, recording to runs/quick) and summarise one run of each. Creates or refreshes .venv.
-# Rerunning resumes: complete runs are kept.
+# Reproduce the paper end to end: train -> estimate -> plot -> report. Creates or refreshes .venv.
+#   ./run_all.sh           the quick run (default): tanh, ReLU, ELU, swish, 3 seeds, 1500 epochs,
+#                          L2 for tanh and ReLU, every estimator, every figure and the report
+#   ./run_all.sh --full    the paper's protocol: 11 activations x 50 seeds x 8000 epochs, plus L2
+#                          (lambda 0.015) for tanh and ReLU
+# Rerunning resumes: complete runs and estimates already in the table are not redone.
 set -euo pipefail
 cd "$(dirname "$0")"
+mode="${1:---quick}"
+case "$mode" in
+  --quick)
+    activations="tanh relu elu swish"; seeds=3; epochs=1500; out=runs/quick
+    minutes_per_network=0.35 ;;  # measured on a 2-core machine, all stages
+  --full)
+    activations="tanh relu softsign softplus centered_softplus elu prelu swish abs leaky_relu sigmoid"
+    seeds=50; epochs=8000; out=runs/paper
+    minutes_per_network=0.20 ;;
+  *) echo "usage: ./run_all.sh [--quick | --full]" >&2; exit 2 ;;
+esac
+l2_activations="tanh relu"; l2=0.015
+estimators="ebab,akde,uniform,fixed,kde,akde:variance_scale=0.01,akde:variance_scale=1"
+figures=figures
+
 source scripts/venv.sh
-out=runs/quick
-for activation in tanh relu; do
-  .venv/bin/python -m ib_keras train --activation "$activation" --seeds 3 --epochs 1500 --out "$out"
+python=.venv/bin/python
+
+n_configs=$(( $(wc -w <<< "$activations") + $(wc -w <<< "$l2_activations") ))
+networks=$(( n_configs * seeds ))
+plan=$("$python" - "$networks" "$epochs" "$minutes_per_network" <<'PY'
+import sys
+from ib_keras.models import HIDDEN_UNITS, N_CLASSES
+from ib_keras.schedules import log_spaced_epochs
+from ib_keras.storage import run_file_bytes
+networks, epochs, minutes = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+recorded = len(log_spaced_epochs(epochs))
+disk = networks * run_file_bytes(2**12, [*HIDDEN_UNITS, N_CLASSES], recorded) / 1e9
+print(f"{recorded} recorded epochs each; about {networks * minutes:.0f} minutes; at most {disk:.1f} GB of run files")
+PY
+)
+echo "plan ($mode): $networks networks ($n_configs configurations x $seeds seeds), $epochs epochs, $plan"
+echo "      outputs: $out (runs, mi.parquet), $figures (figures, REPORT.md)"
+
+timings="$out/timings.json"
+mkdir -p "$out"
+declare -A took
+stage() {  # stage NAME COMMAND...: run it and remember its wall time
+  local name=$1 start=$SECONDS; shift
+  "$@"
+  took[$name]=$(( ${took[$name]:-0} + SECONDS - start ))
+}
+for activation in $activations; do
+  stage train "$python" -m ib_keras train --activation "$activation" --seeds "$seeds" --epochs "$epochs" --out "$out"
 done
-for activation in tanh relu; do
-  .venv/bin/python -m ib_keras inspect "$out/$activation/seed-000.h5"
+for activation in $l2_activations; do
+  stage train "$python" -m ib_keras train --activation "$activation" --seeds "$seeds" --epochs "$epochs" --l2 "$l2" --out "$out"
 done
+stage estimate "$python" -m ib_keras estimate "$out" --estimators "$estimators" --out "$out/mi.parquet"
+stage plot "$python" -m ib_keras plot "$out/mi.parquet" --out "$figures"
+printf '{"train": %d, "estimate": %d, "plot": %d}\n' "${took[train]}" "${took[estimate]}" "${took[plot]}" > "$timings"
+"$python" -m ib_keras report "$out/mi.parquet" --out "$figures/REPORT.md" --timings "$timings"
+echo "done in $SECONDS s: $figures/REPORT.md"

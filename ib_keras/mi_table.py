@@ -155,6 +155,12 @@ def estimate_run(path: Path, run_hash: str, specs: Sequence[EstimatorSpec]) -> p
         for e, epoch in enumerate(run.epochs):
             metrics = [run.metrics[name][e] for name in METRICS]
             for layer, activity in enumerate(run.activity):
+                if activity[e].min() == activity[e].max():
+                    # A constant (e.g. dead ReLU) layer carries no information under any estimator;
+                    # aKDE alone could not say so, its noise variance 0.1 * max|T| being 0.
+                    rows.append((epoch, layer, activity.shape[2], spec.method, _canonical(requested), 0.0, 0.0,
+                                 *metrics))
+                    continue
                 try:
                     i_xt, i_ty = estimate_mi(activity[e], run.y, spec.method, **params)
                 except ValueError as error:

@@ -137,3 +137,13 @@ def test_a_table_file_of_another_kind_is_refused(runs, tmp_path):
     with pytest.raises(ValueError, match="not an MI table"):
         estimate_runs(runs, SPECS, out, progress=False)
     assert out.read_text() == "a,b\n1,2\n"
+
+
+def test_a_dead_layer_carries_zero_information_and_keeps_its_run(tmp_path):
+    path = tmp_path / "relu" / "seed-000.h5"
+    _write_run(path, seed=0, scale=0.0)  # the hidden layer is all zero: a dead ReLU layer
+    table = estimate_runs([path], SPECS, tmp_path / "mi.parquet", progress=False)
+    hidden = table[table.layer == 0]
+    assert len(hidden) == len(EPOCHS) * len(SPECS)
+    assert (hidden["i_xt"] == 0).all() and (hidden["i_ty"] == 0).all()
+    assert (table.loc[table.layer == 1, "i_xt"] > 0).all()

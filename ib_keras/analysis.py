@@ -1,0 +1,126 @@
+"""From the MI table to the paper's claims: compression, seed averages and their statistics.
+
+Definitions (Chelombiev et al. 2019): the compression of layer l in one network is
+C = max over epochs of I(X;T_l) minus I(X;T_l) at the last epoch, in bits; generalisation is
+the final test accuracy, and the train-test accuracy gap is reported beside it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ib_keras.mi_table import EstimatorSpec
+
+CONFIGURATION = ["activation", "l2"]
+LEARNED = 0.6  # final train accuracy at or above which a network learned the task (chance is ~0.5)
+ESTIMATE = ["estimator", "params"]
+
+
+def default_estimates(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of each estimator at the stage's default parameters for the run's activation
+    (so that extra settings, such as aKDE's sensitivity runs, do not mix in)."""
+    pairs = table[["estimator", "activation"]].drop_duplicates()
+    defaults = {
+        (e, a): json.dumps(EstimatorSpec(e).params_for(a), sort_keys=True) for e, a in pairs.itertuples(index=False)
+    }
+    wanted = [defaults[(e, a)] for e, a in zip(table["estimator"], table["activation"])]
+    return table[table["params"].to_numpy() == np.asarray(wanted, dtype=object)]
+
+
+def with_param(table: pd.DataFrame, estimator: str, name: str) -> pd.DataFrame:
+    """The rows of ``estimator`` with a column ``name`` holding that parameter's value."""
+    rows = table[table["estimator"] == estimator].copy()
+    rows[name] = [json.loads(p).get(name) for p in rows["params"]]
+    return rows
+
+
+def compression(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per (run, estimator, params, layer): ``compression`` (bits), ``max_i_xt``,
+    ``final_i_xt``, and the run's final ``train_accuracy``, ``test_accuracy`` and ``gap``."""
+    keys = ["run", *ESTIMATE, "layer"]
+    last = table.loc[table.groupby(keys)["epoch"].idxmax()].set_index(keys)
+    peak = table.groupby(keys)["i_xt"].max()
+    result = last[["activation", "l2", "seed", "units", "epoch", "train_accuracy", "test_accuracy"]].copy()
+    result["max_i_xt"] = peak
+    result["final_i_xt"] = last["i_xt"]
+    result["compression"] = peak - last["i_xt"]
+    result["gap"] = result["train_accuracy"] - result["test_accuracy"]
+    return result.reset_index()
+
+
+def seed_mean_planes(table: pd.DataFrame) -> pd.DataFrame:
+    """Information planes averaged over seeds: the mean of the per-seed I(X;T) and I(T;Y) at each
+    (configuration, estimator, params, epoch, layer), with ``n`` seeds."""
+    keys = [*CONFIGURATION, *ESTIMATE, "epoch", "layer"]
+    return (
+        table.groupby(keys)
+        .agg(i_xt=("i_xt", "mean"), i_ty=("i_ty", "mean"), n=("seed", "nunique"))
+        .reset_index()
+    )
+
+
+def compression_summary(per_network: pd.DataFrame) -> pd.DataFrame:
+    """Compression mean, sd and n per configuration, estimator and layer, with the one-sided
+    one-sample t-test p-value of mean C > 0 over the seeds (NaN with fewer than 2 networks or
+    no spread; a t-test because a Wilcoxon test of 3 seeds cannot go below p = 0.125)."""
+
+    def summarise(group: pd.DataFrame) -> pd.Series:
+        values = group["compression"].to_numpy()
+        testable = len(values) >= 2 and np.ptp(values) > 0
+        p = stats.ttest_1samp(values, 0.0, alternative="greater").pvalue if testable else np.nan
+        return pd.Series({"mean": values.mean(), "sd": values.std(ddof=1) if len(values) > 1 else np.nan,
+                          "n": len(values), "p_positive": p})
+
+    keys = [*CONFIGURATION, *ESTIMATE, "layer"]
+    return per_network.groupby(keys)[["compression"]].apply(summarise).reset_index()
+
+
+def l2_effect(per_network: pd.DataFrame) -> pd.DataFrame:
+    """For each activation trained both with and without L2: per estimator and layer, mean
+    compression without and with L2 and the one-sided Mann-Whitney U p-value of 'L2 compresses
+    more'."""
+    rows = []
+    for (activation, estimator, params, layer), group in per_network.groupby(["activation", *ESTIMATE, "layer"]):
+        plain = group.loc[group["l2"] == 0, "compression"].to_numpy()
+        for l2, regularised in group[group["l2"] > 0].groupby("l2"):
+            values = regularised["compression"].to_numpy()
+            if len(plain) and len(values):
+                p = stats.mannwhitneyu(values, plain, alternative="greater").pvalue
+                rows.append({"activation": activation, "l2": l2, "estimator": estimator, "params": params,
+                             "layer": layer, "mean_without": plain.mean(), "mean_with": values.mean(),
+                             "n_without": len(plain), "n_with": len(values), "p_mann_whitney": p})
+    return pd.DataFrame(rows)
+
+
+def generalization_correlations(per_network: pd.DataFrame, learned_only: bool = False) -> pd.DataFrame:
+    """Per estimator and layer, across networks: Pearson and Spearman correlation (r, p) of
+    compression with final test accuracy, and n. ``learned_only`` keeps the networks whose final
+    train accuracy is at least ``LEARNED`` (those that never left chance are outliers in both)."""
+    if learned_only:
+        per_network = per_network[per_network["train_accuracy"] >= LEARNED]
+    rows = []
+    for (estimator, params, layer), group in per_network.groupby([*ESTIMATE, "layer"]):
+        c, accuracy = group["compression"].to_numpy(), group["test_accuracy"].to_numpy()
+        varied = len(c) >= 3 and np.ptp(c) > 0 and np.ptp(accuracy) > 0
+        pearson = stats.pearsonr(c, accuracy) if varied else (np.nan, np.nan)
+        spearman = stats.spearmanr(c, accuracy) if varied else (np.nan, np.nan)
+        rows.append({"estimator": estimator, "params": params, "layer": layer, "n": len(c),
+                     "pearson_r": pearson[0], "pearson_p": pearson[1],
+                     "spearman_r": spearman[0], "spearman_p": spearman[1]})
+    return pd.DataFrame(rows)
+
+
+def final_accuracies(per_network: pd.DataFrame) -> pd.DataFrame:
+    """Final train and test accuracy and their gap, mean and sd per configuration, with n."""
+    networks = per_network.drop_duplicates("run")
+    return (
+        networks.groupby(CONFIGURATION)
+        .agg(n=("run", "count"), train_mean=("train_accuracy", "mean"), train_sd=("train_accuracy", "std"),
+             test_mean=("test_accuracy", "mean"), test_sd=("test_accuracy", "std"),
+             gap_mean=("gap", "mean"), gap_sd=("gap", "std"))
+        .reset_index()
+    )
