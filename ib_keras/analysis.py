@@ -97,18 +97,22 @@ def l2_effect(per_network: pd.DataFrame) -> pd.DataFrame:
 
 
 def generalization_correlations(per_network: pd.DataFrame, learned_only: bool = False) -> pd.DataFrame:
-    """Per estimator and layer, across networks: Pearson and Spearman correlation (r, p) of
-    compression with final test accuracy, and n. ``learned_only`` keeps the networks whose final
-    train accuracy is at least ``LEARNED`` (those that never left chance are outliers in both)."""
+    """Per estimator and layer, across all networks of every configuration: Pearson and Spearman
+    correlation (r, p) of compression with final test accuracy, and n.
+
+    ``per_network`` holds one setting per estimator (as from `default_estimates`, whose EBAB and
+    uniform parameters differ by activation). ``learned_only`` keeps the networks whose final
+    train accuracy is at least ``LEARNED``: those that never left chance are outliers in both.
+    """
     if learned_only:
         per_network = per_network[per_network["train_accuracy"] >= LEARNED]
     rows = []
-    for (estimator, params, layer), group in per_network.groupby([*ESTIMATE, "layer"]):
+    for (estimator, layer), group in per_network.groupby(["estimator", "layer"]):
         c, accuracy = group["compression"].to_numpy(), group["test_accuracy"].to_numpy()
         varied = len(c) >= 3 and np.ptp(c) > 0 and np.ptp(accuracy) > 0
         pearson = stats.pearsonr(c, accuracy) if varied else (np.nan, np.nan)
         spearman = stats.spearmanr(c, accuracy) if varied else (np.nan, np.nan)
-        rows.append({"estimator": estimator, "params": params, "layer": layer, "n": len(c),
+        rows.append({"estimator": estimator, "layer": layer, "n": len(c),
                      "pearson_r": pearson[0], "pearson_p": pearson[1],
                      "spearman_r": spearman[0], "spearman_p": spearman[1]})
     return pd.DataFrame(rows)

@@ -147,3 +147,13 @@ def test_a_dead_layer_carries_zero_information_and_keeps_its_run(tmp_path):
     assert len(hidden) == len(EPOCHS) * len(SPECS)
     assert (hidden["i_xt"] == 0).all() and (hidden["i_ty"] == 0).all()
     assert (table.loc[table.layer == 1, "i_xt"] > 0).all()
+
+
+def test_correlations_pool_every_network_of_an_estimator_across_activations(tmp_path):
+    from ib_keras.analysis import compression, default_estimates, generalization_correlations
+
+    paths = [_write_run(tmp_path / a / f"seed-00{s}.h5", activation=a, seed=s) for a in ("relu", "tanh") for s in (0, 1)]
+    table = estimate_runs(paths, parse_estimators("ebab,fixed"), tmp_path / "mi.parquet", progress=False)
+    assert table.loc[table.estimator == "ebab", "params"].nunique() == 2  # low differs by activation
+    correlations = generalization_correlations(compression(default_estimates(table)))
+    assert set(correlations["n"]) == {4} and len(correlations) == 2 * 2  # 2 estimators x 2 layers
