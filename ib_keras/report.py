@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -85,8 +86,8 @@ def _claim_compression(summary: pd.DataFrame, per: pd.DataFrame, last: int) -> t
     else:
         verdict = "not reproduced"
     reason = (f"Non-saturating activations with significant compression (p < {ALPHA}) in at least one layer under "
-              f"an adaptive estimator: {', '.join(unsaturated) or 'none'}; activations differ: "
-              f"{'yes' if different else 'no'} (p < {ALPHA}).")
+              f"an adaptive estimator: {', '.join(unsaturated) or 'none'}. Compression differs between "
+              f"activations (Kruskal-Wallis p < {ALPHA}) under: {', '.join(e for e, p in differs if p < ALPHA) or 'none'}.")
     return "\n".join(text), f"**Verdict: {verdict}.** {reason}"
 
 
@@ -115,8 +116,11 @@ def _claim_l2(effect: pd.DataFrame, accuracies: pd.DataFrame, last: int) -> tupl
     significant = float((adaptive["p_mann_whitney"] < ALPHA).mean())
     gaps = accuracies.pivot_table(index="activation", columns="l2", values="gap_mean")
     less_overfitting = [a for a in gaps.index if gaps.shape[1] > 1 and gaps.loc[a].iloc[-1] < gaps.loc[a].iloc[0]]
+    smallest = min(1.0 / math.comb(int(a + b), int(a)) for a, b in zip(effect["n_without"], effect["n_with"]))
     text = ("Compression without and with L2 (bits, mean over seeds), one-sided Mann-Whitney U p of "
-            "'L2 compresses more':\n\n" + _markdown(table) +
+            f"'L2 compresses more'. With these group sizes the smallest p the test can give is {_p(smallest)}"
+            f"{' (so none can fall below ' + str(ALPHA) + ': train more seeds)' if smallest >= ALPHA else ''}.\n\n"
+            + _markdown(table) +
             f"\n\nTrain-test accuracy gap smaller with L2 for: {', '.join(less_overfitting) or 'none'}.")
     verdict = ("reproduced" if higher >= 0.75 and significant >= 0.5 else
                "partly reproduced" if higher >= 0.5 else "not reproduced")

@@ -272,7 +272,9 @@ def fig_compression_by_activation(data: FigureData, out: Path) -> list[Path]:
         ax.set_xticks(range(len(activations)), activations, rotation=20)
         ax.set_ylabel("Compression (bits)")
         ax.set_title(f"{ESTIMATOR_NAMES[estimator]}: compression = max I(X;T) - final I(X;T), dots = seeds", fontsize=9)
-        ax.legend(fontsize=7, ncols=len(layers))
+        bottom, top = ax.get_ylim()
+        ax.set_ylim(bottom, top + 0.2 * (top - bottom))  # room for the legend above the data
+        ax.legend(fontsize=7, ncols=len(layers), loc="upper center")
     return _save(fig, out, "fig_compression_by_activation")
 
 
