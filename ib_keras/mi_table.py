@@ -29,7 +29,6 @@ from tqdm import tqdm
 from ib_keras.estimators import LAYER_MAX, METHODS, estimate_mi, resolve_params
 from ib_keras.storage import METRICS, RunFileError, read_run
 
-DEFAULT_ESTIMATORS = ("ebab", "akde", "uniform", "fixed", "kde")
 RUN_MAX, RUN_MIN = "run_max", "run_min"  # the largest / smallest activity anywhere in the run
 KEY = ["run_hash", "estimator", "params"]
 COLUMNS = ["run", "run_hash", "activation", "l2", "seed", "epoch", "layer", "units", "estimator", "params",
@@ -138,6 +137,14 @@ def _activation(run) -> str:
     return run.config.get("activation", run.layers[0].activation)
 
 
+def _layer_information(activity: np.ndarray, labels: np.ndarray, method: str, params: dict) -> tuple[float, float]:
+    if activity.min() == activity.max():
+        # A constant (e.g. dead ReLU) layer carries no information under any estimator; aKDE
+        # alone could not say so, its noise variance variance_scale * max|T| being 0.
+        return 0.0, 0.0
+    return estimate_mi(activity, labels, method, **params)
+
+
 def estimate_run(path: Path, run_hash: str, specs: Sequence[EstimatorSpec]) -> pd.DataFrame:
     """All rows of one run file for ``specs``: one per (estimator, epoch, layer).
 
@@ -155,14 +162,8 @@ def estimate_run(path: Path, run_hash: str, specs: Sequence[EstimatorSpec]) -> p
         for e, epoch in enumerate(run.epochs):
             metrics = [run.metrics[name][e] for name in METRICS]
             for layer, activity in enumerate(run.activity):
-                if activity[e].min() == activity[e].max():
-                    # A constant (e.g. dead ReLU) layer carries no information under any estimator;
-                    # aKDE alone could not say so, its noise variance 0.1 * max|T| being 0.
-                    rows.append((epoch, layer, activity.shape[2], spec.method, _canonical(requested), 0.0, 0.0,
-                                 *metrics))
-                    continue
                 try:
-                    i_xt, i_ty = estimate_mi(activity[e], run.y, spec.method, **params)
+                    i_xt, i_ty = _layer_information(activity[e], run.y, spec.method, params)
                 except ValueError as error:
                     raise ValueError(f"{path}: epoch {epoch}, layer_{layer}, {spec}: {error}") from error
                 rows.append((epoch, layer, activity.shape[2], spec.method, _canonical(requested), i_xt, i_ty, *metrics))
@@ -230,12 +231,12 @@ def _task_mapper(jobs: int):
         yield pool.map
 
 
-def _estimate_task(task):
-    path, run_hash, specs = task
+def _estimate_task(task) -> tuple[pd.DataFrame | None, str | None]:
+    """(rows, None), or (None, the error naming the file)."""
     try:
-        return path, estimate_run(path, run_hash, specs), None
+        return estimate_run(*task), None
     except ValueError as error:  # RunFileError is a ValueError
-        return path, None, str(error)
+        return None, str(error)
 
 
 def estimate_runs(
@@ -268,7 +269,7 @@ def estimate_runs(
     with _task_mapper(min(jobs, len(tasks))) as map_tasks, tqdm(
         total=len(tasks), desc="estimate", unit="file", disable=not progress or not tasks, file=sys.stderr
     ) as bar:
-        for _, rows, error in map_tasks(_estimate_task, tasks):
+        for rows, error in map_tasks(_estimate_task, tasks):
             if error is None:
                 frames.append(rows)
             else:
