@@ -187,13 +187,16 @@ def _pending(path: Path, run_hash: str, specs: Sequence[EstimatorSpec], done: se
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read an MI table (.parquet or .csv); ValueError naming the file when it is not one."""
     path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such MI table; write it with `python -m ib_keras estimate`")
     try:
         table = pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
     except (OSError, ValueError) as error:
-        raise ValueError(f"{path}: not a readable MI table ({error}); delete it or choose another --out") from error
+        raise ValueError(f"{path}: not an MI table written by `python -m ib_keras estimate` ({error})") from error
     missing = set(COLUMNS) - set(table.columns)
     if missing:
-        raise ValueError(f"{path}: not an MI table (missing columns {', '.join(sorted(missing))}); choose another --out")
+        raise ValueError(f"{path}: not an MI table written by `python -m ib_keras estimate` "
+                         f"(missing columns {', '.join(sorted(missing))})")
     return table
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-DEFAULT_LOG_POINTS = 80
+DEFAULT_LOG_POINTS = 75
 
 
 def log_spaced_epochs(total_epochs: int, n_points: int = DEFAULT_LOG_POINTS) -> np.ndarray:

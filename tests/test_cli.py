@@ -150,3 +150,10 @@ def test_estimate_with_a_bad_estimator_is_one_line_exit_2(trained, tmp_path, est
 def test_estimate_of_a_missing_directory_is_one_line_exit_2(tmp_path):
     result = _cli("estimate", str(tmp_path / "nowhere"))
     assert result.returncode == 2 and "no such file or directory" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["plot", "report"])
+def test_plot_and_report_of_a_missing_table_are_one_line_exit_2(tmp_path, command):
+    result = _cli(command, str(tmp_path / "mi.parquet"), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2 and "no such MI table" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
