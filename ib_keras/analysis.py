@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ib_keras.mi_table import EstimatorSpec
+from ib_keras.mi_table import EstimatorSpec, canonical_params
 
 CONFIGURATION = ["activation", "l2"]
 LEARNED = 0.6  # final train accuracy at or above which a network learned the task (chance is ~0.5)
@@ -25,7 +25,7 @@ def default_estimates(table: pd.DataFrame) -> pd.DataFrame:
     (so that extra settings, such as aKDE's sensitivity runs, do not mix in)."""
     pairs = table[["estimator", "activation"]].drop_duplicates()
     defaults = {
-        (e, a): json.dumps(EstimatorSpec(e).params_for(a), sort_keys=True) for e, a in pairs.itertuples(index=False)
+        (e, a): canonical_params(EstimatorSpec(e).params_for(a)) for e, a in pairs.itertuples(index=False)
     }
     wanted = [defaults[(e, a)] for e, a in zip(table["estimator"], table["activation"])]
     return table[table["params"].to_numpy() == np.asarray(wanted, dtype=object)]

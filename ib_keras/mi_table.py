@@ -122,7 +122,8 @@ def file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _canonical(params: dict) -> str:
+def canonical_params(params: dict) -> str:
+    """The ``params`` column's text for a parameter dict: JSON with sorted keys."""
     return json.dumps(params, sort_keys=True)
 
 
@@ -166,7 +167,7 @@ def estimate_run(path: Path, run_hash: str, specs: Sequence[EstimatorSpec]) -> p
                     i_xt, i_ty = _layer_information(activity[e], run.y, spec.method, params)
                 except ValueError as error:
                     raise ValueError(f"{path}: epoch {epoch}, layer_{layer}, {spec}: {error}") from error
-                rows.append((epoch, layer, activity.shape[2], spec.method, _canonical(requested), i_xt, i_ty, *metrics))
+                rows.append((epoch, layer, activity.shape[2], spec.method, canonical_params(requested), i_xt, i_ty, *metrics))
     table = pd.DataFrame(rows, columns=COLUMNS[5:])
     identity = {"run": str(path), "run_hash": run_hash, "activation": activation,
                 "l2": float(run.config.get("l2", 0.0)), "seed": int(run.config.get("seed", -1))}
@@ -181,7 +182,7 @@ def _pending(path: Path, run_hash: str, specs: Sequence[EstimatorSpec], done: se
         activation = _activation(read_run(path, activity=False))
     except RunFileError:
         return list(specs)  # the worker reports the file
-    return [spec for spec in specs if (run_hash, spec.method, _canonical(spec.params_for(activation))) not in done]
+    return [spec for spec in specs if (run_hash, spec.method, canonical_params(spec.params_for(activation))) not in done]
 
 
 def read_table(path: str | Path) -> pd.DataFrame:

@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from ib_keras.activations import ACTIVATIONS  # noqa: E402
 from ib_keras.analysis import (  # noqa: E402
     LEARNED,
     compression,
@@ -46,10 +47,8 @@ class FigureData:
         self.norm = epoch_norm(self.max_epoch)
 
     def activations(self, l2: float = 0.0) -> list[str]:
-        present = self.default.loc[self.default["l2"] == l2, "activation"].unique()
-        order = ["tanh", "relu", "softsign", "softplus", "centered_softplus", "elu", "prelu", "swish", "abs",
-                 "leaky_relu", "sigmoid"]
-        return [a for a in order if a in present]
+        present = set(self.default.loc[self.default["l2"] == l2, "activation"])
+        return [a for a in ACTIVATIONS if a in present]  # in the paper's order
 
     def mean_plane(self, activation: str, estimator: str, l2: float = 0.0) -> pd.DataFrame:
         p = self.planes
