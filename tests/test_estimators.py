@@ -217,3 +217,13 @@ def test_the_lower_bound_lies_below_the_upper_bound(dataset):
 def test_bad_input_raises_a_value_error_naming_the_problem(activity, labels, method, params, message):
     with pytest.raises(ValueError, match=message):
         estimate_mi(activity, labels, method, **params)
+
+
+@pytest.mark.parametrize("n_edges", [1, 30, 300])
+def test_bin_indices_equal_numpy_digitize_including_ties_and_duplicate_edges(n_edges):
+    from ib_keras.estimators._binning import _digitize
+
+    rng = np.random.default_rng(9)
+    values = np.round(rng.normal(size=(500, 4)), 1).astype(np.float32)  # many ties with the edges
+    edges = np.sort(rng.choice(values.ravel(), n_edges)).astype(np.float32)  # duplicates likely
+    np.testing.assert_array_equal(_digitize(values, edges), np.digitize(values, edges))

