@@ -12,8 +12,9 @@ Layout (``schema_version`` 1)::
 
 The file is written in HDF5's single-writer/multiple-reader (SWMR) mode, one epoch per chunk,
 flushed after every epoch, so a writer killed at any instant leaves every flushed epoch readable.
-Until ``complete`` is set such a file opens only with ``h5py.File(path, "r", swmr=True)``;
-`read_run` does that itself. Rows past ``len(/epochs)`` are never valid.
+Until ``complete`` is set such a file opens only with ``h5py.File(path, "r", swmr=True)``, and
+its whole epochs are the rows that every growing dataset has (a writer killed while flushing may
+have extended some datasets and not the others); `read_run` does both itself.
 """
 
 from __future__ import annotations
@@ -215,10 +216,13 @@ def read_run(path: str | Path, activity: bool = True) -> Run:
             config = json.loads(f.attrs["config"])
         except (KeyError, json.JSONDecodeError) as error:
             raise RunFileError(f"{path}: unreadable 'config' attribute ({error}); train it again") from error
-        epochs = _field(f, path, "epochs")[()]
-        n = len(epochs)
+        growing = [_field(f, path, name) for name in ("epochs", *(f"metrics/{m}" for m in METRICS), *LAYER_STATISTICS)]
         names = sorted(_field(f, path, "activations"), key=lambda name: int(name.rsplit("_", 1)[1]))
         datasets = [f["activations"][name] for name in names]
+        # An epoch is whole once every dataset has its row: a writer killed while flushing may
+        # have extended some datasets and not yet the others (HDF5 writes raw data first).
+        n = min(dataset.shape[0] for dataset in (*growing, *datasets))
+        epochs = f["epochs"][:n]
         try:
             return Run(
                 path=path,

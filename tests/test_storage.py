@@ -126,3 +126,19 @@ def test_a_file_of_another_schema_names_the_missing_field(tmp_path):
 def test_run_paths_follow_the_documented_layout():
     assert run_path("runs/paper", "relu", 0.0, 7).as_posix() == "runs/paper/relu/seed-007.h5"
     assert run_path("runs/paper", "tanh", 0.015, 12).as_posix() == "runs/paper/tanh_l2-0.015/seed-012.h5"
+
+
+def test_only_epochs_that_every_dataset_holds_are_read(tmp_path):
+    path = tmp_path / "run.h5"
+    writer = _writer(path)
+    for epoch in (0, 1, 2):
+        writer.append(epoch, *_epoch_data(epoch))
+    writer.close()
+    with h5py.File(path, "r+") as f:  # as a writer killed mid-flush can leave it: some datasets ran ahead
+        f["epochs"].resize(4, axis=0)
+        f["epochs"][3] = 3
+        f["activations/layer_1"].resize(4, axis=0)
+    run = read_run(path)
+    np.testing.assert_array_equal(run.epochs, [0, 1, 2])
+    assert [a.shape[0] for a in run.activity] == [3, 3] and run.metrics["test_loss"].shape == (3,)
+    assert run.grad_std.shape == (3, 2)
