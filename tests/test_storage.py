@@ -26,12 +26,17 @@ def _writer(path):
     return RunWriter(path, x, np.arange(N) % 2, np.arange(6), np.arange(6, N), LAYERS, {"seed": 3})
 
 
+def _write(path, epochs, complete=True):
+    """A run file holding ``epochs``, finished (complete) or closed as an interrupted run leaves it."""
+    writer = _writer(path)
+    for epoch in epochs:
+        writer.append(epoch, *_epoch_data(epoch))
+    writer.finish() if complete else writer.close()
+
+
 def test_written_epochs_read_back_exactly(tmp_path):
     path = tmp_path / "run.h5"
-    writer = _writer(path)
-    for epoch in (0, 1, 5):
-        writer.append(epoch, *_epoch_data(epoch))
-    writer.finish()
+    _write(path, (0, 1, 5))
     run = read_run(path)
     assert run.complete and run.config == {"seed": 3}
     np.testing.assert_array_equal(run.epochs, [0, 1, 5])
@@ -45,9 +50,7 @@ def test_written_epochs_read_back_exactly(tmp_path):
 
 def test_the_file_is_plain_hdf5_for_users(tmp_path):
     path = tmp_path / "run.h5"
-    writer = _writer(path)
-    writer.append(0, *_epoch_data(0))
-    writer.finish()
+    _write(path, (0,))
     with h5py.File(path, "r") as f:
         assert f.attrs["schema_version"] == SCHEMA_VERSION and bool(f.attrs["complete"])
         assert json.loads(f.attrs["config"]) == {"seed": 3}
@@ -58,9 +61,7 @@ def test_the_file_is_plain_hdf5_for_users(tmp_path):
 
 def test_an_unfinished_file_reads_as_incomplete(tmp_path):
     path = tmp_path / "run.h5"
-    writer = _writer(path)
-    writer.append(0, *_epoch_data(0))
-    writer.close()
+    _write(path, (0,), complete=False)
     run = read_run(path)
     assert not run.complete and list(run.epochs) == [0]
 
@@ -130,10 +131,7 @@ def test_run_paths_follow_the_documented_layout():
 
 def test_only_epochs_that_every_dataset_holds_are_read(tmp_path):
     path = tmp_path / "run.h5"
-    writer = _writer(path)
-    for epoch in (0, 1, 2):
-        writer.append(epoch, *_epoch_data(epoch))
-    writer.close()
+    _write(path, (0, 1, 2), complete=False)
     with h5py.File(path, "r+") as f:  # as a writer killed mid-flush can leave it: some datasets ran ahead
         f["epochs"].resize(4, axis=0)
         f["epochs"][3] = 3
