@@ -1,6 +1,8 @@
 """Estimator speed: ms per layer-epoch at N = 4096 for every method, beside a straightforward
 baseline timed in the same run (the original codes' approach: unique rows of binned activity,
-one pass per class; KDE with a matmul distance matrix, one TensorFlow pass per entropy).
+one pass per class; KDE as Saxe et al.'s TensorFlow graph, a matmul distance matrix and one pass
+per entropy). The last line times the four KDE settings of run_all.sh asked for together, against
+the same baseline run once per setting.
 
     .venv/bin/python benchmarks/estimators.py [--repeats 20]
 """
@@ -15,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from ib_keras.data import tishby_dataset
-from ib_keras.estimators import METHODS, estimate_mi
+from ib_keras.estimators import METHODS, estimate_mi, estimate_mi_many
 
 
 def _unique_rows_entropy(rows: np.ndarray) -> float:
@@ -66,6 +68,8 @@ BASELINES = {
     "kde": lambda a, y: _baseline_kde(a, y, 1e-3),
     "akde": lambda a, y: _baseline_kde(a, y, 0.1 * float(np.abs(a).max())),
 }
+# run_all.sh's KDE settings: Saxe et al.'s fixed noise and aKDE at three variance scales.
+RUN_ALL_KDE = [("kde", {}), *(("akde", {"variance_scale": scale}) for scale in (0.01, 0.1, 1.0))]
 
 
 def _ms(function, repeats: int) -> float:
@@ -89,6 +93,11 @@ def main() -> None:
         ours = _ms(lambda: estimate_mi(activity, y, method), args.repeats)
         baseline = _ms(lambda: BASELINES[method](activity, y), max(3, args.repeats // 4))
         print(f"{method:8s} {ours:10.3f} {baseline:10.3f} {baseline / ours:8.1f}x")
+    largest = float(np.abs(activity).max())
+    variances = [1e-3, *(scale * largest for scale in (0.01, 0.1, 1.0))]
+    ours = _ms(lambda: estimate_mi_many(activity, y, RUN_ALL_KDE), args.repeats)
+    baseline = _ms(lambda: [_baseline_kde(activity, y, v) for v in variances], max(3, args.repeats // 4))
+    print(f"{'4 KDE':8s} {ours:10.3f} {baseline:10.3f} {baseline / ours:8.1f}x   (kde + akde 0.01, 0.1, 1 together)")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from ib_keras.estimators import LAYER_MAX, METHODS, estimate_mi, resolve_params
+from ib_keras.estimators import LAYER_MAX, METHODS, estimate_mi_many, resolve_params
 from ib_keras.storage import METRICS, RunFileError, read_run
 
 RUN_MAX, RUN_MIN = "run_max", "run_min"  # the largest / smallest activity anywhere in the run
@@ -39,6 +39,7 @@ _UNIFORM_RANGES = {"tanh": (-1.0, 1.0), "softsign": (-1.0, 1.0), "sigmoid": (0.0
 # The authors' lowest EBAB edge (their code): 0 for ReLU and softplus, -1.000001 for tanh and
 # ELU; elsewhere the layer's minimum activity.
 _EBAB_LOW = {"relu": 0.0, "softplus": 0.0, "tanh": -1.000001, "elu": -1.000001}
+_TASKS_PER_WORKER = 4  # fewer files than this per worker: split them by layer
 
 
 @dataclass(frozen=True)
@@ -138,16 +139,20 @@ def _activation(run) -> str:
     return run.config.get("activation", run.layers[0].activation)
 
 
-def _layer_information(activity: np.ndarray, labels: np.ndarray, method: str, params: dict) -> tuple[float, float]:
+def _layer_information(activity: np.ndarray, labels: np.ndarray, requests: list[tuple[str, dict]]) -> list[tuple[float, float]]:
     if activity.min() == activity.max():
         # A constant (e.g. dead ReLU) layer carries no information under any estimator; aKDE
         # alone could not say so, its noise variance variance_scale * max|T| being 0.
-        return 0.0, 0.0
-    return estimate_mi(activity, labels, method, **params)
+        return [(0.0, 0.0)] * len(requests)
+    return estimate_mi_many(activity, labels, requests)
 
 
-def estimate_run(path: Path, run_hash: str, specs: Sequence[EstimatorSpec]) -> pd.DataFrame:
-    """All rows of one run file for ``specs``: one per (estimator, epoch, layer).
+def estimate_run(
+    path: Path, run_hash: str, specs: Sequence[EstimatorSpec], layers: Sequence[int] | None = None
+) -> pd.DataFrame:
+    """The rows of one run file for ``specs``: one per (estimator, epoch, layer), for the given
+    ``layers`` (default: every layer). All specs of a layer-epoch go to `estimate_mi_many`
+    together, so its KDE settings share one pass over the pairs.
 
     Raises RunFileError for an unreadable or incomplete file and ValueError for bad activity;
     the message names the file.
@@ -156,18 +161,19 @@ def estimate_run(path: Path, run_hash: str, specs: Sequence[EstimatorSpec]) -> p
     if not run.complete:
         raise RunFileError(f"{path}: incomplete run (training was interrupted); rerun its train command")
     activation = _activation(run)
+    requested = [spec.params_for(activation) for spec in specs]
+    requests = [(spec.method, _resolve_run_values(params, run.activity)) for spec, params in zip(specs, requested)]
     rows = []
-    for spec in specs:
-        requested = spec.params_for(activation)
-        params = _resolve_run_values(requested, run.activity)
+    for layer in range(len(run.activity)) if layers is None else layers:
+        activity = run.activity[layer]
         for e, epoch in enumerate(run.epochs):
+            try:
+                estimates = _layer_information(activity[e], run.y, requests)
+            except ValueError as error:
+                raise ValueError(f"{path}: epoch {epoch}, layer_{layer}: {error}") from error
             metrics = [run.metrics[name][e] for name in METRICS]
-            for layer, activity in enumerate(run.activity):
-                try:
-                    i_xt, i_ty = _layer_information(activity[e], run.y, spec.method, params)
-                except ValueError as error:
-                    raise ValueError(f"{path}: epoch {epoch}, layer_{layer}, {spec}: {error}") from error
-                rows.append((epoch, layer, activity.shape[2], spec.method, canonical_params(requested), i_xt, i_ty, *metrics))
+            for spec, params, (i_xt, i_ty) in zip(specs, requested, estimates):
+                rows.append((epoch, layer, activity.shape[2], spec.method, canonical_params(params), i_xt, i_ty, *metrics))
     table = pd.DataFrame(rows, columns=COLUMNS[5:])
     identity = {"run": str(path), "run_hash": run_hash, "activation": activation,
                 "l2": float(run.config.get("l2", 0.0)), "seed": int(run.config.get("seed", -1))}
@@ -176,13 +182,39 @@ def estimate_run(path: Path, run_hash: str, specs: Sequence[EstimatorSpec]) -> p
     return table
 
 
-def _pending(path: Path, run_hash: str, specs: Sequence[EstimatorSpec], done: set) -> list[EstimatorSpec]:
-    """The specs whose rows for this file's content are not in the table yet."""
+@dataclass(frozen=True)
+class _Task:
+    """One unit of the stage's work: some layers of one run file under the specs it lacks."""
+
+    path: Path
+    run_hash: str
+    specs: tuple[EstimatorSpec, ...]
+    layers: tuple[int, ...] | None  # None: every layer, and the file's header was unreadable
+    cost: float  # relative: recorded epochs x samples^2 x (layer widths + KDE settings)
+
+
+# Measured: a layer-epoch costs about (d + 4.5 k) units, d its width and k its KDE settings
+# (the distance pass grows with d, each KDE setting adds one sweep of exponentials).
+_KDE_SETTING_COST = 4.5
+
+
+def _tasks(path: Path, run_hash: str, specs: Sequence[EstimatorSpec], done: set, split: bool) -> list[_Task]:
+    """The work this file still needs: one task per layer if ``split``, else one for the file."""
     try:
-        activation = _activation(read_run(path, activity=False))
+        run = read_run(path, activity=False)
     except RunFileError:
-        return list(specs)  # the worker reports the file
-    return [spec for spec in specs if (run_hash, spec.method, canonical_params(spec.params_for(activation))) not in done]
+        return [_Task(path, run_hash, tuple(specs), None, 0.0)]  # the worker reports the file
+    activation = _activation(run)
+    pending = tuple(spec for spec in specs
+                    if (run_hash, spec.method, canonical_params(spec.params_for(activation))) not in done)
+    if not pending:
+        return []
+    kde_settings = sum(spec.method in ("kde", "akde") for spec in pending)
+    per_layer = [len(run.epochs) * len(run.x) ** 2 * (layer.units + _KDE_SETTING_COST * kde_settings)
+                 for layer in run.layers]
+    if split:
+        return [_Task(path, run_hash, pending, (layer,), cost) for layer, cost in enumerate(per_layer)]
+    return [_Task(path, run_hash, pending, tuple(range(len(per_layer))), sum(per_layer))]
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -216,14 +248,6 @@ def write_table(table: pd.DataFrame, path: str | Path) -> None:
         partial.unlink(missing_ok=True)
 
 
-def _worker_init() -> None:
-    """Each worker process: one thread for TensorFlow, as the pool already uses every core."""
-    import tensorflow as tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(1)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
-
-
 @contextmanager
 def _task_mapper(jobs: int):
     """``map`` over tasks: in this process, or over ``jobs`` spawned worker processes."""
@@ -231,14 +255,14 @@ def _task_mapper(jobs: int):
         yield map
         return
     context = multiprocessing.get_context("spawn")  # TensorFlow must not be forked
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_init) as pool:
+    with ProcessPoolExecutor(jobs, mp_context=context) as pool:
         yield pool.map
 
 
-def _estimate_task(task) -> tuple[pd.DataFrame | None, str | None]:
+def _estimate_task(task: _Task) -> tuple[pd.DataFrame | None, str | None]:
     """(rows, None), or (None, the error naming the file)."""
     try:
-        return estimate_run(*task), None
+        return estimate_run(task.path, task.run_hash, task.specs, task.layers), None
     except ValueError as error:  # RunFileError is a ValueError
         return None, str(error)
 
@@ -267,23 +291,29 @@ def estimate_runs(
     current = table["run"].map({str(path): digest for path, digest in hashes.items()})
     table = table[current.isna() | (current == table["run_hash"])]  # drop rows of retrained files
     done = set(map(tuple, table[KEY].astype(str).to_numpy()))
-    tasks = [(path, hashes[path], _pending(path, hashes[path], specs, done)) for path in files]
-    tasks = [task for task in tasks if task[2]]
-    frames, failures = [table] if len(table) else [], []
+    # Whole files while there are enough of them to keep every worker busy to the end; else a
+    # task per layer. Largest first, so that no worker is left with a long task at the end.
+    split = len(files) < _TASKS_PER_WORKER * jobs
+    tasks = [task for path in files for task in _tasks(path, hashes[path], specs, done, split)]
+    tasks.sort(key=lambda task: task.cost, reverse=True)
+    frames: dict[Path, list[pd.DataFrame]] = {}
+    failures: dict[Path, str] = {}  # a file fails whole: none of its layers' rows are kept
     with _task_mapper(min(jobs, len(tasks))) as map_tasks, tqdm(
-        total=len(tasks), desc="estimate", unit="file", disable=not progress or not tasks, file=sys.stderr
+        total=len(tasks), desc="estimate", unit="task", disable=not progress or not tasks, file=sys.stderr
     ) as bar:
-        for rows, error in map_tasks(_estimate_task, tasks):
+        for task, (rows, error) in zip(tasks, map_tasks(_estimate_task, tasks)):
             if error is None:
-                frames.append(rows)
+                frames.setdefault(task.path, []).append(rows)
             else:
-                failures.append(error)
+                failures.setdefault(task.path, error)
             bar.update(1)
     if failures:
         if strict:
-            raise ValueError(f"{len(failures)} run file(s) failed, table not written; first: {failures[0]}")
-        for failure in failures:
+            raise ValueError(f"{len(failures)} run file(s) failed, table not written; "
+                             f"first: {next(iter(failures.values()))}")
+        for failure in failures.values():
             report(f"skipped: {failure}")
+    frames = [table] * bool(len(table)) + [rows for path, parts in frames.items() if path not in failures for rows in parts]
     table = pd.concat(frames, ignore_index=True) if frames else table
     table = table.sort_values(["run", "estimator", "params", "epoch", "layer"], ignore_index=True)
     write_table(table, out)
