@@ -5,8 +5,9 @@ import pytest
 from scipy.special import logsumexp
 
 from ib_keras.data import tishby_dataset
-from ib_keras.estimators import METHODS, estimate_mi
+from ib_keras.estimators import METHODS, estimate_mi, estimate_mi_many
 from ib_keras.estimators._binning import ebab_edges
+from ib_keras.estimators._pair_sums import kernel_sums
 
 BINNING = ["uniform", "fixed", "ebab"]
 ALL = [*BINNING, "kde", "akde"]
@@ -227,3 +228,30 @@ def test_bin_indices_equal_numpy_digitize_including_ties_and_duplicate_edges(n_e
     values = np.round(rng.normal(size=(500, 4)), 1).astype(np.float32)  # many ties with the edges
     edges = np.sort(rng.choice(values.ravel(), n_edges)).astype(np.float32)  # duplicates likely
     np.testing.assert_array_equal(_digitize(values, edges), np.digitize(values, edges))
+
+
+@pytest.mark.parametrize("n, d", [(203, 1), (130, 10), (97, 4)])
+def test_kernel_sums_match_a_float64_computation_for_every_variance(n, d):
+    # n not a multiple of four and three unsorted classes of unequal size: every path of the
+    # sweep (four rows, the pairs inside them, a class's last rows, same and other class).
+    rng = np.random.default_rng(n)
+    points = (3 + rng.normal(size=(n, d))).astype(np.float32)
+    classes = rng.choice(3, size=n, p=[0.5, 0.3, 0.2])
+    variances = [1e-3, 0.1, 2.0]
+    total, own = kernel_sums(points, classes, variances)
+    distances = ((points[:, None, :].astype(np.float64) - points[None, :, :]) ** 2).sum(-1)
+    for s, variance in enumerate(variances):
+        kernel = np.exp(-distances / (2 * variance))
+        np.testing.assert_allclose(total[s], kernel.sum(axis=1), rtol=1e-5)
+        np.testing.assert_allclose(own[s], (kernel * (classes[:, None] == classes[None, :])).sum(axis=1), rtol=1e-5)
+
+
+def test_estimating_settings_together_equals_estimating_each_alone(dataset):
+    x, y = dataset
+    activity = np.tanh(x @ np.random.default_rng(9).normal(size=(12, 6)).astype(np.float32))
+    # kde lower at 1e-3 and kde upper at 4e-3 share one kernel variance; binning in between.
+    requests = [("kde", {}), ("ebab", {}), ("kde", {"bound": "lower"}), ("kde", {"noise_variance": 4e-3}),
+                ("akde", {"variance_scale": 0.01}), ("uniform", {}), ("akde", {"bound": "lower"})]
+    together = estimate_mi_many(activity, y, requests)
+    alone = [estimate_mi(activity, y, method, **params) for method, params in requests]
+    np.testing.assert_allclose(np.array(together), np.array(alone), rtol=0, atol=1e-9)

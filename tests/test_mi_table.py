@@ -1,5 +1,6 @@
 import json
 
+import h5py
 import numpy as np
 import pandas as pd
 import pytest
@@ -159,3 +160,22 @@ def test_correlations_pool_every_network_of_an_estimator_across_activations(tmp_
     assert table.loc[table.estimator == "ebab", "params"].nunique() == 2  # low differs by activation
     correlations = generalization_correlations(compression(default_estimates(table)))
     assert set(correlations["n"]) == {4} and len(correlations) == 2 * 2  # 2 estimators x 2 layers
+
+
+def test_tasks_split_by_layer_give_the_same_table_as_whole_files(runs, tmp_path, monkeypatch):
+    monkeypatch.setattr(mi_table, "_TASKS_PER_WORKER", 0)  # never split
+    whole = estimate_runs(runs, SPECS, tmp_path / "a.parquet", progress=False)
+    monkeypatch.setattr(mi_table, "_TASKS_PER_WORKER", 100)  # always split
+    split = estimate_runs(runs, SPECS, tmp_path / "b.parquet", jobs=2, progress=False)
+    pd.testing.assert_frame_equal(split, whole)
+
+
+def test_a_file_failing_in_one_layer_keeps_none_of_its_rows(runs, tmp_path, monkeypatch):
+    monkeypatch.setattr(mi_table, "_TASKS_PER_WORKER", 100)  # a task per layer
+    path = _write_run(runs[0].parent / "seed-007.h5", seed=7)
+    with h5py.File(path, "r+") as f:
+        f["activations/layer_1"][1] = np.nan  # the output layer diverged at one epoch; layer_0 is fine
+    messages = []
+    table = estimate_runs([runs[0].parent], SPECS, tmp_path / "mi.parquet", progress=False, report=messages.append)
+    assert set(table["seed"]) == {0, 1}
+    assert len(messages) == 1 and "seed-007.h5" in messages[0] and "layer_1" in messages[0]
