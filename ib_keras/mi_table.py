@@ -139,7 +139,9 @@ def _activation(run) -> str:
     return run.config.get("activation", run.layers[0].activation)
 
 
-def _layer_information(activity: np.ndarray, labels: np.ndarray, requests: list[tuple[str, dict]]) -> list[tuple[float, float]]:
+def _layer_information(
+    activity: np.ndarray, labels: np.ndarray, requests: list[tuple[str, dict]]
+) -> list[tuple[float, float]]:
     if activity.min() == activity.max():
         # A constant (e.g. dead ReLU) layer carries no information under any estimator; aKDE
         # alone could not say so, its noise variance variance_scale * max|T| being 0.
@@ -189,7 +191,7 @@ class _Task:
     path: Path
     run_hash: str
     specs: tuple[EstimatorSpec, ...]
-    layers: tuple[int, ...] | None  # None: every layer, and the file's header was unreadable
+    layers: tuple[int, ...] | None  # None: every layer
     cost: float  # relative: recorded epochs x samples^2 x (layer widths + KDE settings)
 
 
@@ -214,7 +216,7 @@ def _tasks(path: Path, run_hash: str, specs: Sequence[EstimatorSpec], done: set,
                  for layer in run.layers]
     if split:
         return [_Task(path, run_hash, pending, (layer,), cost) for layer, cost in enumerate(per_layer)]
-    return [_Task(path, run_hash, pending, tuple(range(len(per_layer))), sum(per_layer))]
+    return [_Task(path, run_hash, pending, None, sum(per_layer))]
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -254,7 +256,7 @@ def _task_mapper(jobs: int):
     if jobs <= 1:
         yield map
         return
-    context = multiprocessing.get_context("spawn")  # TensorFlow must not be forked
+    context = multiprocessing.get_context("spawn")  # a clean interpreter: forking a threaded process is unsafe
     with ProcessPoolExecutor(jobs, mp_context=context) as pool:
         yield pool.map
 
@@ -313,8 +315,9 @@ def estimate_runs(
                              f"first: {next(iter(failures.values()))}")
         for failure in failures.values():
             report(f"skipped: {failure}")
-    frames = [table] * bool(len(table)) + [rows for path, parts in frames.items() if path not in failures for rows in parts]
-    table = pd.concat(frames, ignore_index=True) if frames else table
+    new_rows = [rows for path, parts in frames.items() if path not in failures for rows in parts]
+    if new_rows:
+        table = pd.concat([table, *new_rows] if len(table) else new_rows, ignore_index=True)
     table = table.sort_values(["run", "estimator", "params", "epoch", "layer"], ignore_index=True)
     write_table(table, out)
     return table

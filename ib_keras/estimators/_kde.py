@@ -22,7 +22,7 @@ _BITS_PER_NAT = 1.0 / math.log(2.0)
 
 
 def _kernel_variance(noise_variance: float, bound: str) -> float:
-    """The lower bound is the upper bound's formula at 4 s2 (Kolchinsky & Tracey, eq. 10)."""
+    """The kernel variance of a bound: the lower bound is the upper bound's formula at 4 s2."""
     return noise_variance * (4.0 if bound == "lower" else 1.0)
 
 
