@@ -9,8 +9,9 @@ For points t_1..t_n, classes y_i and variances s2_1..s2_m this returns, for ever
 How it is fast: points are sorted by class, so the pairs of one class form contiguous ranges
 and every pair adds to exactly one of two arrays, "same class" or "other class"
 (total = same + other). Rows go four at a time against a vectorised sweep over the columns
-(four independent chains per vector and one load of a column per four rows); the squared
-distances of the first setting's sweep are kept for the other settings. The exponential is
+(four independent chains per vector and one load of a column per four rows). One setting
+computes distances and exponentials in one sweep; several keep the sweep's squared distances
+and reuse them for every setting. The exponential is
 2**y by Cody-Waite reduction and a degree-6 Taylor polynomial on [-1/2, 1/2] (relative error
 < 3e-7), written so that LLVM vectorises it; NumPy's and XLA's exp cannot be fused into the loop.
 Distances are summed from coordinate differences of centred points in float32, never from
