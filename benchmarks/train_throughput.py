@@ -1,17 +1,19 @@
-"""Training throughput: one network at a time with model.fit vs the multi-seed trainer.
+"""Training throughput: one network at a time with model.fit vs the `train` command's trainer.
 
 Both do the same work per network: the paper's tanh network, E epochs, recorded by the
-ActivationRecorder at the default log-spaced epochs. (b) trains N seeds as one model; (a) trains
-the first few of them one at a time (its cost per network-epoch does not depend on how many).
-Wall time includes building, compiling and writing. Prints ms per network-epoch for each and
-their ratio, measured in the same run.
+ActivationRecorder at the default log-spaced epochs. (b) trains N seeds as `train` does (the
+seeds shared between --workers processes, each training its share as one model); (a) trains the
+first few of them one at a time (its cost per network-epoch does not depend on how many). Wall
+time includes starting workers, building, compiling and writing. Prints ms per network-epoch for
+each and their ratio, measured in the same run.
 
-    .venv/bin/python benchmarks/train_throughput.py [--networks 50] [--baseline-networks 3] [--epochs 1000]
+    .venv/bin/python benchmarks/train_throughput.py [--networks 50] [--baseline-networks 3] [--epochs 1000] [--workers CORES]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -22,9 +24,9 @@ import numpy as np
 
 from ib_keras.callbacks import ActivationRecorder
 from ib_keras.data import split_indices, tishby_dataset
-from ib_keras.models import BATCH_SIZE, HIDDEN_UNITS, LEARNING_RATE, N_CLASSES, build_ensemble
+from ib_keras.models import BATCH_SIZE, HIDDEN_UNITS, LEARNING_RATE, N_CLASSES
+from ib_keras.runs import TrainSpec, plan_training, train_plan
 from ib_keras.schedules import log_spaced_epochs
-from ib_keras.training import fit_ensemble
 
 
 def _plain_model(seed: int) -> keras.Model:
@@ -51,14 +53,10 @@ def one_at_a_time(seeds, epochs, record, data, directory: Path) -> float:
     return time.perf_counter() - start
 
 
-def all_at_once(seeds, epochs, record, data, directory: Path) -> float:
-    """Seconds to train all networks as one ensemble model with the recorder."""
-    x, y, train_idx, test_idx = data
+def as_train_does(seeds, epochs, workers, directory: Path) -> float:
+    """Seconds for the `train` command's trainer to train and record all networks."""
     start = time.perf_counter()
-    paths = [directory / f"ensemble-{seed}.h5" for seed in seeds]
-    recorder = ActivationRecorder(paths, x, y, train_idx, test_idx, record)
-    fit_ensemble(build_ensemble("tanh", seeds), x[train_idx], y[train_idx], seeds, epochs, callbacks=[recorder])
-    keras.backend.clear_session()
+    train_plan(plan_training(TrainSpec("tanh", epochs=epochs), seeds, directory), progress=False, workers=workers)
     return time.perf_counter() - start
 
 
@@ -67,20 +65,21 @@ def main() -> None:
     parser.add_argument("--networks", type=int, default=50, help="seeds trained together in (b)")
     parser.add_argument("--baseline-networks", type=int, default=3, help="seeds trained one at a time in (a)")
     parser.add_argument("--epochs", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="train's --workers in (b)")
     args = parser.parse_args()
     x, y = tishby_dataset()
     data = (x, y, *split_indices(len(x)))
     seeds = list(range(args.networks))
     record = log_spaced_epochs(args.epochs)
     print(f"tanh networks, {args.epochs} epochs, {len(record)} recorded epochs each; "
-          f"(a) {args.baseline_networks} one at a time, (b) {args.networks} together")
+          f"(a) {args.baseline_networks} one at a time, (b) {args.networks} shared by {args.workers} workers")
     with tempfile.TemporaryDirectory() as directory:
         baseline = one_at_a_time(seeds[: args.baseline_networks], args.epochs, record, data, Path(directory))
-        ensemble = all_at_once(seeds, args.epochs, record, data, Path(directory))
+        ensemble = as_train_does(seeds, args.epochs, args.workers, Path(directory) / "train")
     per_baseline = 1000 * baseline / (args.baseline_networks * args.epochs)
     per_ensemble = 1000 * ensemble / (args.networks * args.epochs)
     print(f"(a) one at a time, model.fit + recorder: {per_baseline:8.3f} ms per network-epoch")
-    print(f"(b) multi-seed trainer + recorder:       {per_ensemble:8.3f} ms per network-epoch")
+    print(f"(b) train's trainer + recorder:          {per_ensemble:8.3f} ms per network-epoch")
     print(f"ratio (a)/(b): {per_baseline / per_ensemble:.1f}x")
 
 

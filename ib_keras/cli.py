@@ -62,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="record this many log-spaced epochs instead of the protocol's schedule")
     train.add_argument("--out", default="runs/paper", help="output root (default: runs/paper)")
     train.add_argument("--overwrite", action="store_true", help="retrain and replace complete runs")
+    train.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1,
+                       help="processes sharing the seeds, one thread each (default: one per core)")
 
     inspect = commands.add_parser("inspect", help="summarise one run file")
     inspect.add_argument("file", help="a run file (.h5)")
@@ -104,7 +106,7 @@ def _train(args) -> None:
         f"planned disk use at most {plan.disk_bytes() / 1e9:.2f} GB",
         flush=True,
     )
-    train_plan(plan)
+    train_plan(plan, workers=args.workers)
     print(f"{directory}: {len(plan.todo) + len(plan.done)} complete run files (seed-NNN.h5)")
 
 

