@@ -9,8 +9,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from keras import ops
-
 LEAKY_RELU_SLOPE = 0.2  # tf.nn.leaky_relu's default, which the authors' TensorFlow code used
 OUTPUT_ACTIVATION = "softmax"
 PRELU = "prelu"  # the one activation with a weight: a per-unit slope, learnt, starting at 0
@@ -20,21 +18,6 @@ _GAINS = {  # in the paper's order
     PRELU: 2.0, "swish": 2.0, "abs": 1.0, "leaky_relu": 2.0, "sigmoid": 1.0,
 }
 ACTIVATIONS = tuple(_GAINS)
-
-_FUNCTIONS: dict[str, Callable] = {
-    "tanh": ops.tanh,
-    "softsign": ops.softsign,
-    "abs": ops.abs,
-    "sigmoid": ops.sigmoid,
-    "relu": ops.relu,
-    "leaky_relu": lambda x: ops.leaky_relu(x, negative_slope=LEAKY_RELU_SLOPE),
-    "elu": ops.elu,
-    "softplus": ops.softplus,
-    "centered_softplus": lambda x: ops.softplus(x) - math.log(2.0),
-    "swish": ops.silu,
-    OUTPUT_ACTIVATION: lambda x: ops.softmax(x, axis=-1),
-}
-
 
 def check_activation(name: str) -> str:
     """Return ``name`` if it is a hidden activation; raise ValueError listing the valid ones."""
@@ -50,6 +33,21 @@ def init_gain(name: str) -> float:
 
 def activation_function(name: str) -> Callable:
     """The elementwise function of a stateless activation (every one but ``prelu``) or softmax."""
-    if name not in _FUNCTIONS:
-        raise ValueError(f"'{name}' has no stateless function; valid: {', '.join(_FUNCTIONS)}")
-    return _FUNCTIONS[name]
+    from keras import ops  # here, not at the top: naming and checking activations needs no TensorFlow
+
+    functions: dict[str, Callable] = {
+        "tanh": ops.tanh,
+        "softsign": ops.softsign,
+        "abs": ops.abs,
+        "sigmoid": ops.sigmoid,
+        "relu": ops.relu,
+        "leaky_relu": lambda x: ops.leaky_relu(x, negative_slope=LEAKY_RELU_SLOPE),
+        "elu": ops.elu,
+        "softplus": ops.softplus,
+        "centered_softplus": lambda x: ops.softplus(x) - math.log(2.0),
+        "swish": ops.silu,
+        OUTPUT_ACTIVATION: lambda x: ops.softmax(x, axis=-1),
+    }
+    if name not in functions:
+        raise ValueError(f"'{name}' has no stateless function; valid: {', '.join(functions)}")
+    return functions[name]

@@ -13,11 +13,25 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ib_keras.mi_table import EstimatorSpec, canonical_params
+from ib_keras.mi_table import RUN_SETTINGS, EstimatorSpec, canonical_params
 
 CONFIGURATION = ["activation", "l2"]
 LEARNED = 0.6  # final train accuracy at or above which a network learned the task (chance is ~0.5)
 ESTIMATE = ["estimator", "params"]
+
+
+def check_one_setting(table: pd.DataFrame) -> None:
+    """ValueError when runs of one activation and L2 differ in another setting (protocol, epochs,
+    split, ...): their seeds cannot be averaged or compared as one configuration."""
+    counts = table.groupby(CONFIGURATION)[RUN_SETTINGS].nunique()  # missing values (older tables) not counted
+    mixed = counts[(counts > 1).any(axis=1)]
+    if len(mixed):
+        (activation, l2), count = next(mixed.iterrows())
+        rows = table[(table["activation"] == activation) & (table["l2"] == l2)]
+        differing = [f"{c} ({' vs '.join(sorted(map(str, rows[c].dropna().unique())))})"
+                     for c in RUN_SETTINGS if count[c] > 1]
+        raise ValueError(f"the table mixes runs of {activation} (l2 {l2}) that differ in {', '.join(differing)}; "
+                         "estimate each configuration's directory into its own table")
 
 
 def default_estimates(table: pd.DataFrame) -> pd.DataFrame:

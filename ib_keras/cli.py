@@ -25,22 +25,25 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_ERROR, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _number(kind, minimum, description):
+def _number(kind, minimum, maximum, description):
     def parse(text):
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"'{text}' is not {description}") from None
-        if not value >= minimum or value != value or value in (float("inf"), float("-inf")):
+        if not minimum <= value <= maximum:  # NaN fails too
             raise argparse.ArgumentTypeError(f"'{text}' is not {description}")
         return value
 
     return parse
 
 
-_positive_int = _number(int, 1, "a whole number >= 1")
-_natural_int = _number(int, 0, "a whole number >= 0")
-_non_negative_float = _number(float, 0.0, "a finite number >= 0")
+# Upper bounds far beyond any study, checked before anything is allocated.
+_positive_int = _number(int, 1, 10**6, "a whole number from 1 to 1000000")
+_natural_int = _number(int, 0, 10**9, "a whole number from 0 to 1000000000")
+_epochs = _number(int, 1, 10**7, "a whole number of epochs from 1 to 10000000")
+_record_points = _number(int, 1, 10**5, "a whole number from 1 to 100000")
+_l2 = _number(float, 0.0, 1e3, "an L2 strength from 0 to 1000 (the paper: 0.015)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,13 +55,13 @@ def _parser() -> argparse.ArgumentParser:
                        help=f"hidden-layer nonlinearity: {', '.join(ACTIVATIONS)}")
     train.add_argument("--seeds", type=_positive_int, default=1, help="how many networks (seeds) to train")
     train.add_argument("--first-seed", type=_natural_int, default=0, help="seed of the first network")
-    train.add_argument("--epochs", type=_positive_int, help="epochs (default: the protocol's)")
-    train.add_argument("--l2", type=_non_negative_float, default=0.0, help="L2 strength lambda (paper: 0.015)")
+    train.add_argument("--epochs", type=_epochs, help="epochs (default: the protocol's)")
+    train.add_argument("--l2", type=_l2, default=0.0, help="L2 strength lambda (paper: 0.015)")
     train.add_argument("--protocol", choices=tuple(PROTOCOLS), default="chelombiev", help="published set-up")
     train.add_argument("--split", choices=SPLITS, default="random",
                        help="random 80/20 split, or the authors' first 3277 rows")
     train.add_argument("--split-seed", type=_natural_int, default=0, help="seed of the random split")
-    train.add_argument("--record-points", type=_positive_int,
+    train.add_argument("--record-points", type=_record_points,
                        help="record this many log-spaced epochs instead of the protocol's schedule")
     train.add_argument("--out", default="runs/paper", help="output root (default: runs/paper)")
     train.add_argument("--overwrite", action="store_true", help="retrain and replace complete runs")
@@ -91,22 +94,25 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _train(args) -> None:
+    from ib_keras.locks import exclusive
     from ib_keras.runs import TrainSpec, check_free_disk, check_output_dir, plan_training, train_plan
+    from ib_keras.storage import config_dir
 
     spec = TrainSpec(args.activation, args.l2, args.protocol, args.epochs, args.split, args.split_seed,
                      args.record_points)
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    plan = plan_training(spec, seeds, args.out, args.overwrite)
-    check_free_disk(plan)
-    check_output_dir(plan)
-    directory = plan.path(0).parent
-    print(
-        f"{directory}: {len(plan.todo)} networks to train, {len(plan.done)} already complete; "
-        f"{spec.total_epochs} epochs, {len(spec.record_epochs())} recorded; "
-        f"planned disk use at most {plan.disk_bytes() / 1e9:.2f} GB",
-        flush=True,
-    )
-    train_plan(plan, workers=args.workers)
+    directory = config_dir(args.out, spec.activation, spec.l2)
+    check_output_dir(directory)
+    with exclusive(directory, f"{directory}: another train command is writing here"):
+        plan = plan_training(spec, seeds, args.out, args.overwrite)
+        check_free_disk(plan)
+        print(
+            f"{directory}: {len(plan.todo)} networks to train, {len(plan.done)} already complete; "
+            f"{spec.total_epochs} epochs, {len(spec.record_epochs())} recorded; "
+            f"planned disk use at most {plan.disk_bytes() / 1e9:.2f} GB",
+            flush=True,
+        )
+        train_plan(plan, workers=args.workers)
     print(f"{directory}: {len(plan.todo) + len(plan.done)} complete run files (seed-NNN.h5)")
 
 
@@ -172,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         commands = {"train": _train, "inspect": _inspect, "estimate": _estimate, "plot": _plot, "report": _report}
         commands[args.command](args)
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, FloatingPointError) as error:
         print(f"python -m ib_keras {args.command}: error: {error}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:

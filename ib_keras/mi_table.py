@@ -1,8 +1,9 @@
 """The estimate stage: every estimator on every run file, epoch and layer, into one tidy table.
 
-Columns: run (file path), run_hash, activation, l2, seed, epoch, layer, units, estimator,
-params (JSON of every parameter as requested, e.g. ``hi: "run_max"``), i_xt, i_ty (bits), and
-the run's train/test loss and accuracy at that epoch.
+Columns: run (file path), run_hash, activation, l2, what else tells the run's configuration
+apart (protocol, dataset, hidden widths, trained_epochs, split, split_seed), seed, epoch, layer,
+units, estimator, params (JSON of every parameter as requested, e.g. ``hi: "run_max"``), i_xt,
+i_ty (bits), and the run's train/test loss and accuracy at that epoch.
 
 Work already in the table is not recomputed: a row is keyed by the run file's content hash, the
 estimator and its parameters. Rows of a run file whose content changed (it was retrained) are
@@ -14,10 +15,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sys
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import as_completed
 from dataclasses import dataclass
+from numbers import Real
 from pathlib import Path
 
 import numpy as np
@@ -25,13 +28,19 @@ import pandas as pd
 from tqdm import tqdm
 
 from ib_keras.estimators import LAYER_MAX, METHODS, estimate_mi_many, resolve_params
+from ib_keras.locks import exclusive
 from ib_keras.storage import METRICS, RunFileError, read_run
 from ib_keras.workers import worker_pool
 
 RUN_MAX, RUN_MIN = "run_max", "run_min"  # the largest / smallest activity anywhere in the run
 KEY = ["run_hash", "estimator", "params"]
-COLUMNS = ["run", "run_hash", "activation", "l2", "seed", "epoch", "layer", "units", "estimator", "params",
-           "i_xt", "i_ty", *METRICS]
+ROW_KEY = [*KEY, "epoch", "layer"]
+# What else tells runs of one activation and L2 apart (from the run's config), so that a table says
+# which configuration each row is of.
+RUN_SETTINGS = ["protocol", "dataset", "hidden", "trained_epochs", "split", "split_seed"]
+IDENTITY = ["run", "run_hash", "activation", "l2", *RUN_SETTINGS, "seed"]
+COLUMNS = [*IDENTITY, "epoch", "layer", "units", "estimator", "params", "i_xt", "i_ty", *METRICS]
+_TEXT = ["run", "run_hash", "activation", "protocol", "dataset", "hidden", "split", "estimator", "params"]
 
 # Shwartz-Ziv & Tishby's fixed range for the bounded activations; the others span the run.
 _UNIFORM_RANGES = {"tanh": (-1.0, 1.0), "softsign": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}
@@ -93,9 +102,9 @@ def _check(spec: EstimatorSpec) -> None:
     if spec.method not in METHODS:
         raise ValueError(f"unknown estimator '{spec.method}'; valid estimators: {', '.join(METHODS)}")
     stand_ins = {RUN_MIN: 0.0, RUN_MAX: 1.0}
-    params = {name: stand_ins.get(value, value) if isinstance(value, str) else value
-              for name, value in spec.params_for("relu").items()}
-    if spec.method == "uniform" and params["hi"] != LAYER_MAX and params["hi"] <= params["lo"]:
+    given = spec.params_for("relu")
+    params = {name: stand_ins.get(value, value) if isinstance(value, str) else value for name, value in given.items()}
+    if given.get("hi") == RUN_MAX and isinstance(params["lo"], Real) and params["lo"] >= 1.0:
         params["hi"] = params["lo"] + 1.0  # only the run can tell whether run_max > lo
     resolve_params(spec.method, **params)
 
@@ -103,7 +112,7 @@ def _check(spec: EstimatorSpec) -> None:
 def run_files(paths: Iterable[str | Path]) -> list[Path]:
     """Every ``*.h5`` under the given directories, and the given files, sorted and unique."""
     found = set()
-    for path in map(Path, paths):
+    for path in (Path(os.path.normpath(p)) for p in paths):  # d/sub/../x.h5 is d/x.h5
         if path.is_dir():
             found.update(path.rglob("*.h5"))
         elif path.exists():
@@ -136,6 +145,17 @@ def _resolve_run_values(params: dict, activity: Sequence[np.ndarray]) -> dict:
 
 def _activation(run) -> str:
     return run.config.get("activation", run.layers[0].activation)
+
+
+def _identity(path: Path, run_hash: str, run) -> dict:
+    """The IDENTITY columns of ``run``'s rows."""
+    config = run.config
+    return {"run": str(path), "run_hash": run_hash, "activation": _activation(run),
+            "l2": float(config.get("l2", 0.0)), "protocol": config.get("protocol"),
+            "dataset": config.get("dataset"), "hidden": ",".join(str(layer.units) for layer in run.layers[:-1]),
+            "trained_epochs": int(config.get("epochs", run.epochs[-1] if len(run.epochs) else 0)),
+            "split": config.get("split"), "split_seed": config.get("split_seed"),
+            "seed": int(config.get("seed", -1))}
 
 
 def _layer_information(
@@ -175,10 +195,8 @@ def estimate_run(
             metrics = [run.metrics[name][e] for name in METRICS]
             for spec, params, (i_xt, i_ty) in zip(specs, requested, estimates):
                 rows.append((epoch, layer, activity.shape[2], spec.method, canonical_params(params), i_xt, i_ty, *metrics))
-    table = pd.DataFrame(rows, columns=COLUMNS[5:])
-    identity = {"run": str(path), "run_hash": run_hash, "activation": activation,
-                "l2": float(run.config.get("l2", 0.0)), "seed": int(run.config.get("seed", -1))}
-    for position, (name, value) in enumerate(identity.items()):
+    table = pd.DataFrame(rows, columns=COLUMNS[len(IDENTITY):])
+    for position, (name, value) in enumerate(_identity(path, run_hash, run).items()):
         table.insert(position, name, value)
     return table
 
@@ -199,11 +217,18 @@ class _Task:
 _KDE_SETTING_COST = 4.5
 
 
-def _tasks(path: Path, run_hash: str, specs: Sequence[EstimatorSpec], done: set, split: bool) -> list[_Task]:
-    """The work this file still needs: one task per layer if ``split``, else one for the file."""
+def _header(path: Path):
+    """The run file read without its activity, or None if it cannot be read (a worker reports it)."""
     try:
-        run = read_run(path, activity=False)
+        return read_run(path, activity=False)
     except RunFileError:
+        return None
+
+
+def _tasks(path: Path, run_hash: str, run, specs: Sequence[EstimatorSpec], done: set, split: bool) -> list[_Task]:
+    """The work this file (``run``, its `_header`) still needs: one task per layer if ``split``,
+    else one for the file."""
+    if run is None:
         return [_Task(path, run_hash, tuple(specs), None, 0.0)]  # the worker reports the file
     activation = _activation(run)
     pending = tuple(spec for spec in specs
@@ -218,20 +243,36 @@ def _tasks(path: Path, run_hash: str, specs: Sequence[EstimatorSpec], done: set,
     return [_Task(path, run_hash, pending, None, sum(per_layer))]
 
 
+def _fill_configuration(table: pd.DataFrame, identities: dict[str, dict]) -> pd.DataFrame:
+    """``table`` with missing RUN_SETTINGS values (tables written before those columns) taken
+    from ``identities`` (run path -> `_identity`), for rows of the files' current content only."""
+    if not identities or not table[RUN_SETTINGS].isna().any().any():
+        return table
+    table = table.copy()
+    current = table["run_hash"] == table["run"].map({run: identity["run_hash"] for run, identity in identities.items()})
+    for column in RUN_SETTINGS:
+        known = table["run"].map({run: identity[column] for run, identity in identities.items()})
+        fill = table[column].isna() & current & known.notna()
+        table[column] = table[column].astype(object).mask(fill, known)
+    return table
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read an MI table (.parquet or .csv); ValueError naming the file when it is not one."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path}: no such MI table; write it with `python -m ib_keras estimate`")
     try:
-        table = pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
+        table = pd.read_csv(path, dtype=dict.fromkeys(_TEXT, str)) if path.suffix == ".csv" else pd.read_parquet(path)
     except (OSError, ValueError) as error:
         raise ValueError(f"{path}: not an MI table written by `python -m ib_keras estimate` ({error})") from error
-    missing = set(COLUMNS) - set(table.columns)
+    missing = set(COLUMNS) - set(table.columns) - set(RUN_SETTINGS)  # those came later: filled by estimate
     if missing:
         raise ValueError(f"{path}: not an MI table written by `python -m ib_keras estimate` "
                          f"(missing columns {', '.join(sorted(missing))})")
-    return table
+    if table.empty:
+        raise ValueError(f"{path}: the MI table has no rows; run `python -m ib_keras estimate` on complete run files")
+    return table.reindex(columns=[*COLUMNS, *(c for c in table.columns if c not in COLUMNS)])
 
 
 def write_table(table: pd.DataFrame, path: str | Path) -> None:
@@ -249,14 +290,16 @@ def write_table(table: pd.DataFrame, path: str | Path) -> None:
         partial.unlink(missing_ok=True)
 
 
-@contextmanager
-def _task_mapper(jobs: int):
-    """``map`` over tasks: in this process, or over ``jobs`` spawned worker processes."""
+def _finished(tasks: Sequence[_Task], jobs: int) -> Iterator[tuple[_Task, pd.DataFrame | None, str | None]]:
+    """(task, rows, error) for every task as it finishes: in this process, or over ``jobs`` workers."""
     if jobs <= 1:
-        yield map
+        for task in tasks:
+            yield task, *_estimate_task(task)
         return
     with worker_pool(jobs) as pool:
-        yield pool.map
+        futures = {pool.submit(_estimate_task, task): task for task in tasks}  # run in this order
+        for future in as_completed(futures):
+            yield futures[future], *future.result()
 
 
 def _estimate_task(task: _Task) -> tuple[pd.DataFrame | None, str | None]:
@@ -265,6 +308,45 @@ def _estimate_task(task: _Task) -> tuple[pd.DataFrame | None, str | None]:
         return estimate_run(task.path, task.run_hash, task.specs, task.layers), None
     except ValueError as error:  # RunFileError is a ValueError
         return None, str(error)
+
+
+class _Parts:
+    """Finished files' rows, each kept in its own file beside the table until the table is written,
+    so that a killed stage loses at most the files in flight. Merged into the table when it is next
+    read: a part written twice (killed after the table was written) adds no duplicate rows."""
+
+    def __init__(self, out: Path):
+        self.directory = out.with_name(f".{out.name}.parts")
+        self.added: list[Path] = []
+
+    def read(self) -> list[pd.DataFrame]:
+        return [read_table(path) for path in sorted(self.directory.glob("*.parquet"))]
+
+    def add(self, rows: pd.DataFrame) -> None:
+        self.added.append(self.directory / f"{os.getpid()}-{len(self.added):06d}.parquet")
+        write_table(rows, self.added[-1])
+
+    def discard_added(self) -> None:
+        for path in self.added:
+            path.unlink(missing_ok=True)
+        if self.directory.is_dir() and not any(self.directory.iterdir()):
+            self.directory.rmdir()
+
+    def clear(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _merge(frames: Sequence[pd.DataFrame], hashes: dict[Path, str]) -> pd.DataFrame:
+    """One table of ``frames``: the last row of each (file content, estimate, epoch, layer), and the
+    rows of a file's earlier content dropped once its current content has rows."""
+    frames = [frame for frame in frames if len(frame)]
+    if not frames:
+        return pd.DataFrame(columns=COLUMNS)
+    table = pd.concat(frames, ignore_index=True).drop_duplicates(ROW_KEY, keep="last")
+    current = table["run"].map({str(path): digest for path, digest in hashes.items()})
+    renewed = set(table.loc[current == table["run_hash"], "run"])
+    table = table[~table["run"].isin(renewed) | (current == table["run_hash"])]
+    return table.sort_values(["run", "estimator", "params", "epoch", "layer"], ignore_index=True)
 
 
 def estimate_runs(
@@ -278,44 +360,57 @@ def estimate_runs(
 ) -> pd.DataFrame:
     """Estimate every spec on every run file under ``paths``; update and write the table ``out``.
 
-    A file that cannot be estimated (corrupt, truncated, incomplete, NaN activity) is reported by
-    name and skipped, or with ``strict`` raises ValueError before anything is written.
+    Each file's rows are kept beside the table as soon as the file is done, and the table is
+    written at the end: a killed stage, rerun, computes only the files not yet done. A second
+    stage on the same table stops at once with ValueError. A file that cannot be estimated
+    (corrupt, truncated, incomplete, NaN activity) is reported by name and skipped, its earlier
+    rows kept; with ``strict`` ValueError is raised and the table is not written.
     Returns the whole table as written.
     """
     files = run_files(paths)
     if not files:
         raise ValueError(f"no run files (*.h5) under {', '.join(map(str, paths))}")
     out = Path(out)
-    table = read_table(out) if out.exists() else pd.DataFrame(columns=COLUMNS)
-    hashes = {path: file_hash(path) for path in files}
-    current = table["run"].map({str(path): digest for path, digest in hashes.items()})
-    table = table[current.isna() | (current == table["run_hash"])]  # drop rows of retrained files
-    done = set(map(tuple, table[KEY].astype(str).to_numpy()))
-    # Whole files while there are enough of them to keep every worker busy to the end; else a
-    # task per layer. Largest first, so that no worker is left with a long task at the end.
-    split = len(files) < _TASKS_PER_WORKER * jobs
-    tasks = [task for path in files for task in _tasks(path, hashes[path], specs, done, split)]
-    tasks.sort(key=lambda task: task.cost, reverse=True)
-    frames: dict[Path, list[pd.DataFrame]] = {}
-    failures: dict[Path, str] = {}  # a file fails whole: none of its layers' rows are kept
-    with _task_mapper(min(jobs, len(tasks))) as map_tasks, tqdm(
-        total=len(tasks), desc="estimate", unit="task", disable=not progress or not tasks, file=sys.stderr
-    ) as bar:
-        for task, (rows, error) in zip(tasks, map_tasks(_estimate_task, tasks)):
-            if error is None:
-                frames.setdefault(task.path, []).append(rows)
-            else:
-                failures.setdefault(task.path, error)
-            bar.update(1)
-    if failures:
-        if strict:
-            raise ValueError(f"{len(failures)} run file(s) failed, table not written; "
-                             f"first: {next(iter(failures.values()))}")
-        for failure in failures.values():
-            report(f"skipped: {failure}")
-    new_rows = [rows for path, parts in frames.items() if path not in failures for rows in parts]
-    if new_rows:
-        table = pd.concat([table, *new_rows] if len(table) else new_rows, ignore_index=True)
-    table = table.sort_values(["run", "estimator", "params", "epoch", "layer"], ignore_index=True)
-    write_table(table, out)
+    out.parent.mkdir(parents=True, exist_ok=True)  # where the lock, the parts and the table go
+    with exclusive(out.with_name(f".{out.name}.lock"), f"{out}: another estimate is writing this table"):
+        parts = _Parts(out)
+        hashes = {path: file_hash(path) for path in files}
+        table = _merge([read_table(out) if out.exists() else pd.DataFrame(columns=COLUMNS), *parts.read()], hashes)
+        done = set(map(tuple, table[KEY].astype(str).to_numpy()))
+        # Whole files while there are enough of them to keep every worker busy to the end; else a
+        # task per layer. Largest first, so that no worker is left with a long task at the end.
+        split = len(files) < _TASKS_PER_WORKER * jobs
+        headers = {path: _header(path) for path in files}
+        tasks = [task for path in files for task in _tasks(path, hashes[path], headers[path], specs, done, split)]
+        tasks.sort(key=lambda task: task.cost, reverse=True)
+        pending = {path: sum(task.path == path for task in tasks) for path in {task.path for task in tasks}}
+        if progress:
+            print(f"{len(pending)} of {len(files)} run files to estimate, the others already in {out}", file=sys.stderr)
+        finished: dict[Path, list[pd.DataFrame]] = {}
+        failures: dict[Path, str] = {}  # a file fails whole: none of its layers' rows are kept
+        with tqdm(total=len(tasks), desc="estimate", unit="task", disable=not progress or not tasks,
+                  file=sys.stderr) as bar:
+            for task, rows, error in _finished(tasks, min(jobs, len(tasks))):
+                if error is not None:
+                    failures.setdefault(task.path, error)
+                elif task.path not in failures:
+                    finished.setdefault(task.path, []).append(rows)
+                    if len(finished[task.path]) == pending[task.path]:
+                        rows = pd.concat(finished.pop(task.path), ignore_index=True)
+                        if len(rows):
+                            parts.add(rows)
+                bar.update(1)
+        if failures:
+            if strict:
+                parts.discard_added()
+                raise ValueError(f"{len(failures)} run file(s) failed, table not written; "
+                                 f"first: {next(iter(failures.values()))}")
+            for failure in failures.values():
+                report(f"skipped: {failure}")
+        identities = {str(path): _identity(path, hashes[path], run) for path, run in headers.items() if run is not None}
+        table = _fill_configuration(_merge([table, *parts.read()], hashes), identities)
+        if table.empty:
+            raise ValueError(f"no rows to write to {out}: every run file failed; first: {next(iter(failures.values()))}")
+        write_table(table, out)
+        parts.clear()
     return table

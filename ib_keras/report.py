@@ -14,6 +14,7 @@ from scipy import stats
 
 from ib_keras.analysis import (
     LEARNED,
+    check_one_setting,
     compression,
     compression_summary,
     default_estimates,
@@ -190,6 +191,9 @@ def write_report(table: pd.DataFrame, out: str | Path, figures_dir: str | Path |
     """Write the report for the MI table to ``out`` (Markdown), linking the figures in
     ``figures_dir`` (default: beside the report); returns its path."""
     out = Path(out)
+    if out.is_dir():
+        raise ValueError(f"{out} is a directory; give the report's file name, e.g. {out / 'REPORT.md'}")
+    check_one_setting(table)
     figures_dir = Path(figures_dir) if figures_dir else out.parent
     default = default_estimates(table)
     per = compression(default)
@@ -224,6 +228,9 @@ def write_report(table: pd.DataFrame, out: str | Path, figures_dir: str | Path |
     parts.append(_manifest(table, timings or {}))
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.name}.partial")
-    partial.write_text("\n".join(parts) + "\n")
-    partial.replace(out)
+    try:
+        partial.write_text("\n".join(parts) + "\n")
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)
     return out

@@ -2,8 +2,8 @@
 
 A configuration (`TrainSpec`) is an activation, an L2 strength and a protocol; its networks
 differ only in their seed. Complete files of the same configuration are kept; incomplete or
-unreadable ones are trained again; a complete file of another configuration is an error unless
-``overwrite`` is set.
+unreadable or truncated ones are trained again; a complete file of another configuration, or a
+file this ib_keras did not write, is an error unless ``overwrite`` is set.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from ib_keras.data import TRAIN_FRACTION, check_split, split_indices, tishby_dat
 from ib_keras.models import BATCH_SIZE, HIDDEN_UNITS, LEARNING_RATE, N_CLASSES, build_ensemble, kernel_stddevs
 from ib_keras.protocols import get_protocol
 from ib_keras.schedules import log_spaced_epochs
-from ib_keras.storage import RunFileError, read_run, run_file_bytes, run_path
+from ib_keras.storage import ForeignFileError, RunFileError, read_run, run_file_bytes, run_path
 from ib_keras.training import fit_ensemble
 from ib_keras.workers import worker_pool
 
@@ -104,11 +104,10 @@ def _versions() -> dict:
     }
 
 
-def _same_configuration(stored: dict, wanted: dict) -> bool:
-    def strip(config: dict) -> dict:
-        return {key: value for key, value in config.items() if key != "versions"}
-
-    return strip(stored) == strip(wanted)
+def _differences(stored: dict, wanted: dict, ignore: tuple[str, ...] = ("versions",)) -> str:
+    """The settings in which two configs differ, as "name stored vs wanted, ..."; empty if none."""
+    keys = sorted((set(stored) | set(wanted)) - set(ignore))
+    return ", ".join(f"{key} {stored.get(key)} vs {wanted.get(key)}" for key in keys if stored.get(key) != wanted.get(key))
 
 
 @dataclass
@@ -132,7 +131,8 @@ class TrainPlan:
 def plan_training(spec: TrainSpec, seeds: Sequence[int], out: str | Path, overwrite: bool = False) -> TrainPlan:
     """Sort ``seeds`` into those to train and those already complete under ``out``.
 
-    Raises ValueError when a complete file holds another configuration and ``overwrite`` is off.
+    Raises ValueError when, and ``overwrite`` is off, a complete file holds another configuration
+    or a readable file was not written by this ib_keras (another program's HDF5, another schema).
     """
     plan = TrainPlan(spec, Path(out), [], [])
     for seed in seeds:
@@ -142,24 +142,45 @@ def plan_training(spec: TrainSpec, seeds: Sequence[int], out: str | Path, overwr
             continue
         try:
             run = read_run(path, activity=False)
+        except ForeignFileError as error:
+            raise ValueError(f"{error}; refusing to replace a file this ib_keras did not write: move it away, "
+                             "or pass --overwrite") from error
         except RunFileError:
-            plan.todo.append(seed)  # unreadable: a killed run, trained again
+            plan.todo.append(seed)  # unreadable or truncated: a killed run, trained again
             continue
         if not run.complete:
             plan.todo.append(seed)
-        elif _same_configuration(run.config, spec.config(seed)):
+        elif not _differences(run.config, spec.config(seed)):
             plan.done.append(seed)
         else:
             raise ValueError(
-                f"{path} holds a complete run of another configuration; "
+                f"{path} holds a complete run of another configuration ({_differences(run.config, spec.config(seed))}); "
                 "choose another --out, or pass --overwrite to replace it"
             )
+    _check_neighbours(plan, seeds)
     return plan
 
 
-def check_output_dir(plan: TrainPlan) -> None:
-    """Make the output directory; OSError-free or ValueError naming the directory and the fix."""
+def _check_neighbours(plan: TrainPlan, seeds: Sequence[int]) -> None:
+    """ValueError when a readable run of another seed in the directory has another configuration:
+    one directory holds one configuration, so that its runs can be compared and tabled together."""
     directory = plan.path(0).parent
+    ours = {plan.path(seed) for seed in seeds}
+    for path in sorted(directory.glob("seed-*.h5")) if directory.is_dir() else []:
+        if path in ours:
+            continue
+        try:
+            stored = read_run(path, activity=False).config
+        except RunFileError:
+            continue
+        differences = _differences(stored, plan.spec.config(0), ignore=("versions", "seed"))
+        if differences:
+            raise ValueError(f"{directory} holds runs of another configuration ({path.name}: {differences}); "
+                             "keep each configuration in its own --out")
+
+
+def check_output_dir(directory: Path) -> None:
+    """Make the output directory; OSError-free or ValueError naming the directory and the fix."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -224,18 +245,13 @@ def _train_seeds(plan: TrainPlan, seeds: Sequence[int], progress: bool) -> None:
     for start in range(0, len(seeds), group_size):
         group = seeds[start : start + group_size]
         model = build_ensemble(spec.activation, group, spec.l2, spec.protocol, input_dim=x.shape[1])
-        callbacks = [
-            ActivationRecorder(
-                [plan.path(seed) for seed in group],
-                x,
-                y,
-                train_idx,
-                test_idx,
-                spec.record_epochs(),
-                configs=[spec.config(seed) for seed in group],
-            )
-        ]
+        recorder = ActivationRecorder([plan.path(seed) for seed in group], x, y, train_idx, test_idx,
+                                      spec.record_epochs(), configs=[spec.config(seed) for seed in group])
+        callbacks = [recorder]
         if progress:  # every share trains at the same pace: one bar, for all of the plan's networks
             callbacks.append(TrainingProgress(spec.total_epochs, len(plan.todo), plan.path(0).parent.name))
-        fit_ensemble(model, x[train_idx], y[train_idx], group, spec.total_epochs, callbacks=callbacks)
+        try:
+            fit_ensemble(model, x[train_idx], y[train_idx], group, spec.total_epochs, callbacks=callbacks)
+        finally:
+            recorder.close()
         keras.backend.clear_session()

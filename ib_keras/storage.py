@@ -20,7 +20,9 @@ have extended some datasets and not the others); `read_run` does both itself.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,8 +106,12 @@ class RunWriter:
 
     def __init__(self, path, x, y, train_idx, test_idx, layers: Sequence[LayerSpec], config: dict):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._layers = list(layers)
+        with _writing(self.path):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._create(x, y, train_idx, test_idx, config)
+
+    def _create(self, x, y, train_idx, test_idx, config: dict) -> None:
         n = len(x)
         f = self._file = h5py.File(self.path, "w", libver="latest")
         f.attrs["schema_version"] = SCHEMA_VERSION
@@ -155,25 +161,42 @@ class RunWriter:
         for dataset, values in zip(self._activity, activity, strict=True):
             if values.shape != dataset.shape[1:]:
                 raise ValueError(f"{self.path}: {dataset.name} takes {dataset.shape[1:]} rows, got {values.shape}")
-        for dataset, values in zip(self._activity, activity):
-            dataset.resize(row + 1, axis=0)
-            dataset.id.write_direct_chunk((row, 0, 0), _encode_chunk(values))
         values = {**metrics, "weights_norm": weights_norm, "grad_mean": grad_mean, "grad_std": grad_std}
-        for name in (*METRICS, *LAYER_STATISTICS, "epochs"):
-            dataset = self._series[name]
-            dataset.resize(row + 1, axis=0)
-            dataset[row] = epoch if name == "epochs" else values[name]
-        self._file.flush()
+        with _writing(self.path):
+            for dataset, layer_values in zip(self._activity, activity):
+                dataset.resize(row + 1, axis=0)
+                dataset.id.write_direct_chunk((row, 0, 0), _encode_chunk(layer_values))
+            for name in (*METRICS, *LAYER_STATISTICS, "epochs"):
+                dataset = self._series[name]
+                dataset.resize(row + 1, axis=0)
+                dataset[row] = epoch if name == "epochs" else values[name]
+            self._file.flush()
 
     def finish(self) -> None:
         """Close the file and mark it complete."""
-        self._file.close()
-        with h5py.File(self.path, "r+") as f:
-            f.attrs["complete"] = True
+        with _writing(self.path):
+            self._file.close()
+            with h5py.File(self.path, "r+") as f:
+                f.attrs["complete"] = True
 
     def close(self) -> None:
-        """Close the file, leaving it incomplete."""
-        self._file.close()
+        """Close the file, leaving it incomplete. After a failed write the file may not close
+        cleanly: that second error is not raised, the first one is what stopped the run."""
+        try:
+            self._file.close()
+        except (OSError, RuntimeError):
+            pass
+
+
+@contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """Turn a failed write (a full disk, a file size limit) into one line naming the file and the fix."""
+    try:
+        yield
+    except OSError as error:
+        reason = os.strerror(error.errno) if error.errno else str(error).splitlines()[0]
+        raise OSError(f"{path}: cannot write ({reason}); free disk space or choose another --out, "
+                      "then rerun the same command") from error
 
 
 def _encode_chunk(values: np.ndarray) -> bytes:
@@ -182,9 +205,39 @@ def _encode_chunk(values: np.ndarray) -> bytes:
     return isal_zlib.compress(raw.view(np.uint8).reshape(-1, raw.itemsize).T.tobytes(), _DEFLATE_LEVEL)
 
 
+class ForeignFileError(RunFileError):
+    """A readable file that this ib_keras did not write: another program's HDF5, another schema."""
+
+
+# HDF5's superblock of versions 2 and 3 (what libver="latest" writes): the signature, then
+# version, offset size and length size at bytes 8-10, then the base and end-of-file addresses.
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def _stored_eof(path: Path) -> int | None:
+    """The file size HDF5's superblock records (bytes), or None for a superblock before version 2."""
+    with open(path, "rb") as f:
+        head = f.read(48)
+    if len(head) < 12 or head[:8] != _HDF5_SIGNATURE or head[8] not in (2, 3):
+        return None
+    size = head[9]
+    if size not in (4, 8) or len(head) < 12 + 4 * size:
+        return None
+    base, _, eof = (int.from_bytes(head[12 + i * size : 12 + (i + 1) * size], "little") for i in range(3))
+    return base + eof
+
+
 def _open(path: Path) -> h5py.File:
     if not path.is_file():
         raise RunFileError(f"{path}: no such run file")
+    try:
+        stored, actual = _stored_eof(path), path.stat().st_size
+    except OSError as error:
+        raise RunFileError(f"{path}: cannot read it ({error.strerror})") from error
+    # Checked before opening: HDF5's own check is skipped for SWMR readers, which then retry a
+    # truncated file's missing metadata for ever.
+    if stored is not None and actual < stored:
+        raise RunFileError(f"{path}: truncated ({actual} of {stored} bytes); delete it and train it again")
     try:
         return h5py.File(path, "r")
     except (OSError, RuntimeError):
@@ -196,49 +249,76 @@ def _open(path: Path) -> h5py.File:
 
 
 def _field(f: h5py.File, path: Path, name: str) -> h5py.Dataset:
-    if name not in f:
+    if not isinstance(f.get(name, getlink=True), h5py.HardLink) or not isinstance(f[name], h5py.Dataset):
         raise RunFileError(
             f"{path}: missing '{name}'; not an ib_keras run file of schema {SCHEMA_VERSION}, train it again"
         )
     return f[name]
 
 
+def _layer_datasets(f: h5py.File, path: Path) -> list[h5py.Dataset]:
+    """The /activations/layer_<i> datasets in order; RunFileError unless they are layer_0..layer_{L-1}."""
+    group = f.get("activations")
+    if not isinstance(group, h5py.Group) or not len(group):
+        raise RunFileError(f"{path}: no '/activations' datasets; not a complete ib_keras run file, train it again")
+    expected = [f"layer_{i}" for i in range(len(group))]
+    if sorted(group, key=lambda name: (len(name), name)) != expected:
+        raise RunFileError(f"{path}: '/activations' holds {sorted(group)}, expected {expected}; train it again")
+    datasets = [group[name] for name in expected]
+    n = _field(f, path, "x").shape[0]
+    for d in datasets:
+        units = d.attrs.get("units")
+        if not isinstance(d, h5py.Dataset) or d.ndim != 3 or d.shape[1] != n or units != d.shape[2] \
+                or "activation" not in d.attrs:
+            raise RunFileError(f"{path}: '{d.name}' is not an (epochs, {n}, units) activity dataset with "
+                               "'units' and 'activation' attributes; train it again")
+    return datasets
+
+
 def read_run(path: str | Path, activity: bool = True) -> Run:
-    """Read a run file, cut to its recorded epochs; RunFileError names the file and the fix."""
+    """Read a run file, cut to its recorded epochs; RunFileError names the file, the field and the
+    fix (ForeignFileError when the file is readable HDF5 that this ib_keras did not write)."""
     path = Path(path)
     with _open(path) as f:
-        version = f.attrs.get("schema_version")
-        if version != SCHEMA_VERSION:
-            raise RunFileError(
-                f"{path}: schema_version {version!r}, this ib_keras reads {SCHEMA_VERSION}; train it again"
-            )
         try:
-            config = json.loads(f.attrs["config"])
-        except (KeyError, json.JSONDecodeError) as error:
-            raise RunFileError(f"{path}: unreadable 'config' attribute ({error}); train it again") from error
-        growing = [_field(f, path, name) for name in ("epochs", *(f"metrics/{m}" for m in METRICS), *LAYER_STATISTICS)]
-        names = sorted(_field(f, path, "activations"), key=lambda name: int(name.rsplit("_", 1)[1]))
-        datasets = [f["activations"][name] for name in names]
-        # An epoch is whole once every dataset has its row: a writer killed while flushing may
-        # have extended some datasets and not yet the others (HDF5 writes raw data first).
-        n = min(dataset.shape[0] for dataset in (*growing, *datasets))
-        epochs = f["epochs"][:n]
-        try:
-            return Run(
-                path=path,
-                config=config,
-                complete=bool(f.attrs.get("complete", False)),
-                x=_field(f, path, "x")[()],
-                y=_field(f, path, "y")[()],
-                train_idx=_field(f, path, "train_idx")[()],
-                test_idx=_field(f, path, "test_idx")[()],
-                epochs=epochs,
-                layers=[LayerSpec(int(d.attrs["units"]), str(d.attrs["activation"])) for d in datasets],
-                metrics={name: _field(f, path, f"metrics/{name}")[:n] for name in METRICS},
-                weights_norm=_field(f, path, "weights_norm")[:n],
-                grad_mean=_field(f, path, "grad_mean")[:n],
-                grad_std=_field(f, path, "grad_std")[:n],
-                activity=[d[:n] for d in datasets] if activity else None,
-            )
-        except (OSError, RuntimeError, KeyError) as error:
+            return _read(f, path, activity)
+        except RunFileError:
+            raise
+        except (OSError, RuntimeError, KeyError, ValueError, TypeError) as error:
             raise RunFileError(f"{path}: corrupt run file ({error}); delete it and train it again") from error
+
+
+def _read(f: h5py.File, path: Path, activity: bool) -> Run:
+    version = f.attrs.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise ForeignFileError(
+            f"{path}: schema_version {version!r}; this ib_keras reads and writes {SCHEMA_VERSION}"
+        )
+    try:
+        config = json.loads(f.attrs["config"])
+    except (KeyError, TypeError, json.JSONDecodeError) as error:
+        raise RunFileError(f"{path}: unreadable 'config' attribute ({error}); train it again") from error
+    if not isinstance(config, dict):
+        raise RunFileError(f"{path}: 'config' attribute holds a JSON {type(config).__name__}, not an object; "
+                           "train it again")
+    growing = [_field(f, path, name) for name in ("epochs", *(f"metrics/{m}" for m in METRICS), *LAYER_STATISTICS)]
+    datasets = _layer_datasets(f, path)
+    # An epoch is whole once every dataset has its row: a writer killed while flushing may
+    # have extended some datasets and not yet the others (HDF5 writes raw data first).
+    n = min(dataset.shape[0] for dataset in (*growing, *datasets))
+    return Run(
+        path=path,
+        config=config,
+        complete=bool(f.attrs.get("complete", False)),
+        x=_field(f, path, "x")[()],
+        y=_field(f, path, "y")[()],
+        train_idx=_field(f, path, "train_idx")[()],
+        test_idx=_field(f, path, "test_idx")[()],
+        epochs=f["epochs"][:n],
+        layers=[LayerSpec(int(d.attrs["units"]), str(d.attrs["activation"])) for d in datasets],
+        metrics={name: _field(f, path, f"metrics/{name}")[:n] for name in METRICS},
+        weights_norm=_field(f, path, "weights_norm")[:n],
+        grad_mean=_field(f, path, "grad_mean")[:n],
+        grad_std=_field(f, path, "grad_std")[:n],
+        activity=[d[:n] for d in datasets] if activity else None,
+    )

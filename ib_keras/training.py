@@ -7,6 +7,7 @@ whole epoch of Keras' own ``train_step`` for all members, and Keras callbacks se
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import keras
@@ -47,6 +48,9 @@ def fit_ensemble(
         epochs: number of passes over the training rows.
         batch_size: rows per minibatch (the last one of an epoch may be smaller).
         callbacks: Keras callbacks, called as by ``model.fit``.
+
+    Raises FloatingPointError when the loss stops being finite; ``on_train_end`` is then not
+    called, so the recorder leaves its files incomplete.
     """
     members = model_members(model)
     plain = len(model.inputs[0].shape) == 2
@@ -84,8 +88,11 @@ def fit_ensemble(
         callback_list.on_epoch_begin(epoch)
         model.reset_metrics()
         order = np.stack([rng.permutation(len(x)) for rng in shufflers], axis=1).astype(np.int32)
-        logs = run_epoch(order[:, 0] if plain else order)
-        callback_list.on_epoch_end(epoch, {name: float(value) for name, value in logs.items()})
+        logs = {name: float(value) for name, value in run_epoch(order[:, 0] if plain else order).items()}
+        if not all(map(math.isfinite, logs.values())):
+            raise FloatingPointError(f"training diverged at epoch {epoch + 1} ({logs}); lower the learning rate "
+                                     "or the L2 strength")
+        callback_list.on_epoch_end(epoch, logs)
         if model.stop_training:
             break
     callback_list.on_train_end()

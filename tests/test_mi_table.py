@@ -8,21 +8,26 @@ import pytest
 from ib_keras import mi_table
 from ib_keras.data import tishby_dataset
 from ib_keras.estimators import estimate_mi
-from ib_keras.mi_table import COLUMNS, EstimatorSpec, estimate_runs, parse_estimators, read_table
+from ib_keras.analysis import check_one_setting
+from ib_keras.mi_table import COLUMNS, RUN_SETTINGS, EstimatorSpec, estimate_runs, parse_estimators, read_table
 from ib_keras.storage import METRICS, LayerSpec, RunWriter
 
 EPOCHS = [0, 2, 9]
 SPECS = parse_estimators("ebab,uniform,fixed,akde")
 
 
-def _write_run(path, activation="relu", seed=0, scale=1.0, complete=True):
-    """A small synthetic run: two layers whose activity changes with the epoch."""
+SETTINGS = {"protocol": "chelombiev", "dataset": "tishby_var_u", "epochs": 9, "split": "random", "split_seed": 0}
+
+
+def _write_run(path, activation="relu", seed=0, scale=1.0, complete=True, **settings):
+    """A small synthetic run: two layers whose activity changes with the epoch; ``settings``
+    override SETTINGS in its config."""
     x, y = tishby_dataset()
     rng = np.random.default_rng(seed)
     weights = [rng.normal(size=(12, 3)), rng.normal(size=(12, 2))]
     writer = RunWriter(path, x, y, np.arange(3000), np.arange(3000, 4096),
                        [LayerSpec(3, activation), LayerSpec(2, "softmax")],
-                       {"activation": activation, "seed": seed, "l2": 0.0})
+                       {"activation": activation, "seed": seed, "l2": 0.0, **SETTINGS, **settings})
     for epoch in EPOCHS:
         hidden = np.maximum(x @ weights[0] * scale * (1 + epoch), 0).astype(np.float32)
         logits = x @ weights[1] * (1 + epoch)
@@ -109,6 +114,12 @@ def test_strict_fails_and_writes_nothing(runs, tmp_path):
     assert not out.exists() and list(tmp_path.glob(".mi.parquet*")) == []
 
 
+def test_a_table_can_go_into_a_new_directory(runs, tmp_path):
+    out = tmp_path / "new" / "dir" / "mi.parquet"
+    estimate_runs(runs, SPECS[:1], out, progress=False)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["mi.parquet"]
+
+
 def test_csv_tables_read_back(runs, tmp_path):
     table = estimate_runs(runs, SPECS[:1], tmp_path / "mi.csv", progress=False)
     pd.testing.assert_frame_equal(read_table(tmp_path / "mi.csv"), table, check_dtype=False)
@@ -179,3 +190,29 @@ def test_a_file_failing_in_one_layer_keeps_none_of_its_rows(runs, tmp_path, monk
     table = estimate_runs([runs[0].parent], SPECS, tmp_path / "mi.parquet", progress=False, report=messages.append)
     assert set(table["seed"]) == {0, 1}
     assert len(messages) == 1 and "seed-007.h5" in messages[0] and "layer_1" in messages[0]
+
+
+def test_the_table_says_which_configuration_each_row_is_of(tmp_path):
+    run = _write_run(tmp_path / "seed-000.h5", protocol="saxe", split="authors", split_seed=4)
+    table = estimate_runs([run], SPECS[:1], tmp_path / "mi.parquet", progress=False)
+    row = table.iloc[0]
+    assert (row.protocol, row.dataset, row.hidden, row.trained_epochs, row.split, row.split_seed) == (
+        "saxe", "tishby_var_u", "3", 9, "authors", 4)
+
+
+def test_a_table_from_before_the_setting_columns_is_read_and_then_filled(runs, tmp_path, monkeypatch):
+    out = tmp_path / "mi.parquet"
+    table = estimate_runs(runs, SPECS, out, progress=False)
+    table.drop(columns=RUN_SETTINGS).to_parquet(out)
+    older = read_table(out)
+    assert list(older.columns) == COLUMNS and older[RUN_SETTINGS].isna().all().all()
+    monkeypatch.setattr(mi_table, "estimate_run", None)  # nothing is recomputed to fill them
+    pd.testing.assert_frame_equal(estimate_runs(runs, SPECS, out, progress=False), table, check_dtype=False)
+
+
+def test_figures_and_report_refuse_a_table_mixing_settings_of_one_configuration(tmp_path):
+    runs = [_write_run(tmp_path / "a" / "seed-000.h5"), _write_run(tmp_path / "b" / "seed-001.h5", seed=1, protocol="saxe")]
+    table = estimate_runs(runs, SPECS[:1], tmp_path / "mi.parquet", progress=False)
+    with pytest.raises(ValueError, match=r"relu \(l2 0.0\) that differ in protocol \(chelombiev vs saxe\)"):
+        check_one_setting(table)
+    check_one_setting(table[table.protocol == "saxe"])

@@ -60,3 +60,31 @@ def test_the_report_has_a_section_and_a_verdict_per_claim(sweep):
         assert heading in report
     assert report.count("**Verdict:") == 4
     assert "![fig9_generalization](fig9_generalization.png)" in report
+
+
+def _fails_one_line(*args):
+    result = subprocess.run([sys.executable, "-m", "ib_keras", *args], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    return result.stderr
+
+
+def test_plot_of_a_table_without_the_adaptive_estimators_draws_nothing(sweep, tmp_path):
+    runs, _ = sweep
+    table = pd.read_parquet(runs / "mi.parquet")
+    table[table["estimator"].isin(["uniform", "fixed"])].to_parquet(tmp_path / "baselines.parquet")
+    assert "none of ebab, akde" in _fails_one_line("plot", str(tmp_path / "baselines.parquet"), "--out", str(tmp_path / "f"))
+    assert not (tmp_path / "f").exists()
+
+
+def test_a_table_with_no_rows_is_one_line(sweep, tmp_path):
+    runs, _ = sweep
+    pd.read_parquet(runs / "mi.parquet").iloc[:0].to_parquet(tmp_path / "empty.parquet")
+    for command in ("plot", "report"):
+        assert "has no rows" in _fails_one_line(command, str(tmp_path / "empty.parquet"), "--out", str(tmp_path / "o"))
+    assert not (tmp_path / "o").exists()
+
+
+def test_report_into_a_directory_is_refused_and_leaves_nothing(sweep, tmp_path):
+    runs, _ = sweep
+    assert "is a directory" in _fails_one_line("report", str(runs / "mi.parquet"), "--out", str(tmp_path))
+    assert list(tmp_path.iterdir()) == []

@@ -148,3 +148,13 @@ def test_seeds_must_match_the_members(data):
     x, y, train_idx, _ = data
     with pytest.raises(ValueError, match="3 members but 2 seeds"):
         fit_ensemble(build_ensemble("tanh", [0, 1, 2]), x[train_idx], y[train_idx], [0, 1], 1)
+
+
+def test_a_diverging_training_stops_and_leaves_its_files_incomplete(tmp_path, data):
+    x, y, train_idx, test_idx = data
+    recorder = ActivationRecorder([tmp_path / "run.h5"], x, y, train_idx, test_idx, RECORD)
+    model = build_ensemble("tanh", [0], l2=1e300)  # inf in float32: the loss is not finite
+    with pytest.raises(FloatingPointError, match="diverged at epoch 1"):
+        fit_ensemble(model, x[train_idx], y[train_idx], [0], EPOCHS, callbacks=[recorder])
+    keras.backend.clear_session()
+    assert not read_run(tmp_path / "run.h5").complete

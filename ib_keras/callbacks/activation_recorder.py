@@ -113,6 +113,13 @@ class ActivationRecorder(keras.callbacks.Callback):
             writer.finish()
         self._writers = []
 
+    def close(self) -> None:
+        """Close the files of a training that stopped early (an error, a failed write), leaving
+        them incomplete; nothing to do after ``on_train_end``."""
+        for writer in self._writers:
+            writer.close()
+        self._writers = []
+
     def _network_inputs(self, x: np.ndarray) -> np.ndarray:
         """(n, features) rows as the model takes them: repeated for every member of an ensemble."""
         return np.repeat(x[:, None, :], len(self.paths), axis=1) if self._ensemble else x

@@ -72,6 +72,11 @@ def _kde_setting(activity: np.ndarray, method: str, params: dict) -> tuple[float
     return params["variance_scale"] * largest, params["bound"]
 
 
+# What works in the float32 the estimators compute in: bin indices activity / bin_size stay far
+# inside int64, and kernel variances (and the largest activity times variance_scale) stay normal.
+_POSITIVE_RANGES = {"bin_size": (1e-9, 1e9), "noise_variance": (1e-30, 1e30), "variance_scale": (1e-30, 1e30)}
+
+
 def resolve_params(method: str, **params) -> dict:
     """The method's full parameters: its defaults updated by ``params``, each checked.
 
@@ -88,10 +93,10 @@ def resolve_params(method: str, **params) -> dict:
     for name, value in resolved.items():
         if name == "n_bins" and not (isinstance(value, Integral) and value >= 1):
             raise ValueError(f"{method}: n_bins must be a whole number >= 1, got {value!r}")
-        if name in ("bin_size", "noise_variance", "variance_scale") and not (
-            isinstance(value, Real) and math.isfinite(value) and value > 0
-        ):
-            raise ValueError(f"{method}: {name} must be a finite number > 0, got {value!r}")
+        if name in _POSITIVE_RANGES:
+            low, high = _POSITIVE_RANGES[name]
+            if not (isinstance(value, Real) and low <= value <= high):
+                raise ValueError(f"{method}: {name} must be a number from {low:g} to {high:g}, got {value!r}")
         if name == "bound" and value not in BOUNDS:
             raise ValueError(f"{method}: bound must be one of {', '.join(BOUNDS)}, got {value!r}")
         if name == "low" and value is not None and not (isinstance(value, Real) and math.isfinite(value)):

@@ -20,6 +20,7 @@ import pandas as pd  # noqa: E402
 from ib_keras.activations import ACTIVATIONS  # noqa: E402
 from ib_keras.analysis import (  # noqa: E402
     LEARNED,
+    check_one_setting,
     compression,
     default_estimates,
     generalization_correlations,
@@ -314,7 +315,13 @@ FIGURES: list[Callable[[FigureData, Path], list[Path]]] = [
 
 
 def make_figures(table: pd.DataFrame, out: str | Path) -> list[Path]:
-    """Draw every figure from the MI table into ``out`` (PNG and PDF); return the files."""
+    """Draw every figure from the MI table into ``out`` (PNG and PDF); return the files.
+    ValueError, before anything is drawn, when the table lacks the adaptive estimators."""
+    missing = [name for name in ("ebab", "akde") if name not in set(table["estimator"])]
+    if missing:
+        raise ValueError(f"the figures need rows of the adaptive estimators; the table has none of {', '.join(missing)} "
+                         f"(it has {', '.join(sorted(set(table['estimator'])))}); add them with estimate --estimators")
+    check_one_setting(table)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     data = FigureData(table)

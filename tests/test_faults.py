@@ -1,0 +1,222 @@
+"""Faults a careful user runs into: concurrent commands, kills, truncated and malformed files."""
+
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+
+from ib_keras.data import tishby_dataset
+from ib_keras.locks import exclusive
+from ib_keras.mi_table import estimate_runs, parse_estimators, read_table, run_files
+from ib_keras.storage import METRICS, LayerSpec, RunFileError, RunWriter, read_run
+from tests.helpers import ROOT, cli, files
+
+SPECS = "ebab,kde"
+
+
+def _write_run(path, seed, epochs=3):
+    """A synthetic relu run of ``epochs`` recorded epochs, two layers, on the 4096 patterns."""
+    x, y = tishby_dataset()
+    rng = np.random.default_rng(seed)
+    weights = [rng.normal(size=(12, 3)), rng.normal(size=(12, 2))]
+    writer = RunWriter(path, x, y, np.arange(3277), np.arange(3277, 4096),
+                       [LayerSpec(3, "relu"), LayerSpec(2, "softmax")], {"activation": "relu", "seed": seed, "l2": 0.0, "protocol": "chelombiev", "epochs": epochs})
+    for epoch in range(epochs):
+        hidden = np.maximum(x @ weights[0] * (1 + epoch), 0).astype(np.float32)
+        logits = x @ weights[1] * (1 + epoch)
+        output = (np.exp(logits) / np.exp(logits).sum(1, keepdims=True)).astype(np.float32)
+        writer.append(epoch, [hidden, output], {name: 0.5 for name in METRICS}, np.ones(2), np.ones(2), np.ones(2))
+    writer.finish()
+    return path
+
+
+def _one_line_exit_2(result, *words):
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.strip().splitlines() if "python -m ib_keras" in line]
+    assert len(lines) == 1 and all(word in lines[0] for word in words), result.stderr
+
+
+def _wait_for(condition, seconds=120):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_a_second_train_into_a_configuration_being_written_stops_at_once(tmp_path):
+    out = tmp_path / "runs"
+    first = subprocess.Popen([sys.executable, "-m", "ib_keras", "train", "--activation", "relu", "--seeds", "1",
+                              "--epochs", "100000", "--workers", "1", "--out", str(out)],
+                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    path = out / "relu" / "seed-000.h5"
+    try:
+        _wait_for(path.exists)
+        second = cli("train", "--activation", "relu", "--seeds", "2", "--epochs", "150", "--record-points", "8",
+                     "--out", str(out), timeout=600)
+        _one_line_exit_2(second, str(out / "relu"), "another train command is writing here")
+        assert files(out) == [path]
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    assert read_run(path, activity=False).config["epochs"] == 100000  # the first command's file alone
+
+
+def test_a_second_estimate_on_a_table_being_written_stops_at_once(tmp_path):
+    run = _write_run(tmp_path / "runs" / "relu" / "seed-000.h5", 0)
+    out = tmp_path / "mi.parquet"
+    with exclusive(tmp_path / ".mi.parquet.lock", "held by this test"):
+        result = cli("estimate", str(run), "--estimators", "ebab", "--out", str(out), timeout=600)
+    _one_line_exit_2(result, str(out), "another estimate is writing this table")
+    assert not out.exists()
+
+
+def _to_estimate(stderr: str) -> int:
+    line = next(line for line in stderr.splitlines() if "run files to estimate" in line)
+    return int(line.split()[0])
+
+
+def test_a_killed_estimate_reruns_only_the_files_not_yet_kept(tmp_path):
+    runs = [_write_run(tmp_path / "runs" / "relu" / f"seed-{s:03d}.h5", s, epochs=25) for s in range(8)]
+    args = ["estimate", str(runs[0].parent), "--estimators", SPECS, "--jobs", "1"]
+    whole = cli(*args, "--out", str(tmp_path / "whole.parquet"), timeout=600)
+    assert whole.returncode == 0 and _to_estimate(whole.stderr) == 8, whole.stderr
+
+    out = tmp_path / "mi.parquet"
+    parts = tmp_path / ".mi.parquet.parts"
+    process = subprocess.Popen([sys.executable, "-m", "ib_keras", *args, "--out", str(out)], cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait_for(lambda: len(list(parts.glob("*.parquet"))) >= 2 or process.poll() is not None)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    kept = len(list(parts.glob("*.parquet")))
+    assert 2 <= kept < 8 and not out.exists()
+
+    rerun = cli(*args, "--out", str(out), timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    assert _to_estimate(rerun.stderr) == 8 - kept
+    assert not parts.exists()
+    pd.testing.assert_frame_equal(read_table(out), read_table(tmp_path / "whole.parquet"))
+
+
+@pytest.mark.parametrize("fraction", [0.001, 0.01, 0.1, 0.4, 0.9])
+def test_a_truncated_run_is_named_and_skipped_not_waited_for(tmp_path, fraction):
+    good = _write_run(tmp_path / "runs" / "relu" / "seed-000.h5", 0)
+    bad = tmp_path / "runs" / "relu" / "seed-001.h5"
+    shutil.copy(good, bad)
+    with open(bad, "r+b") as f:
+        f.truncate(int(bad.stat().st_size * fraction))
+    result = cli("estimate", str(good.parent), "--estimators", "ebab", "--jobs", "1", timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert f"skipped: {bad}: truncated" in result.stderr
+    assert set(read_table(good.parent / "mi.parquet")["seed"]) == {0}
+    _one_line_exit_2(cli("inspect", str(bad), timeout=600), str(bad), "truncated")
+
+
+def _rename_layer(f):
+    f.move("activations/layer_1", "activations/layer_x")
+
+
+def _empty_activations(f):
+    for name in list(f["activations"]):
+        del f["activations"][name]
+
+
+def _config_list(f):
+    f.attrs["config"] = "[1, 2]"
+
+
+@pytest.mark.parametrize("damage", [_rename_layer, _empty_activations, _config_list])
+def test_a_malformed_run_is_named_and_skipped(tmp_path, damage):
+    good = _write_run(tmp_path / "runs" / "relu" / "seed-000.h5", 0)
+    bad = tmp_path / "runs" / "relu" / "seed-001.h5"
+    shutil.copy(good, bad)
+    with h5py.File(bad, "r+") as f:
+        damage(f)
+    messages = []
+    table = estimate_runs([good.parent], parse_estimators("ebab"), tmp_path / "mi.parquet", progress=False,
+                          report=messages.append)
+    assert set(table["seed"]) == {0}
+    assert any(m.startswith(f"skipped: {bad}") for m in messages), messages
+    with pytest.raises(RunFileError, match=str(bad)):
+        read_run(bad)
+    _one_line_exit_2(cli("inspect", str(bad), timeout=600), str(bad))
+
+
+def test_estimate_keeps_the_rows_of_a_file_that_became_unreadable(tmp_path):
+    runs = [_write_run(tmp_path / "runs" / "relu" / f"seed-{s:03d}.h5", s) for s in range(2)]
+    out = tmp_path / "mi.parquet"
+    before = estimate_runs(runs, parse_estimators("ebab"), out, progress=False)
+    with open(runs[1], "r+b") as f:
+        f.truncate(1000)
+    messages = []
+    after = estimate_runs(runs, parse_estimators("ebab"), out, progress=False, report=messages.append)
+    pd.testing.assert_frame_equal(after, before)
+    assert any(str(runs[1]) in m for m in messages)
+
+
+def test_one_file_given_by_two_spellings_is_one_file(tmp_path):
+    run = _write_run(tmp_path / "d" / "seed-000.h5", 0)
+    (tmp_path / "d" / "sub").mkdir()
+    assert run_files([run, tmp_path / "d" / "sub" / ".." / "seed-000.h5"]) == [run]
+
+
+def test_train_never_replaces_a_file_it_did_not_write(tmp_path):
+    out = tmp_path / "runs"
+    path = out / "relu" / "seed-000.h5"
+    path.parent.mkdir(parents=True)
+    for schema in (None, 2):  # another program's HDF5, and a run of another schema
+        with h5py.File(path, "w") as f:
+            f["data"] = np.arange(3)
+            if schema is not None:
+                f.attrs["schema_version"] = schema
+        before = path.read_bytes()
+        result = cli("train", "--activation", "relu", "--seeds", "1", "--epochs", "5", "--out", str(out), timeout=600)
+        _one_line_exit_2(result, str(path), "--overwrite")
+        assert path.read_bytes() == before
+
+
+def test_a_truncated_complete_run_is_trained_again_not_kept(tmp_path):
+    out = tmp_path / "runs"
+    args = ["train", "--activation", "relu", "--seeds", "1", "--epochs", "5", "--out", str(out)]
+    assert cli(*args, timeout=600).returncode == 0
+    path = out / "relu" / "seed-000.h5"
+    with open(path, "r+b") as f:
+        f.truncate(path.stat().st_size // 2)
+    _one_line_exit_2(cli("inspect", str(path), timeout=600), str(path), "truncated")
+    again = cli(*args, timeout=600)
+    assert again.returncode == 0 and "1 networks to train, 0 already complete" in again.stdout, again.stderr
+    assert read_run(path).complete
+
+
+def test_a_directory_holds_one_configuration(tmp_path):
+    out = tmp_path / "runs"
+    assert cli("train", "--activation", "tanh", "--seeds", "1", "--epochs", "5", "--out", str(out)).returncode == 0
+    before = files(out)
+    result = cli("train", "--activation", "tanh", "--first-seed", "2", "--protocol", "saxe", "--epochs", "4",
+                 "--out", str(out), timeout=600)
+    _one_line_exit_2(result, "another configuration", "epochs 5 vs 4", "protocol chelombiev vs saxe")
+    assert files(out) == before
+
+
+def _file_size_limit(size):
+    """A pre-exec hook limiting files to ``size`` bytes: writes past it fail as on a full disk
+    (EFBIG; Python ignores SIGXFSZ)."""
+    return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+
+
+def test_a_disk_full_mid_training_is_one_line_and_a_rerun_finishes(tmp_path):
+    out = tmp_path / "runs"
+    args = ["train", "--activation", "tanh", "--seeds", "2", "--epochs", "300", "--out", str(out)]
+    full = cli(*args, timeout=600, preexec_fn=_file_size_limit(3_000_000))
+    _one_line_exit_2(full, "seed-00", "cannot write (File too large)", "free disk space")
+    assert "Traceback" not in full.stderr and "Segmentation" not in full.stderr
+    again = cli(*args, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert [read_run(path).complete for path in files(out)] == [True, True]
