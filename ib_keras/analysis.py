@@ -58,7 +58,7 @@ def compression(table: pd.DataFrame) -> pd.DataFrame:
     keys = ["run", *ESTIMATE, "layer"]
     last = table.loc[table.groupby(keys)["epoch"].idxmax()].set_index(keys)
     peak = table.groupby(keys)["i_xt"].max()
-    result = last[["activation", "l2", "seed", "units", "epoch", "train_accuracy", "test_accuracy"]].copy()
+    result = last[["activation", "l2", *RUN_SETTINGS, "seed", "units", "epoch", "train_accuracy", "test_accuracy"]].copy()
     result["max_i_xt"] = peak
     result["final_i_xt"] = last["i_xt"]
     result["compression"] = peak - last["i_xt"]
@@ -67,12 +67,13 @@ def compression(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def seed_mean_planes(table: pd.DataFrame) -> pd.DataFrame:
-    """Information planes averaged over seeds: the mean of the per-seed I(X;T) and I(T;Y) at each
-    (configuration, estimator, params, epoch, layer), with ``n`` seeds."""
+    """Information planes averaged over seeds: the mean of the per-seed I(X;T) and I(T;Y) (bits),
+    train and test accuracy at each (configuration, estimator, params, epoch, layer), with ``n`` seeds."""
     keys = [*CONFIGURATION, *ESTIMATE, "epoch", "layer"]
     return (
         table.groupby(keys)
-        .agg(i_xt=("i_xt", "mean"), i_ty=("i_ty", "mean"), n=("seed", "nunique"))
+        .agg(i_xt=("i_xt", "mean"), i_ty=("i_ty", "mean"), train_accuracy=("train_accuracy", "mean"),
+             test_accuracy=("test_accuracy", "mean"), n=("seed", "nunique"))
         .reset_index()
     )
 
@@ -110,9 +111,10 @@ def l2_effect(per_network: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def generalization_correlations(per_network: pd.DataFrame, learned_only: bool = False) -> pd.DataFrame:
-    """Per estimator and layer, across all networks of every configuration: Pearson and Spearman
-    correlation (r, p) of compression with final test accuracy, and n.
+def generalization_correlations(per_network: pd.DataFrame, learned_only: bool = False,
+                                by: list[str] | None = None) -> pd.DataFrame:
+    """Per estimator and layer (and per ``by`` group, e.g. CONFIGURATION), across networks:
+    Pearson and Spearman correlation (r, p) of compression with final test accuracy, and n.
 
     ``per_network`` holds one setting per estimator (as from `default_estimates`, whose EBAB and
     uniform parameters differ by activation). ``learned_only`` keeps the networks whose final
@@ -121,15 +123,49 @@ def generalization_correlations(per_network: pd.DataFrame, learned_only: bool = 
     if learned_only:
         per_network = per_network[per_network["train_accuracy"] >= LEARNED]
     rows = []
-    for (estimator, layer), group in per_network.groupby(["estimator", "layer"]):
+    keys = ["estimator", "layer", *(by or [])]
+    for key, group in per_network.groupby(keys):
         c, accuracy = group["compression"].to_numpy(), group["test_accuracy"].to_numpy()
         varied = len(c) >= 3 and np.ptp(c) > 0 and np.ptp(accuracy) > 0
         pearson = stats.pearsonr(c, accuracy) if varied else (np.nan, np.nan)
         spearman = stats.spearmanr(c, accuracy) if varied else (np.nan, np.nan)
-        rows.append({"estimator": estimator, "layer": layer, "n": len(c),
-                     "pearson_r": pearson[0], "pearson_p": pearson[1],
+        rows.append({**dict(zip(keys, key)), "n": len(c), "pearson_r": pearson[0], "pearson_p": pearson[1],
                      "spearman_r": spearman[0], "spearman_p": spearman[1]})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=[*keys, "n", "pearson_r", "pearson_p", "spearman_r", "spearman_p"])
+
+
+def within_configuration_correlations(per_network: pd.DataFrame, learned_only: bool = False) -> pd.DataFrame:
+    """Per estimator and layer: the correlation of compression with final test accuracy once each
+    configuration's mean is taken out of both (the partial correlation given the configuration, so
+    that an activation setting both does not count), pooled over every configuration.
+
+    Columns: n networks, k configurations, r, and its two-sided p from t = r sqrt(df / (1 - r^2))
+    on df = n - k - 1 degrees of freedom.
+    """
+    if learned_only:
+        per_network = per_network[per_network["train_accuracy"] >= LEARNED]
+    rows = []
+    for (estimator, layer), group in per_network.groupby(["estimator", "layer"]):
+        centred = group[["compression", "test_accuracy"]] - group.groupby(CONFIGURATION)[
+            ["compression", "test_accuracy"]].transform("mean")
+        n, k = len(group), group.groupby(CONFIGURATION).ngroups
+        df = n - k - 1
+        varied = df >= 1 and centred["compression"].std() > 0 and centred["test_accuracy"].std() > 0
+        r = float(np.corrcoef(centred["compression"], centred["test_accuracy"])[0, 1]) if varied else np.nan
+        p = 2 * stats.t.sf(abs(r) * np.sqrt(df / max(1 - r * r, 1e-300)), df) if varied else np.nan
+        rows.append({"estimator": estimator, "layer": layer, "n": n, "k": k, "r": r, "p": p})
+    return pd.DataFrame(rows, columns=["estimator", "layer", "n", "k", "r", "p"])
+
+
+def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (q) of one family of tests; NaN (no test) stays NaN
+    and is not counted in the family."""
+    p_values = np.asarray(p_values, dtype=float)
+    q = np.full(p_values.shape, np.nan)
+    tested = np.isfinite(p_values)
+    if tested.any():
+        q[tested] = stats.false_discovery_control(p_values[tested], method="bh")
+    return q
 
 
 def final_accuracies(per_network: pd.DataFrame) -> pd.DataFrame:

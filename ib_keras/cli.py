@@ -1,4 +1,4 @@
-"""Command line: ``python -m ib_keras train|inspect|estimate|plot|report``. Parses arguments and calls the library.
+"""Command line: ``python -m ib_keras train|inspect|estimate|summarize|plot|report``. Parses arguments and calls the library.
 
 Every error is one line on stderr and exit code 2, before anything is written.
 """
@@ -81,12 +81,18 @@ def _parser() -> argparse.ArgumentParser:
     estimate.add_argument("--out", help="table to write, .parquet or .csv (default: mi.parquet beside the runs)")
     estimate.add_argument("--strict", action="store_true", help="fail, writing nothing, if any run file fails")
 
-    plot = commands.add_parser("plot", help="draw the paper's figures from an MI table")
-    plot.add_argument("table", help="MI table written by estimate (.parquet or .csv)")
+    summarize = commands.add_parser("summarize", help="reduce an MI table to the small tables figures and report need")
+    summarize.add_argument("table", help="MI table written by estimate (.parquet or .csv)")
+    summarize.add_argument("--out", required=True, help="directory for the summary tables (e.g. results/paper)")
+
+    source = "MI table written by estimate (.parquet or .csv), or a directory written by summarize"
+    plot = commands.add_parser("plot", help="draw the paper's figures from an MI table or its summary")
+    plot.add_argument("table", help=source)
     plot.add_argument("--out", default="figures", help="directory for the PNG and PDF files (default: figures)")
+    plot.add_argument("--png-only", action="store_true", help="write PNG files only, no PDF")
 
     report = commands.add_parser("report", help="write REPORT.md: the numbers behind each claim, with verdicts")
-    report.add_argument("table", help="MI table written by estimate (.parquet or .csv)")
+    report.add_argument("table", help=source)
     report.add_argument("--out", default="figures/REPORT.md", help="report file (default: figures/REPORT.md)")
     report.add_argument("--figures", help="directory of the figures to embed (default: beside the report)")
     report.add_argument("--timings", help="JSON file of wall time (s) per stage, for the manifest")
@@ -149,19 +155,27 @@ def _estimate(args) -> None:
     print(f"{out}: {len(table)} rows, {table['run'].nunique()} runs, estimators {', '.join(map(str, specs))}")
 
 
-def _plot(args) -> None:
+def _summarize(args) -> None:
     from ib_keras.mi_table import read_table
-    from ib_keras.plots import make_figures
+    from ib_keras.summary import summarize, write_summary
 
-    files = make_figures(read_table(args.table), args.out)
-    print(f"{args.out}: {len(files)} figure files (PNG and PDF)")
+    files = write_summary(summarize(read_table(args.table)), args.out)
+    print(f"{args.out}: {len(files)} summary files ({sum(f.stat().st_size for f in files) / 1e6:.1f} MB)")
+
+
+def _plot(args) -> None:
+    from ib_keras.plots import make_figures
+    from ib_keras.summary import load
+
+    files = make_figures(load(args.table), args.out, pdf=not args.png_only)
+    print(f"{args.out}: {len(files)} figure files ({'PNG' if args.png_only else 'PNG and PDF'})")
 
 
 def _report(args) -> None:
     import json
 
-    from ib_keras.mi_table import read_table
     from ib_keras.report import write_report
+    from ib_keras.summary import load
 
     timings = {}
     if args.timings:
@@ -169,14 +183,15 @@ def _report(args) -> None:
             timings = json.loads(Path(args.timings).read_text())
         except (OSError, json.JSONDecodeError) as error:
             raise ValueError(f"{args.timings}: not a readable JSON file of timings ({error})") from error
-    print(f"{write_report(read_table(args.table), args.out, args.figures, timings)}: report written")
+    print(f"{write_report(load(args.table), args.out, args.figures, timings)}: report written")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = _parser().parse_args(argv)
     try:
-        commands = {"train": _train, "inspect": _inspect, "estimate": _estimate, "plot": _plot, "report": _report}
+        commands = {"train": _train, "inspect": _inspect, "estimate": _estimate, "summarize": _summarize,
+                    "plot": _plot, "report": _report}
         commands[args.command](args)
     except (ValueError, OSError, FloatingPointError) as error:
         print(f"python -m ib_keras {args.command}: error: {error}", file=sys.stderr)

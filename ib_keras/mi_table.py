@@ -3,7 +3,9 @@
 Columns: run (file path), run_hash, activation, l2, what else tells the run's configuration
 apart (protocol, dataset, hidden widths, trained_epochs, split, split_seed), seed, epoch, layer,
 units, estimator, params (JSON of every parameter as requested, e.g. ``hi: "run_max"``), i_xt,
-i_ty (bits), and the run's train/test loss and accuracy at that epoch.
+i_ty (bits), the run's train/test loss and accuracy at that epoch, and the layer's statistics at
+that epoch: max_activity (its largest activity) and, from the run file, weights_norm, grad_mean,
+grad_std.
 
 Work already in the table is not recomputed: a row is keyed by the run file's content hash, the
 estimator and its parameters. Rows of a run file whose content changed (it was retrained) are
@@ -29,7 +31,7 @@ from tqdm import tqdm
 
 from ib_keras.estimators import LAYER_MAX, METHODS, estimate_mi_many, resolve_params
 from ib_keras.locks import exclusive
-from ib_keras.storage import METRICS, RunFileError, read_run
+from ib_keras.storage import LAYER_STATISTICS, METRICS, RunFileError, read_run
 from ib_keras.workers import worker_pool
 
 RUN_MAX, RUN_MIN = "run_max", "run_min"  # the largest / smallest activity anywhere in the run
@@ -39,7 +41,9 @@ ROW_KEY = [*KEY, "epoch", "layer"]
 # which configuration each row is of.
 RUN_SETTINGS = ["protocol", "dataset", "hidden", "trained_epochs", "split", "split_seed"]
 IDENTITY = ["run", "run_hash", "activation", "l2", *RUN_SETTINGS, "seed"]
-COLUMNS = [*IDENTITY, "epoch", "layer", "units", "estimator", "params", "i_xt", "i_ty", *METRICS]
+LAYER_COLUMNS = ["max_activity", *LAYER_STATISTICS]
+COLUMNS = [*IDENTITY, "epoch", "layer", "units", "estimator", "params", "i_xt", "i_ty", *METRICS, *LAYER_COLUMNS]
+LATER = [*RUN_SETTINGS, *LAYER_COLUMNS]  # tables written before these columns existed lack them
 _TEXT = ["run", "run_hash", "activation", "protocol", "dataset", "hidden", "split", "estimator", "params"]
 
 # Shwartz-Ziv & Tishby's fixed range for the bounded activations; the others span the run.
@@ -193,8 +197,10 @@ def estimate_run(
             except ValueError as error:
                 raise ValueError(f"{path}: epoch {epoch}, layer_{layer}: {error}") from error
             metrics = [run.metrics[name][e] for name in METRICS]
+            statistics = [float(activity[e].max()), *(getattr(run, name)[e, layer] for name in LAYER_STATISTICS)]
             for spec, params, (i_xt, i_ty) in zip(specs, requested, estimates):
-                rows.append((epoch, layer, activity.shape[2], spec.method, canonical_params(params), i_xt, i_ty, *metrics))
+                rows.append((epoch, layer, activity.shape[2], spec.method, canonical_params(params), i_xt, i_ty,
+                             *metrics, *statistics))
     table = pd.DataFrame(rows, columns=COLUMNS[len(IDENTITY):])
     for position, (name, value) in enumerate(_identity(path, run_hash, run).items()):
         table.insert(position, name, value)
@@ -217,18 +223,11 @@ class _Task:
 _KDE_SETTING_COST = 4.5
 
 
-def _header(path: Path):
-    """The run file read without its activity, or None if it cannot be read (a worker reports it)."""
+def _tasks(path: Path, run_hash: str, specs: Sequence[EstimatorSpec], done: set, split: bool) -> list[_Task]:
+    """The work this file still needs: one task per layer if ``split``, else one for the file."""
     try:
-        return read_run(path, activity=False)
+        run = read_run(path, activity=False)
     except RunFileError:
-        return None
-
-
-def _tasks(path: Path, run_hash: str, run, specs: Sequence[EstimatorSpec], done: set, split: bool) -> list[_Task]:
-    """The work this file (``run``, its `_header`) still needs: one task per layer if ``split``,
-    else one for the file."""
-    if run is None:
         return [_Task(path, run_hash, tuple(specs), None, 0.0)]  # the worker reports the file
     activation = _activation(run)
     pending = tuple(spec for spec in specs
@@ -243,18 +242,33 @@ def _tasks(path: Path, run_hash: str, run, specs: Sequence[EstimatorSpec], done:
     return [_Task(path, run_hash, pending, None, sum(per_layer))]
 
 
-def _fill_configuration(table: pd.DataFrame, identities: dict[str, dict]) -> pd.DataFrame:
-    """``table`` with missing RUN_SETTINGS values (tables written before those columns) taken
-    from ``identities`` (run path -> `_identity`), for rows of the files' current content only."""
-    if not identities or not table[RUN_SETTINGS].isna().any().any():
+def _fill_later(table: pd.DataFrame, hashes: dict[Path, str]) -> pd.DataFrame:
+    """``table`` with the LATER columns that a table from before them lacks filled in from the run
+    files, for rows of the files' current content (``hashes``) only; nothing is re-estimated."""
+    current = table["run_hash"] == table["run"].map({str(path): digest for path, digest in hashes.items()})
+    lacking = current & table[LAYER_COLUMNS].isna().any(axis=1)
+    if not lacking.any():
         return table
-    table = table.copy()
-    current = table["run_hash"] == table["run"].map({run: identity["run_hash"] for run, identity in identities.items()})
-    for column in RUN_SETTINGS:
-        known = table["run"].map({run: identity[column] for run, identity in identities.items()})
-        fill = table[column].isna() & current & known.notna()
-        table[column] = table[column].astype(object).mask(fill, known)
-    return table
+    found = []
+    for run_path in table.loc[lacking, "run"].unique():
+        try:
+            run = read_run(run_path)
+        except RunFileError:
+            continue
+        maxima = np.array([activity.max(axis=(1, 2)) for activity in run.activity]).T  # (E, L)
+        epochs, layers = maxima.shape
+        values = {"run": run_path, "epoch": np.repeat(run.epochs, layers), "layer": np.tile(np.arange(layers), epochs),
+                  "max_activity": maxima.ravel(), **{name: getattr(run, name).ravel() for name in LAYER_STATISTICS}}
+        identity = _identity(Path(run_path), hashes[Path(run_path)], run)
+        found.append(pd.DataFrame({**values, **{column: identity[column] for column in RUN_SETTINGS}}))
+    if not found:
+        return table
+    known = pd.concat(found, ignore_index=True).set_index(["run", "epoch", "layer"])
+    wanted = pd.MultiIndex.from_frame(table.loc[lacking, ["run", "epoch", "layer"]])
+    table = table.astype({column: object for column in RUN_SETTINGS})
+    for column in LATER:
+        table.loc[lacking, column] = known[column].reindex(wanted).to_numpy()
+    return table.infer_objects()
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -266,7 +280,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
         table = pd.read_csv(path, dtype=dict.fromkeys(_TEXT, str)) if path.suffix == ".csv" else pd.read_parquet(path)
     except (OSError, ValueError) as error:
         raise ValueError(f"{path}: not an MI table written by `python -m ib_keras estimate` ({error})") from error
-    missing = set(COLUMNS) - set(table.columns) - set(RUN_SETTINGS)  # those came later: filled by estimate
+    missing = set(COLUMNS) - set(table.columns) - set(LATER)  # filled by estimate
     if missing:
         raise ValueError(f"{path}: not an MI table written by `python -m ib_keras estimate` "
                          f"(missing columns {', '.join(sorted(missing))})")
@@ -380,8 +394,7 @@ def estimate_runs(
         # Whole files while there are enough of them to keep every worker busy to the end; else a
         # task per layer. Largest first, so that no worker is left with a long task at the end.
         split = len(files) < _TASKS_PER_WORKER * jobs
-        headers = {path: _header(path) for path in files}
-        tasks = [task for path in files for task in _tasks(path, hashes[path], headers[path], specs, done, split)]
+        tasks = [task for path in files for task in _tasks(path, hashes[path], specs, done, split)]
         tasks.sort(key=lambda task: task.cost, reverse=True)
         pending = {path: sum(task.path == path for task in tasks) for path in {task.path for task in tasks}}
         if progress:
@@ -407,8 +420,7 @@ def estimate_runs(
                                  f"first: {next(iter(failures.values()))}")
             for failure in failures.values():
                 report(f"skipped: {failure}")
-        identities = {str(path): _identity(path, hashes[path], run) for path, run in headers.items() if run is not None}
-        table = _fill_configuration(_merge([table, *parts.read()], hashes), identities)
+        table = _fill_later(_merge([table, *parts.read()], hashes), hashes)
         if table.empty:
             raise ValueError(f"no rows to write to {out}: every run file failed; first: {next(iter(failures.values()))}")
         write_table(table, out)

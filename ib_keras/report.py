@@ -3,9 +3,9 @@ the figures, and a manifest of what produced them."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -13,16 +13,18 @@ import pandas as pd
 from scipy import stats
 
 from ib_keras.analysis import (
+    CONFIGURATION,
     LEARNED,
-    check_one_setting,
-    compression,
+    benjamini_hochberg,
     compression_summary,
     default_estimates,
     final_accuracies,
     generalization_correlations,
     l2_effect,
+    within_configuration_correlations,
 )
-from ib_keras.storage import read_run
+from ib_keras.estimators import METHODS
+from ib_keras.summary import Summary
 
 ALPHA = 0.05
 ADAPTIVE = ("ebab", "akde")
@@ -38,15 +40,20 @@ FIGURES = [
     ("fig9_generalization", "Compression against final test accuracy per layer."),
     ("fig_compression_by_activation", "Compression per activation and layer, every seed."),
     ("fig_akde_sensitivity", "Extension: the aKDE ranking of activations against its variance scale."),
+    ("fig_snr", "Gradient mean, spread, their ratio (SNR) and the weight norm per layer, tanh and ReLU."),
 ]
+SENSITIVITY_SCALES = (0.01, 0.1, 1.0)
 
 
 def _fmt(value: float, digits: int = 2) -> str:
     return "n/a" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
 
 
-def _p(value: float) -> str:
-    return "n/a" if value is None or not np.isfinite(value) else f"{value:.2g}"
+def _p(value: float, q: float = np.nan) -> str:
+    """A p-value, starred when it survives the report's Benjamini-Hochberg correction (q < ALPHA)."""
+    if value is None or not np.isfinite(value):
+        return "n/a"
+    return f"{value:.2g}{'*' if np.isfinite(q) and q < ALPHA else ''}"
 
 
 def _markdown(frame: pd.DataFrame) -> str:
@@ -56,43 +63,98 @@ def _markdown(frame: pd.DataFrame) -> str:
     return "\n".join([header, rule, *body])
 
 
+def _configuration(activation: str, l2: float) -> str:
+    return activation if l2 == 0 else f"{activation} L2 {l2:g}"
+
+
 def _layer_name(layer: int, last: int) -> str:
     return "softmax" if layer == last else f"L{layer + 1}"
 
 
-def _claim_compression(summary: pd.DataFrame, per: pd.DataFrame, last: int) -> tuple[str, str]:
-    rows = summary[summary["l2"] == 0]
-    table = rows.assign(cell=[f"{_fmt(m)} ± {_fmt(s)} (p {_p(p)})" for m, s, p in
-                              zip(rows["mean"], rows["sd"], rows["p_positive"])])
+@dataclass(frozen=True)
+class _Tests:
+    """Every test the report runs on per-network compression, each frame with q-values: the
+    Benjamini-Hochberg adjustment over all of them as one family."""
+
+    summary: pd.DataFrame  # compression_summary: p_positive, q_positive
+    kruskal: pd.DataFrame  # estimator, p, q: compression differs between activations
+    effect: pd.DataFrame  # l2_effect: p_mann_whitney, q_mann_whitney
+    learned: pd.DataFrame  # generalization_correlations of learned networks: pearson_q, spearman_q
+    every: pd.DataFrame  # the same over every network
+    within: pd.DataFrame  # within_configuration_correlations of learned networks: p, q
+    per_configuration: pd.DataFrame  # learned networks, per configuration: pearson_p, pearson_q
+
+    @property
+    def count(self) -> int:
+        return int(sum(np.isfinite(frame[column]).sum() for frame, column, _ in self._columns() if column in frame))
+
+    def _columns(self) -> list[tuple[pd.DataFrame, str, str]]:
+        return [(self.summary, "p_positive", "q_positive"), (self.kruskal, "p", "q"),
+                (self.effect, "p_mann_whitney", "q_mann_whitney"), (self.learned, "pearson_p", "pearson_q"),
+                (self.learned, "spearman_p", "spearman_q"), (self.every, "pearson_p", "pearson_q"),
+                (self.every, "spearman_p", "spearman_q"), (self.within, "p", "q"),
+                (self.per_configuration, "pearson_p", "pearson_q")]
+
+
+def _tests(per: pd.DataFrame) -> _Tests:
+    network_means = per[(per["l2"] == 0) & per["estimator"].isin(ADAPTIVE)]
+    kruskal = []
+    for estimator, group in network_means.groupby("estimator"):
+        samples = [g.groupby("run")["compression"].mean().to_numpy() for _, g in group.groupby("activation")]
+        if len(samples) >= 2 and all(len(sample) >= 2 for sample in samples):
+            kruskal.append({"estimator": estimator, "p": stats.kruskal(*samples).pvalue})
+    tests = _Tests(compression_summary(per), pd.DataFrame(kruskal, columns=["estimator", "p"]), l2_effect(per),
+                   generalization_correlations(per, learned_only=True), generalization_correlations(per),
+                   within_configuration_correlations(per, learned_only=True),
+                   generalization_correlations(per, learned_only=True, by=CONFIGURATION))
+    columns = tests._columns()
+    p_values = [frame[column].to_numpy(dtype=float) if column in frame else np.zeros(0) for frame, column, _ in columns]
+    q = benjamini_hochberg(np.concatenate(p_values))
+    start = 0
+    for (frame, column, q_column), values in zip(columns, p_values):
+        frame[q_column] = q[start:start + len(values)]
+        start += len(values)
+    return tests
+
+
+@dataclass(frozen=True)
+class _Claim:
+    body: str
+    verdict: str  # reproduced, partly reproduced, not reproduced, not testable
+    reason: str
+
+
+def _claim_compression(tests: _Tests, per: pd.DataFrame, last: int) -> _Claim:
+    rows = tests.summary[tests.summary["l2"] == 0]
+    table = rows.assign(cell=[f"{_fmt(m)} ± {_fmt(s)} (p {_p(p, q)})" for m, s, p, q in
+                              zip(rows["mean"], rows["sd"], rows["p_positive"], rows["q_positive"])])
     pivot = table.pivot_table(index=["estimator", "activation"], columns="layer", values="cell", aggfunc="first")
     pivot.columns = [_layer_name(c, last) for c in pivot.columns]
     text = ["Compression C = max over epochs of I(X;T) minus final I(X;T), bits, mean ± sd over seeds, "
-            f"with the one-sided t-test p of C > 0; n = {int(rows['n'].max())} seeds per cell at most.", "",
+            f"with the one-sided t-test p of C > 0; n = {int(rows['n'].max())} seeds per cell at most. C is never "
+            "negative by construction, so a significant p says only that C is not always 0 (any fluctuation of "
+            "I(X;T) after its peak counts): read it with the size of the mean.", "",
             _markdown(pivot.reset_index())]
-    compressing = rows[(rows["estimator"].isin(ADAPTIVE)) & (rows["p_positive"] < ALPHA) & (rows["mean"] > 0)]
-    unsaturated = sorted(set(compressing["activation"]) - SATURATING)
-    network_means = per[(per["l2"] == 0) & per["estimator"].isin(ADAPTIVE)]
-    differs = []
-    for estimator, group in network_means.groupby("estimator"):
-        samples = [g.groupby("run")["compression"].mean().to_numpy() for _, g in group.groupby("activation")]
-        if len(samples) >= 2 and all(len(s) >= 2 for s in samples):
-            differs.append((estimator, stats.kruskal(*samples).pvalue))
+    adaptive = per[(per["l2"] == 0) & per["estimator"].isin(ADAPTIVE)]
+    ranking = adaptive.groupby(["estimator", "activation"])["compression"].mean()
+    text += ["", "Mean compression over layers and seeds, most first: " + "; ".join(
+        f"{estimator}: " + ", ".join(f"{a} {_fmt(v)}" for a, v in ranking[estimator].sort_values(ascending=False).items())
+        for estimator in ranking.index.get_level_values(0).unique()) + "."]
     text += ["", "Kruskal-Wallis test that the per-network mean compression differs between activations: "
-             + ", ".join(f"{e}: p = {_p(p)}" for e, p in differs) + "."]
-    different = any(p < ALPHA for _, p in differs)
-    if unsaturated and different:
-        verdict = "reproduced"
-    elif unsaturated or different:
-        verdict = "partly reproduced"
-    else:
-        verdict = "not reproduced"
-    reason = (f"Non-saturating activations with significant compression (p < {ALPHA}) in at least one layer under "
+             + ", ".join(f"{e}: p = {_p(p, q)}" for e, p, q in tests.kruskal.itertuples(index=False)) + "."]
+    compressing = rows[(rows["estimator"].isin(ADAPTIVE)) & (rows["q_positive"] < ALPHA) & (rows["mean"] > 0)]
+    unsaturated = sorted(set(compressing["activation"]) - SATURATING)
+    differing = [e for e, _, q in tests.kruskal.itertuples(index=False) if q < ALPHA]
+    verdict = ("reproduced" if unsaturated and differing else
+               "partly reproduced" if unsaturated or differing else "not reproduced")
+    reason = (f"Non-saturating activations with significant compression (starred) in at least one layer under "
               f"an adaptive estimator: {', '.join(unsaturated) or 'none'}. Compression differs between "
-              f"activations (Kruskal-Wallis p < {ALPHA}) under: {', '.join(e for e, p in differs if p < ALPHA) or 'none'}.")
-    return "\n".join(text), f"**Verdict: {verdict}.** {reason}"
+              f"activations (Kruskal-Wallis, starred) under: {', '.join(differing) or 'none'}.")
+    return _Claim("\n".join(text), verdict, reason)
 
 
-def _claim_variation(summary: pd.DataFrame) -> tuple[str, str]:
+def _claim_variation(tests: _Tests) -> _Claim:
+    summary = tests.summary
     rows = summary[(summary["l2"] == 0) & summary["estimator"].isin(ADAPTIVE) & (summary["n"] >= 2)]
     cv = (rows["sd"] / rows["mean"].abs()).replace([np.inf, -np.inf], np.nan)
     median_cv = float(np.nanmedian(cv)) if len(cv.dropna()) else np.nan
@@ -100,21 +162,22 @@ def _claim_variation(summary: pd.DataFrame) -> tuple[str, str]:
             f"(sd / |mean|) of compression over seeds is {_fmt(median_cv)} ({len(cv.dropna())} cells; "
             f"per-cell sd in the table above).")
     if not np.isfinite(median_cv):
-        return text, "**Verdict: not testable** (fewer than two seeds per configuration)."
+        return _Claim(text, "not testable", "Fewer than two seeds per configuration.")
     verdict = "reproduced" if median_cv >= 0.5 else "partly reproduced" if median_cv >= 0.25 else "not reproduced"
-    return text, f"**Verdict: {verdict}.** The typical seed-to-seed sd is {_fmt(median_cv)} times the mean compression."
+    return _Claim(text, verdict, f"The typical seed-to-seed sd is {_fmt(median_cv)} times the mean compression.")
 
 
-def _claim_l2(effect: pd.DataFrame, accuracies: pd.DataFrame, last: int) -> tuple[str, str]:
+def _claim_l2(tests: _Tests, accuracies: pd.DataFrame, last: int) -> _Claim:
+    effect = tests.effect
     if effect.empty:
-        return "No configuration was trained both with and without L2.", "**Verdict: not testable.**"
+        return _Claim("No configuration was trained both with and without L2.", "not testable", "")
     shown = effect.assign(layer=[_layer_name(layer, last) for layer in effect["layer"]],
                           without=[_fmt(v) for v in effect["mean_without"]], with_l2=[_fmt(v) for v in effect["mean_with"]],
-                          p=[_p(v) for v in effect["p_mann_whitney"]])
+                          p=[_p(p, q) for p, q in zip(effect["p_mann_whitney"], effect["q_mann_whitney"])])
     table = shown[["activation", "l2", "estimator", "layer", "without", "with_l2", "n_without", "n_with", "p"]]
     adaptive = effect[effect["estimator"].isin(ADAPTIVE)]
     higher = float((adaptive["mean_with"] > adaptive["mean_without"]).mean())
-    significant = float((adaptive["p_mann_whitney"] < ALPHA).mean())
+    significant = float((adaptive["q_mann_whitney"] < ALPHA).mean())
     gaps = accuracies.pivot_table(index="activation", columns="l2", values="gap_mean")
     less_overfitting = [a for a in gaps.index if gaps.shape[1] > 1 and gaps.loc[a].iloc[-1] < gaps.loc[a].iloc[0]]
     smallest = min(1.0 / math.comb(int(a + b), int(a)) for a, b in zip(effect["n_without"], effect["n_with"]))
@@ -125,107 +188,138 @@ def _claim_l2(effect: pd.DataFrame, accuracies: pd.DataFrame, last: int) -> tupl
             f"\n\nTrain-test accuracy gap smaller with L2 for: {', '.join(less_overfitting) or 'none'}.")
     verdict = ("reproduced" if higher >= 0.75 and significant >= 0.5 else
                "partly reproduced" if higher >= 0.5 else "not reproduced")
-    return text, (f"**Verdict: {verdict}.** L2 gives more compression in {higher:.0%} of the adaptive-estimator "
-                  f"layer comparisons, significantly (p < {ALPHA}) in {significant:.0%}.")
+    return _Claim(text, verdict, f"L2 gives more compression in {higher:.0%} of the adaptive-estimator layer "
+                                 f"comparisons, significantly (starred) in {significant:.0%}.")
 
 
-def _claim_generalization(per: pd.DataFrame, last: int) -> tuple[str, str]:
-    learned = generalization_correlations(per, learned_only=True)
-    every = generalization_correlations(per)
+def _claim_generalization(tests: _Tests, per: pd.DataFrame, last: int) -> _Claim:
+    learned, every, within = tests.learned, tests.every, tests.within
     never = per.loc[per["train_accuracy"] < LEARNED, "run"].nunique()
 
-    def cells(correlations: pd.DataFrame, kind: str) -> list[str]:
-        return [f"{_fmt(r)} (p {_p(p)})" for r, p in zip(correlations[f"{kind}_r"], correlations[f"{kind}_p"])]
+    def cells(frame: pd.DataFrame, r: str, p: str, q: str) -> list[str]:
+        return [f"{_fmt(a)} (p {_p(b, c)})" for a, b, c in zip(frame[r], frame[p], frame[q])]
 
     shown = learned.assign(layer=[_layer_name(layer, last) for layer in learned["layer"]],
-                           pearson=cells(learned, "pearson"), spearman=cells(learned, "spearman"),
-                           pearson_all=cells(every, "pearson"), n_all=every["n"])
-    text = (f"Correlation of compression with final test accuracy across networks. Main columns: the networks "
-            f"that learned (final train accuracy >= {LEARNED}); {never} network(s) never left chance and are "
-            f"excluded there, as their accuracy says nothing about compression; the last columns keep them.\n\n"
-            + _markdown(shown[["estimator", "layer", "n", "pearson", "spearman", "n_all", "pearson_all"]]))
-    adaptive = learned[learned["estimator"].isin(ADAPTIVE)]
-    positive = adaptive[(adaptive["pearson_r"] > 0) & (adaptive["pearson_p"] < ALPHA)]
+                           within=cells(within, "r", "p", "q"), pooled=cells(learned, "pearson_r", "pearson_p", "pearson_q"),
+                           spearman=cells(learned, "spearman_r", "spearman_p", "spearman_q"),
+                           pooled_all=cells(every, "pearson_r", "pearson_p", "pearson_q"), n_all=every["n"])
+    per_configuration = tests.per_configuration.assign(
+        configuration=[_configuration(a, l2) for a, l2 in
+                       zip(tests.per_configuration["activation"], tests.per_configuration["l2"])],
+        cell=[f"{_fmt(r)}{'*' if q < ALPHA else ''}" for r, q in
+              zip(tests.per_configuration["pearson_r"], tests.per_configuration["pearson_q"])])
+    pivot = per_configuration[per_configuration["estimator"].isin(ADAPTIVE)].pivot_table(
+        index=["estimator", "configuration"], columns="layer", values="cell", aggfunc="first")
+    pivot.columns = [_layer_name(c, last) for c in pivot.columns]
+    text = (f"Correlation of compression with final test accuracy across networks that learned (final train "
+            f"accuracy >= {LEARNED}; {never} network(s) never left chance and are left out, as their accuracy "
+            f"says nothing about compression; the last columns keep them). The activation sets both compression "
+            f"and accuracy, so pooling networks of different configurations mixes that with what the claim is "
+            f"about: the verdict rests on the **within** column, the partial correlation given the configuration "
+            f"(each configuration's mean taken out of both; t-test on n - k - 1 degrees of freedom, k "
+            f"configurations). Pooled: Pearson and Spearman over all learned networks as they are.\n\n"
+            + _markdown(shown[["estimator", "layer", "n", "within", "pooled", "spearman", "n_all", "pooled_all"]])
+            + "\n\nPearson r within each configuration (learned networks; starred: survives the correction):\n\n"
+            + _markdown(pivot.reset_index()))
+    adaptive = within[within["estimator"].isin(ADAPTIVE)]
+    positive = adaptive[(adaptive["r"] > 0) & (adaptive["q"] < ALPHA)]
     last_layer = set(positive.loc[positive["layer"] == last, "estimator"])
     hidden = set(positive.loc[positive["layer"] != last, "estimator"])
-    if last_layer and not hidden:
-        verdict = "reproduced"
-    elif last_layer:
-        verdict = "partly reproduced"
-    else:
-        verdict = "not reproduced"
-    reason = (f"Among networks that learned, significant positive Pearson correlation (p < {ALPHA}) in the softmax "
-              f"layer for: {', '.join(sorted(last_layer)) or 'none'}; in a hidden layer for: "
-              f"{', '.join(sorted(hidden)) or 'none'}.")
-    return text, f"**Verdict: {verdict}.** {reason}"
+    verdict = "reproduced" if last_layer and not hidden else "partly reproduced" if last_layer else "not reproduced"
+    reason = (f"Within configurations, significant positive correlation (starred) in the softmax layer for: "
+              f"{', '.join(sorted(last_layer)) or 'none'}; in a hidden layer for: {', '.join(sorted(hidden)) or 'none'}.")
+    return _Claim(text, verdict, reason)
 
 
-def _manifest(table: pd.DataFrame, timings: dict) -> str:
-    configs = []
-    for path in sorted(table["run"].unique()):
-        try:
-            configs.append(read_run(path, activity=False).config)
-        except ValueError:
-            continue
-    shared = [{k: v for k, v in c.items() if k not in ("seed", "versions")} for c in configs]
-    digest = hashlib.sha256(json.dumps(sorted(shared, key=lambda c: json.dumps(c, sort_keys=True)),
-                                       sort_keys=True).encode()).hexdigest()[:16]
-    versions = configs[0].get("versions", {}) if configs else {}
-    by_configuration = table.groupby(["activation", "l2"])["seed"].agg(lambda s: sorted(set(int(v) for v in s)))
+CLAIMS = [
+    "(1) Compression without saturation, and it depends on the activation",
+    "(2) Compression varies a lot between initialisations",
+    "(3) L2 regularisation increases compression and reduces overfitting",
+    "(4) Only the softmax layer's compression correlates with generalisation",
+]
+
+
+def _claims(per: pd.DataFrame) -> tuple[list[_Claim], _Tests]:
+    """The four claims' numbers and verdicts from per-network compression (one setting per estimator)."""
+    last = int(per["layer"].max())
+    tests = _tests(per)
+    accuracies = final_accuracies(per)
+    return [_claim_compression(tests, per, last), _claim_variation(tests), _claim_l2(tests, accuracies, last),
+            _claim_generalization(tests, per, last)], tests
+
+
+def _at_akde_scale(networks: pd.DataFrame, scale: float) -> pd.DataFrame:
+    """Default-setting networks with aKDE's rows taken at ``variance_scale`` = ``scale``."""
+    default = default_estimates(networks)
+    wanted = {**METHODS["akde"], "variance_scale": scale}
+    akde = networks[(networks["estimator"] == "akde") & networks["params"].map(lambda p: json.loads(p) == wanted)]
+    return pd.concat([default[default["estimator"] != "akde"], akde], ignore_index=True)
+
+
+def _sensitivity(networks: pd.DataFrame) -> str:
+    """Each claim's verdict with aKDE at every variance scale the table has."""
+    columns = {}
+    for scale in SENSITIVITY_SCALES:
+        per = _at_akde_scale(networks, scale)
+        if (per["estimator"] == "akde").any():
+            columns[f"aKDE scale {scale:g}"] = [claim.verdict for claim in _claims(per)[0]]
+    if not columns:
+        return "The table has no aKDE rows at variance_scale 0.01, 0.1 or 1."
+    frame = pd.DataFrame({"claim": [title.split(")")[0] + ")" for title in CLAIMS], **columns})
+    return ("The paper does not give aKDE's constant (noise variance = scale x the layer's largest activity); we "
+            "use 0.1. Each claim's verdict, everything else unchanged, with aKDE at other scales (EBAB does not "
+            "depend on it):\n\n" + _markdown(frame))
+
+
+def _manifest(manifest: dict, timings: dict) -> str:
+    seeds = "; ".join(f"{_configuration(entry['activation'], entry['l2'])}: {entry['seeds'][0]}-{entry['seeds'][-1]} "
+                      f"({len(entry['seeds'])})" for entry in manifest.get("seeds", []))
     lines = ["## Manifest", "",
-             f"- Runs: {table['run'].nunique()} networks; epochs {sorted({c.get('epochs') for c in configs})}; "
-             f"protocol {sorted({c.get('protocol') for c in configs})}.",
-             f"- Configuration hash (every run's config without seed and versions): `{digest}`.",
-             "- Versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())) + ".",
-             "- Seeds: " + "; ".join(f"{a}{'' if l2 == 0 else f' L2 {l2:g}'}: {s[0]}-{s[-1]} ({len(s)})"
-                                     for (a, l2), s in by_configuration.items()) + ".",
-             "- Estimators: " + "; ".join(f"{e} {p}" for e, p in table[["estimator", "params"]].drop_duplicates()
-                                         .itertuples(index=False)) + "."]
+             f"- Runs: {manifest.get('runs')} networks; epochs {manifest.get('epochs')}; "
+             f"protocol {manifest.get('protocols')}.",
+             f"- Configuration hash (every run's config without seed and versions): `{manifest.get('config_hash')}`.",
+             "- Versions: " + ", ".join(f"{k} {v}" for k, v in sorted(manifest.get("versions", {}).items())) + ".",
+             f"- Seeds: {seeds}.",
+             "- Estimators: " + "; ".join(f"{e['estimator']} {e['params']}" for e in manifest.get("estimators", [])) + "."]
     if timings:
         lines.append("- Wall time per stage: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()) + ".")
     return "\n".join(lines)
 
 
-def write_report(table: pd.DataFrame, out: str | Path, figures_dir: str | Path | None = None,
+def write_report(summary: Summary, out: str | Path, figures_dir: str | Path | None = None,
                  timings: dict | None = None) -> Path:
-    """Write the report for the MI table to ``out`` (Markdown), linking the figures in
+    """Write the report of ``summary`` to ``out`` (Markdown), linking the figures in
     ``figures_dir`` (default: beside the report); returns its path."""
     out = Path(out)
     if out.is_dir():
         raise ValueError(f"{out} is a directory; give the report's file name, e.g. {out / 'REPORT.md'}")
-    check_one_setting(table)
     figures_dir = Path(figures_dir) if figures_dir else out.parent
-    default = default_estimates(table)
-    per = compression(default)
-    last = int(default["layer"].max())
-    summary = compression_summary(per)
+    per = summary.default_networks
+    claims, tests = _claims(per)
     accuracies = final_accuracies(per)
-    sections = [
-        ("(1) Compression without saturation, and it depends on the activation",
-         _claim_compression(summary, per, last)),
-        ("(2) Compression varies a lot between initialisations", _claim_variation(summary)),
-        ("(3) L2 regularisation increases compression and reduces overfitting", _claim_l2(l2_effect(per), accuracies, last)),
-        ("(4) Only the softmax layer's compression correlates with generalisation",
-         _claim_generalization(per, last)),
-    ]
     accuracy_table = accuracies.assign(
         train=[f"{_fmt(m, 3)} ± {_fmt(s, 3)}" for m, s in zip(accuracies["train_mean"], accuracies["train_sd"])],
         test=[f"{_fmt(m, 3)} ± {_fmt(s, 3)}" for m, s in zip(accuracies["test_mean"], accuracies["test_sd"])],
         gap=[f"{_fmt(m, 3)} ± {_fmt(s, 3)}" for m, s in zip(accuracies["gap_mean"], accuracies["gap_sd"])],
     )[["activation", "l2", "n", "train", "test", "gap"]]
     parts = ["# Reproduction report: Chelombiev, Houghton & O'Donnell (ICLR 2019)", "",
-             "Generated by `python -m ib_keras report` from the MI table; every number below is computed from it. "
-             "Verdicts are rules applied to those numbers (stated with each), not judgements; with few seeds "
-             "(the quick run) they are weak evidence either way.", ""]
-    for title, (body, verdict) in sections:
-        parts += [f"## {title}", "", verdict, "", body, ""]
-    parts += ["## Final accuracies", "", "Mean ± sd over seeds of the last recorded epoch; gap = train - test.", "",
+             "Generated by `python -m ib_keras report`; every number below is computed from the MI table (or its "
+             "summary). Verdicts are rules applied to those numbers (stated with each), not judgements; with few "
+             "seeds (the quick run) they are weak evidence either way.", "",
+             f"**Multiple tests.** The report runs {tests.count} tests. A star (*) marks a p-value that survives the "
+             f"Benjamini-Hochberg correction over all {tests.count} at a false discovery rate of {ALPHA}; the "
+             "verdicts count only starred results.", ""]
+    for title, claim in zip(CLAIMS, claims):
+        reason = f" {claim.reason}" if claim.reason else ""
+        parts += [f"## {title}", "", f"**Verdict: {claim.verdict}.**{reason}", "", claim.body, ""]
+    parts += ["## Sensitivity to aKDE's constant", "", _sensitivity(summary.networks), "",
+              "## Final accuracies", "", "Mean ± sd over seeds of the last recorded epoch; gap = train - test.", "",
               _markdown(accuracy_table), "", "## Figures", ""]
     for name, caption in FIGURES:
         link = Path(figures_dir, f"{name}.png")
         relative = link.relative_to(out.parent) if link.is_relative_to(out.parent) else link
         parts += [f"### {name}", "", caption, "", f"![{name}]({relative.as_posix()})", ""]
-    parts.append(_manifest(table, timings or {}))
+    parts.append(_manifest(summary.manifest, timings or {}))
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.name}.partial")
     try:

@@ -9,7 +9,7 @@ from ib_keras import mi_table
 from ib_keras.data import tishby_dataset
 from ib_keras.estimators import estimate_mi
 from ib_keras.analysis import check_one_setting
-from ib_keras.mi_table import COLUMNS, RUN_SETTINGS, EstimatorSpec, estimate_runs, parse_estimators, read_table
+from ib_keras.mi_table import COLUMNS, LATER, RUN_SETTINGS, EstimatorSpec, estimate_runs, parse_estimators, read_table
 from ib_keras.storage import METRICS, LayerSpec, RunWriter
 
 EPOCHS = [0, 2, 9]
@@ -52,6 +52,11 @@ def test_the_table_has_one_row_per_run_epoch_layer_and_estimator(runs, tmp_path)
     row = table[(table.seed == 1) & (table.epoch == 9) & (table.layer == 1)].set_index("estimator")
     assert row.loc["ebab", "test_accuracy"] == pytest.approx(0.9 + 3)
     assert row.loc["ebab", "units"] == 2
+    assert row.loc["ebab", "grad_mean"] == 1.0  # as _write_run records them
+    x, _ = tishby_dataset()
+    hidden = np.maximum(x @ np.random.default_rng(1).normal(size=(12, 3)) * 10, 0).astype(np.float32)
+    layer_0 = table[(table.seed == 1) & (table.epoch == 9) & (table.layer == 0)]
+    assert set(layer_0["max_activity"]) == {float(hidden.max())}
 
 
 def test_table_values_are_estimate_mi_on_the_recorded_activity(runs, tmp_path):
@@ -200,12 +205,12 @@ def test_the_table_says_which_configuration_each_row_is_of(tmp_path):
         "saxe", "tishby_var_u", "3", 9, "authors", 4)
 
 
-def test_a_table_from_before_the_setting_columns_is_read_and_then_filled(runs, tmp_path, monkeypatch):
+def test_a_table_from_before_the_later_columns_is_read_and_then_filled(runs, tmp_path, monkeypatch):
     out = tmp_path / "mi.parquet"
     table = estimate_runs(runs, SPECS, out, progress=False)
-    table.drop(columns=RUN_SETTINGS).to_parquet(out)
+    table.drop(columns=LATER).to_parquet(out)
     older = read_table(out)
-    assert list(older.columns) == COLUMNS and older[RUN_SETTINGS].isna().all().all()
+    assert list(older.columns) == COLUMNS and older[LATER].isna().all().all()
     monkeypatch.setattr(mi_table, "estimate_run", None)  # nothing is recomputed to fill them
     pd.testing.assert_frame_equal(estimate_runs(runs, SPECS, out, progress=False), table, check_dtype=False)
 

@@ -1,5 +1,6 @@
 """A tiny sweep through every stage of the command line: train -> estimate -> plot -> report."""
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -46,7 +47,7 @@ def test_the_table_has_every_column_run_and_estimator(sweep):
 def test_every_figure_is_drawn_as_png_and_pdf(sweep):
     _, figures = sweep
     names = [figure.__name__ for figure in FIGURES]
-    assert len(names) == 10
+    assert len(names) == 11
     for name in names:
         for suffix in (".png", ".pdf"):
             path = figures / f"{name}{suffix}"
@@ -60,6 +61,24 @@ def test_the_report_has_a_section_and_a_verdict_per_claim(sweep):
         assert heading in report
     assert report.count("**Verdict:") == 4
     assert "![fig9_generalization](fig9_generalization.png)" in report
+    assert "## Sensitivity to aKDE's constant" in report and "aKDE scale 0.01" in report
+    assert "Benjamini-Hochberg" in report
+
+
+def test_figures_and_report_are_drawn_again_from_the_shipped_summary(sweep, tmp_path):
+    runs, figures = sweep
+    bundle = tmp_path / "results"
+    _cli("summarize", str(runs / "mi.parquet"), "--out", str(bundle))
+    shutil.move(runs, tmp_path / "moved")  # the summary alone: no table, no run files
+    try:
+        _cli("plot", str(bundle), "--out", str(bundle), "--png-only")
+        _cli("report", str(bundle), "--out", str(bundle / "REPORT.md"))
+    finally:
+        shutil.move(tmp_path / "moved", runs)
+    assert sorted(p.name for p in bundle.glob("*.png")) == sorted(f"{figure.__name__}.png" for figure in FIGURES)
+    assert not list(bundle.glob("*.pdf"))
+    assert (bundle / "REPORT.md").read_text() == (figures / "REPORT.md").read_text()
+    assert sum(p.stat().st_size for p in bundle.glob("*.parquet")) < 5e6
 
 
 def _fails_one_line(*args):
@@ -88,3 +107,14 @@ def test_report_into_a_directory_is_refused_and_leaves_nothing(sweep, tmp_path):
     runs, _ = sweep
     assert "is a directory" in _fails_one_line("report", str(runs / "mi.parquet"), "--out", str(tmp_path))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_table_without_l2_runs_reports_claim_3_as_not_testable(sweep, tmp_path):
+    from ib_keras.report import write_report
+    from ib_keras.summary import summarize
+
+    runs, _ = sweep
+    table = pd.read_parquet(runs / "mi.parquet")
+    report = write_report(summarize(table[table["l2"] == 0]), tmp_path / "REPORT.md").read_text()
+    assert "No configuration was trained both with and without L2." in report
+    assert report.count("**Verdict: not testable.**") == 1

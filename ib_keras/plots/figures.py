@@ -1,12 +1,15 @@
-"""The paper's figures (and this project's extension), each one function, saved as PNG and PDF.
+"""The paper's figures (and this project's extensions), each one function, saved as PNG and PDF.
 
-Inputs: the MI table (see `ib_keras.mi_table`) and, for figures 1 and 2, the run files it names.
-Information planes average the per-seed values at each epoch where they say "mean".
+Input: a `ib_keras.summary.Summary` (the MI table reduced, or a shipped bundle), so that every
+figure can be drawn again from the small tables results/ ships. Information planes average the
+per-seed values at each epoch where they say "mean".
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -16,39 +19,33 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from ib_keras.activations import ACTIVATIONS  # noqa: E402
-from ib_keras.analysis import (  # noqa: E402
-    LEARNED,
-    check_one_setting,
-    compression,
-    default_estimates,
-    generalization_correlations,
-    seed_mean_planes,
-    with_param,
-)
+from ib_keras.analysis import LEARNED, default_estimates, generalization_correlations, with_param  # noqa: E402
 from ib_keras.estimators._binning import ebab_edges  # noqa: E402
 from ib_keras.plots.planes import add_epoch_colorbar, draw_plane, epoch_norm  # noqa: E402
-from ib_keras.storage import read_run  # noqa: E402
+from ib_keras.summary import Summary  # noqa: E402
 
 ESTIMATOR_NAMES = {"uniform": "uniform (30 bins)", "fixed": "fixed width 0.07", "kde": "KDE s2=1e-3",
                    "ebab": "EBAB", "akde": "aKDE"}
 SENSITIVITY_SCALES = (0.01, 0.1, 1.0)
+PNG_PIXELS = 2400  # the long side of a PNG at most: the big grids stay under 1 MB
+ROW_LENGTH = 6  # planes per row in the grid of every activation
 
 
 class FigureData:
-    """The table, its default-parameter rows, seed means and per-network compression, made once."""
+    """The summary, with its default-parameter networks and seed-mean planes, made once."""
 
-    def __init__(self, table: pd.DataFrame):
-        self.table = table
-        self.default = default_estimates(table)
-        self.planes = seed_mean_planes(self.default)
-        self.per_network = compression(self.default)
-        self.max_epoch = int(table["epoch"].max())
+    def __init__(self, summary: Summary):
+        self.summary = summary
+        self.per_network = summary.default_networks
+        self.planes = default_estimates(summary.planes)
+        self.max_epoch = int(summary.planes["epoch"].max())
         self.norm = epoch_norm(self.max_epoch)
 
     def activations(self, l2: float = 0.0) -> list[str]:
-        present = set(self.default.loc[self.default["l2"] == l2, "activation"])
+        present = set(self.per_network.loc[self.per_network["l2"] == l2, "activation"])
         return [a for a in ACTIVATIONS if a in present]  # in the paper's order
 
     def mean_plane(self, activation: str, estimator: str, l2: float = 0.0) -> pd.DataFrame:
@@ -56,20 +53,40 @@ class FigureData:
         return p[(p["activation"] == activation) & (p["estimator"] == estimator) & (p["l2"] == l2)]
 
     def seeds(self, activation: str, l2: float = 0.0) -> int:
-        d = self.default
+        d = self.per_network
         return d.loc[(d["activation"] == activation) & (d["l2"] == l2), "seed"].nunique()
 
-    def run_files(self, activation: str, l2: float = 0.0) -> list[str]:
-        d = self.default
-        return sorted(d.loc[(d["activation"] == activation) & (d["l2"] == l2), "run"].unique())
+    def dynamics(self, activation: str, l2: float = 0.0) -> pd.DataFrame:
+        d = self.summary.dynamics
+        return d[(d["activation"] == activation) & (d["l2"] == l2)]
 
 
-def _save(fig: plt.Figure, out: Path, name: str) -> list[Path]:
-    paths = [out / f"{name}.png", out / f"{name}.pdf"]
+@dataclass(frozen=True)
+class Output:
+    """Where figures go and in which formats."""
+
+    directory: Path
+    suffixes: tuple[str, ...] = (".png", ".pdf")
+
+
+def _save(fig: plt.Figure, out: Output, name: str) -> list[Path]:
+    paths = [out.directory / f"{name}{suffix}" for suffix in out.suffixes]
     for path in paths:
-        fig.savefig(path, dpi=150)
+        if path.suffix == ".png":
+            _save_png(fig, path)
+        else:
+            fig.savefig(path)
     plt.close(fig)
     return paths
+
+
+def _save_png(fig: plt.Figure, path: Path) -> None:
+    """150 dpi, or less so that the long side stays within PNG_PIXELS, in a 256-colour palette:
+    a plane grid of thousands of translucent markers is then a few hundred kB, not a few MB."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=min(150, PNG_PIXELS / max(fig.get_size_inches())))
+    with Image.open(buffer) as image:
+        image.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
 
 
 def _empty(ax: plt.Axes, text: str) -> None:
@@ -77,32 +94,28 @@ def _empty(ax: plt.Axes, text: str) -> None:
     ax.set_axis_off()
 
 
-def _layer_maxima(path: str) -> tuple[np.ndarray, np.ndarray]:
-    """(epochs (E,), per hidden layer maximum activity (L-1, E)) of one run file."""
-    run = read_run(path)
-    return run.epochs, np.array([activity.max(axis=(1, 2)) for activity in run.activity[:-1]])
+def _band(ax: plt.Axes, rows: pd.DataFrame, column: str, **style) -> None:
+    """The seed mean of ``column`` against epoch (epoch 0 drawn at 1), with its 10-90 % band."""
+    x = np.maximum(rows["epoch"], 1)
+    line, = ax.plot(x, rows[f"{column}_mean"], **style)
+    ax.fill_between(x, rows[f"{column}_p10"], rows[f"{column}_p90"], color=line.get_color(), alpha=0.15, linewidth=0)
 
 
-def fig1_max_activity(data: FigureData, out: Path) -> list[Path]:
+def fig1_max_activity(data: FigureData, out: Output) -> list[Path]:
     """Per-layer maximum ReLU activity against epoch: one layer sets the network's maximum."""
     fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
-    files = data.run_files("relu")
-    if not files:
+    rows = data.dynamics("relu")
+    if rows.empty:
         _empty(ax, "no ReLU runs")
         return _save(fig, out, "fig1_max_activity")
-    epochs, _ = _layer_maxima(files[0])
-    maxima = np.array([_layer_maxima(path)[1] for path in files])  # (seeds, layers, epochs)
-    x = np.maximum(epochs, 1)
-    for layer in range(maxima.shape[1]):
-        line, = ax.plot(x, maxima[:, layer].mean(axis=0), label=f"layer {layer + 1}")
-        if len(files) > 1:
-            ax.fill_between(x, maxima[:, layer].min(axis=0), maxima[:, layer].max(axis=0), color=line.get_color(),
-                            alpha=0.15, linewidth=0)
+    for layer in sorted(rows["layer"].unique())[:-1]:  # the hidden layers
+        _band(ax, rows[rows["layer"] == layer], "max_activity", label=f"layer {layer + 1}")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("Epoch (epoch 0 drawn at 1)")
     ax.set_ylabel("Maximum activity (activation units)")
-    ax.set_title(f"ReLU: largest activity per hidden layer, mean (band: range) over {len(files)} seeds", fontsize=9)
+    ax.set_title(f"ReLU: largest activity per hidden layer, mean (band: 10-90 %) over {int(rows['n'].max())} seeds",
+                 fontsize=9)
     ax.legend(fontsize=8)
     return _save(fig, out, "fig1_max_activity")
 
@@ -113,20 +126,16 @@ def _binned_entropy(values: np.ndarray, edges: np.ndarray) -> float:
     return float(-np.sum(p * np.log2(p)))
 
 
-def fig2_ebab_bins(data: FigureData, out: Path) -> list[Path]:
+def fig2_ebab_bins(data: FigureData, out: Output) -> list[Path]:
     """One ReLU layer's activity histogram with uniform and EBAB bin edges, and the entropy of the
     binned values under each."""
     fig, axes = plt.subplots(2, 1, figsize=(7, 5), layout="constrained", sharex=True)
-    files = data.run_files("relu")
-    if not files:
+    values, sample = data.summary.sample["activity"].to_numpy(), data.summary.manifest.get("sample", {})
+    if not len(values):
         for ax in axes:
             _empty(ax, "no ReLU runs")
         return _save(fig, out, "fig2_ebab_bins")
-    run = read_run(files[0])
-    layer = len(run.layers) - 2  # the last hidden layer
-    values = run.activity[layer][-1].ravel()
-    run_max = max(float(a.max()) for a in run.activity)
-    uniform_edges = np.linspace(0.0, run_max, 30).astype(np.float32)
+    uniform_edges = np.linspace(0.0, sample["run_max"], 30).astype(np.float32)
     adaptive_edges = ebab_edges(values, 30, 0.0)
     for ax, edges, name in ((axes[0], uniform_edges, "uniform, 30 bins over [0, run max]"),
                             (axes[1], adaptive_edges, "EBAB, 30 bins of equally many unique levels")):
@@ -136,11 +145,11 @@ def fig2_ebab_bins(data: FigureData, out: Path) -> list[Path]:
             ax.axvline(edge, color="tab:red", linewidth=0.5, alpha=0.7)
         ax.set_title(f"{name}: H = {_binned_entropy(values, edges):.2f} bits", fontsize=9)
         ax.set_ylabel("Count (values)")
-    axes[1].set_xlabel(f"Activity of layer {layer + 1}, seed {run.config.get('seed')}, epoch {run.epochs[-1]}")
+    axes[1].set_xlabel(f"Activity of layer {sample['layer'] + 1}, seed {sample['seed']}, epoch {sample['epoch']}")
     return _save(fig, out, "fig2_ebab_bins")
 
 
-def _plane_grid(data: FigureData, cells: list[list[tuple[pd.DataFrame, str]]], out: Path, name: str,
+def _plane_grid(data: FigureData, cells: list[list[tuple[pd.DataFrame, str]]], out: Output, name: str,
                 size: tuple[float, float]) -> list[Path]:
     """A grid of planes (rows of (plane, title) cells) sharing one epoch colour bar."""
     rows, columns = len(cells), max(len(row) for row in cells)
@@ -155,7 +164,7 @@ def _plane_grid(data: FigureData, cells: list[list[tuple[pd.DataFrame, str]]], o
     return _save(fig, out, name)
 
 
-def fig3_estimators(data: FigureData, out: Path) -> list[Path]:
+def fig3_estimators(data: FigureData, out: Output) -> list[Path]:
     """The same tanh and ReLU networks (mean over seeds) under every estimator: the baselines."""
     estimators = ["uniform", "fixed", "kde", "ebab", "akde"]
     cells = [[(data.mean_plane(activation, e), f"{activation}: {ESTIMATOR_NAMES[e]}") for e in estimators]
@@ -163,34 +172,33 @@ def fig3_estimators(data: FigureData, out: Path) -> list[Path]:
     return _plane_grid(data, cells, out, "fig3_estimators", (17, 6.5))
 
 
-def fig5_relu_single_seeds(data: FigureData, out: Path) -> list[Path]:
+def fig5_relu_single_seeds(data: FigureData, out: Output) -> list[Path]:
     """Single-seed ReLU planes (EBAB): how much initialisations differ."""
-    d = data.default
-    rows = d[(d["activation"] == "relu") & (d["l2"] == 0) & (d["estimator"] == "ebab")]
-    seeds = sorted(rows["seed"].unique())[:6]
+    rows = data.summary.seeds
+    seeds = sorted(rows["seed"].unique())
     cells = [(rows[rows["seed"] == seed], f"ReLU, EBAB, seed {seed}") for seed in seeds] or [(rows, "ReLU")]
     grid = [cells[:3], cells[3:6]] if len(cells) > 3 else [cells]
     return _plane_grid(data, grid, out, "fig5_relu_single_seeds", (12, 3.4 * len(grid)))
 
 
-def fig6_relu_mean(data: FigureData, out: Path) -> list[Path]:
+def fig6_relu_mean(data: FigureData, out: Output) -> list[Path]:
     """ReLU averaged over all seeds under EBAB and aKDE."""
     n = data.seeds("relu")
     cells = [[(data.mean_plane("relu", e), f"ReLU, {ESTIMATOR_NAMES[e]}, mean of {n} seeds") for e in ("ebab", "akde")]]
     return _plane_grid(data, cells, out, "fig6_relu_mean", (9, 3.8))
 
 
-def fig7_activations(data: FigureData, out: Path) -> list[Path]:
+def fig7_activations(data: FigureData, out: Output) -> list[Path]:
     """Seed-averaged planes for every activation: an EBAB row and an aKDE row."""
     activations = data.activations()
-    cells = [[(data.mean_plane(a, e), f"{a}, {ESTIMATOR_NAMES[e]}") for a in activations] for e in ("ebab", "akde")]
-    return _plane_grid(data, cells, out, "fig7_activations", (3.3 * max(len(activations), 2), 6.5))
+    rows = [activations[i:i + ROW_LENGTH] for i in range(0, len(activations), ROW_LENGTH)] or [[]]
+    cells = [[(data.mean_plane(a, e), f"{a}, {ESTIMATOR_NAMES[e]}") for a in row] for e in ("ebab", "akde") for row in rows]
+    return _plane_grid(data, cells, out, "fig7_activations", (3.3 * max(len(rows[0]), 2), 3.2 * len(cells)))
 
 
-def fig8_l2(data: FigureData, out: Path) -> list[Path]:
+def fig8_l2(data: FigureData, out: Output) -> list[Path]:
     """Without and with L2 for tanh and ReLU (EBAB planes, seed means), and accuracy curves."""
-    d = data.default
-    l2_values = sorted(v for v in d["l2"].unique() if v > 0)
+    l2_values = sorted(v for v in data.per_network["l2"].unique() if v > 0)
     l2 = l2_values[0] if l2_values else None
     fig, axes = plt.subplots(2, 3, figsize=(14, 7), layout="constrained")
     for r, activation in enumerate(("tanh", "relu")):
@@ -202,10 +210,10 @@ def fig8_l2(data: FigureData, out: Path) -> list[Path]:
                 draw_plane(axes[r][c], plane, data.norm, f"{activation}, {label}, EBAB, mean over seeds")
         ax = axes[r][2]
         for value, style in ((0.0, "-"), (l2, "--")):
-            rows = d[(d["activation"] == activation) & (d["l2"] == value) & (d["estimator"] == "ebab") & (d["layer"] == 0)]
+            rows = data.mean_plane(activation, "ebab", value) if value is not None else pd.DataFrame()
             if rows.empty:
                 continue
-            curves = rows.groupby("epoch")[["train_accuracy", "test_accuracy"]].mean()
+            curves = rows[rows["layer"] == 0].set_index("epoch")
             name = "no L2" if value == 0 else f"L2 {value:g}"
             ax.plot(np.maximum(curves.index, 1), curves["train_accuracy"], style, color="tab:blue", label=f"train, {name}")
             ax.plot(np.maximum(curves.index, 1), curves["test_accuracy"], style, color="tab:orange", label=f"test, {name}")
@@ -219,7 +227,7 @@ def fig8_l2(data: FigureData, out: Path) -> list[Path]:
     return _save(fig, out, "fig8_l2")
 
 
-def fig9_generalization(data: FigureData, out: Path) -> list[Path]:
+def fig9_generalization(data: FigureData, out: Output) -> list[Path]:
     """Per layer, compression against final test accuracy across all networks, with Pearson r and
     p over the networks that learned (grey: never left chance) and over all of them."""
     per = data.per_network
@@ -249,7 +257,7 @@ def fig9_generalization(data: FigureData, out: Path) -> list[Path]:
     return _save(fig, out, "fig9_generalization")
 
 
-def fig_compression_by_activation(data: FigureData, out: Path) -> list[Path]:
+def fig_compression_by_activation(data: FigureData, out: Output) -> list[Path]:
     """Compression per activation and layer, each dot one seed, bars the mean."""
     per = data.per_network[data.per_network["l2"] == 0]
     activations = data.activations()
@@ -278,9 +286,10 @@ def fig_compression_by_activation(data: FigureData, out: Path) -> list[Path]:
     return _save(fig, out, "fig_compression_by_activation")
 
 
-def fig_akde_sensitivity(data: FigureData, out: Path) -> list[Path]:
+def fig_akde_sensitivity(data: FigureData, out: Output) -> list[Path]:
     """Extension: how aKDE's compression ranking of activations moves with variance_scale."""
-    rows = with_param(data.table[data.table["l2"] == 0], "akde", "variance_scale")
+    networks = data.summary.networks
+    rows = with_param(networks[networks["l2"] == 0], "akde", "variance_scale")
     rows = rows[rows["variance_scale"].isin(SENSITIVITY_SCALES)]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
     if rows.empty:
@@ -289,8 +298,7 @@ def fig_akde_sensitivity(data: FigureData, out: Path) -> list[Path]:
         return _save(fig, out, "fig_akde_sensitivity")
     mean = {}
     for scale, group in rows.groupby("variance_scale"):
-        per = compression(group)
-        mean[scale] = per.groupby("activation")["compression"].mean()  # over layers and seeds
+        mean[scale] = group.groupby("activation")["compression"].mean()  # over layers and seeds
     table = pd.DataFrame(mean)
     ranks = table.rank(ascending=False)
     for activation in table.index:
@@ -308,21 +316,60 @@ def fig_akde_sensitivity(data: FigureData, out: Path) -> list[Path]:
     return _save(fig, out, "fig_akde_sensitivity")
 
 
-FIGURES: list[Callable[[FigureData, Path], list[Path]]] = [
+_SNR_LINES = (("grad_mean", "||mean gradient||"), ("grad_std", "||std of gradient||"),
+              ("snr", "SNR = mean / std"), ("weights_norm", "||weights||"))
+
+
+def fig_snr(data: FigureData, out: Output) -> list[Path]:
+    """Gradient signal-to-noise per layer against epoch, tanh and ReLU (Shwartz-Ziv & Tishby's
+    drift and diffusion phases, Saxe et al.'s SNR plots): seed means with 10-90 % bands."""
+    activations = [a for a in ("tanh", "relu") if not data.dynamics(a).empty] or ["tanh", "relu"]
+    layers = sorted(data.summary.dynamics["layer"].unique()) or [0]
+    fig, axes = plt.subplots(len(activations), len(layers), figsize=(2.7 * len(layers) + 0.5, 2.9 * len(activations) + 0.6),
+                             layout="constrained", squeeze=False, sharex=True)
+    last = layers[-1]
+    for r, activation in enumerate(activations):
+        rows = data.dynamics(activation)
+        for c, layer in enumerate(layers):
+            ax = axes[r][c]
+            layer_rows = rows[rows["layer"] == layer]
+            if layer_rows.empty:
+                _empty(ax, f"no {activation} runs")
+                continue
+            for column, label in _SNR_LINES:
+                _band(ax, layer_rows, column, label=label)
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_title(f"{activation}, {'softmax' if layer == last else f'layer {layer + 1}'} "
+                         f"(n = {int(layer_rows['n'].max())})", fontsize=8)
+            if r == len(activations) - 1:
+                ax.set_xlabel("Epoch (0 drawn at 1)", fontsize=8)
+            if c == 0:
+                ax.set_ylabel("Frobenius norm; SNR (ratio)", fontsize=8)
+            ax.tick_params(labelsize=7)
+    handles, labels = next((ax.get_legend_handles_labels() for ax in axes.flat if ax.lines), ([], []))
+    if handles:
+        fig.legend(handles, labels, loc="outside lower center", ncols=len(handles), fontsize=8)
+    fig.suptitle("Kernel gradients over one pass of minibatches and weight norms, seed means (bands: 10-90 %)",
+                 fontsize=9)
+    return _save(fig, out, "fig_snr")
+
+
+FIGURES: list[Callable[[FigureData, Output], list[Path]]] = [
     fig1_max_activity, fig2_ebab_bins, fig3_estimators, fig5_relu_single_seeds, fig6_relu_mean, fig7_activations,
-    fig8_l2, fig9_generalization, fig_compression_by_activation, fig_akde_sensitivity,
+    fig8_l2, fig9_generalization, fig_compression_by_activation, fig_akde_sensitivity, fig_snr,
 ]
 
 
-def make_figures(table: pd.DataFrame, out: str | Path) -> list[Path]:
-    """Draw every figure from the MI table into ``out`` (PNG and PDF); return the files.
-    ValueError, before anything is drawn, when the table lacks the adaptive estimators."""
-    missing = [name for name in ("ebab", "akde") if name not in set(table["estimator"])]
+def make_figures(summary: Summary, out: str | Path, pdf: bool = True) -> list[Path]:
+    """Draw every figure from ``summary`` into ``out`` (PNG, and PDF if ``pdf``); return the files.
+    ValueError, before anything is drawn, when it lacks the adaptive estimators."""
+    estimators = set(summary.networks["estimator"])
+    missing = [name for name in ("ebab", "akde") if name not in estimators]
     if missing:
         raise ValueError(f"the figures need rows of the adaptive estimators; the table has none of {', '.join(missing)} "
-                         f"(it has {', '.join(sorted(set(table['estimator'])))}); add them with estimate --estimators")
-    check_one_setting(table)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    data = FigureData(table)
-    return [path for figure in FIGURES for path in figure(data, out)]
+                         f"(it has {', '.join(sorted(estimators))}); add them with estimate --estimators")
+    Path(out).mkdir(parents=True, exist_ok=True)
+    data = FigureData(summary)
+    output = Output(Path(out), (".png", ".pdf") if pdf else (".png",))
+    return [path for figure in FIGURES for path in figure(data, output)]
