@@ -39,7 +39,7 @@ print(f"{recorded} recorded epochs each; about {networks * minutes:.0f} minutes;
 PY
 )
 echo "plan ($mode): $networks networks ($n_configs configurations x $seeds seeds), $epochs epochs, $plan"
-echo "      outputs: $out (runs, mi.parquet), $figures (figures, REPORT.md)"
+echo "      outputs: $out (runs, mi.parquet, summary/), $figures (figures, REPORT.md)"
 
 timings="$out/timings.json"
 mkdir -p "$out"
@@ -56,7 +56,8 @@ for activation in $l2_activations; do
   stage train "$python" -m ib_keras train --activation "$activation" --seeds "$seeds" --epochs "$epochs" --l2 "$l2" --out "$out"
 done
 stage estimate "$python" -m ib_keras estimate "$out" --estimators "$estimators" --out "$out/mi.parquet"
-stage plot "$python" -m ib_keras plot "$out/mi.parquet" --out "$figures"
+stage plot "$python" -m ib_keras summarize "$out/mi.parquet" --out "$out/summary"
+stage plot "$python" -m ib_keras plot "$out/summary" --out "$figures"
 printf '{"train": %d, "estimate": %d, "plot": %d}\n' "${took[train]}" "${took[estimate]}" "${took[plot]}" > "$timings"
-"$python" -m ib_keras report "$out/mi.parquet" --out "$figures/REPORT.md" --timings "$timings"
+"$python" -m ib_keras report "$out/summary" --out "$figures/REPORT.md" --timings "$timings"
 echo "done in $SECONDS s: $figures/REPORT.md"

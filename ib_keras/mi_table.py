@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from ib_keras.atomic import atomic_path
 from ib_keras.estimators import LAYER_MAX, METHODS, estimate_mi_many, resolve_params
 from ib_keras.locks import exclusive
 from ib_keras.storage import LAYER_STATISTICS, METRICS, RunFileError, read_run
@@ -291,17 +292,11 @@ def read_table(path: str | Path) -> pd.DataFrame:
 
 def write_table(table: pd.DataFrame, path: str | Path) -> None:
     """Write ``table`` to ``path`` (.parquet or .csv) atomically: all of it or nothing."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
-        if path.suffix == ".csv":
+    with atomic_path(path) as partial:
+        if Path(path).suffix == ".csv":
             table.to_csv(partial, index=False)
         else:
             table.to_parquet(partial, index=False)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def _finished(tasks: Sequence[_Task], jobs: int) -> Iterator[tuple[_Task, pd.DataFrame | None, str | None]]:

@@ -23,6 +23,7 @@ from ib_keras.analysis import (
     l2_effect,
     within_configuration_correlations,
 )
+from ib_keras.atomic import atomic_path
 from ib_keras.estimators import METHODS
 from ib_keras.summary import Summary
 
@@ -320,11 +321,6 @@ def write_report(summary: Summary, out: str | Path, figures_dir: str | Path | No
         relative = link.relative_to(out.parent) if link.is_relative_to(out.parent) else link
         parts += [f"### {name}", "", caption, "", f"![{name}]({relative.as_posix()})", ""]
     parts.append(_manifest(summary.manifest, timings or {}))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.partial")
-    try:
+    with atomic_path(out) as partial:
         partial.write_text("\n".join(parts) + "\n")
-        partial.replace(out)
-    finally:
-        partial.unlink(missing_ok=True)
     return out

@@ -38,6 +38,7 @@ from ib_keras.analysis import (
     default_estimates,
     seed_mean_planes,
 )
+from ib_keras.atomic import atomic_path
 from ib_keras.mi_table import LAYER_COLUMNS, read_table
 from ib_keras.storage import RunFileError, read_run
 
@@ -131,18 +132,14 @@ def _manifest(table: pd.DataFrame) -> dict:
 def write_summary(summary: Summary, directory: str | Path) -> list[Path]:
     """Write the bundle into ``directory`` (each file atomically); return the files."""
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     written = []
     for name in FILES:
-        path = directory / f"{name}.parquet"
-        partial = path.with_name(f".{path.name}.partial")
-        getattr(summary, name).to_parquet(partial, index=False)
-        written.append(partial.replace(path))
-    path = directory / "manifest.json"
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(summary.manifest, indent=1) + "\n")
-    written.append(partial.replace(path))
-    return written
+        with atomic_path(directory / f"{name}.parquet") as partial:
+            getattr(summary, name).to_parquet(partial, index=False)
+        written.append(directory / f"{name}.parquet")
+    with atomic_path(directory / "manifest.json") as partial:
+        partial.write_text(json.dumps(summary.manifest, indent=1) + "\n")
+    return [*written, directory / "manifest.json"]
 
 
 def read_summary(directory: str | Path) -> Summary:
