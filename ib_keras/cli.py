@@ -46,6 +46,17 @@ _record_points = _number(int, 1, 10**5, "a whole number from 1 to 100000")
 _l2 = _number(float, 0.0, 1e3, "an L2 strength from 0 to 1000 (the paper: 0.015)")
 
 
+def _widths(text):
+    """'10,7,5,4,3' -> (10, 7, 5, 4, 3): 1 to 100 hidden layers of 1 to 10000 units."""
+    try:
+        widths = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        widths = ()
+    if not 1 <= len(widths) <= 100 or not all(1 <= units <= 10_000 for units in widths):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a comma-separated list of 1 to 100 widths from 1 to 10000")
+    return widths
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m ib_keras", description="Information-plane experiments with Keras.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -58,6 +69,10 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=_epochs, help="epochs (default: the protocol's)")
     train.add_argument("--l2", type=_l2, default=0.0, help="L2 strength lambda (paper: 0.015)")
     train.add_argument("--protocol", choices=tuple(PROTOCOLS), default="chelombiev", help="published set-up")
+    train.add_argument("--hidden", type=_widths, help="hidden-layer widths, comma-separated (default: the paper's 10,7,5,4,3)")
+    train.add_argument("--dataset", default="tishby",
+                       help="tishby (the paper's 12-bit task, default), digits (scikit-learn's bundled 8x8 digits), "
+                            "or a .mat (F, y) or .npz (x, y) file")
     train.add_argument("--split", choices=SPLITS, default="random",
                        help="random 80/20 split, or the authors' first 3277 rows")
     train.add_argument("--split-seed", type=_natural_int, default=0, help="seed of the random split")
@@ -105,7 +120,7 @@ def _train(args) -> None:
     from ib_keras.storage import config_dir
 
     spec = TrainSpec(args.activation, args.l2, args.protocol, args.epochs, args.split, args.split_seed,
-                     args.record_points)
+                     args.record_points, dataset=args.dataset, **({"hidden": args.hidden} if args.hidden else {}))
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     directory = config_dir(args.out, spec.activation, spec.l2)
     check_output_dir(directory)

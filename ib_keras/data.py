@@ -47,11 +47,12 @@ def tishby_dataset() -> tuple[np.ndarray, np.ndarray]:
     return bits.astype(np.float32), y
 
 
-def load_mat(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """Read a var_u-style MATLAB file with ``F`` (N, 12) inputs and ``y`` (1, N) or (N,) labels.
+def load_mat(path: str | Path, n_features: int | None = N_BITS) -> tuple[np.ndarray, np.ndarray]:
+    """Read a var_u-style MATLAB file with ``F`` (N, n_features) inputs (any width if None) and
+    ``y`` (1, N) or (N,) labels.
 
-    Returns ``(x, y)`` as float32 (N, 12) and int64 (N,). Raises ValueError naming the file and
-    the field when a key is missing or a shape does not fit.
+    Returns ``(x, y)`` as float32 (N, features) and int64 (N,). Raises ValueError naming the file
+    and the field when a key is missing or a shape does not fit.
     """
     path = Path(path)
     try:
@@ -60,13 +61,15 @@ def load_mat(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"{path}: cannot read as a MATLAB .mat file ({error})") from error
     for key in ("F", "y"):
         if key not in contents:
-            raise ValueError(f"{path}: missing field '{key}' (expected F: (N, 12) inputs, y: (1, N) labels)")
+            raise ValueError(f"{path}: missing field '{key}' (expected F: (N, features) inputs, y: (1, N) labels)")
     x = np.asarray(contents["F"])
     y = np.asarray(contents["y"])
-    if x.ndim != 2 or x.shape[1] != N_BITS:
-        raise ValueError(f"{path}: field 'F' has shape {x.shape}, expected (N, {N_BITS})")
+    if x.ndim != 2 or (n_features is not None and x.shape[1] != n_features):
+        raise ValueError(f"{path}: field 'F' has shape {x.shape}, expected (N, {n_features or 'features'})")
     if y.size != x.shape[0] or (y.ndim == 2 and 1 not in y.shape) or y.ndim > 2:
         raise ValueError(f"{path}: field 'y' has shape {y.shape}, expected (1, {x.shape[0]}) to match F")
+    if n_features is None:  # labels as stored: `ib_keras.datasets` checks them
+        return x, y.reshape(-1)
     return x.astype(np.float32), y.reshape(-1).astype(np.int64)
 
 

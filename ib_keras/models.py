@@ -1,4 +1,4 @@
-"""The paper's 12-10-7-5-4-3-2 network, built as one Keras model holding K independent copies."""
+"""The paper's 12-10-7-5-4-3-2 network (or any widths), built as one Keras model holding K independent copies."""
 
 from __future__ import annotations
 
@@ -28,10 +28,11 @@ def ensemble_crossentropy(y_true, y_pred):
     return ops.sum(keras.losses.categorical_crossentropy(y_true, y_pred), axis=-1)
 
 
-def kernel_stddevs(activation: str, protocol: str = "chelombiev", input_dim: int = 12) -> list[float]:
+def kernel_stddevs(activation: str, protocol: str = "chelombiev", input_dim: int = 12,
+                   hidden: Sequence[int] = HIDDEN_UNITS, n_classes: int = N_CLASSES) -> list[float]:
     """Each layer's initial kernel stddev (before truncation at two stddev) under ``protocol``."""
     rule = get_protocol(protocol).kernel_stddev
-    widths = (input_dim, *HIDDEN_UNITS, N_CLASSES)
+    widths = (input_dim, *hidden, n_classes)
     return [rule(activation, fan_in, units) for fan_in, units in zip(widths, widths[1:])]
 
 
@@ -41,10 +42,13 @@ def build_ensemble(
     l2: float = 0.0,
     protocol: str = "chelombiev",
     input_dim: int = 12,
+    hidden: Sequence[int] = HIDDEN_UNITS,
+    n_classes: int = N_CLASSES,
 ) -> keras.Model:
     """A compiled model of ``len(seeds)`` independent networks, member k initialised from seeds[k].
 
-    Input (batch, K, input_dim), output (batch, K, 2) softmax probabilities. Hidden layers use
+    Input (batch, K, input_dim), output (batch, K, n_classes) softmax probabilities, through
+    hidden layers of the given widths (the paper's 10-7-5-4-3 by default) that use
     ``activation``; kernels are initialised by the protocol's rule with zero biases. ``l2`` adds
     l2 * sum ||W||^2 / 2 over hidden kernels (not biases, not the output layer). Compiled with
     Adam(4e-4) and `ensemble_crossentropy`.
@@ -57,16 +61,16 @@ def build_ensemble(
     members = len(seeds)
     inputs = keras.Input((members, input_dim), name="x")
     h = inputs
-    stddevs = kernel_stddevs(activation, protocol, input_dim)
-    for layer, (units, stddev) in enumerate(zip((*HIDDEN_UNITS, N_CLASSES), stddevs)):
-        hidden = layer < len(HIDDEN_UNITS)
+    stddevs = kernel_stddevs(activation, protocol, input_dim, hidden, n_classes)
+    for layer, (units, stddev) in enumerate(zip((*hidden, n_classes), stddevs)):
+        is_hidden = layer < len(hidden)
         h = EnsembleDense(
             units,
             members=members,
-            activation=activation if hidden else OUTPUT_ACTIVATION,
+            activation=activation if is_hidden else OUTPUT_ACTIVATION,
             kernel_initializer=MemberTruncatedNormal(stddev, seeds, layer),
             # Keras' L2(c) adds c * sum(W^2), so c = l2 / 2 gives the paper's penalty.
-            kernel_regularizer=keras.regularizers.L2(l2 / 2) if hidden and l2 > 0 else None,
+            kernel_regularizer=keras.regularizers.L2(l2 / 2) if is_hidden and l2 > 0 else None,
             name=f"layer_{layer}",
         )(h)
     model = keras.Model(inputs, h, name=f"{activation}_x{members}")

@@ -42,6 +42,7 @@ FIGURES = [
     ("fig_compression_by_activation", "Compression per activation and layer, every seed."),
     ("fig_akde_sensitivity", "Extension: the aKDE ranking of activations against its variance scale."),
     ("fig_snr", "Gradient mean, spread, their ratio (SNR) and the weight norm per layer, tanh and ReLU."),
+    ("fig_mi_epochs", "I(X;T) and I(T;Y) against epoch per layer, EBAB and aKDE, every configuration (seed means)."),
 ]
 SENSITIVITY_SCALES = (0.01, 0.1, 1.0)
 
@@ -87,7 +88,8 @@ class _Tests:
 
     @property
     def count(self) -> int:
-        return int(sum(np.isfinite(frame[column]).sum() for frame, column, _ in self._columns() if column in frame))
+        return int(sum(np.isfinite(frame[column].to_numpy(dtype=float)).sum()
+                       for frame, column, _ in self._columns() if column in frame))
 
     def _columns(self) -> list[tuple[pd.DataFrame, str, str]]:
         return [(self.summary, "p_positive", "q_positive"), (self.kruskal, "p", "q"),

@@ -1,13 +1,14 @@
 """Training one configuration's networks into run files: what to train, in which groups, and where.
 
-A configuration (`TrainSpec`) is an activation, an L2 strength and a protocol; its networks
-differ only in their seed. Complete files of the same configuration are kept; incomplete or
+A configuration (`TrainSpec`) is an activation, an L2 strength, a protocol, hidden widths and a
+data set; its networks differ only in their seed. Complete files of the same configuration are kept; incomplete or
 unreadable or truncated ones are trained again; a complete file of another configuration, or a
 file this ib_keras did not write, is an error unless ``overwrite`` is set.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import shutil
@@ -23,7 +24,8 @@ import tensorflow as tf
 from ib_keras import __version__
 from ib_keras.activations import check_activation
 from ib_keras.callbacks import ActivationRecorder, TrainingProgress
-from ib_keras.data import TRAIN_FRACTION, check_split, split_indices, tishby_dataset
+from ib_keras.data import TRAIN_FRACTION, check_split, split_indices
+from ib_keras.datasets import TISHBY, Dataset, load_dataset
 from ib_keras.models import BATCH_SIZE, HIDDEN_UNITS, LEARNING_RATE, N_CLASSES, build_ensemble, kernel_stddevs
 from ib_keras.protocols import get_protocol
 from ib_keras.schedules import log_spaced_epochs
@@ -31,15 +33,18 @@ from ib_keras.storage import ForeignFileError, RunFileError, read_run, run_file_
 from ib_keras.training import fit_ensemble
 from ib_keras.workers import worker_pool
 
-# Peak memory of one member while training and recording on 4096 inputs, with a wide margin.
+# Peak memory of one member of the paper's network while training and recording on its 4096
+# inputs (4096 x (12 + 31) values), with a wide margin; other data and widths scale it.
 _BYTES_PER_MEMBER = 8 * 2**20
+_PAPER_VALUES = 4096 * (12 + sum(HIDDEN_UNITS) + N_CLASSES)
+MAX_UNITS = 10_000
 _MEMORY_SHARE = 0.25  # of the memory available when training starts
 _DISK_MARGIN = 1.1
 
 
 @dataclass(frozen=True)
 class TrainSpec:
-    """One configuration of the paper's network; every network of it differs only in seed.
+    """One configuration of the networks to train; every network of it differs only in seed.
 
     ``epochs`` defaults to the protocol's; ``record_points`` replaces the protocol's recording
     schedule by that many log-spaced epochs.
@@ -52,9 +57,14 @@ class TrainSpec:
     split: str = "random"
     split_seed: int = 0
     record_points: int | None = None
+    hidden: tuple[int, ...] = HIDDEN_UNITS
+    dataset: str = TISHBY  # a name `ib_keras.datasets.load_dataset` takes
 
     def __post_init__(self):
         check_activation(self.activation)
+        if not self.hidden or not all(1 <= units <= MAX_UNITS for units in self.hidden):
+            raise ValueError(f"--hidden must be 1 or more widths from 1 to {MAX_UNITS}, got {list(self.hidden)}")
+        self.data()  # a data set that cannot train fails here, before anything is written
         get_protocol(self.protocol)
         check_split(self.split)
         if self.l2 < 0 or not np.isfinite(self.l2):
@@ -74,23 +84,34 @@ class TrainSpec:
             return log_spaced_epochs(self.total_epochs, self.record_points)
         return get_protocol(self.protocol).record_epochs(self.total_epochs)
 
+    def data(self) -> Dataset:
+        """The data set (loaded once per process)."""
+        return _load_dataset(self.dataset)
+
     def config(self, seed: int) -> dict:
-        """The JSON description stored with network ``seed``: every hyperparameter and versions."""
+        """The JSON description stored with network ``seed``: every hyperparameter and versions.
+        The paper's task and widths give the same config as before these were options."""
+        data = self.data()
+        settings = {name: value for name, value in asdict(self).items() if name not in ("hidden", "dataset")}
         return {
-            **asdict(self),
+            **settings,
             "epochs": self.total_epochs,
-            "hidden_units": list(HIDDEN_UNITS),
-            "n_classes": N_CLASSES,
-            "kernel_stddev": kernel_stddevs(self.activation, self.protocol),
+            "hidden_units": list(self.hidden),
+            "n_classes": data.n_classes,
+            "kernel_stddev": kernel_stddevs(self.activation, self.protocol, data.x.shape[1], self.hidden,
+                                            data.n_classes),
             "optimizer": "adam",
             "learning_rate": LEARNING_RATE,
             "batch_size": BATCH_SIZE,
             "loss": "categorical_crossentropy",
             "train_fraction": TRAIN_FRACTION,
-            "dataset": "tishby_var_u",
+            **data.config(),
             "seed": seed,
             "versions": _versions(),
         }
+
+
+_load_dataset = functools.cache(load_dataset)
 
 
 def _versions() -> dict:
@@ -124,8 +145,9 @@ class TrainPlan:
 
     def disk_bytes(self) -> int:
         """Upper bound of the disk the files still to train will take."""
-        units = [*HIDDEN_UNITS, N_CLASSES]
-        return len(self.todo) * run_file_bytes(2**12, units, len(self.spec.record_epochs()))
+        data = self.spec.data()
+        units = [*self.spec.hidden, data.n_classes]
+        return len(self.todo) * run_file_bytes(len(data.x), units, len(self.spec.record_epochs()))
 
 
 def plan_training(spec: TrainSpec, seeds: Sequence[int], out: str | Path, overwrite: bool = False) -> TrainPlan:
@@ -203,13 +225,15 @@ def check_free_disk(plan: TrainPlan) -> None:
         )
 
 
-def members_per_model(n_networks: int) -> int:
-    """How many networks to train in one model: all of them unless memory says otherwise."""
+def members_per_model(n_networks: int, values_per_member: int = _PAPER_VALUES) -> int:
+    """How many networks to train in one model: all of them unless memory says otherwise.
+    ``values_per_member``: samples x (input width + every layer's width), which memory grows with."""
     try:
         available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
         available = 4 * 2**30
-    return max(1, min(n_networks, int(_MEMORY_SHARE * available) // _BYTES_PER_MEMBER))
+    per_member = _BYTES_PER_MEMBER * max(1.0, values_per_member / _PAPER_VALUES)
+    return max(1, min(n_networks, int(_MEMORY_SHARE * available // per_member)))
 
 
 def _one_thread() -> None:
@@ -239,12 +263,13 @@ def train_plan(plan: TrainPlan, progress: bool = True, workers: int = 1) -> list
 def _train_seeds(plan: TrainPlan, seeds: Sequence[int], progress: bool) -> None:
     """Train ``seeds`` of ``plan``, K at a time as memory allows; a progress bar if ``progress``."""
     spec = plan.spec
-    x, y = tishby_dataset()
+    data = spec.data()
+    x, y = data.x, data.y
     train_idx, test_idx = split_indices(len(x), spec.split, spec.split_seed)
-    group_size = members_per_model(len(seeds))
+    group_size = members_per_model(len(seeds), len(x) * (x.shape[1] + sum(spec.hidden) + data.n_classes))
     for start in range(0, len(seeds), group_size):
         group = seeds[start : start + group_size]
-        model = build_ensemble(spec.activation, group, spec.l2, spec.protocol, input_dim=x.shape[1])
+        model = build_ensemble(spec.activation, group, spec.l2, spec.protocol, x.shape[1], spec.hidden, data.n_classes)
         recorder = ActivationRecorder([plan.path(seed) for seed in group], x, y, train_idx, test_idx,
                                       spec.record_epochs(), configs=[spec.config(seed) for seed in group])
         callbacks = [recorder]

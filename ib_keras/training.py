@@ -74,8 +74,9 @@ def fit_ensemble(
 
     @tf.function(jit_compile=True)
     def run_epoch(order):
-        for i in tf.range(looped):
-            step(tf.slice(order, [i * batch_size, *[0] * (order.shape.rank - 1)], [batch_size, *order.shape[1:]]))
+        if looped:  # none when the training rows fit in one minibatch
+            for i in tf.range(looped):
+                step(tf.slice(order, [i * batch_size, *[0] * (order.shape.rank - 1)], [batch_size, *order.shape[1:]]))
         return step(order[looped * batch_size :])
 
     shufflers = [stream(seed, SHUFFLE_STREAM) for seed in seeds]

@@ -47,7 +47,7 @@ def test_the_table_has_every_column_run_and_estimator(sweep):
 def test_every_figure_is_drawn_as_png_and_pdf(sweep):
     _, figures = sweep
     names = [figure.__name__ for figure in FIGURES]
-    assert len(names) == 11
+    assert len(names) == 12
     for name in names:
         for suffix in (".png", ".pdf"):
             path = figures / f"{name}{suffix}"

@@ -245,11 +245,13 @@ def fig9_generalization(data: FigureData, out: Output) -> list[Path]:
             ax.scatter(rows.loc[learned, "compression"], rows.loc[learned, "test_accuracy"], s=8, alpha=0.7)
             ax.scatter(rows.loc[~learned, "compression"], rows.loc[~learned, "test_accuracy"], s=8, color="0.6",
                        label="never learned" if (~learned).any() else None)
-            kept, every = correlations[True].loc[(estimator, layer)], correlations[False].loc[(estimator, layer)]
+            # No learned network of this estimator and layer: no row, drawn as r = nan (n = 0).
+            kept, every = (correlations[learned_only].reindex([(estimator, layer)]).iloc[0].fillna({"n": 0})
+                           for learned_only in (True, False))
             name = "softmax" if layer == layers[-1] else f"layer {layer + 1}"
             ax.set_title(f"{ESTIMATOR_NAMES[estimator]}, {name}\n"
-                         f"r = {kept['pearson_r']:.2f}, p = {kept['pearson_p']:.2g} (n = {kept['n']})\n"
-                         f"all: r = {every['pearson_r']:.2f}, p = {every['pearson_p']:.2g} (n = {every['n']})", fontsize=7)
+                         f"r = {kept['pearson_r']:.2f}, p = {kept['pearson_p']:.2g} (n = {kept['n']:.0f})\n"
+                         f"all: r = {every['pearson_r']:.2f}, p = {every['pearson_p']:.2g} (n = {every['n']:.0f})", fontsize=7)
             ax.set_xlabel("Compression (bits)")
             ax.set_ylabel("Final test accuracy")
             if ax.collections[1].get_label() == "never learned":
@@ -316,6 +318,36 @@ def fig_akde_sensitivity(data: FigureData, out: Output) -> list[Path]:
     return _save(fig, out, "fig_akde_sensitivity")
 
 
+def fig_mi_epochs(data: FigureData, out: Output) -> list[Path]:
+    """I(X;T) and I(T;Y) against epoch, one line per layer, under EBAB and aKDE (seed means), a
+    row per configuration: when each layer compresses is easier to read here than in the plane."""
+    configurations = [(a, l2) for l2 in sorted(data.per_network["l2"].unique()) for a in data.activations(l2)]
+    columns = [(e, quantity) for e in ("ebab", "akde") for quantity in ("i_xt", "i_ty")]
+    fig, axes = plt.subplots(max(len(configurations), 1), len(columns), figsize=(13, 2.3 * max(len(configurations), 1) + 0.6),
+                             layout="constrained", squeeze=False, sharex=True)
+    layers = sorted(data.planes["layer"].unique())
+    cmap = plt.get_cmap("viridis")
+    for r, (activation, l2) in enumerate(configurations):
+        for c, (estimator, quantity) in enumerate(columns):
+            ax = axes[r][c]
+            plane = data.mean_plane(activation, estimator, l2)
+            for layer in layers:
+                rows = plane[plane["layer"] == layer]
+                ax.plot(np.maximum(rows["epoch"], 1), rows[quantity], color=cmap(layer / max(len(layers) - 1, 1)),
+                        label="softmax" if layer == layers[-1] else f"layer {layer + 1}")
+            ax.set_xscale("log")
+            name = activation if l2 == 0 else f"{activation}, L2 {l2:g}"
+            ax.set_title(f"{name}: {ESTIMATOR_NAMES[estimator]}", fontsize=8)
+            ax.set_ylabel(("I(X;T)" if quantity == "i_xt" else "I(T;Y)") + " (bits)", fontsize=8)
+            ax.tick_params(labelsize=7)
+    for ax in axes[-1]:
+        ax.set_xlabel("Epoch (0 drawn at 1)", fontsize=8)
+    handles, labels = next((ax.get_legend_handles_labels() for ax in axes.flat if ax.lines), ([], []))
+    if handles:
+        fig.legend(handles, labels, loc="outside lower center", ncols=len(handles), fontsize=8)
+    return _save(fig, out, "fig_mi_epochs")
+
+
 _SNR_LINES = (("grad_mean", "||mean gradient||"), ("grad_std", "||std of gradient||"),
               ("snr", "SNR = mean / std"), ("weights_norm", "||weights||"))
 
@@ -357,7 +389,7 @@ def fig_snr(data: FigureData, out: Output) -> list[Path]:
 
 FIGURES: list[Callable[[FigureData, Output], list[Path]]] = [
     fig1_max_activity, fig2_ebab_bins, fig3_estimators, fig5_relu_single_seeds, fig6_relu_mean, fig7_activations,
-    fig8_l2, fig9_generalization, fig_compression_by_activation, fig_akde_sensitivity, fig_snr,
+    fig8_l2, fig9_generalization, fig_compression_by_activation, fig_akde_sensitivity, fig_snr, fig_mi_epochs,
 ]
 
 

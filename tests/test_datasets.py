@@ -1,0 +1,120 @@
+"""train --dataset and --hidden: the built-in tasks, user files and other widths through every
+stage, and a clear error for every bad file."""
+
+import numpy as np
+import pytest
+import scipy.io
+
+from ib_keras.data import tishby_dataset
+from ib_keras.datasets import load_dataset
+from ib_keras.mi_table import read_table
+from ib_keras.plots.figures import FIGURES
+from ib_keras.storage import read_run
+from tests.helpers import cli
+
+
+def test_tishby_is_the_papers_task_named_as_before():
+    data = load_dataset("tishby")
+    x, y = tishby_dataset()
+    np.testing.assert_array_equal(data.x, x)
+    np.testing.assert_array_equal(data.y, y)
+    assert data.config() == {"dataset": "tishby_var_u"} and data.n_classes == 2
+
+
+def test_digits_are_scikit_learns_bundled_images_scaled_to_one():
+    data = load_dataset("digits")
+    assert data.x.shape == (1797, 64) and data.x.dtype == np.float32
+    assert data.x.min() == 0.0 and data.x.max() == 1.0
+    assert data.n_classes == 10 and np.bincount(data.y).min() >= 170
+    assert data.config()["dataset"] == "digits" and len(data.config()["dataset_hash"]) == 32
+
+
+def test_a_user_npz_and_mat_load_with_their_labels_renumbered(tmp_path):
+    rng = np.random.default_rng(0)
+    x, labels = rng.normal(size=(40, 5)), rng.choice([3, 7, 9], size=40)
+    np.savez(tmp_path / "mine.npz", x=x, y=labels)
+    scipy.io.savemat(tmp_path / "mine.mat", {"F": x, "y": labels[None, :]})
+    for name in ("mine.npz", "mine.mat"):
+        data = load_dataset(str(tmp_path / name))
+        np.testing.assert_array_equal(data.y, np.searchsorted([3, 7, 9], labels))
+        np.testing.assert_allclose(data.x, x.astype(np.float32))
+        assert data.name == name and data.n_classes == 3
+    assert load_dataset(str(tmp_path / "mine.npz")).content_hash == load_dataset(str(tmp_path / "mine.mat")).content_hash
+
+
+def _npz(path, **arrays):
+    np.savez(path, **arrays)
+    return path
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda d: _npz(d / "a.npz", y=np.zeros(20)), "missing field 'x'"),
+    (lambda d: _npz(d / "a.npz", x=np.zeros((20, 3))), "missing field 'y'"),
+    (lambda d: _npz(d / "a.npz", x=np.zeros(20), y=np.zeros(20)), "field 'x' has shape (20,)"),
+    (lambda d: _npz(d / "a.npz", x=np.zeros((20, 3)), y=np.zeros(19)), "field 'y' has shape (19,)"),
+    (lambda d: _npz(d / "a.npz", x=np.zeros((20, 3)), y=np.linspace(0, 1, 20)), "integer class labels"),
+    (lambda d: _npz(d / "a.npz", x=np.zeros((20, 3)), y=np.ones(20, int)), "a single class"),
+    (lambda d: _npz(d / "a.npz", x=np.full((20, 3), np.nan), y=np.arange(20) % 2), "NaN"),
+    (lambda d: _npz(d / "a.npz", x=np.zeros((5, 3)), y=np.arange(5) % 2), "5 samples; at least 10"),
+    (lambda d: (d / "a.npz").write_bytes(b"not a zip") and d / "a.npz", "cannot read as a NumPy .npz"),
+    (lambda d: scipy.io.savemat(d / "a.mat", {"F": np.zeros((20, 3))}) or d / "a.mat", "missing field 'y'"),
+    (lambda d: d / "none.npz", "no such data file"),
+    (lambda d: d / "data.csv", "unknown dataset"),
+])
+def test_a_bad_data_file_is_one_clear_error_naming_file_and_field(tmp_path, make, message):
+    path = make(tmp_path)
+    with pytest.raises(ValueError, match=None) as error:
+        load_dataset(str(path))
+    assert message in str(error.value) and path.name in str(error.value)
+
+
+def test_the_papers_configuration_is_unchanged_by_the_new_options():
+    from ib_keras.runs import TrainSpec
+
+    config = TrainSpec("tanh").config(0)
+    assert set(config) == {"activation", "l2", "protocol", "epochs", "split", "split_seed", "record_points",
+                           "hidden_units", "n_classes", "kernel_stddev", "optimizer", "learning_rate", "batch_size",
+                           "loss", "train_fraction", "dataset", "seed", "versions"}  # as every run file before
+    assert (config["dataset"], config["hidden_units"], config["n_classes"]) == ("tishby_var_u", [10, 7, 5, 4, 3], 2)
+
+
+def test_digits_train_estimate_and_plot_end_to_end(tmp_path):
+    out = tmp_path / "runs"
+    result = cli("train", "--dataset", "digits", "--hidden", "32,16,8", "--activation", "relu", "--seeds", "2",
+                 "--epochs", "20", "--record-points", "5", "--out", str(out), timeout=600)
+    assert result.returncode == 0, result.stderr
+    run = read_run(out / "relu" / "seed-000.h5")
+    assert [layer.units for layer in run.layers] == [32, 16, 8, 10] and run.x.shape == (1797, 64)
+    assert cli("estimate", str(out), "--jobs", "2", timeout=600).returncode == 0
+    table = read_table(out / "mi.parquet")
+    assert set(table["estimator"]) == {"ebab", "akde", "uniform", "fixed", "kde"}
+    assert set(table["hidden"]) == {"32,16,8"} and set(table["dataset"]) == {"digits"} and table["layer"].max() == 3
+    plot = cli("plot", str(out / "mi.parquet"), "--out", str(tmp_path / "figures"), "--png-only", timeout=600)
+    assert plot.returncode == 0, plot.stderr
+    assert len(list((tmp_path / "figures").glob("*.png"))) == len(FIGURES)
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".mat"])
+def test_a_user_file_trains_and_estimates(tmp_path, suffix):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(300, 5)).astype(np.float32)
+    y = (x[:, 0] + x[:, 1] > 0).astype(int) + (x[:, 2] > 1)  # three classes
+    path = tmp_path / f"mine{suffix}"
+    np.savez(path, x=x, y=y) if suffix == ".npz" else scipy.io.savemat(path, {"F": x, "y": y[None, :]})
+    out = tmp_path / "runs"
+    result = cli("train", "--dataset", str(path), "--hidden", "6,4", "--activation", "tanh", "--epochs", "10",
+                 "--record-points", "3", "--out", str(out), timeout=600)
+    assert result.returncode == 0, result.stderr
+    run = read_run(out / "tanh" / "seed-000.h5")
+    np.testing.assert_array_equal(run.x, x)
+    np.testing.assert_array_equal(run.y, y)
+    assert run.config["dataset"] == path.name and run.config["n_classes"] == 3
+    assert cli("estimate", str(out), "--estimators", "ebab,akde", "--jobs", "1", timeout=600).returncode == 0
+    assert len(read_table(out / "mi.parquet")) == 2 * len(run.epochs) * 3  # estimators x recorded epochs x layers
+
+
+def test_a_bad_data_file_stops_train_with_one_line_and_writes_nothing(tmp_path):
+    path = _npz(tmp_path / "bad.npz", x=np.zeros((20, 3)))
+    result = cli("train", "--dataset", str(path), "--activation", "relu", "--out", str(tmp_path / "runs"), timeout=600)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "bad.npz: missing field 'y'" in result.stderr and not (tmp_path / "runs").exists()
