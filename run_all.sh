@@ -4,10 +4,20 @@
 #                          L2 for tanh and ReLU, every estimator, every figure and the report
 #   ./run_all.sh --full    the paper's protocol: 11 activations x 50 seeds x 8000 epochs, plus L2
 #                          (lambda 0.015) for tanh and ReLU
+#   --scheduler ADDRESS    train (one task per configuration) and estimate on a Dask cluster:
+#                          tcp://host:port of a running scheduler, or local:N (see README, "Scale-out")
 # Rerunning resumes: complete runs and estimates already in the table are not redone.
 set -euo pipefail
 cd "$(dirname "$0")"
-mode="${1:---quick}"
+mode=--quick; scheduler=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick|--full) mode=$1; shift ;;
+    --scheduler) [ $# -ge 2 ] || { echo "usage: ./run_all.sh [--quick | --full] [--scheduler ADDRESS]" >&2; exit 2; }
+                 scheduler=$2; shift 2 ;;
+    *) echo "usage: ./run_all.sh [--quick | --full] [--scheduler ADDRESS]" >&2; exit 2 ;;
+  esac
+done
 case "$mode" in
   --quick)
     activations="tanh relu elu swish"; seeds=3; epochs=1500; out=runs/quick
@@ -16,7 +26,6 @@ case "$mode" in
     activations="tanh relu softsign softplus centered_softplus elu prelu swish abs leaky_relu sigmoid"
     seeds=50; epochs=8000; out=runs/paper
     minutes_per_network=0.12 ;;  # measured: 78 min for 650 networks (train 49, estimate 27, plot 1)
-  *) echo "usage: ./run_all.sh [--quick | --full]" >&2; exit 2 ;;
 esac
 l2_activations="tanh relu"; l2=0.015
 estimators="ebab,akde,uniform,fixed,kde,akde:variance_scale=0.01,akde:variance_scale=1"
@@ -38,7 +47,7 @@ disk = networks * run_file_bytes(2**12, [*HIDDEN_UNITS, N_CLASSES], recorded) / 
 print(f"{recorded} recorded epochs each; about {networks * minutes:.0f} minutes; at most {disk:.1f} GB of run files")
 PY
 )
-echo "plan ($mode): $networks networks ($n_configs configurations x $seeds seeds), $epochs epochs, $plan"
+echo "plan ($mode${scheduler:+ on $scheduler}): $networks networks ($n_configs configurations x $seeds seeds), $epochs epochs, $plan"
 echo "      outputs: $out (runs, mi.parquet, summary/), $figures (figures, REPORT.md)"
 
 timings="$out/timings.json"
@@ -49,13 +58,19 @@ stage() {  # stage NAME COMMAND...: run it and remember its wall time
   "$@"
   took[$name]=$(( ${took[$name]:-0} + SECONDS - start ))
 }
-for activation in $activations; do
-  stage train "$python" -m ib_keras train --activation "$activation" --seeds "$seeds" --epochs "$epochs" --out "$out"
-done
-for activation in $l2_activations; do
-  stage train "$python" -m ib_keras train --activation "$activation" --seeds "$seeds" --epochs "$epochs" --l2 "$l2" --out "$out"
-done
-stage estimate "$python" -m ib_keras estimate "$out" --estimators "$estimators" --out "$out/mi.parquet"
+if [ -n "$scheduler" ]; then
+  stage train "$python" -m ib_keras sweep --activations "${activations// /,}" --l2-activations "${l2_activations// /,}" \
+    --l2 "$l2" --seeds "$seeds" --epochs "$epochs" --out "$out" --scheduler "$scheduler"
+else
+  for activation in $activations; do
+    stage train "$python" -m ib_keras train --activation "$activation" --seeds "$seeds" --epochs "$epochs" --out "$out"
+  done
+  for activation in $l2_activations; do
+    stage train "$python" -m ib_keras train --activation "$activation" --seeds "$seeds" --epochs "$epochs" --l2 "$l2" --out "$out"
+  done
+fi
+stage estimate "$python" -m ib_keras estimate "$out" --estimators "$estimators" --out "$out/mi.parquet" \
+  ${scheduler:+--scheduler "$scheduler"}
 stage plot "$python" -m ib_keras summarize "$out/mi.parquet" --out "$out/summary"
 stage plot "$python" -m ib_keras plot "$out/summary" --out "$figures"
 printf '{"train": %d, "estimate": %d, "plot": %d}\n' "${took[train]}" "${took[estimate]}" "${took[plot]}" > "$timings"

@@ -1,4 +1,4 @@
-"""Command line: ``python -m ib_keras train|inspect|estimate|summarize|plot|report``. Parses arguments and calls the library.
+"""Command line: ``python -m ib_keras train|sweep|inspect|estimate|summarize|plot|report``. Parses arguments and calls the library.
 
 Every error is one line on stderr and exit code 2, before anything is written.
 """
@@ -57,6 +57,33 @@ def _widths(text):
     return widths
 
 
+def _activations(text):
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in ACTIVATIONS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a comma-separated list of {', '.join(ACTIVATIONS)}")
+    return names
+
+
+def _configuration_options(parser: argparse.ArgumentParser) -> None:
+    """The options train and sweep share: what the networks are and where their files go."""
+    parser.add_argument("--seeds", type=_positive_int, default=1, help="how many networks (seeds) to train")
+    parser.add_argument("--first-seed", type=_natural_int, default=0, help="seed of the first network")
+    parser.add_argument("--epochs", type=_epochs, help="epochs (default: the protocol's)")
+    parser.add_argument("--protocol", choices=tuple(PROTOCOLS), default="chelombiev", help="published set-up")
+    parser.add_argument("--hidden", type=_widths, help="hidden-layer widths, comma-separated (default: the paper's 10,7,5,4,3)")
+    parser.add_argument("--dataset", default="tishby",
+                        help="tishby (the paper's 12-bit task, default), digits (scikit-learn's bundled 8x8 digits), "
+                             "or a .mat (F, y) or .npz (x, y) file")
+    parser.add_argument("--split", choices=SPLITS, default="random",
+                        help="random 80/20 split, or the authors' first 3277 rows")
+    parser.add_argument("--split-seed", type=_natural_int, default=0, help="seed of the random split")
+    parser.add_argument("--record-points", type=_record_points,
+                        help="record this many log-spaced epochs instead of the protocol's schedule")
+    parser.add_argument("--out", default="runs/paper", help="output root (default: runs/paper)")
+    parser.add_argument("--overwrite", action="store_true", help="retrain and replace complete runs")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m ib_keras", description="Information-plane experiments with Keras.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -64,24 +91,19 @@ def _parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train networks of one configuration, recording activity to HDF5")
     train.add_argument("--activation", required=True, choices=ACTIVATIONS, metavar="NAME",
                        help=f"hidden-layer nonlinearity: {', '.join(ACTIVATIONS)}")
-    train.add_argument("--seeds", type=_positive_int, default=1, help="how many networks (seeds) to train")
-    train.add_argument("--first-seed", type=_natural_int, default=0, help="seed of the first network")
-    train.add_argument("--epochs", type=_epochs, help="epochs (default: the protocol's)")
     train.add_argument("--l2", type=_l2, default=0.0, help="L2 strength lambda (paper: 0.015)")
-    train.add_argument("--protocol", choices=tuple(PROTOCOLS), default="chelombiev", help="published set-up")
-    train.add_argument("--hidden", type=_widths, help="hidden-layer widths, comma-separated (default: the paper's 10,7,5,4,3)")
-    train.add_argument("--dataset", default="tishby",
-                       help="tishby (the paper's 12-bit task, default), digits (scikit-learn's bundled 8x8 digits), "
-                            "or a .mat (F, y) or .npz (x, y) file")
-    train.add_argument("--split", choices=SPLITS, default="random",
-                       help="random 80/20 split, or the authors' first 3277 rows")
-    train.add_argument("--split-seed", type=_natural_int, default=0, help="seed of the random split")
-    train.add_argument("--record-points", type=_record_points,
-                       help="record this many log-spaced epochs instead of the protocol's schedule")
-    train.add_argument("--out", default="runs/paper", help="output root (default: runs/paper)")
-    train.add_argument("--overwrite", action="store_true", help="retrain and replace complete runs")
+    _configuration_options(train)
     train.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1,
                        help="processes sharing the seeds, one thread each (default: one per core)")
+
+    sweep = commands.add_parser("sweep", help="train several configurations as tasks of a Dask cluster")
+    sweep.add_argument("--activations", required=True, type=_activations, help="comma-separated activations, no L2")
+    sweep.add_argument("--l2-activations", type=_activations, default=[], help="comma-separated activations with L2")
+    sweep.add_argument("--l2", type=_l2, default=0.015, help="L2 strength of those (default: the paper's 0.015)")
+    _configuration_options(sweep)
+    sweep.add_argument("--scheduler", required=True, metavar="ADDRESS",
+                       help="tcp://host:port of a running Dask scheduler, or local:N for N one-thread worker processes "
+                            "here; each configuration is one task, writing its run files under --out")
 
     inspect = commands.add_parser("inspect", help="summarise one run file")
     inspect.add_argument("file", help="a run file (.h5)")
@@ -95,6 +117,9 @@ def _parser() -> argparse.ArgumentParser:
                           help="worker processes (default: one per core)")
     estimate.add_argument("--out", help="table to write, .parquet or .csv (default: mi.parquet beside the runs)")
     estimate.add_argument("--strict", action="store_true", help="fail, writing nothing, if any run file fails")
+    estimate.add_argument("--scheduler", metavar="ADDRESS",
+                          help="run the tasks on a Dask cluster: tcp://host:port of a running scheduler, or local:N "
+                               "for N one-thread worker processes here (--jobs is then not used)")
 
     summarize = commands.add_parser("summarize", help="reduce an MI table to the small tables figures and report need")
     summarize.add_argument("table", help="MI table written by estimate (.parquet or .csv)")
@@ -114,27 +139,35 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _train(args) -> None:
-    from ib_keras.locks import exclusive
-    from ib_keras.runs import TrainSpec, check_free_disk, check_output_dir, plan_training, train_plan
-    from ib_keras.storage import config_dir
+def _train_spec(args, activation: str, l2: float):
+    from ib_keras.runs import TrainSpec
 
-    spec = TrainSpec(args.activation, args.l2, args.protocol, args.epochs, args.split, args.split_seed,
-                     args.record_points, dataset=args.dataset, **({"hidden": args.hidden} if args.hidden else {}))
+    return TrainSpec(activation, l2, args.protocol, args.epochs, args.split, args.split_seed, args.record_points,
+                     dataset=args.dataset, **({"hidden": args.hidden} if args.hidden else {}))
+
+
+def _train(args) -> None:
+    from ib_keras.runs import train_configuration
+
+    spec = _train_spec(args, args.activation, args.l2)
+
+    def announce(plan):
+        print(f"{plan.path(0).parent}: {len(plan.todo)} networks to train, {len(plan.done)} already complete; "
+              f"{spec.total_epochs} epochs, {len(spec.record_epochs())} recorded; "
+              f"planned disk use at most {plan.disk_bytes() / 1e9:.2f} GB", flush=True)
+
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    directory = config_dir(args.out, spec.activation, spec.l2)
-    check_output_dir(directory)
-    with exclusive(directory, f"{directory}: another train command is writing here"):
-        plan = plan_training(spec, seeds, args.out, args.overwrite)
-        check_free_disk(plan)
-        print(
-            f"{directory}: {len(plan.todo)} networks to train, {len(plan.done)} already complete; "
-            f"{spec.total_epochs} epochs, {len(spec.record_epochs())} recorded; "
-            f"planned disk use at most {plan.disk_bytes() / 1e9:.2f} GB",
-            flush=True,
-        )
-        train_plan(plan, workers=args.workers)
-    print(f"{directory}: {len(plan.todo) + len(plan.done)} complete run files (seed-NNN.h5)")
+    plan = train_configuration(spec, seeds, args.out, args.overwrite, args.workers, announce=announce)
+    print(f"{plan.path(0).parent}: {len(plan.todo) + len(plan.done)} complete run files (seed-NNN.h5)")
+
+
+def _sweep(args) -> None:
+    from ib_keras.sweep import train_sweep
+
+    specs = [_train_spec(args, activation, 0.0) for activation in args.activations]
+    specs += [_train_spec(args, activation, args.l2) for activation in args.l2_activations]
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    train_sweep(specs, seeds, args.out, args.scheduler, args.overwrite)
 
 
 def _inspect(args) -> None:
@@ -166,7 +199,7 @@ def _estimate(args) -> None:
     specs = parse_estimators(args.estimators)
     roots = [Path(p) if Path(p).is_dir() else Path(p).parent for p in args.runs]
     out = Path(args.out) if args.out else Path(os.path.commonpath([p.resolve() for p in roots])) / "mi.parquet"
-    table = estimate_runs(args.runs, specs, out, jobs=args.jobs, strict=args.strict)
+    table = estimate_runs(args.runs, specs, out, jobs=args.jobs, strict=args.strict, scheduler=args.scheduler)
     print(f"{out}: {len(table)} rows, {table['run'].nunique()} runs, estimators {', '.join(map(str, specs))}")
 
 
@@ -205,8 +238,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = _parser().parse_args(argv)
     try:
-        commands = {"train": _train, "inspect": _inspect, "estimate": _estimate, "summarize": _summarize,
-                    "plot": _plot, "report": _report}
+        commands = {"train": _train, "sweep": _sweep, "inspect": _inspect, "estimate": _estimate,
+                    "summarize": _summarize, "plot": _plot, "report": _report}
         commands[args.command](args)
     except (ValueError, OSError, FloatingPointError) as error:
         print(f"python -m ib_keras {args.command}: error: {error}", file=sys.stderr)

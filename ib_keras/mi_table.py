@@ -21,6 +21,7 @@ import shutil
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import as_completed
+from contextlib import nullcontext
 from dataclasses import dataclass
 from numbers import Real
 from pathlib import Path
@@ -30,6 +31,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from ib_keras.atomic import atomic_path
+from ib_keras.cluster import dask_client, finished
 from ib_keras.estimators import LAYER_MAX, METHODS, estimate_mi_many, resolve_params
 from ib_keras.locks import exclusive
 from ib_keras.storage import LAYER_STATISTICS, METRICS, RunFileError, read_run
@@ -299,8 +301,13 @@ def write_table(table: pd.DataFrame, path: str | Path) -> None:
             table.to_parquet(partial, index=False)
 
 
-def _finished(tasks: Sequence[_Task], jobs: int) -> Iterator[tuple[_Task, pd.DataFrame | None, str | None]]:
-    """(task, rows, error) for every task as it finishes: in this process, or over ``jobs`` workers."""
+def _finished(tasks: Sequence[_Task], jobs: int, client=None) -> Iterator[tuple[_Task, pd.DataFrame | None, str | None]]:
+    """(task, rows, error) for every task as it finishes: on a Dask ``client``'s cluster, in this
+    process, or over ``jobs`` workers."""
+    if client is not None:
+        for task, result, lost in finished(client, _estimate_task, tasks):
+            yield (task, None, f"{task.path}: {lost}") if lost else (task, *result)
+        return
     if jobs <= 1:
         for task in tasks:
             yield task, *_estimate_task(task)
@@ -366,6 +373,7 @@ def estimate_runs(
     strict: bool = False,
     progress: bool = True,
     report: Callable[[str], None] = lambda message: print(message, file=sys.stderr),
+    scheduler: str | None = None,
 ) -> pd.DataFrame:
     """Estimate every spec on every run file under ``paths``; update and write the table ``out``.
 
@@ -373,14 +381,22 @@ def estimate_runs(
     written at the end: a killed stage, rerun, computes only the files not yet done. A second
     stage on the same table stops at once with ValueError. A file that cannot be estimated
     (corrupt, truncated, incomplete, NaN activity) is reported by name and skipped, its earlier
-    rows kept; with ``strict`` ValueError is raised and the table is not written.
+    rows kept; with ``strict`` ValueError is raised and the table is not written. With
+    ``scheduler`` (see `ib_keras.cluster.dask_client`) the tasks run on that Dask cluster instead
+    of ``jobs`` local processes; this process alone writes the table.
     Returns the whole table as written.
     """
     files = run_files(paths)
     if not files:
         raise ValueError(f"no run files (*.h5) under {', '.join(map(str, paths))}")
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)  # where the lock, the parts and the table go
+    with dask_client(scheduler) if scheduler else nullcontext() as client:  # an unreachable one: before any writing
+        out.parent.mkdir(parents=True, exist_ok=True)  # where the lock, the parts and the table go
+        return _estimate_into(files, specs, out, jobs, strict, progress, report, client)
+
+
+def _estimate_into(files: list[Path], specs: Sequence[EstimatorSpec], out: Path, jobs: int, strict: bool,
+                   progress: bool, report: Callable[[str], None], client) -> pd.DataFrame:
     with exclusive(out.with_name(f".{out.name}.lock"), f"{out}: another estimate is writing this table"):
         parts = _Parts(out)
         hashes = {path: file_hash(path) for path in files}
@@ -388,23 +404,24 @@ def estimate_runs(
         done = set(map(tuple, table[KEY].astype(str).to_numpy()))
         # Whole files while there are enough of them to keep every worker busy to the end; else a
         # task per layer. Largest first, so that no worker is left with a long task at the end.
-        split = len(files) < _TASKS_PER_WORKER * jobs
+        workers = sum(client.nthreads().values()) if client is not None else jobs
+        split = len(files) < _TASKS_PER_WORKER * max(workers, 1)
         tasks = [task for path in files for task in _tasks(path, hashes[path], specs, done, split)]
         tasks.sort(key=lambda task: task.cost, reverse=True)
         pending = {path: sum(task.path == path for task in tasks) for path in {task.path for task in tasks}}
         if progress:
             print(f"{len(pending)} of {len(files)} run files to estimate, the others already in {out}", file=sys.stderr)
-        finished: dict[Path, list[pd.DataFrame]] = {}
+        collected: dict[Path, list[pd.DataFrame]] = {}
         failures: dict[Path, str] = {}  # a file fails whole: none of its layers' rows are kept
         with tqdm(total=len(tasks), desc="estimate", unit="task", disable=not progress or not tasks,
                   file=sys.stderr) as bar:
-            for task, rows, error in _finished(tasks, min(jobs, len(tasks))):
+            for task, rows, error in _finished(tasks, min(jobs, len(tasks)), client):
                 if error is not None:
                     failures.setdefault(task.path, error)
                 elif task.path not in failures:
-                    finished.setdefault(task.path, []).append(rows)
-                    if len(finished[task.path]) == pending[task.path]:
-                        rows = pd.concat(finished.pop(task.path), ignore_index=True)
+                    collected.setdefault(task.path, []).append(rows)
+                    if len(collected[task.path]) == pending[task.path]:
+                        rows = pd.concat(collected.pop(task.path), ignore_index=True)
                         if len(rows):
                             parts.add(rows)
                 bar.update(1)

@@ -12,7 +12,7 @@ import functools
 import os
 import platform
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -29,7 +29,8 @@ from ib_keras.datasets import TISHBY, Dataset, load_dataset
 from ib_keras.models import BATCH_SIZE, HIDDEN_UNITS, LEARNING_RATE, N_CLASSES, build_ensemble, kernel_stddevs
 from ib_keras.protocols import get_protocol
 from ib_keras.schedules import log_spaced_epochs
-from ib_keras.storage import ForeignFileError, RunFileError, read_run, run_file_bytes, run_path
+from ib_keras.locks import exclusive
+from ib_keras.storage import ForeignFileError, RunFileError, config_dir, read_run, run_file_bytes, run_path
 from ib_keras.training import fit_ensemble
 from ib_keras.workers import worker_pool
 
@@ -236,10 +237,36 @@ def members_per_model(n_networks: int, values_per_member: int = _PAPER_VALUES) -
     return max(1, min(n_networks, int(_MEMORY_SHARE * available // per_member)))
 
 
-def _one_thread() -> None:
-    """Worker set-up: TensorFlow on one thread, so that workers share the cores without contention."""
-    tf.config.threading.set_intra_op_parallelism_threads(1)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
+def one_thread() -> None:
+    """Worker set-up: TensorFlow on one thread, so that workers share the cores without contention.
+    In a process where TensorFlow already ran (a cluster worker's earlier task) it stays as set."""
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:  # "cannot be modified after initialization": done by the earlier task
+        pass
+
+
+def train_configuration(
+    spec: TrainSpec,
+    seeds: Sequence[int],
+    out: str | Path,
+    overwrite: bool = False,
+    workers: int = 1,
+    progress: bool = True,
+    announce: Callable[[TrainPlan], None] = lambda plan: None,
+) -> TrainPlan:
+    """Everything `train` does for one configuration: make and lock its directory (a second writer
+    stops at once), plan, check the disk, ``announce`` the plan, train. Returns the plan.
+    ValueError before anything is trained for a bad output, a busy directory or a short disk."""
+    directory = config_dir(out, spec.activation, spec.l2)
+    check_output_dir(directory)
+    with exclusive(directory, f"{directory}: another train command is writing here"):
+        plan = plan_training(spec, seeds, out, overwrite)
+        check_free_disk(plan)
+        announce(plan)
+        train_plan(plan, progress, workers)
+    return plan
 
 
 def train_plan(plan: TrainPlan, progress: bool = True, workers: int = 1) -> list[Path]:
@@ -253,7 +280,7 @@ def train_plan(plan: TrainPlan, progress: bool = True, workers: int = 1) -> list
     if len(shares) == 1:
         _train_seeds(plan, plan.todo, progress)
     else:
-        with worker_pool(len(shares), _one_thread) as pool:
+        with worker_pool(len(shares), one_thread) as pool:
             futures = [pool.submit(_train_seeds, plan, share, progress and i == 0) for i, share in enumerate(shares)]
             for future in futures:
                 future.result()

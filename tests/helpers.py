@@ -1,8 +1,14 @@
-"""Helpers shared by the test modules: running the command line, listing written files."""
+"""Helpers shared by the test modules: running the command line, listing written files, writing
+synthetic run files."""
 
 import subprocess
 import sys
 from pathlib import Path
+
+import numpy as np
+
+from ib_keras.data import tishby_dataset
+from ib_keras.storage import METRICS, LayerSpec, RunWriter
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -15,3 +21,20 @@ def cli(*args, cwd=ROOT, **kwargs):
 def files(directory):
     """Every file under ``directory``, sorted; [] if it does not exist."""
     return sorted(p for p in Path(directory).rglob("*") if p.is_file()) if Path(directory).exists() else []
+
+
+def write_run(path, seed, epochs=3):
+    """A synthetic relu run of ``epochs`` recorded epochs, two layers, on the 4096 patterns."""
+    x, y = tishby_dataset()
+    rng = np.random.default_rng(seed)
+    weights = [rng.normal(size=(12, 3)), rng.normal(size=(12, 2))]
+    writer = RunWriter(path, x, y, np.arange(3277), np.arange(3277, 4096),
+                       [LayerSpec(3, "relu"), LayerSpec(2, "softmax")],
+                       {"activation": "relu", "seed": seed, "l2": 0.0, "protocol": "chelombiev", "epochs": epochs})
+    for epoch in range(epochs):
+        hidden = np.maximum(x @ weights[0] * (1 + epoch), 0).astype(np.float32)
+        logits = x @ weights[1] * (1 + epoch)
+        output = (np.exp(logits) / np.exp(logits).sum(1, keepdims=True)).astype(np.float32)
+        writer.append(epoch, [hidden, output], {name: 0.5 for name in METRICS}, np.ones(2), np.ones(2), np.ones(2))
+    writer.finish()
+    return path

@@ -12,29 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ib_keras.data import tishby_dataset
 from ib_keras.locks import exclusive
 from ib_keras.mi_table import estimate_runs, parse_estimators, read_table, run_files
-from ib_keras.storage import METRICS, LayerSpec, RunFileError, RunWriter, read_run
-from tests.helpers import ROOT, cli, files
+from ib_keras.storage import RunFileError, read_run
+from tests.helpers import ROOT, cli, files, write_run
 
 SPECS = "ebab,kde"
-
-
-def _write_run(path, seed, epochs=3):
-    """A synthetic relu run of ``epochs`` recorded epochs, two layers, on the 4096 patterns."""
-    x, y = tishby_dataset()
-    rng = np.random.default_rng(seed)
-    weights = [rng.normal(size=(12, 3)), rng.normal(size=(12, 2))]
-    writer = RunWriter(path, x, y, np.arange(3277), np.arange(3277, 4096),
-                       [LayerSpec(3, "relu"), LayerSpec(2, "softmax")], {"activation": "relu", "seed": seed, "l2": 0.0, "protocol": "chelombiev", "epochs": epochs})
-    for epoch in range(epochs):
-        hidden = np.maximum(x @ weights[0] * (1 + epoch), 0).astype(np.float32)
-        logits = x @ weights[1] * (1 + epoch)
-        output = (np.exp(logits) / np.exp(logits).sum(1, keepdims=True)).astype(np.float32)
-        writer.append(epoch, [hidden, output], {name: 0.5 for name in METRICS}, np.ones(2), np.ones(2), np.ones(2))
-    writer.finish()
-    return path
 
 
 def _one_line_exit_2(result, *words):
@@ -69,7 +52,7 @@ def test_a_second_train_into_a_configuration_being_written_stops_at_once(tmp_pat
 
 
 def test_a_second_estimate_on_a_table_being_written_stops_at_once(tmp_path):
-    run = _write_run(tmp_path / "runs" / "relu" / "seed-000.h5", 0)
+    run = write_run(tmp_path / "runs" / "relu" / "seed-000.h5", 0)
     out = tmp_path / "mi.parquet"
     with exclusive(tmp_path / ".mi.parquet.lock", "held by this test"):
         result = cli("estimate", str(run), "--estimators", "ebab", "--out", str(out), timeout=600)
@@ -83,7 +66,7 @@ def _to_estimate(stderr: str) -> int:
 
 
 def test_a_killed_estimate_reruns_only_the_files_not_yet_kept(tmp_path):
-    runs = [_write_run(tmp_path / "runs" / "relu" / f"seed-{s:03d}.h5", s, epochs=25) for s in range(8)]
+    runs = [write_run(tmp_path / "runs" / "relu" / f"seed-{s:03d}.h5", s, epochs=25) for s in range(8)]
     args = ["estimate", str(runs[0].parent), "--estimators", SPECS, "--jobs", "1"]
     whole = cli(*args, "--out", str(tmp_path / "whole.parquet"), timeout=600)
     assert whole.returncode == 0 and _to_estimate(whole.stderr) == 8, whole.stderr
@@ -107,7 +90,7 @@ def test_a_killed_estimate_reruns_only_the_files_not_yet_kept(tmp_path):
 
 @pytest.mark.parametrize("fraction", [0.001, 0.01, 0.1, 0.4, 0.9])
 def test_a_truncated_run_is_named_and_skipped_not_waited_for(tmp_path, fraction):
-    good = _write_run(tmp_path / "runs" / "relu" / "seed-000.h5", 0)
+    good = write_run(tmp_path / "runs" / "relu" / "seed-000.h5", 0)
     bad = tmp_path / "runs" / "relu" / "seed-001.h5"
     shutil.copy(good, bad)
     with open(bad, "r+b") as f:
@@ -134,7 +117,7 @@ def _config_list(f):
 
 @pytest.mark.parametrize("damage", [_rename_layer, _empty_activations, _config_list])
 def test_a_malformed_run_is_named_and_skipped(tmp_path, damage):
-    good = _write_run(tmp_path / "runs" / "relu" / "seed-000.h5", 0)
+    good = write_run(tmp_path / "runs" / "relu" / "seed-000.h5", 0)
     bad = tmp_path / "runs" / "relu" / "seed-001.h5"
     shutil.copy(good, bad)
     with h5py.File(bad, "r+") as f:
@@ -150,7 +133,7 @@ def test_a_malformed_run_is_named_and_skipped(tmp_path, damage):
 
 
 def test_estimate_keeps_the_rows_of_a_file_that_became_unreadable(tmp_path):
-    runs = [_write_run(tmp_path / "runs" / "relu" / f"seed-{s:03d}.h5", s) for s in range(2)]
+    runs = [write_run(tmp_path / "runs" / "relu" / f"seed-{s:03d}.h5", s) for s in range(2)]
     out = tmp_path / "mi.parquet"
     before = estimate_runs(runs, parse_estimators("ebab"), out, progress=False)
     with open(runs[1], "r+b") as f:
@@ -162,7 +145,7 @@ def test_estimate_keeps_the_rows_of_a_file_that_became_unreadable(tmp_path):
 
 
 def test_one_file_given_by_two_spellings_is_one_file(tmp_path):
-    run = _write_run(tmp_path / "d" / "seed-000.h5", 0)
+    run = write_run(tmp_path / "d" / "seed-000.h5", 0)
     (tmp_path / "d" / "sub").mkdir()
     assert run_files([run, tmp_path / "d" / "sub" / ".." / "seed-000.h5"]) == [run]
 

@@ -1,0 +1,63 @@
+"""Running a stage's tasks on a Dask cluster: a running scheduler (``tcp://host:port``, its workers
+anywhere that sees the same files), or a LocalCluster of N one-thread worker processes on this
+machine (``local:N``). This process alone writes outputs; tasks only read inputs, write their own
+run files, and return results. Dask reschedules the task of a worker that dies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+Item = TypeVar("Item")
+LOCAL = "local:"
+CONNECT_TIMEOUT = "5s"
+# A LocalCluster shares the cores with its tasks: no statistical profiler, slower monitors. Measured
+# on 18 run files (2 workers, 2 cores): 62 s -> 58 s, against 56 s for the process pool.
+_QUIET = {"distributed.worker.profile.enabled": False, "distributed.worker.memory.monitor-interval": "1s",
+          "distributed.admin.system-monitor.interval": "2s", "distributed.admin.tick.interval": "200ms"}
+
+
+@contextmanager
+def dask_client(scheduler: str) -> Iterator[object]:
+    """A ``distributed.Client`` of ``scheduler`` for the block.
+
+    Raises ValueError, before anything is run, for an address it cannot reach within
+    CONNECT_TIMEOUT or a malformed ``local:N``.
+    """
+    import dask
+    from distributed import Client, LocalCluster
+
+    if scheduler.startswith(LOCAL):
+        count = scheduler[len(LOCAL):]
+        if not count.isdigit() or not 1 <= int(count) <= 1024:
+            raise ValueError(f"--scheduler {scheduler}: give local:N with N worker processes from 1 to 1024")
+        with dask.config.set(_QUIET), \
+                LocalCluster(n_workers=int(count), threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+                Client(cluster) as client:
+            yield client
+        return
+    try:
+        client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError, ValueError, TypeError) as error:
+        raise ValueError(f"cannot reach the Dask scheduler at {scheduler} within {CONNECT_TIMEOUT} ({error}); "
+                         "start it with `dask scheduler`, or give --scheduler local:N") from error
+    with client:
+        yield client
+
+
+def finished(client, function: Callable[[Item], object], items: Iterable[Item]) -> Iterator[tuple[Item, object, str | None]]:
+    """(item, function(item), None) for every item as its task finishes on the cluster, or
+    (item, None, why) when its task could not run (its workers kept dying)."""
+    from distributed import KilledWorker, as_completed
+
+    items = list(items)
+    futures = client.map(function, items, pure=False)
+    positions = {future.key: position for position, future in enumerate(futures)}
+    for future in as_completed(futures):
+        item = items[positions[future.key]]
+        try:
+            yield item, future.result(), None
+        except KilledWorker as error:
+            yield item, None, f"its task's workers died ({error})"

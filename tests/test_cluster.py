@@ -1,0 +1,106 @@
+"""The estimate and train stages on a real Dask LocalCluster (worker processes): the same results
+as the local path, a killed worker loses nothing, an unreachable scheduler is one line."""
+
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import psutil
+import pytest
+
+from ib_keras.mi_table import read_table
+from ib_keras.storage import read_run
+from tests.helpers import ROOT, cli, files, write_run
+
+SPECS = "ebab,kde,akde"
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("cluster") / "runs" / "relu"
+    for seed in range(8):
+        write_run(directory / f"seed-{seed:03d}.h5", seed, epochs=30)
+    local = cli("estimate", str(directory), "--estimators", SPECS, "--jobs", "2",
+                "--out", str(directory.parent / "local.parquet"), timeout=600)
+    assert local.returncode == 0, local.stderr
+    return directory
+
+
+def test_the_cluster_gives_the_local_table_row_for_row(runs, tmp_path):
+    result = cli("estimate", str(runs), "--estimators", SPECS, "--scheduler", "local:2",
+                 "--out", str(tmp_path / "mi.parquet"), timeout=600)
+    assert result.returncode == 0, result.stderr
+    pd.testing.assert_frame_equal(read_table(tmp_path / "mi.parquet"), read_table(runs.parent / "local.parquet"))
+
+
+def _workers(process):
+    """The LocalCluster's worker processes: the children of the command running its nannies."""
+    return [child for child in psutil.Process(process.pid).children()
+            if "spawn_main" in " ".join(child.cmdline()) and "resource_tracker" not in " ".join(child.cmdline())]
+
+
+def _wait_for(condition, seconds=300):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_a_worker_killed_mid_run_loses_no_result(runs, tmp_path):
+    out = tmp_path / "mi.parquet"
+    process = subprocess.Popen([sys.executable, "-m", "ib_keras", "estimate", str(runs), "--estimators", SPECS,
+                                "--scheduler", "local:2", "--out", str(out)], cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    parts = tmp_path / ".mi.parquet.parts"
+    _wait_for(lambda: any(parts.glob("*.parquet")) or process.poll() is not None)
+    assert process.poll() is None, "finished before a worker could be killed"
+    victim = _workers(process)[0]
+    victim.send_signal(signal.SIGKILL)  # its task is rescheduled on the other worker or its restart
+    _, stderr = process.communicate(timeout=600)
+    assert process.returncode == 0 and "skipped" not in stderr, stderr
+    pd.testing.assert_frame_equal(read_table(out), read_table(runs.parent / "local.parquet"))
+
+
+def test_a_killed_client_leaves_the_existing_table_and_no_workers(runs, tmp_path):
+    out = tmp_path / "mi.parquet"
+    assert cli("estimate", str(runs), "--estimators", "ebab", "--out", str(out), timeout=600).returncode == 0
+    before = out.read_bytes()
+    process = subprocess.Popen([sys.executable, "-m", "ib_keras", "estimate", str(runs), "--estimators", SPECS,
+                                "--scheduler", "local:2", "--out", str(out)], cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait_for(lambda: len(_workers(process)) == 2 or process.poll() is not None)
+    workers = _workers(process)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert out.read_bytes() == before
+    _wait_for(lambda: not any(worker.is_running() and worker.status() != psutil.STATUS_ZOMBIE for worker in workers), 60)
+
+
+def test_an_unreachable_scheduler_is_one_line_and_writes_nothing(runs, tmp_path):
+    out = tmp_path / "new" / "mi.parquet"
+    result = cli("estimate", str(runs), "--scheduler", "tcp://127.0.0.1:9", "--out", str(out), timeout=120)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.stderr and not out.parent.exists()
+
+
+def test_a_sweep_on_the_cluster_trains_the_files_train_does_and_resumes(tmp_path):
+    args = ["--seeds", "2", "--epochs", "20", "--record-points", "5"]
+    sweep = cli("sweep", "--activations", "tanh", "--l2-activations", "relu", *args, "--scheduler", "local:2",
+                "--out", str(tmp_path / "cluster"), timeout=600)
+    assert sweep.returncode == 0, sweep.stderr
+    for activation, l2 in (("tanh", "0"), ("relu", "0.015")):
+        local = cli("train", "--activation", activation, "--l2", l2, *args, "--out", str(tmp_path / "local"), timeout=600)
+        assert local.returncode == 0, local.stderr
+    names = [path.relative_to(tmp_path / "local") for path in files(tmp_path / "local")]
+    assert [path.relative_to(tmp_path / "cluster") for path in files(tmp_path / "cluster")] == names
+    for name in names:
+        one, two = read_run(tmp_path / "cluster" / name), read_run(tmp_path / "local" / name)
+        assert one.complete and one.config == two.config
+        for a, b in zip(one.activity, two.activity):  # one thread against two: float32 rounding apart
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-4)
+    again = cli("sweep", "--activations", "tanh", "--l2-activations", "relu", *args, "--scheduler", "local:2",
+                "--out", str(tmp_path / "cluster"), timeout=600)
+    assert again.returncode == 0 and again.stdout.count("0 trained, 2 already complete") == 2, again.stdout
