@@ -31,7 +31,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from ib_keras.atomic import atomic_path
-from ib_keras.cluster import dask_client, finished
+from ib_keras.cluster import dask_client, finished, worker_threads
 from ib_keras.estimators import LAYER_MAX, METHODS, estimate_mi_many, resolve_params
 from ib_keras.locks import exclusive
 from ib_keras.storage import LAYER_STATISTICS, METRICS, RunFileError, read_run
@@ -404,7 +404,7 @@ def _estimate_into(files: list[Path], specs: Sequence[EstimatorSpec], out: Path,
         done = set(map(tuple, table[KEY].astype(str).to_numpy()))
         # Whole files while there are enough of them to keep every worker busy to the end; else a
         # task per layer. Largest first, so that no worker is left with a long task at the end.
-        workers = sum(client.nthreads().values()) if client is not None else jobs
+        workers = worker_threads(client) if client is not None else jobs
         split = len(files) < _TASKS_PER_WORKER * max(workers, 1)
         tasks = [task for path in files for task in _tasks(path, hashes[path], specs, done, split)]
         tasks.sort(key=lambda task: task.cost, reverse=True)

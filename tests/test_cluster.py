@@ -11,6 +11,7 @@ import pandas as pd
 import psutil
 import pytest
 
+from ib_keras.cluster import dask_client, worker_threads
 from ib_keras.mi_table import read_table
 from ib_keras.storage import read_run
 from tests.helpers import ROOT, cli, files, write_run
@@ -77,6 +78,13 @@ def test_a_killed_client_leaves_the_existing_table_and_no_workers(runs, tmp_path
     process.wait()
     assert out.read_bytes() == before
     _wait_for(lambda: not any(worker.is_running() and worker.status() != psutil.STATUS_ZOMBIE for worker in workers), 60)
+
+
+def test_a_local_cluster_counts_the_workers_it_is_still_starting():
+    with dask_client("local:3") as client:  # the block plans its tasks for 3 while they start
+        assert worker_threads(client) == 3
+        client.wait_for_workers(3)
+        assert worker_threads(client) == sum(client.nthreads().values()) == 3
 
 
 def test_an_unreachable_scheduler_is_one_line_and_writes_nothing(runs, tmp_path):
