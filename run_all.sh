@@ -9,15 +9,19 @@
 # Rerunning resumes: complete runs and estimates already in the table are not redone.
 set -euo pipefail
 cd "$(dirname "$0")"
-mode=--quick; scheduler=
+usage="usage: ./run_all.sh [--quick | --full] [--scheduler ADDRESS]"
+mode=; scheduler=
 while [ $# -gt 0 ]; do
   case "$1" in
-    --quick|--full) mode=$1; shift ;;
-    --scheduler) [ $# -ge 2 ] || { echo "usage: ./run_all.sh [--quick | --full] [--scheduler ADDRESS]" >&2; exit 2; }
+    --quick|--full) [ -z "$mode" ] || [ "$mode" = "$1" ] || { echo "run_all.sh: give --quick or --full, not both; $usage" >&2; exit 2; }
+                    mode=$1; shift ;;
+    --scheduler) [ $# -ge 2 ] || { echo "run_all.sh: --scheduler needs an ADDRESS; $usage" >&2; exit 2; }
                  scheduler=$2; shift 2 ;;
-    *) echo "usage: ./run_all.sh [--quick | --full] [--scheduler ADDRESS]" >&2; exit 2 ;;
+    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run_all.sh: unknown option '$1'; $usage" >&2; exit 2 ;;
   esac
 done
+mode=${mode:---quick}
 case "$mode" in
   --quick)
     activations="tanh relu elu swish"; seeds=3; epochs=1500; out=runs/quick

@@ -7,6 +7,8 @@ the final test accuracy, and the train-test accuracy gap is reported beside it.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 
 import numpy as np
@@ -20,9 +22,22 @@ LEARNED = 0.6  # final train accuracy at or above which a network learned the ta
 ESTIMATE = ["estimator", "params"]
 
 
+# What every run of a table must share for its layers to be compared by position across
+# configurations: the data set and the widths.
+COMPARABLE = ["dataset", "hidden"]
+
+
 def check_one_setting(table: pd.DataFrame) -> None:
-    """ValueError when runs of one activation and L2 differ in another setting (protocol, epochs,
-    split, ...): their seeds cannot be averaged or compared as one configuration."""
+    """ValueError when the table's runs differ in data set or widths (layer i would be another
+    layer in each), or runs of one activation and L2 differ in another setting (protocol, epochs,
+    split, ...): their seeds cannot be averaged or compared as one configuration. ``table``: an MI
+    table or the per-network one of `compression`."""
+    for column in COMPARABLE:
+        kinds = table.groupby(column)["activation"].agg(lambda a: ", ".join(sorted(set(map(str, a)))))
+        if len(kinds) > 1:
+            differing = " vs ".join(f"{value} ({activations})" for value, activations in kinds.items())
+            raise ValueError(f"the table mixes runs that differ in {column}: {differing}; their layers cannot be "
+                             "compared by position: estimate each into its own table")
     counts = table.groupby(CONFIGURATION)[RUN_SETTINGS].nunique()  # missing values (older tables) not counted
     mixed = counts[(counts > 1).any(axis=1)]
     if len(mixed):
@@ -127,11 +142,32 @@ def generalization_correlations(per_network: pd.DataFrame, learned_only: bool = 
     for key, group in per_network.groupby(keys):
         c, accuracy = group["compression"].to_numpy(), group["test_accuracy"].to_numpy()
         varied = len(c) >= 3 and np.ptp(c) > 0 and np.ptp(accuracy) > 0
-        pearson = stats.pearsonr(c, accuracy) if varied else (np.nan, np.nan)
-        spearman = stats.spearmanr(c, accuracy) if varied else (np.nan, np.nan)
+        pearson = correlation(c, accuracy) if varied else (np.nan, np.nan)
+        spearman = correlation(stats.rankdata(c), stats.rankdata(accuracy)) if varied else (np.nan, np.nan)
         rows.append({**dict(zip(keys, key)), "n": len(c), "pearson_r": pearson[0], "pearson_p": pearson[1],
                      "spearman_r": spearman[0], "spearman_p": spearman[1]})
     return pd.DataFrame(rows, columns=[*keys, "n", "pearson_r", "pearson_p", "spearman_r", "spearman_p"])
+
+
+EXACT_UP_TO = 8  # networks: up to here p-values enumerate every pairing (8! = 40320), beyond they are asymptotic
+
+
+@functools.cache
+def _pairings(n: int) -> np.ndarray:
+    return np.array(list(itertools.permutations(range(n))))
+
+
+def correlation(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Pearson's r of (n,) ``x`` and ``y`` and its two-sided p-value: exact up to EXACT_UP_TO
+    points (the share of the n! pairings of x with y whose |r| reaches the observed one), the
+    t-distribution's beyond. Spearman's is this on ranks. (Asymptotic p-values of a few points are
+    far too small: 3 points in rank order would give p = 0.)"""
+    r = float(stats.pearsonr(x, y).statistic)
+    if len(x) > EXACT_UP_TO:
+        return r, float(stats.pearsonr(x, y).pvalue)
+    xs, ys = (x - x.mean()) / x.std(), (y - y.mean()) / y.std()
+    permuted = (xs[_pairings(len(x))] * ys).mean(axis=1)
+    return r, float(np.mean(np.abs(permuted) >= abs(r) * (1 - 1e-9)))
 
 
 def within_configuration_correlations(per_network: pd.DataFrame, learned_only: bool = False) -> pd.DataFrame:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ib_keras.activations import ACTIVATIONS
+from ib_keras.atomic import check_utf8
 from ib_keras.data import SPLITS
 from ib_keras.protocols import PROTOCOLS
 
@@ -57,6 +58,15 @@ def _widths(text):
     return widths
 
 
+def _path(text):
+    """A path as given, if it is UTF-8 text: run files and tables name each other by path, as text."""
+    try:
+        check_utf8(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
 def _activations(text):
     names = [name.strip() for name in text.split(",") if name.strip()]
     unknown = [name for name in names if name not in ACTIVATIONS]
@@ -80,7 +90,7 @@ def _configuration_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split-seed", type=_natural_int, default=0, help="seed of the random split")
     parser.add_argument("--record-points", type=_record_points,
                         help="record this many log-spaced epochs instead of the protocol's schedule")
-    parser.add_argument("--out", default="runs/paper", help="output root (default: runs/paper)")
+    parser.add_argument("--out", type=_path, default="runs/paper", help="output root (default: runs/paper)")
     parser.add_argument("--overwrite", action="store_true", help="retrain and replace complete runs")
 
 
@@ -109,13 +119,13 @@ def _parser() -> argparse.ArgumentParser:
     inspect.add_argument("file", help="a run file (.h5)")
 
     estimate = commands.add_parser("estimate", help="mutual information of every run, epoch and layer, into a table")
-    estimate.add_argument("runs", nargs="+", help="run files (.h5) or directories searched for them")
+    estimate.add_argument("runs", nargs="+", type=_path, help="run files (.h5) or directories searched for them")
     estimate.add_argument("--estimators", default="ebab,akde,uniform,fixed,kde",
                           help="comma-separated estimators, each optionally with parameters, e.g. "
                                "'ebab,akde:variance_scale=0.01,uniform:hi=layer_max' (default: all five)")
     estimate.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1,
                           help="worker processes (default: one per core)")
-    estimate.add_argument("--out", help="table to write, .parquet or .csv (default: mi.parquet beside the runs)")
+    estimate.add_argument("--out", type=_path, help="table to write, .parquet or .csv (default: mi.parquet beside the runs)")
     estimate.add_argument("--strict", action="store_true", help="fail, writing nothing, if any run file fails")
     estimate.add_argument("--scheduler", metavar="ADDRESS",
                           help="run the tasks on a Dask cluster: tcp://host:port of a running scheduler, or local:N "
@@ -123,17 +133,17 @@ def _parser() -> argparse.ArgumentParser:
 
     summarize = commands.add_parser("summarize", help="reduce an MI table to the small tables figures and report need")
     summarize.add_argument("table", help="MI table written by estimate (.parquet or .csv)")
-    summarize.add_argument("--out", required=True, help="directory for the summary tables (e.g. results/paper)")
+    summarize.add_argument("--out", type=_path, required=True, help="directory for the summary tables (e.g. results/paper)")
 
     source = "MI table written by estimate (.parquet or .csv), or a directory written by summarize"
     plot = commands.add_parser("plot", help="draw the paper's figures from an MI table or its summary")
     plot.add_argument("table", help=source)
-    plot.add_argument("--out", default="figures", help="directory for the PNG and PDF files (default: figures)")
+    plot.add_argument("--out", type=_path, default="figures", help="directory for the PNG and PDF files (default: figures)")
     plot.add_argument("--png-only", action="store_true", help="write PNG files only, no PDF")
 
     report = commands.add_parser("report", help="write REPORT.md: the numbers behind each claim, with verdicts")
     report.add_argument("table", help=source)
-    report.add_argument("--out", default="figures/REPORT.md", help="report file (default: figures/REPORT.md)")
+    report.add_argument("--out", type=_path, default="figures/REPORT.md", help="report file (default: figures/REPORT.md)")
     report.add_argument("--figures", help="directory of the figures to embed (default: beside the report)")
     report.add_argument("--timings", help="JSON file of wall time (s) per stage, for the manifest")
     return parser
@@ -175,7 +185,7 @@ def _inspect(args) -> None:
 
     run = read_run(args.file, activity=False)
     e = run.epochs
-    print(f"{run.path}: {'complete' if run.complete else 'INCOMPLETE (training was interrupted)'}")
+    print(f"{run.path}: {'complete' if run.complete else f'INCOMPLETE ({run.incomplete_reason()})'}")
     print("config:")
     for key, value in sorted(run.config.items()):
         print(f"  {key}: {value}")
@@ -229,8 +239,12 @@ def _report(args) -> None:
     if args.timings:
         try:
             timings = json.loads(Path(args.timings).read_text())
-        except (OSError, json.JSONDecodeError) as error:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
             raise ValueError(f"{args.timings}: not a readable JSON file of timings ({error})") from error
+        if not isinstance(timings, dict) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in timings.values()):
+            raise ValueError(f"{args.timings}: not a JSON object of wall times per stage in seconds, such as "
+                             '{"train": 120, "estimate": 60}')
     print(f"{write_report(load(args.table), args.out, args.figures, timings)}: report written")
 
 
@@ -241,6 +255,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         commands = {"train": _train, "sweep": _sweep, "inspect": _inspect, "estimate": _estimate,
                     "summarize": _summarize, "plot": _plot, "report": _report}
         commands[args.command](args)
+    except BrokenPipeError:  # `inspect f.h5 | head -1`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so that exit's flush fails silently
+        return 0
     except (ValueError, OSError, FloatingPointError) as error:
         print(f"python -m ib_keras {args.command}: error: {error}", file=sys.stderr)
         return EXIT_ERROR

@@ -6,13 +6,18 @@ run files, and return results. Dask reschedules the task of a worker that dies.
 
 from __future__ import annotations
 
+import os
+import socket
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TypeVar
 
 Item = TypeVar("Item")
 LOCAL = "local:"
 CONNECT_TIMEOUT = "5s"
+NO_WORKERS_NOTICE = 10  # seconds without a worker before the stage says that it is waiting for one
 # A LocalCluster runs our tasks as fast as the process pool on the same cores when: each worker
 # thread holds one task at a time, as a pool hands them out (Dask's default saturation 1.1 queues
 # a second one on a worker, which can leave another idle at the end); workers start without Dask's
@@ -62,12 +67,36 @@ def worker_threads(client) -> int:
     return sum(client.nthreads().values())
 
 
-def finished(client, function: Callable[[Item], object], items: Iterable[Item]) -> Iterator[tuple[Item, object, str | None]]:
+def check_visible(path: str | Path) -> None:
+    """On a worker: ValueError unless ``path`` (absolute, as the client sent it) exists here."""
+    if not os.path.exists(path):
+        raise ValueError(f"{path}: not there on the Dask worker on {socket.gethostname()}; the cluster's workers "
+                         "need the client's files at the same paths (one filesystem, mounted alike)")
+
+
+def _wait_for_a_worker(client, report: Callable[[str], None]) -> None:
+    """Return once the cluster has a worker, saying after NO_WORKERS_NOTICE seconds that it waits."""
+    if client.cluster is not None or client.nthreads():  # a LocalCluster starts its own
+        return
+    try:
+        client.wait_for_workers(1, timeout=NO_WORKERS_NOTICE)
+    except TimeoutError:
+        address = client.scheduler.address
+        report(f"the Dask scheduler at {address} has no workers; waiting for one (start it with "
+               f"`dask worker {address}`, or stop with Ctrl-C)")
+        client.wait_for_workers(1)
+
+
+def finished(client, function: Callable[[Item], object], items: Iterable[Item],
+             report: Callable[[str], None] = lambda message: print(message, file=sys.stderr, flush=True),
+             ) -> Iterator[tuple[Item, object, str | None]]:
     """(item, function(item), None) for every item as its task finishes on the cluster, or
-    (item, None, why) when its task could not run (its workers kept dying)."""
+    (item, None, why) when its task could not run (its workers kept dying). While the cluster has
+    no worker, ``report`` says so once and the tasks wait for one."""
     from distributed import KilledWorker, as_completed
 
     items = list(items)
+    _wait_for_a_worker(client, report)
     futures = client.map(function, items, pure=False)
     positions = {future.key: position for position, future in enumerate(futures)}
     for future in as_completed(futures):

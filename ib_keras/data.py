@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import h5py
 import numpy as np
 import scipy.io
+from scipy.io.matlab import MatReadError
 
 N_BITS = 12
 N_PATTERNS = 2**N_BITS
@@ -55,10 +57,7 @@ def load_mat(path: str | Path, n_features: int | None = N_BITS) -> tuple[np.ndar
     and the field when a key is missing or a shape does not fit.
     """
     path = Path(path)
-    try:
-        contents = scipy.io.loadmat(path)
-    except (OSError, ValueError, IndexError, TypeError) as error:  # scipy's errors for malformed files
-        raise ValueError(f"{path}: cannot read as a MATLAB .mat file ({error})") from error
+    contents = _read_mat(path)
     for key in ("F", "y"):
         if key not in contents:
             raise ValueError(f"{path}: missing field '{key}' (expected F: (N, features) inputs, y: (1, N) labels)")
@@ -71,6 +70,18 @@ def load_mat(path: str | Path, n_features: int | None = N_BITS) -> tuple[np.ndar
     if n_features is None:  # labels as stored: `ib_keras.datasets` checks them
         return x, y.reshape(-1)
     return x.astype(np.float32), y.reshape(-1).astype(np.int64)
+
+
+def _read_mat(path: Path) -> dict:
+    """The variables of a MATLAB file: v4 to v7 through SciPy, v7.3 (an HDF5 file, arrays stored
+    transposed) through h5py. ValueError naming the file when it is neither."""
+    try:
+        if h5py.is_hdf5(path):
+            with h5py.File(path, "r") as f:
+                return {key: np.asarray(f[key]).T for key in ("F", "y") if isinstance(f.get(key), h5py.Dataset)}
+        return scipy.io.loadmat(path)
+    except (OSError, ValueError, IndexError, TypeError, NotImplementedError, MatReadError) as error:
+        raise ValueError(f"{path}: cannot read as a MATLAB .mat file ({error or type(error).__name__})") from error
 
 
 def check_split(split: str) -> str:

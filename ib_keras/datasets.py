@@ -20,6 +20,7 @@ TISHBY = "tishby"
 DIGITS = "digits"
 BUILT_IN = (TISHBY, DIGITS)
 MIN_SAMPLES = 10
+_LARGEST_INPUT = float(np.finfo(np.float32).max)  # training is in float32: larger inputs become inf
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ def load_dataset(name_or_path: str) -> Dataset:
     if not path.is_file():
         raise ValueError(f"{path}: no such data file")
     x, y = load_mat(path, n_features=None) if path.suffix == ".mat" else _read_npz(path)
-    return _checked(x, y, path.name, str(path))
+    return _checked(x, y, path.name, str(path), ("F", "y") if path.suffix == ".mat" else ("x", "y"))
 
 
 def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -80,23 +81,32 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return arrays["x"], arrays["y"]
 
 
-def _checked(x, y, name: str, where: str) -> Dataset:
-    """The data set, its labels renumbered 0..C-1 in sorted order; ValueError naming ``where``."""
+def _checked(x, y, name: str, where: str, fields: tuple[str, str] = ("x", "y")) -> Dataset:
+    """The data set, its labels renumbered 0..C-1 in sorted order; ValueError naming ``where`` and
+    the field as the file calls it (``fields``: the names of x and y there)."""
     x, y = np.asarray(x), np.asarray(y)
+    fx, fy = fields
     if x.ndim != 2 or x.shape[1] < 1:
-        raise ValueError(f"{where}: field 'x' has shape {x.shape}, expected (N, features)")
+        raise ValueError(f"{where}: field '{fx}' has shape {x.shape}, expected (N, features)")
     if y.ndim != 1 or len(y) != len(x):
-        raise ValueError(f"{where}: field 'y' has shape {y.shape}, expected ({len(x)},) to match x")
+        raise ValueError(f"{where}: field '{fy}' has shape {y.shape}, expected ({len(x)},) to match {fx}")
     if len(x) < MIN_SAMPLES:
         raise ValueError(f"{where}: {len(x)} samples; at least {MIN_SAMPLES} are needed for an 80/20 split")
-    if not np.issubdtype(x.dtype, np.number) or not np.isfinite(x.astype(np.float64)).all():
-        raise ValueError(f"{where}: field 'x' holds NaN, infinite or non-numeric values")
-    if not (np.issubdtype(y.dtype, np.integer) or (np.issubdtype(y.dtype, np.floating) and np.isfinite(y).all()
-                                                    and (y == np.round(y)).all())):
-        raise ValueError(f"{where}: field 'y' must hold integer class labels, got {y.dtype}")
+    if np.iscomplexobj(x) or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+        raise ValueError(f"{where}: field '{fx}' holds {x.dtype} values; give real numbers")
+    if not np.isfinite(x.astype(np.float64)).all():
+        raise ValueError(f"{where}: field '{fx}' holds NaN or infinite values")
+    largest = float(np.abs(x).max(initial=0.0))
+    if largest > _LARGEST_INPUT:
+        raise ValueError(f"{where}: field '{fx}' holds values up to {largest:.3g}, beyond float32's range "
+                         f"(|x| <= {_LARGEST_INPUT:.3g}) that training computes in; rescale the inputs")
+    if np.iscomplexobj(y) or not (np.issubdtype(y.dtype, np.integer) or (np.issubdtype(y.dtype, np.floating)
+                                                                       and np.isfinite(y).all()
+                                                                       and (y == np.round(y)).all())):
+        raise ValueError(f"{where}: field '{fy}' must hold integer class labels, got {y.dtype}")
     classes, y = np.unique(y, return_inverse=True)
     if len(classes) < 2:
-        raise ValueError(f"{where}: field 'y' has a single class ({classes[0]}); need at least two")
+        raise ValueError(f"{where}: field '{fy}' has a single class ({classes[0]}); need at least two")
     x, y = x.astype(np.float32), y.astype(np.int64)
     digest = hashlib.blake2b(x.tobytes() + y.tobytes(), digest_size=16).hexdigest()
     return Dataset(x, y, name, digest)

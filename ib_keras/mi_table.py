@@ -21,6 +21,7 @@ import shutil
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import as_completed
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import nullcontext
 from dataclasses import dataclass
 from numbers import Real
@@ -30,11 +31,11 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from ib_keras.atomic import atomic_path
-from ib_keras.cluster import dask_client, finished, worker_threads
-from ib_keras.estimators import LAYER_MAX, METHODS, estimate_mi_many, resolve_params
+from ib_keras.atomic import atomic_path, check_utf8, created_directory
+from ib_keras.cluster import check_visible, dask_client, finished, worker_threads
+from ib_keras.estimators import LAYER_MAX, METHODS, check_finite, estimate_mi_many, resolve_params
 from ib_keras.locks import exclusive
-from ib_keras.storage import LAYER_STATISTICS, METRICS, RunFileError, read_run
+from ib_keras.storage import LAYER_STATISTICS, METRICS, RunFileError, check_regular_file, read_run
 from ib_keras.workers import worker_pool
 
 RUN_MAX, RUN_MIN = "run_max", "run_min"  # the largest / smallest activity anywhere in the run
@@ -48,6 +49,8 @@ LAYER_COLUMNS = ["max_activity", *LAYER_STATISTICS]
 COLUMNS = [*IDENTITY, "epoch", "layer", "units", "estimator", "params", "i_xt", "i_ty", *METRICS, *LAYER_COLUMNS]
 LATER = [*RUN_SETTINGS, *LAYER_COLUMNS]  # tables written before these columns existed lack them
 _TEXT = ["run", "run_hash", "activation", "protocol", "dataset", "hidden", "split", "estimator", "params"]
+_NUMBERS = ["l2", "seed", "epoch", "layer", "units", "i_xt", "i_ty", *METRICS]
+TABLE_SUFFIXES = (".parquet", ".csv")
 
 # Shwartz-Ziv & Tishby's fixed range for the bounded activations; the others span the run.
 _UNIFORM_RANGES = {"tanh": (-1.0, 1.0), "softsign": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}
@@ -92,6 +95,8 @@ def parse_estimators(text: str) -> list[EstimatorSpec]:
             name, equals, value = assignment.partition("=")
             if not equals:
                 raise ValueError(f"'{assignment}' in '{token}' is not name=value")
+            if name in dict(params):
+                raise ValueError(f"'{token}' sets {name} twice; give each parameter once")
             try:
                 params.append((name, json.loads(value)))
             except json.JSONDecodeError:
@@ -110,22 +115,40 @@ def _check(spec: EstimatorSpec) -> None:
         raise ValueError(f"unknown estimator '{spec.method}'; valid estimators: {', '.join(METHODS)}")
     stand_ins = {RUN_MIN: 0.0, RUN_MAX: 1.0}
     given = spec.params_for("relu")
+    for name in ("lo", "hi"):
+        if isinstance(given.get(name), str) and given[name] not in (*stand_ins, LAYER_MAX):
+            raise ValueError(f"{spec.method}: {name} must be a finite number, '{RUN_MIN}' or '{RUN_MAX}' (the run's "
+                             f"smallest or largest activity){' or ' + repr(LAYER_MAX) if name == 'hi' else ''}, "
+                             f"got {given[name]!r}")
     params = {name: stand_ins.get(value, value) if isinstance(value, str) else value for name, value in given.items()}
     if given.get("hi") == RUN_MAX and isinstance(params["lo"], Real) and params["lo"] >= 1.0:
         params["hi"] = params["lo"] + 1.0  # only the run can tell whether run_max > lo
     resolve_params(spec.method, **params)
 
 
-def run_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Every ``*.h5`` under the given directories, and the given files, sorted and unique."""
-    found = set()
-    for path in (Path(os.path.normpath(p)) for p in paths):  # d/sub/../x.h5 is d/x.h5
+def run_files(paths: Iterable[str | Path], report: Callable[[str], None] | None = None) -> list[Path]:
+    """Every ``*.h5`` regular file under the given directories, and the given files, as absolute
+    paths with links and ``..`` resolved (so that one file has one name however it was given),
+    sorted and unique. Anything else named ``*.h5`` (a FIFO, a device, a link to one) would block
+    or never end when read, and a path that is not UTF-8 cannot go into a table: each is passed
+    to ``report`` by name and left out."""
+    candidates = []
+    for path in map(Path, paths):
         if path.is_dir():
-            found.update(path.rglob("*.h5"))
+            candidates += sorted(path.rglob("*.h5"))
         elif path.exists():
-            found.add(path)
+            candidates.append(path)
         else:
             raise ValueError(f"{path}: no such file or directory")
+    found = set()
+    for path in candidates:
+        try:
+            check_regular_file(path)
+            check_utf8(path.resolve())
+            found.add(path.resolve())
+        except (RunFileError, ValueError) as error:
+            if report is not None:
+                report(f"skipped: {error}")
     return sorted(found)
 
 
@@ -187,7 +210,14 @@ def estimate_run(
     """
     run = read_run(path)
     if not run.complete:
-        raise RunFileError(f"{path}: incomplete run (training was interrupted); rerun its train command")
+        raise RunFileError(f"{path}: incomplete run ({run.incomplete_reason()}); rerun its train command")
+    for layer, activity in enumerate(run.activity):  # first: run_max and the constant-layer shortcut assume it
+        diverged = np.flatnonzero(~np.isfinite(activity).all(axis=(1, 2)))
+        if len(diverged):
+            try:
+                check_finite(activity[diverged[0]])
+            except ValueError as error:
+                raise ValueError(f"{path}: epoch {run.epochs[diverged[0]]}, layer_{layer}: {error}") from error
     activation = _activation(run)
     requested = [spec.params_for(activation) for spec in specs]
     requests = [(spec.method, _resolve_run_values(params, run.activity)) for spec, params in zip(specs, requested)]
@@ -274,19 +304,45 @@ def _fill_later(table: pd.DataFrame, hashes: dict[Path, str]) -> pd.DataFrame:
     return table.infer_objects()
 
 
+def _is_csv(path: Path) -> bool:
+    return path.suffix.lower() == ".csv"
+
+
+def check_table_path(path: Path) -> None:
+    """ValueError unless ``path`` can name a table: a .parquet or .csv file, not a directory."""
+    check_utf8(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory; give the table's file name, e.g. {path / 'mi.parquet'}")
+    if path.suffix.lower() not in TABLE_SUFFIXES:
+        raise ValueError(f"{path}: a table is written as {' or '.join(TABLE_SUFFIXES)}, not '{path.suffix}'; "
+                         "name it mi.parquet or mi.csv")
+
+
+def check_columns(frame: pd.DataFrame, path: Path, required: Sequence[str], text: Sequence[str],
+                  numbers: Sequence[str], what: str) -> None:
+    """ValueError "``path``: ``what`` (...)" naming the ``required`` columns ``frame`` lacks, and
+    those of ``text`` not holding text or of ``numbers`` not holding numbers."""
+    missing = [c for c in required if c not in frame.columns]
+    mistyped = [c for c in text if c in frame.columns
+                and pd.api.types.infer_dtype(frame[c], skipna=True) not in ("string", "empty")]
+    mistyped += [c for c in numbers if c in frame.columns and not pd.api.types.is_numeric_dtype(frame[c])]
+    problems = [f"missing columns {', '.join(missing)}"] * bool(missing)
+    problems += [f"columns of the wrong type: {', '.join(mistyped)}"] * bool(mistyped)
+    if problems:
+        raise ValueError(f"{path}: {what} ({'; '.join(problems)})")
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read an MI table (.parquet or .csv); ValueError naming the file when it is not one."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path}: no such MI table; write it with `python -m ib_keras estimate`")
     try:
-        table = pd.read_csv(path, dtype=dict.fromkeys(_TEXT, str)) if path.suffix == ".csv" else pd.read_parquet(path)
+        table = pd.read_csv(path, dtype=dict.fromkeys(_TEXT, str)) if _is_csv(path) else pd.read_parquet(path)
     except (OSError, ValueError) as error:
         raise ValueError(f"{path}: not an MI table written by `python -m ib_keras estimate` ({error})") from error
-    missing = set(COLUMNS) - set(table.columns) - set(LATER)  # filled by estimate
-    if missing:
-        raise ValueError(f"{path}: not an MI table written by `python -m ib_keras estimate` "
-                         f"(missing columns {', '.join(sorted(missing))})")
+    required = [c for c in COLUMNS if c not in LATER]  # LATER ones are filled by estimate
+    check_columns(table, path, required, _TEXT, _NUMBERS, "not an MI table written by `python -m ib_keras estimate`")
     if table.empty:
         raise ValueError(f"{path}: the MI table has no rows; run `python -m ib_keras estimate` on complete run files")
     return table.reindex(columns=[*COLUMNS, *(c for c in table.columns if c not in COLUMNS)])
@@ -295,7 +351,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
 def write_table(table: pd.DataFrame, path: str | Path) -> None:
     """Write ``table`` to ``path`` (.parquet or .csv) atomically: all of it or nothing."""
     with atomic_path(path) as partial:
-        if Path(path).suffix == ".csv":
+        if _is_csv(Path(path)):
             table.to_csv(partial, index=False)
         else:
             table.to_parquet(partial, index=False)
@@ -303,9 +359,10 @@ def write_table(table: pd.DataFrame, path: str | Path) -> None:
 
 def _finished(tasks: Sequence[_Task], jobs: int, client=None) -> Iterator[tuple[_Task, pd.DataFrame | None, str | None]]:
     """(task, rows, error) for every task as it finishes: on a Dask ``client``'s cluster, in this
-    process, or over ``jobs`` workers."""
+    process, or over ``jobs`` workers. (task, None, None) for a task lost with a worker process
+    that died (killed, out of memory), which takes every unfinished task of the pool with it."""
     if client is not None:
-        for task, result, lost in finished(client, _estimate_task, tasks):
+        for task, result, lost in finished(client, _estimate_cluster_task, tasks):
             yield (task, None, f"{task.path}: {lost}") if lost else (task, *result)
         return
     if jobs <= 1:
@@ -315,7 +372,19 @@ def _finished(tasks: Sequence[_Task], jobs: int, client=None) -> Iterator[tuple[
     with worker_pool(jobs) as pool:
         futures = {pool.submit(_estimate_task, task): task for task in tasks}  # run in this order
         for future in as_completed(futures):
-            yield futures[future], *future.result()
+            try:
+                yield futures[future], *future.result()
+            except BrokenProcessPool:
+                yield futures[future], None, None
+
+
+def _estimate_cluster_task(task: _Task) -> tuple[pd.DataFrame | None, str | None]:
+    """`_estimate_task` on a cluster's worker, which may not see the client's files."""
+    try:
+        check_visible(task.path)
+    except ValueError as error:
+        return None, str(error)
+    return _estimate_task(task)
 
 
 def _estimate_task(task: _Task) -> tuple[pd.DataFrame | None, str | None]:
@@ -335,8 +404,17 @@ class _Parts:
         self.directory = out.with_name(f".{out.name}.parts")
         self.added: list[Path] = []
 
-    def read(self) -> list[pd.DataFrame]:
-        return [read_table(path) for path in sorted(self.directory.glob("*.parquet"))]
+    def read(self, report: Callable[[str], None]) -> list[pd.DataFrame]:
+        """The parts' rows; a part that cannot be read is reported and deleted (its file's rows are
+        then estimated again), so that no bad part blocks the stage."""
+        frames = []
+        for path in sorted(self.directory.glob("*.parquet")):
+            try:
+                frames.append(read_table(path))
+            except ValueError as error:
+                report(f"discarded an unreadable kept part, its run file is estimated again: {error}")
+                path.unlink(missing_ok=True)
+        return frames
 
     def add(self, rows: pd.DataFrame) -> None:
         self.added.append(self.directory / f"{os.getpid()}-{len(self.added):06d}.parquet")
@@ -365,6 +443,23 @@ def _merge(frames: Sequence[pd.DataFrame], hashes: dict[Path, str]) -> pd.DataFr
     return table.sort_values(["run", "estimator", "params", "epoch", "layer"], ignore_index=True)
 
 
+def _canonical_runs(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with every ``run`` as an absolute path with links resolved, as `run_files` names
+    files: a table written before that held paths as they were given, relative ones to the
+    directory the stage ran in, which is taken to be this one."""
+    names = {run: str(Path(run).resolve()) for run in table["run"].unique()}
+    return table.assign(run=table["run"].map(names)) if any(k != v for k, v in names.items()) else table
+
+
+def _deleted(table: pd.DataFrame, roots: Sequence[Path], files: Sequence[Path]) -> set[str]:
+    """The runs of ``table`` whose files lay under ``roots`` (directories, or files given) and are
+    gone: neither found there now nor on disk."""
+    found, given = set(map(str, files)), set(map(str, roots))
+    prefixes = tuple(root + os.sep for root in given)
+    return {run for run in table["run"].unique()
+            if run not in found and (run in given or run.startswith(prefixes)) and not Path(run).exists()}
+
+
 def estimate_runs(
     paths: Sequence[str | Path],
     specs: Sequence[EstimatorSpec],
@@ -384,23 +479,36 @@ def estimate_runs(
     rows kept; with ``strict`` ValueError is raised and the table is not written. With
     ``scheduler`` (see `ib_keras.cluster.dask_client`) the tasks run on that Dask cluster instead
     of ``jobs`` local processes; this process alone writes the table.
+
+    A run is named in the table by its file's absolute path, however ``paths`` spelled it. Rows
+    of a file that was under ``paths`` and no longer exists are dropped (and reported); rows of
+    files elsewhere are kept as they are. A worker process that dies (killed, out of memory)
+    ends the stage with ValueError once the table holds every file finished before it.
     Returns the whole table as written.
     """
-    files = run_files(paths)
+    out = Path(out)
+    check_table_path(out)
+    files = run_files(paths, report)
     if not files:
         raise ValueError(f"no run files (*.h5) under {', '.join(map(str, paths))}")
-    out = Path(out)
     with dask_client(scheduler) if scheduler else nullcontext() as client:  # an unreachable one: before any writing
-        out.parent.mkdir(parents=True, exist_ok=True)  # where the lock, the parts and the table go
-        return _estimate_into(files, specs, out, jobs, strict, progress, report, client)
+        with created_directory(out.parent):  # where the lock, the parts and the table go; removed if left empty
+            return _estimate_into(files, [Path(p).resolve() for p in paths], specs, out, jobs, strict, progress,
+                                  report, client)
 
 
-def _estimate_into(files: list[Path], specs: Sequence[EstimatorSpec], out: Path, jobs: int, strict: bool,
-                   progress: bool, report: Callable[[str], None], client) -> pd.DataFrame:
+def _estimate_into(files: list[Path], roots: list[Path], specs: Sequence[EstimatorSpec], out: Path, jobs: int,
+                   strict: bool, progress: bool, report: Callable[[str], None], client) -> pd.DataFrame:
     with exclusive(out.with_name(f".{out.name}.lock"), f"{out}: another estimate is writing this table"):
         parts = _Parts(out)
         hashes = {path: file_hash(path) for path in files}
-        table = _merge([read_table(out) if out.exists() else pd.DataFrame(columns=COLUMNS), *parts.read()], hashes)
+        table = _merge([_canonical_runs(read_table(out)) if out.exists() else pd.DataFrame(columns=COLUMNS),
+                        *parts.read(report)], hashes)
+        deleted = _deleted(table, roots, files)
+        if deleted:
+            report(f"{len(deleted)} run file(s) under {', '.join(map(str, roots))} no longer exist; their rows are "
+                   f"dropped from {out} (first: {min(deleted)})")
+            table = table[~table["run"].isin(deleted)].reset_index(drop=True)
         done = set(map(tuple, table[KEY].astype(str).to_numpy()))
         # Whole files while there are enough of them to keep every worker busy to the end; else a
         # task per layer. Largest first, so that no worker is left with a long task at the end.
@@ -413,12 +521,15 @@ def _estimate_into(files: list[Path], specs: Sequence[EstimatorSpec], out: Path,
             print(f"{len(pending)} of {len(files)} run files to estimate, the others already in {out}", file=sys.stderr)
         collected: dict[Path, list[pd.DataFrame]] = {}
         failures: dict[Path, str] = {}  # a file fails whole: none of its layers' rows are kept
+        lost: set[Path] = set()  # files whose tasks died with a worker process
         with tqdm(total=len(tasks), desc="estimate", unit="task", disable=not progress or not tasks,
                   file=sys.stderr) as bar:
             for task, rows, error in _finished(tasks, min(jobs, len(tasks)), client):
-                if error is not None:
+                if rows is None and error is None:
+                    lost.add(task.path)
+                elif error is not None:
                     failures.setdefault(task.path, error)
-                elif task.path not in failures:
+                elif task.path not in failures and task.path not in lost:
                     collected.setdefault(task.path, []).append(rows)
                     if len(collected[task.path]) == pending[task.path]:
                         rows = pd.concat(collected.pop(task.path), ignore_index=True)
@@ -432,9 +543,14 @@ def _estimate_into(files: list[Path], specs: Sequence[EstimatorSpec], out: Path,
                                  f"first: {next(iter(failures.values()))}")
             for failure in failures.values():
                 report(f"skipped: {failure}")
-        table = _fill_later(_merge([table, *parts.read()], hashes), hashes)
+        table = _fill_later(_merge([table, *parts.read(report)], hashes), hashes)
         if table.empty:
-            raise ValueError(f"no rows to write to {out}: every run file failed; first: {next(iter(failures.values()))}")
+            first = next(iter(failures.values()), f"{min(lost, default=out)}: lost with a worker process that died")
+            raise ValueError(f"no rows to write to {out}: every run file failed; first: {first}")
         write_table(table, out)
         parts.clear()
+        if lost:
+            raise ValueError(f"{out}: a worker process died (killed, or out of memory) while estimating {len(lost)} "
+                             f"run file(s) (first: {min(lost)}); the table holds every file finished before it: "
+                             "rerun the same command to estimate the rest")
     return table

@@ -38,6 +38,14 @@ PROTOCOLS = {
 }
 
 
+def record_schedule(protocol: str, epochs: int, record_points: int | None = None) -> np.ndarray:
+    """The epochs a run of ``epochs`` epochs records (sorted int64): ``record_points`` log-spaced
+    ones when given, else the protocol's schedule. ValueError for an unknown protocol."""
+    if record_points is not None:
+        return log_spaced_epochs(epochs, record_points)
+    return get_protocol(protocol).record_epochs(epochs)
+
+
 def get_protocol(name: str) -> Protocol:
     """The protocol called ``name``; ValueError listing the valid names otherwise."""
     if name not in PROTOCOLS:

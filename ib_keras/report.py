@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from ib_keras.estimators import METHODS
 from ib_keras.summary import Summary
 
 ALPHA = 0.05
+STAR_MIN_N = 4  # networks: a p-value from fewer is shown but never starred, nor counted in the correction
 ADAPTIVE = ("ebab", "akde")
 SATURATING = {"tanh", "softsign", "sigmoid"}  # bounded on both sides; the others do not saturate above
 FIGURES = [
@@ -88,8 +90,8 @@ class _Tests:
 
     @property
     def count(self) -> int:
-        return int(sum(np.isfinite(frame[column].to_numpy(dtype=float)).sum()
-                       for frame, column, _ in self._columns() if column in frame))
+        """The tests in the correction's family: finite p-values from at least STAR_MIN_N networks."""
+        return int(sum(np.isfinite(p).sum() for p in self._family()))
 
     def _columns(self) -> list[tuple[pd.DataFrame, str, str]]:
         return [(self.summary, "p_positive", "q_positive"), (self.kruskal, "p", "q"),
@@ -98,6 +100,16 @@ class _Tests:
                 (self.every, "spearman_p", "spearman_q"), (self.within, "p", "q"),
                 (self.per_configuration, "pearson_p", "pearson_q")]
 
+    def _family(self) -> list[np.ndarray]:
+        """Each column's p-values, NaN where the test rests on fewer than STAR_MIN_N networks (in
+        its smaller group): shown, never starred."""
+        family = []
+        for frame, column, _ in self._columns():
+            p = frame[column].to_numpy(dtype=float) if column in frame else np.zeros(0)
+            n = frame[["n_without", "n_with"]].min(axis=1) if "n_with" in frame else frame["n"] if "n" in frame else p
+            family.append(np.where(np.asarray(n, dtype=float) >= STAR_MIN_N, p, np.nan))
+        return family
+
 
 def _tests(per: pd.DataFrame) -> _Tests:
     network_means = per[(per["l2"] == 0) & per["estimator"].isin(ADAPTIVE)]
@@ -105,13 +117,13 @@ def _tests(per: pd.DataFrame) -> _Tests:
     for estimator, group in network_means.groupby("estimator"):
         samples = [g.groupby("run")["compression"].mean().to_numpy() for _, g in group.groupby("activation")]
         if len(samples) >= 2 and all(len(sample) >= 2 for sample in samples):
-            kruskal.append({"estimator": estimator, "p": stats.kruskal(*samples).pvalue})
-    tests = _Tests(compression_summary(per), pd.DataFrame(kruskal, columns=["estimator", "p"]), l2_effect(per),
+            kruskal.append({"estimator": estimator, "n": min(map(len, samples)), "p": stats.kruskal(*samples).pvalue})
+    tests = _Tests(compression_summary(per), pd.DataFrame(kruskal, columns=["estimator", "n", "p"]), l2_effect(per),
                    generalization_correlations(per, learned_only=True), generalization_correlations(per),
                    within_configuration_correlations(per, learned_only=True),
                    generalization_correlations(per, learned_only=True, by=CONFIGURATION))
     columns = tests._columns()
-    p_values = [frame[column].to_numpy(dtype=float) if column in frame else np.zeros(0) for frame, column, _ in columns]
+    p_values = tests._family()
     q = benjamini_hochberg(np.concatenate(p_values))
     start = 0
     for (frame, column, q_column), values in zip(columns, p_values):
@@ -144,10 +156,10 @@ def _claim_compression(tests: _Tests, per: pd.DataFrame, last: int) -> _Claim:
         f"{estimator}: " + ", ".join(f"{a} {_fmt(v)}" for a, v in ranking[estimator].sort_values(ascending=False).items())
         for estimator in ranking.index.get_level_values(0).unique()) + "."]
     text += ["", "Kruskal-Wallis test that the per-network mean compression differs between activations: "
-             + ", ".join(f"{e}: p = {_p(p, q)}" for e, p, q in tests.kruskal.itertuples(index=False)) + "."]
+             + ", ".join(f"{e}: p = {_p(p, q)}" for e, _, p, q in tests.kruskal.itertuples(index=False)) + "."]
     compressing = rows[(rows["estimator"].isin(ADAPTIVE)) & (rows["q_positive"] < ALPHA) & (rows["mean"] > 0)]
     unsaturated = sorted(set(compressing["activation"]) - SATURATING)
-    differing = [e for e, _, q in tests.kruskal.itertuples(index=False) if q < ALPHA]
+    differing = [e for e, _, _, q in tests.kruskal.itertuples(index=False) if q < ALPHA]
     verdict = ("reproduced" if unsaturated and differing else
                "partly reproduced" if unsaturated or differing else "not reproduced")
     reason = (f"Non-saturating activations with significant compression (starred) in at least one layer under "
@@ -164,8 +176,12 @@ def _claim_variation(tests: _Tests) -> _Claim:
     text = (f"Across every activation and layer under EBAB and aKDE, the median coefficient of variation "
             f"(sd / |mean|) of compression over seeds is {_fmt(median_cv)} ({len(cv.dropna())} cells; "
             f"per-cell sd in the table above).")
+    if rows.empty:
+        most = int(summary["n"].max()) if len(summary) else 0
+        return _Claim(text, "not testable", f"Fewer than two seeds per configuration (at most {most}).")
     if not np.isfinite(median_cv):
-        return _Claim(text, "not testable", "Fewer than two seeds per configuration.")
+        return _Claim(text, "not testable", f"No cell of {len(rows)} with two or more seeds has a mean compression "
+                                            "above 0, so its variation relative to the mean is undefined.")
     verdict = "reproduced" if median_cv >= 0.5 else "partly reproduced" if median_cv >= 0.25 else "not reproduced"
     return _Claim(text, verdict, f"The typical seed-to-seed sd is {_fmt(median_cv)} times the mean compression.")
 
@@ -246,6 +262,10 @@ def _claims(per: pd.DataFrame) -> tuple[list[_Claim], _Tests]:
     """The four claims' numbers and verdicts from per-network compression (one setting per estimator)."""
     last = int(per["layer"].max())
     tests = _tests(per)
+    if not per["estimator"].isin(ADAPTIVE).any():
+        reason = "No EBAB/aKDE rows: the claims are about the adaptive estimators; estimate with ebab and akde."
+        return [_Claim(f"The table holds only {', '.join(sorted(per['estimator'].unique()))} estimates.",
+                       "not testable", reason)] * len(CLAIMS), tests
     accuracies = final_accuracies(per)
     return [_claim_compression(tests, per, last), _claim_variation(tests), _claim_l2(tests, accuracies, last),
             _claim_generalization(tests, per, last)], tests
@@ -293,9 +313,9 @@ def write_report(summary: Summary, out: str | Path, figures_dir: str | Path | No
                  timings: dict | None = None) -> Path:
     """Write the report of ``summary`` to ``out`` (Markdown), linking the figures in
     ``figures_dir`` (default: beside the report); returns its path."""
+    if str(out).endswith(("/", os.sep)) or Path(out).is_dir():  # "newdir/" names a directory too
+        raise ValueError(f"{out} is a directory; give the report's file name, e.g. {Path(out) / 'REPORT.md'}")
     out = Path(out)
-    if out.is_dir():
-        raise ValueError(f"{out} is a directory; give the report's file name, e.g. {out / 'REPORT.md'}")
     figures_dir = Path(figures_dir) if figures_dir else out.parent
     per = summary.default_networks
     claims, tests = _claims(per)
@@ -311,7 +331,9 @@ def write_report(summary: Summary, out: str | Path, figures_dir: str | Path | No
              "seeds (the quick run) they are weak evidence either way.", "",
              f"**Multiple tests.** The report runs {tests.count} tests. A star (*) marks a p-value that survives the "
              f"Benjamini-Hochberg correction over all {tests.count} at a false discovery rate of {ALPHA}; the "
-             "verdicts count only starred results.", ""]
+             f"verdicts count only starred results. A p-value from fewer than {STAR_MIN_N} networks is shown but "
+             "never starred nor counted; correlations of up to 8 networks have exact p-values (every pairing "
+             "enumerated).", ""]
     for title, claim in zip(CLAIMS, claims):
         reason = f" {claim.reason}" if claim.reason else ""
         parts += [f"## {title}", "", f"**Verdict: {claim.verdict}.**{reason}", "", claim.body, ""]

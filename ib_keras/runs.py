@@ -13,6 +13,7 @@ import os
 import platform
 import shutil
 from collections.abc import Callable, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -23,12 +24,12 @@ import tensorflow as tf
 
 from ib_keras import __version__
 from ib_keras.activations import check_activation
+from ib_keras.atomic import created_directory
 from ib_keras.callbacks import ActivationRecorder, TrainingProgress
 from ib_keras.data import TRAIN_FRACTION, check_split, split_indices
 from ib_keras.datasets import TISHBY, Dataset, load_dataset
 from ib_keras.models import BATCH_SIZE, HIDDEN_UNITS, LEARNING_RATE, N_CLASSES, build_ensemble, kernel_stddevs
-from ib_keras.protocols import get_protocol
-from ib_keras.schedules import log_spaced_epochs
+from ib_keras.protocols import get_protocol, record_schedule
 from ib_keras.locks import exclusive
 from ib_keras.storage import ForeignFileError, RunFileError, config_dir, read_run, run_file_bytes, run_path
 from ib_keras.training import fit_ensemble
@@ -38,6 +39,7 @@ from ib_keras.workers import worker_pool
 # inputs (4096 x (12 + 31) values), with a wide margin; other data and widths scale it.
 _BYTES_PER_MEMBER = 8 * 2**20
 _PAPER_VALUES = 4096 * (12 + sum(HIDDEN_UNITS) + N_CLASSES)
+_BYTES_PER_PARAMETER = 4 * 4  # float32 weight, gradient and Adam's two moments
 MAX_UNITS = 10_000
 _MEMORY_SHARE = 0.25  # of the memory available when training starts
 _DISK_MARGIN = 1.1
@@ -81,9 +83,7 @@ class TrainSpec:
 
     def record_epochs(self) -> np.ndarray:
         """The epochs recorded (int64, from 0 to ``total_epochs``)."""
-        if self.record_points is not None:
-            return log_spaced_epochs(self.total_epochs, self.record_points)
-        return get_protocol(self.protocol).record_epochs(self.total_epochs)
+        return record_schedule(self.protocol, self.total_epochs, self.record_points)
 
     def data(self) -> Dataset:
         """The data set (loaded once per process)."""
@@ -202,16 +202,6 @@ def _check_neighbours(plan: TrainPlan, seeds: Sequence[int]) -> None:
                              "keep each configuration in its own --out")
 
 
-def check_output_dir(directory: Path) -> None:
-    """Make the output directory; OSError-free or ValueError naming the directory and the fix."""
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ValueError(f"cannot create output directory {directory} ({error.strerror}); choose another --out") from error
-    if not os.access(directory, os.W_OK):
-        raise ValueError(f"output directory {directory} is not writable; choose another --out")
-
-
 def check_free_disk(plan: TrainPlan) -> None:
     """ValueError when the disk under ``plan.out`` has less free space than the plan needs."""
     existing = plan.out
@@ -226,15 +216,43 @@ def check_free_disk(plan: TrainPlan) -> None:
         )
 
 
-def members_per_model(n_networks: int, values_per_member: int = _PAPER_VALUES) -> int:
-    """How many networks to train in one model: all of them unless memory says otherwise.
-    ``values_per_member``: samples x (input width + every layer's width), which memory grows with."""
+def _available_memory() -> int:
+    """Bytes of memory available now: Linux's MemAvailable (free memory and what the page cache
+    would give back), else the free pages, else 4 GiB where the system does not say."""
     try:
-        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        with open("/proc/meminfo") as f:
+            return next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
-        available = 4 * 2**30
-    per_member = _BYTES_PER_MEMBER * max(1.0, values_per_member / _PAPER_VALUES)
-    return max(1, min(n_networks, int(_MEMORY_SHARE * available // per_member)))
+        return 4 * 2**30
+
+
+def member_bytes(spec: TrainSpec) -> int:
+    """Peak memory of one network of ``spec`` while it trains and records (bytes, with a margin):
+    its activity on every sample, as measured on the paper's network, and for each parameter the
+    weight, its gradient and Adam's two moments in float32."""
+    data = spec.data()
+    widths = [data.x.shape[1], *spec.hidden, data.n_classes]
+    parameters = sum((fan_in + 1) * units for fan_in, units in zip(widths, widths[1:]))
+    activity = _BYTES_PER_MEMBER * max(1.0, len(data.x) * sum(widths) / _PAPER_VALUES)
+    return int(activity) + _BYTES_PER_PARAMETER * parameters
+
+
+def check_memory(spec: TrainSpec) -> None:
+    """ValueError when one network of ``spec`` needs more memory than is available."""
+    needed, free = member_bytes(spec), _available_memory()
+    if needed > free:
+        raise ValueError(f"one network of widths {','.join(map(str, spec.hidden))} on {spec.dataset} needs about "
+                         f"{needed / 1e9:.1f} GB of memory to train, and {free / 1e9:.1f} GB are available; choose "
+                         "smaller --hidden widths")
+
+
+def members_per_model(n_networks: int, spec: TrainSpec) -> int:
+    """How many networks of ``spec`` to train in one model: all of them unless memory says otherwise."""
+    return max(1, min(n_networks, int(_MEMORY_SHARE * _available_memory() // member_bytes(spec))))
 
 
 def one_thread() -> None:
@@ -257,12 +275,14 @@ def train_configuration(
     announce: Callable[[TrainPlan], None] = lambda plan: None,
 ) -> TrainPlan:
     """Everything `train` does for one configuration: make and lock its directory (a second writer
-    stops at once), plan, check the disk, ``announce`` the plan, train. Returns the plan.
-    ValueError before anything is trained for a bad output, a busy directory or a short disk."""
+    stops at once), plan, check the disk and the memory, ``announce`` the plan, train. Returns the
+    plan. ValueError before anything is trained for a bad output, a busy directory, a short disk or
+    too little memory (the directories it made are then removed again); ValueError once the
+    finished networks are kept when a worker process dies."""
     directory = config_dir(out, spec.activation, spec.l2)
-    check_output_dir(directory)
-    with exclusive(directory, f"{directory}: another train command is writing here"):
+    with created_directory(directory), exclusive(directory, f"{directory}: another train command is writing here"):
         plan = plan_training(spec, seeds, out, overwrite)
+        check_memory(spec)
         check_free_disk(plan)
         announce(plan)
         train_plan(plan, progress, workers)
@@ -282,9 +302,22 @@ def train_plan(plan: TrainPlan, progress: bool = True, workers: int = 1) -> list
     else:
         with worker_pool(len(shares), one_thread) as pool:
             futures = [pool.submit(_train_seeds, plan, share, progress and i == 0) for i, share in enumerate(shares)]
-            for future in futures:
-                future.result()
+            try:
+                for future in futures:
+                    future.result()
+            except BrokenProcessPool:  # the pool stops its other workers too: their files stay incomplete
+                complete = sum(_is_complete(plan.path(seed)) for seed in plan.todo)
+                raise ValueError(f"{plan.path(0).parent}: a training worker process died (killed, or out of memory); "
+                                 f"{complete} of the {len(plan.todo)} networks to train are complete and kept: rerun "
+                                 "the same command to train the others") from None
     return [plan.path(seed) for seed in plan.todo]
+
+
+def _is_complete(path: Path) -> bool:
+    try:
+        return read_run(path, activity=False).complete
+    except RunFileError:
+        return False
 
 
 def _train_seeds(plan: TrainPlan, seeds: Sequence[int], progress: bool) -> None:
@@ -293,7 +326,7 @@ def _train_seeds(plan: TrainPlan, seeds: Sequence[int], progress: bool) -> None:
     data = spec.data()
     x, y = data.x, data.y
     train_idx, test_idx = split_indices(len(x), spec.split, spec.split_seed)
-    group_size = members_per_model(len(seeds), len(x) * (x.shape[1] + sum(spec.hidden) + data.n_classes))
+    group_size = members_per_model(len(seeds), spec)
     for start in range(0, len(seeds), group_size):
         group = seeds[start : start + group_size]
         model = build_ensemble(spec.activation, group, spec.l2, spec.protocol, x.shape[1], spec.hidden, data.n_classes)

@@ -5,6 +5,7 @@ Layout (``schema_version`` 1)::
     <out>/<activation>[_l2-<lambda>]/seed-<NNN>.h5
     /                         attrs: schema_version, complete (bool), config (JSON)
     /x (N, 12) float32   /y (N,) int64   /train_idx (n_train,) int64   /test_idx (n_test,) int64
+    /schedule (S,) int64      the epochs the run is to record (files from before it: its config's)
     /epochs (E,) int64
     /activations/layer_<i>    (E, N, units) float32, attrs units, activation
     /metrics/train_loss, train_accuracy, test_loss, test_accuracy   (E,) float64
@@ -14,13 +15,21 @@ The file is written in HDF5's single-writer/multiple-reader (SWMR) mode, one epo
 flushed after every epoch, so a writer killed at any instant leaves every flushed epoch readable.
 Until ``complete`` is set such a file opens only with ``h5py.File(path, "r", swmr=True)``, and
 its whole epochs are the rows that every growing dataset has (a writer killed while flushing may
-have extended some datasets and not the others); `read_run` does both itself.
+have extended some datasets and not the others); `read_run` does both itself. A file is
+complete when its ``complete`` attribute is set and its recorded epochs are its schedule.
+
+Every dataset carries HDF5's Fletcher-32 checksum of each chunk (files written before it have
+none and still read), which HDF5 verifies on every read: a file damaged on disk is reported, not
+read as numbers. `read_run` also checks the config's field types, the labels against the number
+of classes, the indices against N and the epochs for order.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,14 +39,19 @@ import h5py
 import numpy as np
 from isal import isal_zlib
 
+from ib_keras.protocols import record_schedule
+
 SCHEMA_VERSION = 1
 METRICS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
 LAYER_STATISTICS = ("weights_norm", "grad_mean", "grad_std")
-# Activity chunks go through HDF5's shuffle + gzip filters, applied by us: ISA-L's deflate (isal)
-# writes standard zlib streams 8x faster than zlib at the same ratio, and the chunks are handed
-# to HDF5 as they are. The datasets declare the same filters, so any HDF5 reader decodes them.
+# Activity chunks go through HDF5's shuffle + gzip + fletcher32 filters, applied by us: ISA-L's
+# deflate (isal) writes standard zlib streams 8x faster than zlib at the same ratio, and the chunks
+# are handed to HDF5 as they are. The datasets declare the same filters, so any HDF5 reader decodes
+# them and verifies their checksums.
 _DEFLATE_LEVEL = 3  # isal's highest
-_ACTIVITY_FILTERS = {"compression": "gzip", "compression_opts": 4, "shuffle": True}
+_ACTIVITY_FILTERS = {"compression": "gzip", "compression_opts": 4, "shuffle": True, "fletcher32": True}
+_CHECKSUM = {"fletcher32": True}  # every other dataset: chunked, each chunk with its checksum
+_CHECKSUM_BLOCK = 1 << 22  # words: sum of j w_j over a block stays below 2^63
 _SERIES_CHUNK = 256  # epochs per chunk of the small per-epoch series
 
 
@@ -63,7 +77,7 @@ class Run:
 
     path: Path
     config: dict
-    complete: bool
+    finished: bool  # the ``complete`` attribute: training ran to its end
     x: np.ndarray
     y: np.ndarray
     train_idx: np.ndarray
@@ -75,6 +89,21 @@ class Run:
     grad_mean: np.ndarray
     grad_std: np.ndarray
     activity: list[np.ndarray] | None
+    schedule: np.ndarray | None = None  # the epochs to record; None when neither file nor config says
+
+    @property
+    def complete(self) -> bool:
+        """Training finished (the file says so) and every scheduled epoch is recorded."""
+        return self.finished and (self.schedule is None or np.array_equal(self.epochs, self.schedule))
+
+    def incomplete_reason(self) -> str:
+        """Why the run is not complete, in words for a message ('' when it is)."""
+        if self.complete:
+            return ""
+        if self.finished:
+            return (f"marked complete but holds {len(self.epochs)} of the {len(self.schedule)} epochs its "
+                    "schedule records")
+        return "training was interrupted"
 
 
 def config_dir(out: str | Path, activation: str, l2: float = 0.0) -> Path:
@@ -102,25 +131,26 @@ class RunWriter:
         train_idx, test_idx: rows of x used for training and testing.
         layers: the recorded layers, in order.
         config: JSON-serialisable description of the run, stored as the ``config`` attribute.
+        schedule: the epochs that will be appended (sorted); the file is complete once they all are.
     """
 
-    def __init__(self, path, x, y, train_idx, test_idx, layers: Sequence[LayerSpec], config: dict):
+    def __init__(self, path, x, y, train_idx, test_idx, layers: Sequence[LayerSpec], config: dict,
+                 schedule: Sequence[int]):
         self.path = Path(path)
         self._layers = list(layers)
         with _writing(self.path):
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._create(x, y, train_idx, test_idx, config)
+            self._create(x, y, train_idx, test_idx, config, schedule)
 
-    def _create(self, x, y, train_idx, test_idx, config: dict) -> None:
+    def _create(self, x, y, train_idx, test_idx, config: dict, schedule: Sequence[int]) -> None:
         n = len(x)
         f = self._file = h5py.File(self.path, "w", libver="latest")
         f.attrs["schema_version"] = SCHEMA_VERSION
         f.attrs["complete"] = False
         f.attrs["config"] = json.dumps(config, sort_keys=True)
-        f.create_dataset("x", data=np.asarray(x, dtype=np.float32))
-        f.create_dataset("y", data=np.asarray(y, dtype=np.int64))
-        f.create_dataset("train_idx", data=np.asarray(train_idx, dtype=np.int64))
-        f.create_dataset("test_idx", data=np.asarray(test_idx, dtype=np.int64))
+        for name, values, dtype in (("x", x, np.float32), ("y", y, np.int64), ("train_idx", train_idx, np.int64),
+                                    ("test_idx", test_idx, np.int64), ("schedule", schedule, np.int64)):
+            f.create_dataset(name, data=np.asarray(values, dtype=dtype), **_CHECKSUM)
         self._series = {"epochs": self._growing("epochs", (), np.int64)}
         for name in METRICS:
             self._series[name] = self._growing(f"metrics/{name}", (), np.float64)
@@ -143,7 +173,8 @@ class RunWriter:
 
     def _growing(self, name: str, row_shape: tuple, dtype) -> h5py.Dataset:
         return self._file.create_dataset(
-            name, shape=(0, *row_shape), maxshape=(None, *row_shape), chunks=(_SERIES_CHUNK, *row_shape), dtype=dtype
+            name, shape=(0, *row_shape), maxshape=(None, *row_shape), chunks=(_SERIES_CHUNK, *row_shape), dtype=dtype,
+            **_CHECKSUM,
         )
 
     def append(
@@ -172,11 +203,16 @@ class RunWriter:
                 dataset[row] = epoch if name == "epochs" else values[name]
             self._file.flush()
 
-    def finish(self) -> None:
-        """Close the file and mark it complete."""
+    def finish(self, stopped_early: bool = False) -> None:
+        """Close the file and mark it complete. ``stopped_early``: the training ended before its
+        schedule (Keras' EarlyStopping), so the epochs recorded become the schedule."""
         with _writing(self.path):
             self._file.close()
             with h5py.File(self.path, "r+") as f:
+                if stopped_early:
+                    recorded = f["epochs"][()]
+                    del f["schedule"]
+                    f.create_dataset("schedule", data=recorded, **_CHECKSUM)
                 f.attrs["complete"] = True
 
     def close(self) -> None:
@@ -200,9 +236,34 @@ def _writing(path: Path) -> Iterator[None]:
 
 
 def _encode_chunk(values: np.ndarray) -> bytes:
-    """One (N, units) float32 chunk through HDF5's shuffle filter (byte planes), then deflate."""
+    """One (N, units) float32 chunk through HDF5's filters in their order: shuffle (byte planes),
+    deflate, then Fletcher-32 (the checksum of the compressed bytes appended, little-endian)."""
     raw = np.ascontiguousarray(values, dtype=np.float32)
-    return isal_zlib.compress(raw.view(np.uint8).reshape(-1, raw.itemsize).T.tobytes(), _DEFLATE_LEVEL)
+    compressed = isal_zlib.compress(raw.view(np.uint8).reshape(-1, raw.itemsize).T.tobytes(), _DEFLATE_LEVEL)
+    return compressed + fletcher32(compressed).to_bytes(4, "little")
+
+
+def fletcher32(data: bytes) -> int:
+    """HDF5's Fletcher-32 checksum of ``data``, as its fletcher32 filter stores and verifies it
+    (``H5_checksum_fletcher32``: sums of big-endian 16-bit words, an odd last byte as the high byte
+    of a word, kept below 2^16 by end-around folding). Folding keeps each sum's value modulo 65535,
+    and a sum once positive stays in 1..65535, so the folded sums are those residues, with 65535
+    for 0 unless every word is 0; here computed in closed form: sum1 = sum of the words w_j, sum2 =
+    sum of the prefix sums = n sum1 - sum of j w_j over the n words (in int64 blocks that cannot
+    overflow)."""
+    raw = np.frombuffer(data, np.uint8)
+    if len(raw) % 2:
+        raw = np.append(raw, np.uint8(0))
+    words = raw.view(">u2")
+    n, sum1 = len(words), int(words.sum(dtype=np.int64))
+    if sum1 == 0:
+        return 0
+    weighted = 0
+    for start in range(0, n, _CHECKSUM_BLOCK):
+        block = words[start : start + _CHECKSUM_BLOCK].astype(np.int64)
+        weighted += start * int(block.sum()) + int(np.dot(np.arange(len(block), dtype=np.int64), block))
+    fold = lambda total: (total - 1) % 65535 + 1  # noqa: E731
+    return fold(n * sum1 - weighted) << 16 | fold(sum1)
 
 
 class ForeignFileError(RunFileError):
@@ -227,13 +288,30 @@ def _stored_eof(path: Path) -> int | None:
     return base + eof
 
 
-def _open(path: Path) -> h5py.File:
-    if not path.is_file():
-        raise RunFileError(f"{path}: no such run file")
+def check_regular_file(path: Path, what: str = "run file") -> None:
+    """RunFileError unless ``path`` is a regular file (or a link to one): a FIFO or a device would
+    block or never end when read."""
     try:
+        mode = path.stat().st_mode
+    except OSError as error:
+        if error.errno == errno.ENOENT:
+            raise RunFileError(f"{path}: no such {what}") from error
+        raise RunFileError(f"{path}: cannot read it ({error.strerror})") from error
+    if not stat.S_ISREG(mode):
+        raise RunFileError(f"{path}: not a regular file (a FIFO, device, socket or directory); only regular "
+                           f"files are read as a {what}")
+
+
+def _open(path: Path) -> h5py.File:
+    check_regular_file(path)
+    try:
+        is_hdf5 = h5py.is_hdf5(path)
         stored, actual = _stored_eof(path), path.stat().st_size
     except OSError as error:
         raise RunFileError(f"{path}: cannot read it ({error.strerror})") from error
+    if not is_hdf5:
+        raise RunFileError(f"{path}: not an HDF5 file ({actual} bytes), so not a run file: run files are the "
+                           "seed-NNN.h5 files `python -m ib_keras train` writes")
     # Checked before opening: HDF5's own check is skipped for SWMR readers, which then retry a
     # truncated file's missing metadata for ever.
     if stored is not None and actual < stored:
@@ -285,7 +363,73 @@ def read_run(path: str | Path, activity: bool = True) -> Run:
         except RunFileError:
             raise
         except (OSError, RuntimeError, KeyError, ValueError, TypeError) as error:
+            if "filter returned failure" in str(error):  # HDF5's word for a failed checksum (or inflate)
+                raise RunFileError(f"{path}: fails its checksum: the file was damaged on disk ({error}); "
+                                   "delete it and train it again") from error
             raise RunFileError(f"{path}: corrupt run file ({error}); delete it and train it again") from error
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# The config fields the stages read, each with its test and what it must be; fields a file lacks
+# (a user's own recorder config) are not checked.
+_CONFIG_FIELDS = {
+    "activation": (lambda v: isinstance(v, str), "a name"),
+    "protocol": (lambda v: isinstance(v, str), "a name"),
+    "dataset": (lambda v: isinstance(v, str), "a name"),
+    "split": (lambda v: isinstance(v, str), "a name"),
+    "l2": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < float("inf"),
+           "a number >= 0"),
+    "seed": (lambda v: _is_int(v) and v >= 0, "a whole number >= 0"),
+    "split_seed": (lambda v: _is_int(v) and v >= 0, "a whole number >= 0"),
+    "epochs": (lambda v: _is_int(v) and v >= 1, "a whole number >= 1"),
+    "record_points": (lambda v: v is None or (_is_int(v) and v >= 1), "a whole number >= 1 or null"),
+    "hidden_units": (lambda v: isinstance(v, list) and all(_is_int(u) and u >= 1 for u in v), "a list of widths"),
+    "n_classes": (lambda v: _is_int(v) and v >= 2, "a whole number >= 2"),
+}
+
+
+def _check_config(config: dict, path: Path) -> None:
+    for name, (valid, expected) in _CONFIG_FIELDS.items():
+        if name in config and not valid(config[name]):
+            raise RunFileError(f"{path}: config field '{name}' is {config[name]!r}, expected {expected}; the file "
+                               "is damaged or was edited: train it again")
+
+
+def _check_contents(run: Run) -> None:
+    """RunFileError naming the field whose values cannot be this run's: labels outside the
+    classes, indices outside the samples, epochs out of order or beyond the config's."""
+    path, n = run.path, len(run.x)
+    classes = run.config.get("n_classes", run.layers[-1].units)
+    if run.y.shape != (n,) or len(run.y) and not (0 <= run.y.min() and run.y.max() < classes):
+        raise RunFileError(f"{path}: field 'y' holds values outside the {classes} classes 0..{classes - 1} (or is "
+                           f"not ({n},)); the file is damaged: train it again")
+    for name in ("train_idx", "test_idx"):
+        indices = getattr(run, name)
+        if indices.ndim != 1 or len(indices) and not (0 <= indices.min() and indices.max() < n) \
+                or len(np.unique(indices)) != len(indices):
+            raise RunFileError(f"{path}: field '{name}' holds indices outside 0..{n - 1} or repeated ones; "
+                               "the file is damaged: train it again")
+    last = run.config.get("epochs")
+    if len(run.epochs) and (run.epochs[0] < 0 or np.any(np.diff(run.epochs) <= 0)
+                            or (last is not None and run.epochs[-1] > last)):
+        raise RunFileError(f"{path}: field 'epochs' is not increasing from 0 to the config's {last} epochs; "
+                           "the file is damaged: train it again")
+
+
+def _schedule(f: h5py.File, path: Path, config: dict) -> np.ndarray | None:
+    """The epochs the run is to record: the file's /schedule, or for a file from before it, what
+    its config's protocol schedules (None when the config does not say)."""
+    if "schedule" in f:
+        return _field(f, path, "schedule")[()]
+    if isinstance(config.get("protocol"), str) and "epochs" in config:
+        try:
+            return record_schedule(config["protocol"], config["epochs"], config.get("record_points"))
+        except ValueError:
+            return None
+    return None
 
 
 def _read(f: h5py.File, path: Path, activity: bool) -> Run:
@@ -301,15 +445,16 @@ def _read(f: h5py.File, path: Path, activity: bool) -> Run:
     if not isinstance(config, dict):
         raise RunFileError(f"{path}: 'config' attribute holds a JSON {type(config).__name__}, not an object; "
                            "train it again")
+    _check_config(config, path)
     growing = [_field(f, path, name) for name in ("epochs", *(f"metrics/{m}" for m in METRICS), *LAYER_STATISTICS)]
     datasets = _layer_datasets(f, path)
     # An epoch is whole once every dataset has its row: a writer killed while flushing may
     # have extended some datasets and not yet the others (HDF5 writes raw data first).
     n = min(dataset.shape[0] for dataset in (*growing, *datasets))
-    return Run(
+    run = Run(
         path=path,
         config=config,
-        complete=bool(f.attrs.get("complete", False)),
+        finished=bool(f.attrs.get("complete", False)),
         x=_field(f, path, "x")[()],
         y=_field(f, path, "y")[()],
         train_idx=_field(f, path, "train_idx")[()],
@@ -321,4 +466,7 @@ def _read(f: h5py.File, path: Path, activity: bool) -> Run:
         grad_mean=_field(f, path, "grad_mean")[:n],
         grad_std=_field(f, path, "grad_std")[:n],
         activity=[d[:n] for d in datasets] if activity else None,
+        schedule=_schedule(f, path, config),
     )
+    _check_contents(run)
+    return run

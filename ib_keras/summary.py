@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ib_keras.analysis import (
+    COMPARABLE,
     CONFIGURATION,
     ESTIMATE,
     check_one_setting,
@@ -39,7 +40,7 @@ from ib_keras.analysis import (
     seed_mean_planes,
 )
 from ib_keras.atomic import atomic_path
-from ib_keras.mi_table import LAYER_COLUMNS, read_table
+from ib_keras.mi_table import LAYER_COLUMNS, check_columns, read_table
 from ib_keras.storage import RunFileError, read_run
 
 FILES = ("networks", "planes", "seeds", "dynamics", "sample")
@@ -142,22 +143,56 @@ def write_summary(summary: Summary, directory: str | Path) -> list[Path]:
     return [*written, directory / "manifest.json"]
 
 
+# Each bundle table's (text, number) columns, as `summarize` writes them.
+_SPREAD = [f"{column}_{statistic}" for column in DYNAMICS for statistic in ("mean", "p10", "p90")]
+_SCHEMA = {
+    "networks": (["run", *ESTIMATE, *CONFIGURATION[:1], *COMPARABLE],
+                 ["l2", "layer", "seed", "units", "epoch", "train_accuracy", "test_accuracy", "max_i_xt", "final_i_xt",
+                  "compression", "gap"]),
+    "planes": ([*CONFIGURATION[:1], *ESTIMATE], ["l2", "epoch", "layer", "i_xt", "i_ty", "train_accuracy",
+                                                  "test_accuracy", "n"]),
+    "seeds": ([], ["seed", "epoch", "layer", "i_xt", "i_ty"]),
+    "dynamics": (CONFIGURATION[:1], ["l2", "epoch", "layer", "n", *_SPREAD]),
+    "sample": ([], ["activity"]),
+}
+# The manifest's fields and their JSON types.
+_MANIFEST = {"runs": int, "epochs": list, "protocols": list, "versions": dict, "seeds": list, "estimators": list,
+             "sample": dict}
+
+
 def read_summary(directory: str | Path) -> Summary:
-    """Read a bundle written by `write_summary`; ValueError naming the missing or unreadable file."""
+    """Read a bundle written by `write_summary`, every file checked before anything is drawn from
+    it; ValueError naming the missing, unreadable or malformed file and what is wrong with it."""
     directory = Path(directory)
     tables = {}
     for name in FILES:
         path = directory / f"{name}.parquet"
+        what = "not a summary table written by `python -m ib_keras summarize`"
         try:
             tables[name] = pd.read_parquet(path)
         except (OSError, ValueError) as error:
-            raise ValueError(f"{path}: not a summary table written by `python -m ib_keras summarize` ({error})") from error
+            raise ValueError(f"{path}: {what} ({error})") from error
+        text, numbers = _SCHEMA[name]
+        check_columns(tables[name], path, [*text, *numbers], text, numbers, what)
+    path = directory / "manifest.json"
     try:
-        manifest = json.loads((directory / "manifest.json").read_text())
+        manifest = json.loads(path.read_text())
     except (OSError, ValueError) as error:
-        raise ValueError(f"{directory / 'manifest.json'}: not a summary manifest ({error})") from error
+        raise ValueError(f"{path}: not a summary manifest ({error})") from error
+    wrong = [key for key, kind in _MANIFEST.items() if not isinstance(manifest, dict)
+             or not isinstance(manifest.get(key), kind) or isinstance(manifest.get(key), bool)]
+    if wrong:
+        raise ValueError(f"{path}: not a summary manifest written by `python -m ib_keras summarize` (field(s) "
+                         f"{', '.join(wrong)} missing or not a JSON {', '.join(_MANIFEST[key].__name__ for key in wrong)})")
+    entries = [isinstance(e, dict) and {"activation", "l2"} <= e.keys() and isinstance(e.get("seeds"), list)
+               and len(e["seeds"]) > 0 for e in manifest["seeds"]]
+    entries += [isinstance(e, dict) and {"estimator", "params"} <= e.keys() for e in manifest["estimators"]]
+    if not all(entries):
+        raise ValueError(f"{path}: not a summary manifest written by `python -m ib_keras summarize` (an entry of "
+                         "'seeds' or 'estimators' lacks its fields)")
     if tables["networks"].empty:
         raise ValueError(f"{directory / 'networks.parquet'}: no rows; summarize a table of complete runs")
+    check_one_setting(tables["networks"])
     return Summary(**tables, manifest=manifest)
 
 

@@ -30,7 +30,8 @@ def write_run(path, seed, epochs=3):
     weights = [rng.normal(size=(12, 3)), rng.normal(size=(12, 2))]
     writer = RunWriter(path, x, y, np.arange(3277), np.arange(3277, 4096),
                        [LayerSpec(3, "relu"), LayerSpec(2, "softmax")],
-                       {"activation": "relu", "seed": seed, "l2": 0.0, "protocol": "chelombiev", "epochs": epochs})
+                       {"activation": "relu", "seed": seed, "l2": 0.0, "protocol": "chelombiev", "epochs": epochs},
+                       range(epochs))
     for epoch in range(epochs):
         hidden = np.maximum(x @ weights[0] * (1 + epoch), 0).astype(np.float32)
         logits = x @ weights[1] * (1 + epoch)

@@ -5,7 +5,12 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from ib_keras.analysis import benjamini_hochberg, generalization_correlations, within_configuration_correlations
+from ib_keras.analysis import (
+    benjamini_hochberg,
+    correlation,
+    generalization_correlations,
+    within_configuration_correlations,
+)
 
 
 def _networks(compression, accuracy, activations):
@@ -43,3 +48,36 @@ def test_benjamini_hochberg_by_hand():
     # sorted p 0.005, 0.01, 0.03, 0.04 -> p m / rank 0.02, 0.02, 0.04, 0.04 (already monotone)
     q = benjamini_hochberg(np.array([0.01, 0.04, np.nan, 0.03, 0.005]))
     np.testing.assert_allclose(q, [0.02, 0.04, np.nan, 0.04, 0.02])
+
+
+def test_three_points_in_rank_order_are_not_significant():
+    # Every pairing of 3 points is equally likely under the null: 2 of the 6 have |rho| = 1, so p = 1/3.
+    per = _networks([0.1, 0.2, 0.3], [0.8, 0.85, 0.9], ["tanh"] * 3)
+    row = generalization_correlations(per).iloc[0]
+    assert row["spearman_r"] == pytest.approx(1.0) and row["spearman_p"] == pytest.approx(1 / 3)
+    assert row["pearson_r"] == pytest.approx(1.0) and row["pearson_p"] == pytest.approx(1 / 3)
+
+
+@pytest.mark.parametrize("n", [4, 6, 7])
+def test_exact_correlation_p_values_agree_with_scipys_permutation_test(n):
+    rng = np.random.default_rng(n)
+    x, y = rng.normal(size=n), rng.normal(size=n)
+    r, p = correlation(x, y)
+    # Two-sided as the share of the n! orders of x, against y as it is, at least as far from 0 as r.
+    reference = stats.permutation_test((x,), lambda a: abs(stats.pearsonr(a, y).statistic),
+                                       permutation_type="pairings", n_resamples=np.inf, vectorized=False,
+                                       alternative="greater")
+    assert abs(r) == pytest.approx(reference.statistic) and p == pytest.approx(reference.pvalue)
+
+
+def test_a_p_value_from_fewer_than_four_networks_is_never_starred():
+    from ib_keras.report import _tests
+
+    # Three networks per configuration with compression in rank order of accuracy, and the test
+    # across both configurations: only the 6-network tests may enter the correction.
+    per = _networks([0.1, 0.2, 0.3, 1.1, 1.2, 1.3], [0.80, 0.85, 0.90, 0.81, 0.86, 0.91], ["tanh"] * 3 + ["relu"] * 3)
+    per = per.assign(seed=range(6), units=3, epoch=1, max_i_xt=1.0, final_i_xt=1.0, gap=0.0, params="{}")
+    tests = _tests(per)
+    small = tests.per_configuration
+    assert (small["n"] == 3).all() and small["pearson_p"].notna().all() and small["pearson_q"].isna().all()
+    assert tests.learned["pearson_q"].notna().all()

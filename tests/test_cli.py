@@ -178,3 +178,81 @@ def test_seeds_shared_between_workers_give_the_files_of_one_process(tmp_path):
         for name in one.metrics:
             np.testing.assert_allclose(one.metrics[name], two.metrics[name], rtol=1e-6)
         np.testing.assert_allclose(one.grad_mean, two.grad_mean, rtol=1e-5)
+
+
+def test_a_network_too_large_for_memory_is_one_line_and_leaves_no_directory(tmp_path):
+    result = cli("train", "--activation", "relu", "--hidden", ",".join(["10000"] * 100), "--record-points", "1",
+                 "--out", str(tmp_path / "new" / "runs"))
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "GB of memory to train" in result.stderr and "choose smaller --hidden widths" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_non_utf8_out_is_one_line_naming_it(tmp_path, capsys):
+    from ib_keras.cli import main
+
+    out = str(tmp_path / "runs\udcff")  # the byte 0xff in a path, as Python gives it from the command line
+    for args in (["train", "--activation", "relu", "--epochs", "1"], ["estimate", str(tmp_path)],
+                 ["summarize", str(tmp_path / "mi.parquet")], ["plot", str(tmp_path)], ["report", str(tmp_path)]):
+        with pytest.raises(SystemExit) as exit:
+            main([*args, "--out", out])
+        stderr = capsys.readouterr().err
+        assert exit.value.code == 2 and len(stderr.strip().splitlines()) == 1, stderr
+        assert "runs\\xff' is not a UTF-8 path" in stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_inspect_of_a_table_or_a_data_file_says_what_it_is_not(tmp_path):
+    for name, content in (("mi.parquet", b"PAR1...."), ("data.npz", b"PK\x03\x04....")):
+        (tmp_path / name).write_bytes(content)
+        result = cli("inspect", str(tmp_path / name))
+        assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+        assert f"{tmp_path / name}: not an HDF5 file (8 bytes), so not a run file" in result.stderr
+        assert "train it again" not in result.stderr
+
+
+def test_inspect_into_a_closed_pipe_prints_no_error(trained):
+    out, _ = trained
+    result = subprocess.run(f"{sys.executable} -m ib_keras inspect {out / 'tanh' / 'seed-000.h5'} | head -1",
+                            shell=True, capture_output=True, text=True, cwd=ROOT)
+    assert result.stdout.count("\n") == 1 and result.stderr == "", result.stderr
+
+
+def test_inspect_says_why_a_run_is_incomplete(trained, tmp_path):
+    import h5py
+    import shutil
+
+    out, _ = trained
+    path = tmp_path / "seed-000.h5"
+    shutil.copy(out / "tanh" / "seed-000.h5", path)
+    with h5py.File(path, "r+") as f:
+        f.visititems(lambda name, item: item.resize(2, axis=0)
+                     if isinstance(item, h5py.Dataset) and item.maxshape[0] is None else None)
+    result = cli("inspect", str(path))
+    assert f"{path}: INCOMPLETE (marked complete but holds 2 of the 7 epochs its schedule records)" in result.stdout
+
+
+@pytest.mark.parametrize("args, code, words", [
+    (["--help"], 0, "Reproduce the paper end to end"),
+    (["--quick", "--full"], 2, "give --quick or --full, not both"),
+    (["--scheduler"], 2, "--scheduler needs an ADDRESS"),
+    (["--bogus"], 2, "unknown option '--bogus'"),
+])
+def test_run_all_options_are_checked_before_anything_runs(args, code, words):
+    result = subprocess.run([str(ROOT / "run_all.sh"), *args], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.returncode == code and words in result.stdout + result.stderr
+    assert "plan (" not in result.stdout
+
+
+def test_a_complete_file_short_of_its_schedule_is_trained_again(trained, tmp_path):
+    import h5py
+    import shutil
+
+    out, _ = trained
+    shutil.copytree(out / "tanh", tmp_path / "tanh")
+    with h5py.File(tmp_path / "tanh" / "seed-001.h5", "r+") as f:
+        f.visititems(lambda name, item: item.resize(2, axis=0)
+                     if isinstance(item, h5py.Dataset) and item.maxshape[0] is None else None)
+    result = cli("train", "--activation", "tanh", "--seeds", "2", "--epochs", "6", "--out", str(tmp_path))
+    assert result.returncode == 0 and "1 networks to train, 1 already complete" in result.stdout, result.stderr
+    assert read_run(tmp_path / "tanh" / "seed-001.h5").complete

@@ -2,8 +2,10 @@
 as the local path, a killed worker loses nothing, an unreachable scheduler is one line."""
 
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -112,3 +114,56 @@ def test_a_sweep_on_the_cluster_trains_the_files_train_does_and_resumes(tmp_path
     again = cli("sweep", "--activations", "tanh", "--l2-activations", "relu", *args, "--scheduler", "local:2",
                 "--out", str(tmp_path / "cluster"), timeout=600)
     assert again.returncode == 0 and again.stdout.count("0 trained, 2 already complete") == 2, again.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _lines(stream, into):
+    """Collect a process's output lines as they come (in a thread: reading blocks)."""
+    threading.Thread(target=lambda: into.extend(stream), daemon=True).start()
+    return into
+
+
+def test_an_external_cluster_gets_absolute_paths_and_a_scheduler_without_workers_is_said(tmp_path):
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    client_dir, worker_dir = tmp_path / "client", tmp_path / "elsewhere"
+    client_dir.mkdir()
+    worker_dir.mkdir()
+    scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                                  "--port", address.rsplit(":", 1)[1], "--no-dashboard"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = None
+    try:
+        sweep = subprocess.Popen([sys.executable, "-m", "ib_keras", "sweep", "--activations", "relu", "--seeds", "1",
+                                  "--epochs", "20", "--record-points", "5", "--out", "p33", "--scheduler", address],
+                                 cwd=client_dir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        said = _lines(sweep.stderr, [])
+        _wait_for(lambda: any("has no workers; waiting for one" in line for line in said) or sweep.poll() is not None)
+        assert sweep.poll() is None, said  # it keeps waiting
+        worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
+                                   "--no-dashboard"], cwd=worker_dir, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        assert sweep.wait(timeout=600) == 0, said
+        assert read_run(client_dir / "p33" / "relu" / "seed-000.h5").complete
+        assert list(worker_dir.iterdir()) == []  # nothing where the worker stands
+        estimate = cli("estimate", "p33", "--estimators", "ebab", "--scheduler", address, cwd=client_dir, timeout=600)
+        assert estimate.returncode == 0 and "skipped" not in estimate.stderr, estimate.stderr
+        assert read_table(client_dir / "p33" / "mi.parquet")["run"].nunique() == 1
+    finally:
+        for process in (worker, scheduler):
+            if process is not None:
+                process.kill()
+                process.wait()
+
+
+def test_a_worker_that_cannot_see_the_clients_files_fails_the_task_with_one_line(tmp_path):
+    from ib_keras.mi_table import _estimate_cluster_task, _Task, parse_estimators
+
+    missing = tmp_path / "not-mounted-here" / "seed-000.h5"
+    rows, error = _estimate_cluster_task(_Task(missing, "", tuple(parse_estimators("ebab")), None, 0.0))
+    assert rows is None and error.startswith(f"{missing}: not there on the Dask worker on {socket.gethostname()}")
+    assert "need the client's files at the same paths" in error and "\n" not in error

@@ -1,6 +1,7 @@
 """train --dataset and --hidden: the built-in tasks, user files and other widths through every
 stage, and a clear error for every bad file."""
 
+import h5py
 import numpy as np
 import pytest
 import scipy.io
@@ -42,6 +43,26 @@ def test_a_user_npz_and_mat_load_with_their_labels_renumbered(tmp_path):
     assert load_dataset(str(tmp_path / "mine.npz")).content_hash == load_dataset(str(tmp_path / "mine.mat")).content_hash
 
 
+# A MATLAB v7.3 file begins with this 128-byte header (text, subsystem offset, version 0x0200,
+# endianness) in an HDF5 user block; SciPy's loadmat refuses such files.
+_MAT_HEADER = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created by ib_keras' tests HDF5 schema 1.00 .".ljust(116) \
+    + bytes(8) + b"\x00\x02IM"
+
+
+def test_a_matlab_v73_file_is_read_as_the_hdf5_it_is(tmp_path):
+    x, y = np.random.default_rng(0).normal(size=(20, 3)), np.arange(20) % 3
+    path = tmp_path / "v73.mat"
+    with h5py.File(path, "w", userblock_size=512) as f:  # MATLAB stores arrays transposed (column-major)
+        f["F"], f["y"] = x.T, y[None, :].T
+    with open(path, "r+b") as f:
+        f.write(_MAT_HEADER)
+    with pytest.raises(NotImplementedError):
+        scipy.io.loadmat(path)
+    data = load_dataset(str(path))
+    np.testing.assert_array_equal(data.x, x.astype(np.float32))
+    np.testing.assert_array_equal(data.y, y)
+
+
 def _npz(path, **arrays):
     np.savez(path, **arrays)
     return path
@@ -60,6 +81,13 @@ def _npz(path, **arrays):
     (lambda d: scipy.io.savemat(d / "a.mat", {"F": np.zeros((20, 3))}) or d / "a.mat", "missing field 'y'"),
     (lambda d: d / "none.npz", "no such data file"),
     (lambda d: d / "data.csv", "unknown dataset"),
+    (lambda d: _npz(d / "a.npz", x=np.ones((20, 3)) * (1 + 2j), y=np.arange(20) % 2), "field 'x' holds complex128"),
+    (lambda d: _npz(d / "a.npz", x=np.full((20, 3), 1e300), y=np.arange(20) % 2), "field 'x' holds values up to 1e+300"),
+    (lambda d: _npz(d / "a.npz", x=np.zeros((20, 3)), y=(np.arange(20) % 2) * 1j), "field 'y' must hold integer"),
+    (lambda d: scipy.io.savemat(d / "a.mat", {"F": np.full((20, 3), np.nan), "y": np.arange(20) % 2}) or d / "a.mat",
+     "field 'F' holds NaN"),
+    (lambda d: (d / "a.mat").write_bytes(b"") or d / "a.mat", "cannot read as a MATLAB .mat file"),
+    (lambda d: (d / "a.mat").write_bytes(_MAT_HEADER) and d / "a.mat", "cannot read as a MATLAB .mat file"),
 ])
 def test_a_bad_data_file_is_one_clear_error_naming_file_and_field(tmp_path, make, message):
     path = make(tmp_path)

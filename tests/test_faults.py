@@ -1,5 +1,7 @@
 """Faults a careful user runs into: concurrent commands, kills, truncated and malformed files."""
 
+import json
+import os
 import resource
 import shutil
 import signal
@@ -13,7 +15,7 @@ import pandas as pd
 import pytest
 
 from ib_keras.locks import exclusive
-from ib_keras.mi_table import estimate_runs, parse_estimators, read_table, run_files
+from ib_keras.mi_table import estimate_runs, file_hash, parse_estimators, read_table, run_files
 from ib_keras.storage import RunFileError, read_run
 from tests.helpers import ROOT, cli, files, write_run
 
@@ -115,7 +117,11 @@ def _config_list(f):
     f.attrs["config"] = "[1, 2]"
 
 
-@pytest.mark.parametrize("damage", [_rename_layer, _empty_activations, _config_list])
+def _config_activation_number(f):
+    f.attrs["config"] = json.dumps({**json.loads(f.attrs["config"]), "activation": 5})
+
+
+@pytest.mark.parametrize("damage", [_rename_layer, _empty_activations, _config_list, _config_activation_number])
 def test_a_malformed_run_is_named_and_skipped(tmp_path, damage):
     good = write_run(tmp_path / "runs" / "relu" / "seed-000.h5", 0)
     bad = tmp_path / "runs" / "relu" / "seed-001.h5"
@@ -203,3 +209,100 @@ def test_a_disk_full_mid_training_is_one_line_and_a_rerun_finishes(tmp_path):
     again = cli(*args, timeout=600)
     assert again.returncode == 0, again.stderr
     assert [read_run(path).complete for path in files(out)] == [True, True]
+
+
+def _pool_workers(process):
+    """The spawned pool workers of a command (not multiprocessing's resource tracker)."""
+    import psutil
+
+    children = psutil.Process(process.pid).children()
+    return [child for child in children if "spawn_main" in " ".join(child.cmdline())
+            and "resource_tracker" not in " ".join(child.cmdline())]
+
+
+def test_a_killed_estimate_worker_is_one_line_keeps_what_finished_and_a_rerun_completes(tmp_path):
+    runs = [write_run(tmp_path / "runs" / "relu" / f"seed-{s:03d}.h5", s, epochs=30) for s in range(8)]
+    args = ["estimate", str(runs[0].parent), "--estimators", SPECS]
+    whole = estimate_runs(runs, parse_estimators(SPECS), tmp_path / "whole.parquet", progress=False)
+
+    out = tmp_path / "mi.parquet"
+    process = subprocess.Popen([sys.executable, "-m", "ib_keras", *args, "--jobs", "2", "--out", str(out)], cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    parts = tmp_path / ".mi.parquet.parts"
+    _wait_for(lambda: any(parts.glob("*.parquet")) or process.poll() is not None)
+    assert process.poll() is None, "finished before a worker could be killed"
+    _pool_workers(process)[0].kill()
+    _, stderr = process.communicate(timeout=600)
+    assert process.returncode == 2, stderr
+    lines = [line for line in stderr.splitlines() if "python -m ib_keras" in line]
+    assert len(lines) == 1 and "a worker process died (killed, or out of memory)" in lines[0], stderr
+    assert "Traceback" not in stderr and "rerun the same command" in lines[0]
+    kept = read_table(out)["run"].nunique()
+    assert 1 <= kept < 8 and not parts.exists()
+
+    rerun = cli(*args, "--jobs", "2", "--out", str(out), timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    assert _to_estimate(rerun.stderr) == 8 - kept
+    pd.testing.assert_frame_equal(read_table(out), whole)
+
+
+def test_a_killed_training_worker_is_one_line_and_a_rerun_completes(tmp_path):
+    out = tmp_path / "runs"
+    args = ["train", "--activation", "relu", "--seeds", "2", "--epochs", "300", "--record-points", "40",
+            "--workers", "2", "--out", str(out)]
+    process = subprocess.Popen([sys.executable, "-m", "ib_keras", *args], cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    def recorded(seed):
+        try:
+            return len(read_run(out / "relu" / f"seed-{seed:03d}.h5", activity=False).epochs)
+        except RunFileError:
+            return 0
+
+    _wait_for(lambda: min(recorded(0), recorded(1)) >= 5 or process.poll() is not None, seconds=600)
+    assert process.poll() is None, "finished before a worker could be killed"
+    _pool_workers(process)[0].kill()
+    _, stderr = process.communicate(timeout=600)
+    lines = [line for line in stderr.splitlines() if "python -m ib_keras" in line]
+    assert process.returncode == 2 and len(lines) == 1 and "Traceback" not in stderr, stderr
+    assert "a training worker process died (killed, or out of memory)" in lines[0]
+    assert "of the 2 networks to train are complete and kept: rerun the same command" in lines[0]
+
+    rerun = cli(*args, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    assert all(read_run(path).complete for path in files(out))
+
+
+def test_a_fifo_or_a_device_named_h5_is_named_and_skipped_not_waited_for(tmp_path):
+    good = write_run(tmp_path / "runs" / "relu" / "seed-000.h5", 0)
+    fifo, device = good.parent / "seed-001.h5", good.parent / "seed-002.h5"
+    os.mkfifo(fifo)
+    device.symlink_to("/dev/zero")
+    result = cli("estimate", str(good.parent), "--estimators", "ebab", "--jobs", "1", timeout=120)
+    assert result.returncode == 0, result.stderr
+    for path in (fifo, device):
+        assert f"skipped: {path}: not a regular file" in result.stderr
+    assert set(read_table(good.parent / "mi.parquet")["seed"]) == {0}
+
+
+def test_one_directory_spelled_three_ways_before_and_after_a_retrain_is_one_network_each(tmp_path):
+    write_run(tmp_path / "r" / "relu" / "seed-000.h5", 0)
+    write_run(tmp_path / "r" / "relu" / "seed-001.h5", 1)
+    (tmp_path / "sub").mkdir()
+    table = tmp_path / "r" / "mi.parquet"
+    spellings = [("r", tmp_path), (str(tmp_path / "r"), ROOT), ("../r", tmp_path / "sub")]
+    for retrained in (False, True):
+        if retrained:  # the same configuration with new content, as `train --overwrite` gives
+            with h5py.File(tmp_path / "r" / "relu" / "seed-000.h5", "r+") as f:
+                f["activations/layer_0"][0] += 1.0
+        for spelling, cwd in spellings:
+            result = cli("estimate", spelling, "--estimators", "ebab", "--jobs", "1", "--out", str(table), cwd=cwd,
+                         timeout=600)
+            assert result.returncode == 0, result.stderr
+    assert cli("summarize", str(table), "--out", str(tmp_path / "s"), timeout=600).returncode == 0
+    networks = pd.read_parquet(tmp_path / "s" / "networks.parquet")
+    assert networks["run"].nunique() == 2 and sorted(networks["seed"].unique()) == [0, 1]
+    assert json.loads((tmp_path / "s" / "manifest.json").read_text())["runs"] == 2
+    hashes = read_table(table).groupby("seed")["run_hash"].unique()
+    assert list(hashes[0]) == [file_hash(tmp_path / "r" / "relu" / "seed-000.h5")]  # the retrained content alone
+    assert len(hashes[1]) == 1

@@ -27,7 +27,7 @@ def _write_run(path, activation="relu", seed=0, scale=1.0, complete=True, **sett
     weights = [rng.normal(size=(12, 3)), rng.normal(size=(12, 2))]
     writer = RunWriter(path, x, y, np.arange(3000), np.arange(3000, 4096),
                        [LayerSpec(3, activation), LayerSpec(2, "softmax")],
-                       {"activation": activation, "seed": seed, "l2": 0.0, **SETTINGS, **settings})
+                       {"activation": activation, "seed": seed, "l2": 0.0, **SETTINGS, **settings}, EPOCHS)
     for epoch in EPOCHS:
         hidden = np.maximum(x @ weights[0] * scale * (1 + epoch), 0).astype(np.float32)
         logits = x @ weights[1] * (1 + epoch)
@@ -144,7 +144,12 @@ def test_parse_estimators_reads_parameters():
 
 
 @pytest.mark.parametrize("text, message", [("mine", "unknown estimator 'mine'"), ("ebab:bins=3", "unknown parameter"),
-                                           ("kde:noise_variance=-1", "noise_variance must be"), ("akde:0.1", "not name=value")])
+                                           ("kde:noise_variance=-1", "noise_variance must be"), ("akde:0.1", "not name=value"),
+                                           ("ebab:n_bins=100000000", "n_bins must be a whole number from 1 to 1000000"),
+                                           ("uniform:n_bins=true", "n_bins must be a number, not True"),
+                                           ("akde:variance_scale=false", "variance_scale must be a number, not False"),
+                                           ("ebab:n_bins=3:n_bins=4", "sets n_bins twice"),
+                                           ("uniform:hi=foo", "hi must be a finite number, 'run_min' or 'run_max'")])
 def test_parse_estimators_rejects_bad_specs(text, message):
     with pytest.raises(ValueError, match=message):
         parse_estimators(text)
@@ -221,3 +226,92 @@ def test_figures_and_report_refuse_a_table_mixing_settings_of_one_configuration(
     with pytest.raises(ValueError, match=r"relu \(l2 0.0\) that differ in protocol \(chelombiev vs saxe\)"):
         check_one_setting(table)
     check_one_setting(table[table.protocol == "saxe"])
+
+
+def test_an_all_inf_layer_epoch_is_skipped_and_named_not_estimated_as_constant(tmp_path):
+    path = _write_run(tmp_path / "relu" / "seed-000.h5")
+    with h5py.File(path, "r+") as f:
+        f["activations/layer_0"][1] = np.inf  # every value of epoch 2's hidden layer
+    messages = []
+    with pytest.raises(ValueError, match="every run file failed"):
+        estimate_runs([path], SPECS, tmp_path / "mi.parquet", progress=False, report=messages.append)
+    assert messages == [f"skipped: {path}: epoch 2, layer_0: activity has 12288 NaN or inf values of 12288; "
+                        "the network diverged"]
+
+
+def _spelled(tmp_path, spelling):
+    return {"relative": "runs", "absolute": str(tmp_path / "runs"), "dotted": "runs/relu/../relu/.."}[spelling]
+
+
+@pytest.mark.parametrize("second", ["relative", "absolute", "dotted"])
+def test_a_run_has_one_name_however_its_path_was_spelled_before_and_after_a_retrain(tmp_path, monkeypatch, second):
+    from ib_keras.summary import summarize
+
+    monkeypatch.chdir(tmp_path)
+    directory = tmp_path / "runs" / "relu"
+    paths = [_write_run(directory / f"seed-00{s}.h5", seed=s) for s in (0, 1)]
+    out = tmp_path / "runs" / "mi.parquet"
+    estimate_runs(["runs"], SPECS, out, progress=False)
+    _write_run(paths[0], seed=0, scale=2.0)  # retrained: new content
+    table = estimate_runs([_spelled(tmp_path, second)], SPECS, out, progress=False)
+    assert sorted(table["run"].unique()) == [str(p) for p in paths]
+    assert table.groupby("run")["run_hash"].nunique().tolist() == [1, 1]
+    assert summarize(table).manifest["runs"] == 2 and table["seed"].value_counts().tolist() == [len(table) // 2] * 2
+
+
+def test_a_table_of_relative_names_from_before_is_renamed_not_doubled(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    paths = [_write_run(tmp_path / "runs" / "relu" / f"seed-00{s}.h5", seed=s) for s in (0, 1)]
+    out = tmp_path / "mi.parquet"
+    table = estimate_runs(paths, SPECS, out, progress=False)
+    mi_table.write_table(table.assign(run=table["run"].str.replace(f"{tmp_path}/", "")), out)  # as older ones held
+    again = estimate_runs(["runs"], SPECS, out, progress=False)
+    pd.testing.assert_frame_equal(again, table)
+
+
+def test_rows_of_a_deleted_run_are_dropped_and_said_rows_elsewhere_kept(tmp_path):
+    relu = [_write_run(tmp_path / "runs" / "relu" / f"seed-00{s}.h5", seed=s) for s in (0, 1)]
+    tanh = _write_run(tmp_path / "runs" / "tanh" / "seed-000.h5", activation="tanh")
+    out = tmp_path / "mi.parquet"
+    estimate_runs([*relu, tanh], SPECS, out, progress=False)
+    relu[1].unlink()
+    messages = []
+    table = estimate_runs([relu[0].parent], SPECS, out, progress=False, report=messages.append)
+    assert sorted(table["run"].unique()) == [str(relu[0]), str(tanh)]  # tanh was not under runs/relu: kept
+    assert messages == [f"1 run file(s) under {relu[0].parent} no longer exist; their rows are dropped from {out} "
+                        f"(first: {relu[1]})"]
+
+
+def test_a_bad_kept_part_is_discarded_and_never_blocks_the_stage(runs, tmp_path):
+    out = tmp_path / "mi.parquet"
+    whole = estimate_runs(runs, SPECS, tmp_path / "whole.parquet", progress=False)
+    parts = tmp_path / ".mi.parquet.parts"
+    parts.mkdir()
+    whole.assign(activation=5).to_parquet(parts / "1-000000.parquet")  # a part an older stage left
+    messages = []
+    table = estimate_runs(runs, SPECS, out, progress=False, report=messages.append)
+    pd.testing.assert_frame_equal(table, whole)
+    assert len(messages) == 1 and "discarded an unreadable kept part" in messages[0] and "activation" in messages[0]
+    assert not parts.exists()
+
+
+@pytest.mark.parametrize("name, message", [("t.txt", "a table is written as .parquet or .csv, not '.txt'"),
+                                           ("t.json", "not '.json'"), ("d", "is a directory; give the table's file")])
+def test_a_table_named_as_something_else_is_refused_before_any_work(runs, tmp_path, name, message):
+    (tmp_path / "d").mkdir()
+    with pytest.raises(ValueError, match=message):
+        estimate_runs(runs, SPECS, tmp_path / name, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d", "runs"]
+
+
+def test_an_upper_case_csv_is_written_as_csv(runs, tmp_path):
+    table = estimate_runs(runs, SPECS, tmp_path / "t.CSV", progress=False)
+    assert (tmp_path / "t.CSV").read_text().startswith("run,run_hash,")
+    pd.testing.assert_frame_equal(read_table(tmp_path / "t.CSV"), table, check_dtype=False)
+
+
+def test_an_estimate_in_which_every_file_failed_leaves_no_directory(tmp_path):
+    path = _write_run(tmp_path / "runs" / "relu" / "seed-000.h5", complete=False)
+    with pytest.raises(ValueError, match="every run file failed"):
+        estimate_runs([path], SPECS, tmp_path / "new" / "deeper" / "mi.parquet", progress=False, report=lambda m: None)
+    assert not (tmp_path / "new").exists()

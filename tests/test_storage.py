@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 import pytest
 
-from ib_keras.storage import SCHEMA_VERSION, LayerSpec, RunFileError, RunWriter, read_run, run_path
+from ib_keras.storage import SCHEMA_VERSION, LayerSpec, RunFileError, RunWriter, fletcher32, read_run, run_path
 
 LAYERS = [LayerSpec(3, "tanh"), LayerSpec(2, "softmax")]
 N = 8
@@ -21,14 +21,14 @@ def _epoch_data(epoch):
     return activity, metrics, np.array([epoch, 1.0]), np.array([2.0, epoch]), np.array([3.0, 4.0])
 
 
-def _writer(path):
+def _writer(path, schedule=range(1000)):
     x = np.arange(N * 12, dtype=np.float32).reshape(N, 12)
-    return RunWriter(path, x, np.arange(N) % 2, np.arange(6), np.arange(6, N), LAYERS, {"seed": 3})
+    return RunWriter(path, x, np.arange(N) % 2, np.arange(6), np.arange(6, N), LAYERS, {"seed": 3}, schedule)
 
 
 def _write(path, epochs, complete=True):
     """A run file holding ``epochs``, finished (complete) or closed as an interrupted run leaves it."""
-    writer = _writer(path)
+    writer = _writer(path, epochs)
     for epoch in epochs:
         writer.append(epoch, *_epoch_data(epoch))
     writer.finish() if complete else writer.close()
@@ -140,3 +140,139 @@ def test_only_epochs_that_every_dataset_holds_are_read(tmp_path):
     np.testing.assert_array_equal(run.epochs, [0, 1, 2])
     assert [a.shape[0] for a in run.activity] == [3, 3] and run.metrics["test_loss"].shape == (3,)
     assert run.grad_std.shape == (3, 2)
+
+
+@pytest.mark.parametrize("data", [b"\x01", b"\0\0\0", b"\xff\xff" * 1000, b"\xff" * 721, b"\0\x01" * 70000,
+                                  np.random.default_rng(0).integers(0, 256, 2_000_001, np.uint8).tobytes()])
+def test_our_fletcher32_is_the_checksum_hdf5_stores(tmp_path, data):
+    values = np.frombuffer(data, np.uint8)
+    with h5py.File(tmp_path / "c.h5", "w") as f:
+        _, raw = f.create_dataset("a", data=values, chunks=(len(values),), fletcher32=True).id.read_direct_chunk((0,))
+    assert raw[:-4] == data and raw[-4:] == fletcher32(data).to_bytes(4, "little")
+
+
+def test_every_dataset_of_a_new_file_carries_a_checksum(tmp_path):
+    path = tmp_path / "run.h5"
+    _write(path, (0, 1))
+    with h5py.File(path, "r") as f:
+        datasets = []
+        f.visititems(lambda name, item: datasets.append(item) if isinstance(item, h5py.Dataset) else None)
+        assert len(datasets) == 15 and all(d.fletcher32 for d in datasets), [d.name for d in datasets]
+
+
+@pytest.mark.parametrize("name", ["y", "activations/layer_0"])
+def test_bytes_damaged_inside_a_dataset_fail_its_checksum(tmp_path, name):
+    path = tmp_path / "run.h5"
+    _write(path, (0, 1))
+    with h5py.File(path, "r") as f:
+        offset = f[name].id.get_chunk_info(0).byte_offset
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        f.write(bytes(np.random.default_rng(0).integers(0, 256, 6, np.uint8)))
+    with pytest.raises(RunFileError, match=f"{path}: fails its checksum"):
+        read_run(path)
+
+
+def _without_checksums(path):
+    """An older file: the same contents, written before checksums, with damaged labels."""
+    run = read_run(path)
+    with h5py.File(path, "w") as f:
+        f.attrs.update(schema_version=SCHEMA_VERSION, complete=True, config=json.dumps(run.config))
+        for name in ("x", "y", "train_idx", "test_idx", "epochs", "weights_norm", "grad_mean", "grad_std"):
+            f[name] = getattr(run, name)
+        for metric, values in run.metrics.items():
+            f[f"metrics/{metric}"] = values
+        for i, (layer, values) in enumerate(zip(run.layers, run.activity)):
+            f[f"activations/layer_{i}"] = values
+            f[f"activations/layer_{i}"].attrs.update(units=layer.units, activation=layer.activation)
+
+
+def test_a_file_without_checksums_still_reads_and_its_labels_are_checked(tmp_path):
+    path = tmp_path / "run.h5"
+    _write(path, (0, 1))
+    _without_checksums(path)
+    assert read_run(path).complete
+    with h5py.File(path, "r+") as f:
+        f["y"][3] = -8_600_000_000_000_000_000
+    with pytest.raises(RunFileError, match=f"{path}: field 'y' holds values outside the 2 classes"):
+        read_run(path)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("train_idx", 99, "field 'train_idx' holds indices outside 0..7 or repeated ones"),
+    ("test_idx", 6, "field 'test_idx' holds indices outside 0..7 or repeated ones"),  # test_idx 6, 6
+    ("epochs", 0, "field 'epochs' is not increasing"),
+])
+def test_indices_and_epochs_are_checked(tmp_path, field, value, message):
+    path = tmp_path / "run.h5"
+    _write(path, (0, 1, 5))
+    with h5py.File(path, "r+") as f:
+        f[field][-1] = value
+    with pytest.raises(RunFileError, match=message):
+        read_run(path)
+
+
+def test_a_complete_file_short_of_its_schedule_is_incomplete(tmp_path):
+    path = tmp_path / "run.h5"
+    _write(path, (0, 1, 5))
+    with h5py.File(path, "r+") as f:
+        f.visititems(lambda name, item: item.resize(2, axis=0)
+                     if isinstance(item, h5py.Dataset) and item.maxshape[0] is None else None)
+    run = read_run(path)
+    assert list(run.epochs) == [0, 1] and run.finished and not run.complete
+    assert run.incomplete_reason() == "marked complete but holds 2 of the 3 epochs its schedule records"
+
+
+def test_a_file_from_before_the_schedule_is_held_to_its_configs_protocol(tmp_path):
+    path = tmp_path / "run.h5"
+    writer = RunWriter(path, np.zeros((N, 12), np.float32), np.arange(N) % 2, np.arange(6), np.arange(6, N), LAYERS,
+                       {"protocol": "chelombiev", "epochs": 5, "record_points": None}, [0, 1, 2, 3, 4, 5])
+    for epoch in (0, 1, 2, 3, 4, 5):
+        writer.append(epoch, *_epoch_data(epoch))
+    writer.finish()
+    with h5py.File(path, "r+") as f:
+        del f["schedule"]
+    assert read_run(path).complete  # log-spaced over 5 epochs: every epoch
+    with h5py.File(path, "r+") as f:
+        f.attrs["config"] = json.dumps({"protocol": "chelombiev", "epochs": 5, "record_points": 2})
+    assert not read_run(path).complete  # the config's schedule is 0, 1, 5: not these epochs
+    with h5py.File(path, "r+") as f:
+        f.attrs["config"] = json.dumps({"seed": 1})
+    assert read_run(path).complete  # a config that names no schedule: the attribute decides
+
+
+@pytest.mark.parametrize("field, value", [("activation", 5), ("activation", ["tanh"]), ("split_seed", "zero"),
+                                          ("l2", "notfloat"), ("seed", True), ("hidden_units", [3, "x"])])
+def test_a_config_value_of_the_wrong_type_is_one_message_naming_file_and_field(tmp_path, field, value):
+    path = tmp_path / "run.h5"
+    _write(path, (0,))
+    with h5py.File(path, "r+") as f:
+        f.attrs["config"] = json.dumps({"seed": 3, field: value})
+    with pytest.raises(RunFileError, match=f"{path}: config field '{field}' is"):
+        read_run(path)
+
+
+@pytest.mark.parametrize("content", [b"PAR1 not a run", b"", b"PK\x03\x04 an npz"])
+def test_a_file_that_is_not_hdf5_is_not_called_a_run_to_train_again(tmp_path, content):
+    path = tmp_path / "mi.parquet"
+    path.write_bytes(content)
+    with pytest.raises(RunFileError, match=f"{path}: not an HDF5 file .*so not a run file") as error:
+        read_run(path)
+    assert "train it again" not in str(error.value)
+
+
+def test_a_fifo_is_refused_without_being_opened(tmp_path):
+    path = tmp_path / "seed-000.h5"
+    os.mkfifo(path)
+    with pytest.raises(RunFileError, match=f"{path}: not a regular file"):
+        read_run(path)  # opening a FIFO for reading would block: this returns at once
+
+
+def test_fletcher32_summed_in_blocks_is_the_same_checksum(tmp_path, monkeypatch):
+    from ib_keras import storage
+
+    data = np.random.default_rng(1).integers(0, 256, 300_001, np.uint8)
+    with h5py.File(tmp_path / "c.h5", "w") as f:
+        _, raw = f.create_dataset("a", data=data, chunks=(len(data),), fletcher32=True).id.read_direct_chunk((0,))
+    monkeypatch.setattr(storage, "_CHECKSUM_BLOCK", 1000)  # 151 blocks, the last one short
+    assert raw[-4:] == fletcher32(data.tobytes()).to_bytes(4, "little")

@@ -118,3 +118,92 @@ def test_a_table_without_l2_runs_reports_claim_3_as_not_testable(sweep, tmp_path
     report = write_report(summarize(table[table["l2"] == 0]), tmp_path / "REPORT.md").read_text()
     assert "No configuration was trained both with and without L2." in report
     assert report.count("**Verdict: not testable.**") == 1
+
+
+def test_a_table_of_baseline_estimators_only_reports_every_claim_as_not_testable(sweep, tmp_path):
+    from ib_keras.report import write_report
+    from ib_keras.summary import summarize
+
+    runs, _ = sweep
+    table = pd.read_parquet(runs / "mi.parquet")
+    report = write_report(summarize(table[table["estimator"].isin(["uniform", "fixed"])]),
+                          tmp_path / "REPORT.md").read_text()
+    assert report.count("**Verdict: not testable.** No EBAB/aKDE rows") == 4
+    assert "not reproduced" not in report and "Fewer than two seeds" not in report
+
+
+def test_two_seeds_are_counted_as_two(sweep, tmp_path):
+    from ib_keras.report import _claim_variation, _tests
+    from ib_keras.summary import summarize
+
+    runs, _ = sweep
+    table = pd.read_parquet(runs / "mi.parquet")
+    per = summarize(table).default_networks
+    claim = _claim_variation(_tests(per.assign(compression=0.0)))  # two seeds, no compression anywhere
+    assert claim.verdict == "not testable" and "Fewer than two seeds" not in claim.reason
+    assert "has a mean compression above 0" in claim.reason
+
+
+def _refused(capsys, *args):
+    """The command line run in this process: exit code 2 and one line on stderr, returned."""
+    from ib_keras.cli import main
+
+    capsys.readouterr()
+    code = main(list(args))
+    stderr = capsys.readouterr().err
+    assert code == 2 and len(stderr.strip().splitlines()) == 1, stderr
+    return stderr
+
+
+def test_a_table_mixing_data_sets_or_widths_is_refused_by_plot_and_report(sweep, tmp_path, capsys):
+    runs, _ = sweep
+    table = pd.read_parquet(runs / "mi.parquet")
+    tanh = table["activation"] == "tanh"
+    table.loc[tanh, "hidden"] = "32,16,8"
+    table.loc[tanh, "dataset"] = "digits"
+    table.to_parquet(tmp_path / "mixed.parquet")
+    for command in ("plot", "report"):
+        message = _refused(capsys, command, str(tmp_path / "mixed.parquet"), "--out", str(tmp_path / "o" / "R.md"))
+        assert "the table mixes runs that differ in dataset: digits (tanh) vs tishby_var_u (relu)" in message
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.fixture(scope="module")
+def bundle(sweep, tmp_path_factory):
+    from ib_keras.summary import summarize, write_summary
+
+    runs, _ = sweep
+    directory = tmp_path_factory.mktemp("bundle")
+    write_summary(summarize(pd.read_parquet(runs / "mi.parquet")), directory)
+    return directory
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda b: (b / "manifest.json").write_text("[1, 2]"), "manifest.json: not a summary manifest written by"),
+    (lambda b: (b / "manifest.json").write_text("{}"), "field(s) runs, epochs, protocols, versions, seeds"),
+    (lambda b: pd.read_parquet(b / "networks.parquet").drop(columns="compression").to_parquet(b / "networks.parquet"),
+     "networks.parquet: not a summary table written by `python -m ib_keras summarize` (missing columns compression)"),
+    (lambda b: pd.read_parquet(b / "planes.parquet").assign(i_xt="x").to_parquet(b / "planes.parquet"),
+     "planes.parquet: not a summary table written by `python -m ib_keras summarize` (columns of the wrong type: i_xt)"),
+])
+def test_a_damaged_summary_is_refused_whole_before_anything_is_drawn(bundle, tmp_path, capsys, damage, message):
+    damaged = shutil.copytree(bundle, tmp_path / "bundle")
+    damage(damaged)
+    for command, out in (("plot", tmp_path / "figures"), ("report", tmp_path / "r" / "REPORT.md")):
+        assert message in _refused(capsys, command, str(damaged), "--out", str(out))
+    assert not (tmp_path / "figures").exists() and not (tmp_path / "r").exists()
+
+
+def test_report_into_a_new_directory_named_with_a_slash_is_refused(bundle, tmp_path, capsys):
+    assert "is a directory; give the report's file name" in _refused(
+        capsys, "report", str(bundle), "--out", f"{tmp_path / 'newdir'}/")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("content", ["[1, 2]", '"abc"', '{"train": "long"}'])
+def test_timings_that_are_not_an_object_of_seconds_are_one_line_naming_the_file(bundle, tmp_path, capsys, content):
+    (tmp_path / "t.json").write_text(content)
+    message = _refused(capsys, "report", str(bundle), "--out", str(tmp_path / "R.md"), "--timings",
+                       str(tmp_path / "t.json"))
+    assert f"{tmp_path / 't.json'}: not a JSON object of wall times per stage" in message
+    assert not (tmp_path / "R.md").exists()

@@ -158,3 +158,14 @@ def test_a_diverging_training_stops_and_leaves_its_files_incomplete(tmp_path, da
         fit_ensemble(model, x[train_idx], y[train_idx], [0], EPOCHS, callbacks=[recorder])
     keras.backend.clear_session()
     assert not read_run(tmp_path / "run.h5").complete
+
+
+def test_a_training_stopped_early_is_complete_with_what_it_recorded(tmp_path, data):
+    x, y, train_idx, test_idx = data
+    model = _plain_model()
+    recorder = ActivationRecorder(tmp_path / "early.h5", x, y, train_idx, test_idx, [0, 1, 2, 3, 5, 8])
+    stop = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: setattr(model, "stop_training", epoch >= 2))
+    onehot = np.eye(2, dtype=np.float32)[y]
+    model.fit(x[train_idx], onehot[train_idx], batch_size=256, epochs=8, verbose=0, callbacks=[recorder, stop])
+    run = read_run(tmp_path / "early.h5")
+    assert run.complete and list(run.epochs) == list(run.schedule) == [0, 1, 2, 3]

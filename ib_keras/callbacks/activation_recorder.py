@@ -33,7 +33,10 @@ class ActivationRecorder(keras.callbacks.Callback):
     ``on_train_begin``), epoch e the state after e epochs.
 
     The file is opened in ``on_train_begin``, appended to and flushed at every recorded epoch,
-    and marked complete and closed in ``on_train_end``: a crash leaves every recorded epoch.
+    and marked complete and closed in ``on_train_end``: a crash leaves every recorded epoch. The
+    file keeps the epochs it is to record (those of ``epochs`` that the training reaches), and is
+    complete once they all are; a training that a callback stops early (EarlyStopping) is complete
+    with the epochs recorded until then.
 
     Works on a plain Keras model (input (batch, features), one file) and on an ensemble from
     `ib_keras.models.build_ensemble` (input (batch, K, features), one file per member). The
@@ -97,8 +100,10 @@ class ActivationRecorder(keras.callbacks.Callback):
         self._activity_of = tf.function(lambda inputs: probe(inputs, training=False))
         self._gradient_statistics = self._compile_gradient_statistics()
         specs = [LayerSpec(int(layer.kernel.shape[-1]), _activation_name(layer)) for layer in self._layers]
+        # The epochs this training reaches: the file is complete once each of them is recorded.
+        schedule = sorted(e for e in self.epochs if e <= self.params.get("epochs", max(self.epochs, default=0)))
         self._writers = [
-            RunWriter(path, self.x, self.y, self.train_idx, self.test_idx, specs, config)
+            RunWriter(path, self.x, self.y, self.train_idx, self.test_idx, specs, config, schedule)
             for path, config in zip(self.paths, self.configs)
         ]
         if 0 in self.epochs:
@@ -110,7 +115,7 @@ class ActivationRecorder(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         for writer in self._writers:
-            writer.finish()
+            writer.finish(stopped_early=bool(getattr(self.model, "stop_training", False)))
         self._writers = []
 
     def close(self) -> None:
