@@ -17,7 +17,7 @@ from typing import TypeVar
 Item = TypeVar("Item")
 LOCAL = "local:"
 CONNECT_TIMEOUT = "5s"
-NO_WORKERS_NOTICE = 10  # seconds without a worker before the stage says that it is waiting for one
+NO_WORKERS_NOTICE = 5  # seconds without a worker before the stage says that it is waiting for one
 # A LocalCluster runs our tasks as fast as the process pool on the same cores when: each worker
 # thread holds one task at a time, as a pool hands them out (Dask's default saturation 1.1 queues
 # a second one on a worker, which can leave another idle at the end); workers start without Dask's

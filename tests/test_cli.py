@@ -180,11 +180,14 @@ def test_seeds_shared_between_workers_give_the_files_of_one_process(tmp_path):
         np.testing.assert_allclose(one.grad_mean, two.grad_mean, rtol=1e-5)
 
 
-def test_a_network_too_large_for_memory_is_one_line_and_leaves_no_directory(tmp_path):
-    result = cli("train", "--activation", "relu", "--hidden", ",".join(["10000"] * 100), "--record-points", "1",
-                 "--out", str(tmp_path / "new" / "runs"))
-    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
-    assert "GB of memory to train" in result.stderr and "choose smaller --hidden widths" in result.stderr
+def test_a_network_too_large_for_memory_is_one_line_and_leaves_no_directory(tmp_path, capsys):
+    from ib_keras.cli import main
+
+    code = main(["train", "--activation", "relu", "--hidden", ",".join(["10000"] * 100), "--record-points", "1",
+                 "--out", str(tmp_path / "new" / "runs")])
+    stderr = capsys.readouterr().err
+    assert code == 2 and len(stderr.strip().splitlines()) == 1, stderr
+    assert "GB of memory to train" in stderr and "choose smaller --hidden widths" in stderr
     assert list(tmp_path.iterdir()) == []
 
 
@@ -248,11 +251,12 @@ def test_a_complete_file_short_of_its_schedule_is_trained_again(trained, tmp_pat
     import h5py
     import shutil
 
+    from ib_keras.runs import TrainSpec, plan_training
+
     out, _ = trained
     shutil.copytree(out / "tanh", tmp_path / "tanh")
     with h5py.File(tmp_path / "tanh" / "seed-001.h5", "r+") as f:
         f.visititems(lambda name, item: item.resize(2, axis=0)
                      if isinstance(item, h5py.Dataset) and item.maxshape[0] is None else None)
-    result = cli("train", "--activation", "tanh", "--seeds", "2", "--epochs", "6", "--out", str(tmp_path))
-    assert result.returncode == 0 and "1 networks to train, 1 already complete" in result.stdout, result.stderr
-    assert read_run(tmp_path / "tanh" / "seed-001.h5").complete
+    plan = plan_training(TrainSpec("tanh", epochs=6), [0, 1], tmp_path)  # what `train` would do
+    assert (plan.todo, plan.done) == ([1], [0])

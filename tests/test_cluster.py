@@ -102,7 +102,8 @@ def test_a_sweep_on_the_cluster_trains_the_files_train_does_and_resumes(tmp_path
                 "--out", str(tmp_path / "cluster"), timeout=600)
     assert sweep.returncode == 0, sweep.stderr
     for activation, l2 in (("tanh", "0"), ("relu", "0.015")):
-        local = cli("train", "--activation", activation, "--l2", l2, *args, "--out", str(tmp_path / "local"), timeout=600)
+        local = cli("train", "--activation", activation, "--l2", l2, *args, "--workers", "1",
+                    "--out", str(tmp_path / "local"), timeout=600)
         assert local.returncode == 0, local.stderr
     names = [path.relative_to(tmp_path / "local") for path in files(tmp_path / "local")]
     assert [path.relative_to(tmp_path / "cluster") for path in files(tmp_path / "cluster")] == names

@@ -248,7 +248,7 @@ def test_a_killed_estimate_worker_is_one_line_keeps_what_finished_and_a_rerun_co
 
 def test_a_killed_training_worker_is_one_line_and_a_rerun_completes(tmp_path):
     out = tmp_path / "runs"
-    args = ["train", "--activation", "relu", "--seeds", "2", "--epochs", "300", "--record-points", "40",
+    args = ["train", "--activation", "relu", "--seeds", "2", "--epochs", "150", "--record-points", "25",
             "--workers", "2", "--out", str(out)]
     process = subprocess.Popen([sys.executable, "-m", "ib_keras", *args], cwd=ROOT,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
