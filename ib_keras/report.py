@@ -105,9 +105,11 @@ class _Tests:
         its smaller group): shown, never starred."""
         family = []
         for frame, column, _ in self._columns():
-            p = frame[column].to_numpy(dtype=float) if column in frame else np.zeros(0)
-            n = frame[["n_without", "n_with"]].min(axis=1) if "n_with" in frame else frame["n"] if "n" in frame else p
-            family.append(np.where(np.asarray(n, dtype=float) >= STAR_MIN_N, p, np.nan))
+            if column not in frame:  # no such tests (e.g. no L2 runs)
+                family.append(np.zeros(0))
+                continue
+            n = frame[["n_without", "n_with"]].min(axis=1) if "n_with" in frame else frame["n"]
+            family.append(np.where(n.to_numpy(dtype=float) >= STAR_MIN_N, frame[column].to_numpy(dtype=float), np.nan))
         return family
 
 

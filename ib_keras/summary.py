@@ -146,13 +146,12 @@ def write_summary(summary: Summary, directory: str | Path) -> list[Path]:
 # Each bundle table's (text, number) columns, as `summarize` writes them.
 _SPREAD = [f"{column}_{statistic}" for column in DYNAMICS for statistic in ("mean", "p10", "p90")]
 _SCHEMA = {
-    "networks": (["run", *ESTIMATE, *CONFIGURATION[:1], *COMPARABLE],
+    "networks": (["run", *ESTIMATE, "activation", *COMPARABLE],
                  ["l2", "layer", "seed", "units", "epoch", "train_accuracy", "test_accuracy", "max_i_xt", "final_i_xt",
                   "compression", "gap"]),
-    "planes": ([*CONFIGURATION[:1], *ESTIMATE], ["l2", "epoch", "layer", "i_xt", "i_ty", "train_accuracy",
-                                                  "test_accuracy", "n"]),
+    "planes": (["activation", *ESTIMATE], ["l2", "epoch", "layer", "i_xt", "i_ty", "train_accuracy", "test_accuracy", "n"]),
     "seeds": ([], ["seed", "epoch", "layer", "i_xt", "i_ty"]),
-    "dynamics": (CONFIGURATION[:1], ["l2", "epoch", "layer", "n", *_SPREAD]),
+    "dynamics": (["activation"], ["l2", "epoch", "layer", "n", *_SPREAD]),
     "sample": ([], ["activity"]),
 }
 # The manifest's fields and their JSON types.
