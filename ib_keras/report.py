@@ -167,6 +167,12 @@ def _claim_compression(tests: _Tests, per: pd.DataFrame, last: int) -> _Claim:
     reason = (f"Non-saturating activations with significant compression (starred) in at least one layer under "
               f"an adaptive estimator: {', '.join(unsaturated) or 'none'}. Compression differs between "
               f"activations (Kruskal-Wallis, starred) under: {', '.join(differing) or 'none'}.")
+    adaptive_cells = rows[rows["estimator"].isin(ADAPTIVE)]
+    if not (adaptive_cells["n"] >= STAR_MIN_N).any() and not (tests.kruskal["n"] >= STAR_MIN_N).any():
+        verdict = "not testable"
+        reason = (f"Every test of this claim rests on fewer than {STAR_MIN_N} networks (at most "
+                  f"{int(adaptive_cells['n'].max())} seeds per configuration), so none can be starred: train at "
+                  f"least {STAR_MIN_N} seeds. " + reason)
     return _Claim("\n".join(text), verdict, reason)
 
 
