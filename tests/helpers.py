@@ -39,3 +39,13 @@ def write_run(path, seed, epochs=3):
         writer.append(epoch, [hidden, output], {name: 0.5 for name in METRICS}, np.ones(2), np.ones(2), np.ones(2))
     writer.finish()
     return path
+
+
+def cut_growing_datasets(path, rows):
+    """Resize every dataset of a run file that grows by epoch to ``rows`` rows, leaving the rest
+    (and the ``complete`` attribute) as they are: a file that claims more than it holds."""
+    import h5py
+
+    with h5py.File(path, "r+") as f:
+        f.visititems(lambda name, item: item.resize(rows, axis=0)
+                     if isinstance(item, h5py.Dataset) and item.maxshape[0] is None else None)

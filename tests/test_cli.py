@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from ib_keras.storage import RunFileError, read_run
-from tests.helpers import ROOT, cli, files
+from tests.helpers import ROOT, cli, cut_growing_datasets, files
 
 
 @pytest.fixture(scope="module")
@@ -222,15 +222,12 @@ def test_inspect_into_a_closed_pipe_prints_no_error(trained):
 
 
 def test_inspect_says_why_a_run_is_incomplete(trained, tmp_path):
-    import h5py
     import shutil
 
     out, _ = trained
     path = tmp_path / "seed-000.h5"
     shutil.copy(out / "tanh" / "seed-000.h5", path)
-    with h5py.File(path, "r+") as f:
-        f.visititems(lambda name, item: item.resize(2, axis=0)
-                     if isinstance(item, h5py.Dataset) and item.maxshape[0] is None else None)
+    cut_growing_datasets(path, 2)
     result = cli("inspect", str(path))
     assert f"{path}: INCOMPLETE (marked complete but holds 2 of the 7 epochs its schedule records)" in result.stdout
 
@@ -248,15 +245,12 @@ def test_run_all_options_are_checked_before_anything_runs(args, code, words):
 
 
 def test_a_complete_file_short_of_its_schedule_is_trained_again(trained, tmp_path):
-    import h5py
     import shutil
 
     from ib_keras.runs import TrainSpec, plan_training
 
     out, _ = trained
     shutil.copytree(out / "tanh", tmp_path / "tanh")
-    with h5py.File(tmp_path / "tanh" / "seed-001.h5", "r+") as f:
-        f.visititems(lambda name, item: item.resize(2, axis=0)
-                     if isinstance(item, h5py.Dataset) and item.maxshape[0] is None else None)
+    cut_growing_datasets(tmp_path / "tanh" / "seed-001.h5", 2)
     plan = plan_training(TrainSpec("tanh", epochs=6), [0, 1], tmp_path)  # what `train` would do
     assert (plan.todo, plan.done) == ([1], [0])

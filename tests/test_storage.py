@@ -9,6 +9,7 @@ import h5py
 import numpy as np
 import pytest
 
+from tests.helpers import cut_growing_datasets
 from ib_keras.storage import SCHEMA_VERSION, LayerSpec, RunFileError, RunWriter, fletcher32, read_run, run_path
 
 LAYERS = [LayerSpec(3, "tanh"), LayerSpec(2, "softmax")]
@@ -215,9 +216,7 @@ def test_indices_and_epochs_are_checked(tmp_path, field, value, message):
 def test_a_complete_file_short_of_its_schedule_is_incomplete(tmp_path):
     path = tmp_path / "run.h5"
     _write(path, (0, 1, 5))
-    with h5py.File(path, "r+") as f:
-        f.visititems(lambda name, item: item.resize(2, axis=0)
-                     if isinstance(item, h5py.Dataset) and item.maxshape[0] is None else None)
+    cut_growing_datasets(path, 2)
     run = read_run(path)
     assert list(run.epochs) == [0, 1] and run.finished and not run.complete
     assert run.incomplete_reason() == "marked complete but holds 2 of the 3 epochs its schedule records"
