@@ -14,7 +14,7 @@ from pathlib import Path
 from ib_keras.activations import ACTIVATIONS
 from ib_keras.atomic import check_utf8
 from ib_keras.data import SPLITS
-from ib_keras.protocols import PROTOCOLS
+from ib_keras.protocols import DEFAULT_PROTOCOL, PROTOCOLS
 
 EXIT_ERROR = 2
 
@@ -80,13 +80,15 @@ def _configuration_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", type=_positive_int, default=1, help="how many networks (seeds) to train")
     parser.add_argument("--first-seed", type=_natural_int, default=0, help="seed of the first network")
     parser.add_argument("--epochs", type=_epochs, help="epochs (default: the protocol's)")
-    parser.add_argument("--protocol", choices=tuple(PROTOCOLS), default="chelombiev", help="published set-up")
+    parser.add_argument("--protocol", choices=tuple(PROTOCOLS), default=DEFAULT_PROTOCOL,
+                        help="published set-up: epochs, batch, initialisation, split, minibatch order, recorded "
+                             "epochs (README, 'Protocols')")
     parser.add_argument("--hidden", type=_widths, help="hidden-layer widths, comma-separated (default: the paper's 10,7,5,4,3)")
     parser.add_argument("--dataset", default="tishby",
                         help="tishby (the paper's 12-bit task, default), digits (scikit-learn's bundled 8x8 digits), "
                              "or a .mat (F, y) or .npz (x, y) file")
-    parser.add_argument("--split", choices=SPLITS, default="random",
-                        help="random 80/20 split, or the authors' first 3277 rows")
+    parser.add_argument("--split", choices=SPLITS,
+                        help="random 80/20 split, or the first 80 %% of rows (default: the protocol's)")
     parser.add_argument("--split-seed", type=_natural_int, default=0, help="seed of the random split")
     parser.add_argument("--record-points", type=_record_points,
                         help="record this many log-spaced epochs instead of the protocol's schedule")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import keras
@@ -43,3 +44,30 @@ class MemberTruncatedNormal(keras.initializers.Initializer):
 
     def get_config(self):
         return {"stddev": self.stddev, "seeds": self.seeds, "layer": self.layer}
+
+
+@keras.saving.register_keras_serializable(package="ib_keras")
+class MemberGlorotUniform(keras.initializers.Initializer):
+    """Keras' default Dense kernel, U(-a, a) with a = sqrt(6 / (fan_in + units)), for a
+    (members, fan_in, units) kernel, member k from seeds[k] (and ``layer``), as
+    `MemberTruncatedNormal`."""
+
+    def __init__(self, seeds: Sequence[int], layer: int):
+        self.seeds = [int(s) for s in seeds]
+        self.layer = int(layer)
+
+    def __call__(self, shape, dtype=None):
+        members, fan_in, units = shape
+        if members != len(self.seeds):
+            raise ValueError(f"kernel has {members} members but {len(self.seeds)} seeds were given")
+        limit = glorot_uniform_limit(fan_in, units)
+        slices = [stream(seed, INIT_STREAM, self.layer).uniform(-limit, limit, size=(fan_in, units)) for seed in self.seeds]
+        return keras.ops.convert_to_tensor(np.stack(slices), dtype=dtype or "float32")
+
+    def get_config(self):
+        return {"seeds": self.seeds, "layer": self.layer}
+
+
+def glorot_uniform_limit(fan_in: int, units: int) -> float:
+    """Half-width a of Glorot's uniform initialiser U(-a, a)."""
+    return math.sqrt(6.0 / (fan_in + units))

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import keras
 from keras import ops
 
 from ib_keras.activations import OUTPUT_ACTIVATION, check_activation
-from ib_keras.initializers import MemberTruncatedNormal
+from ib_keras.initializers import MemberGlorotUniform, MemberTruncatedNormal, glorot_uniform_limit
 from ib_keras.layers import EnsembleDense
-from ib_keras.protocols import get_protocol
+from ib_keras.protocols import GLOROT_UNIFORM, get_protocol
 
 HIDDEN_UNITS = (10, 7, 5, 4, 3)
 N_CLASSES = 2
-LEARNING_RATE = 4e-4
-BATCH_SIZE = 256
+BATCH_SIZE = 256  # the default protocol's; each protocol carries its own
+_OPTIMIZERS = {"adam": keras.optimizers.Adam}  # a protocol's optimizer by name
 
 
 @keras.saving.register_keras_serializable(package="ib_keras")
@@ -30,10 +31,14 @@ def ensemble_crossentropy(y_true, y_pred):
 
 def kernel_stddevs(activation: str, protocol: str = "chelombiev", input_dim: int = 12,
                    hidden: Sequence[int] = HIDDEN_UNITS, n_classes: int = N_CLASSES) -> list[float]:
-    """Each layer's initial kernel stddev (before truncation at two stddev) under ``protocol``."""
-    rule = get_protocol(protocol).kernel_stddev
+    """Each layer's initial kernel stddev under ``protocol``: of the TruncatedNormal before its
+    truncation at two stddev, or for a Glorot-uniform output layer its U(-a, a)'s, a / sqrt(3)."""
+    chosen = get_protocol(protocol)
     widths = (input_dim, *hidden, n_classes)
-    return [rule(activation, fan_in, units) for fan_in, units in zip(widths, widths[1:])]
+    stddevs = [chosen.kernel_stddev(activation, fan_in, units) for fan_in, units in zip(widths, widths[1:])]
+    if chosen.output_init == GLOROT_UNIFORM:
+        stddevs[-1] = glorot_uniform_limit(widths[-2], n_classes) / math.sqrt(3.0)
+    return stddevs
 
 
 def build_ensemble(
@@ -49,9 +54,9 @@ def build_ensemble(
 
     Input (batch, K, input_dim), output (batch, K, n_classes) softmax probabilities, through
     hidden layers of the given widths (the paper's 10-7-5-4-3 by default) that use
-    ``activation``; kernels are initialised by the protocol's rule with zero biases. ``l2`` adds
-    l2 * sum ||W||^2 / 2 over hidden kernels (not biases, not the output layer). Compiled with
-    Adam(4e-4) and `ensemble_crossentropy`.
+    ``activation``; kernels are initialised by the protocol's rules (`ib_keras.protocols`) with zero
+    biases. ``l2`` adds l2 * sum ||W||^2 / 2 over hidden kernels (not biases, not the output layer).
+    Compiled with the protocol's optimizer (Adam) and learning rate, and `ensemble_crossentropy`.
     """
     check_activation(activation)
     if not seeds:
@@ -61,18 +66,20 @@ def build_ensemble(
     members = len(seeds)
     inputs = keras.Input((members, input_dim), name="x")
     h = inputs
+    chosen = get_protocol(protocol)
     stddevs = kernel_stddevs(activation, protocol, input_dim, hidden, n_classes)
     for layer, (units, stddev) in enumerate(zip((*hidden, n_classes), stddevs)):
         is_hidden = layer < len(hidden)
+        glorot = not is_hidden and chosen.output_init == GLOROT_UNIFORM
         h = EnsembleDense(
             units,
             members=members,
             activation=activation if is_hidden else OUTPUT_ACTIVATION,
-            kernel_initializer=MemberTruncatedNormal(stddev, seeds, layer),
+            kernel_initializer=MemberGlorotUniform(seeds, layer) if glorot else MemberTruncatedNormal(stddev, seeds, layer),
             # Keras' L2(c) adds c * sum(W^2), so c = l2 / 2 gives the paper's penalty.
             kernel_regularizer=keras.regularizers.L2(l2 / 2) if is_hidden and l2 > 0 else None,
             name=f"layer_{layer}",
         )(h)
     model = keras.Model(inputs, h, name=f"{activation}_x{members}")
-    model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss=ensemble_crossentropy)
+    model.compile(optimizer=_OPTIMIZERS[chosen.optimizer](chosen.learning_rate), loss=ensemble_crossentropy)
     return model

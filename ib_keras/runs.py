@@ -28,8 +28,8 @@ from ib_keras.atomic import created_directory
 from ib_keras.callbacks import ActivationRecorder, TrainingProgress
 from ib_keras.data import TRAIN_FRACTION, check_split, split_indices
 from ib_keras.datasets import TISHBY, Dataset, load_dataset
-from ib_keras.models import BATCH_SIZE, HIDDEN_UNITS, LEARNING_RATE, N_CLASSES, build_ensemble, kernel_stddevs
-from ib_keras.protocols import get_protocol, record_schedule
+from ib_keras.models import HIDDEN_UNITS, N_CLASSES, build_ensemble, kernel_stddevs
+from ib_keras.protocols import DEFAULT_PROTOCOL, SHUFFLED, Protocol, get_protocol, record_schedule
 from ib_keras.locks import exclusive
 from ib_keras.storage import ForeignFileError, RunFileError, config_dir, read_run, run_file_bytes, run_path
 from ib_keras.training import fit_ensemble
@@ -49,15 +49,15 @@ _DISK_MARGIN = 1.1
 class TrainSpec:
     """One configuration of the networks to train; every network of it differs only in seed.
 
-    ``epochs`` defaults to the protocol's; ``record_points`` replaces the protocol's recording
-    schedule by that many log-spaced epochs.
+    ``epochs`` and ``split`` default to the protocol's; ``record_points`` replaces the protocol's
+    recording schedule by that many log-spaced epochs.
     """
 
     activation: str
     l2: float = 0.0
-    protocol: str = "chelombiev"
+    protocol: str = DEFAULT_PROTOCOL
     epochs: int | None = None
-    split: str = "random"
+    split: str | None = None
     split_seed: int = 0
     record_points: int | None = None
     hidden: tuple[int, ...] = HIDDEN_UNITS
@@ -68,7 +68,8 @@ class TrainSpec:
         if not self.hidden or not all(1 <= units <= MAX_UNITS for units in self.hidden):
             raise ValueError(f"--hidden must be 1 or more widths from 1 to {MAX_UNITS}, got {list(self.hidden)}")
         self.data()  # a data set that cannot train fails here, before anything is written
-        get_protocol(self.protocol)
+        if self.split is None:
+            object.__setattr__(self, "split", get_protocol(self.protocol).split)
         check_split(self.split)
         if self.l2 < 0 or not np.isfinite(self.l2):
             raise ValueError(f"--l2 must be a finite number >= 0, got {self.l2}")
@@ -93,6 +94,7 @@ class TrainSpec:
         """The JSON description stored with network ``seed``: every hyperparameter and versions.
         The paper's task and widths give the same config as before these were options."""
         data = self.data()
+        protocol = get_protocol(self.protocol)
         settings = {name: value for name, value in asdict(self).items() if name not in ("hidden", "dataset")}
         return {
             **settings,
@@ -101,11 +103,12 @@ class TrainSpec:
             "n_classes": data.n_classes,
             "kernel_stddev": kernel_stddevs(self.activation, self.protocol, data.x.shape[1], self.hidden,
                                             data.n_classes),
-            "optimizer": "adam",
-            "learning_rate": LEARNING_RATE,
-            "batch_size": BATCH_SIZE,
+            "optimizer": protocol.optimizer,
+            "learning_rate": protocol.learning_rate,
+            "batch_size": protocol.batch_size,
             "loss": "categorical_crossentropy",
             "train_fraction": TRAIN_FRACTION,
+            **_protocol_rules(protocol),
             **data.config(),
             "seed": seed,
             "versions": _versions(),
@@ -113,6 +116,15 @@ class TrainSpec:
 
 
 _load_dataset = functools.cache(load_dataset)
+
+
+def _protocol_rules(protocol: Protocol) -> dict:
+    """The rules in which ``protocol`` departs from the default one (minibatch order, output
+    kernel, when a recorded epoch is read), as config fields; the default's are implied, so that
+    its files stay as they were before these were stored."""
+    default = get_protocol(DEFAULT_PROTOCOL)
+    rules = {name: getattr(protocol, name) for name in ("minibatch_order", "output_init", "recorded_at")}
+    return {name: value for name, value in rules.items() if value != getattr(default, name)}
 
 
 def _versions() -> dict:
@@ -330,13 +342,16 @@ def _train_seeds(plan: TrainPlan, seeds: Sequence[int], progress: bool) -> None:
     for start in range(0, len(seeds), group_size):
         group = seeds[start : start + group_size]
         model = build_ensemble(spec.activation, group, spec.l2, spec.protocol, x.shape[1], spec.hidden, data.n_classes)
+        protocol = get_protocol(spec.protocol)
         recorder = ActivationRecorder([plan.path(seed) for seed in group], x, y, train_idx, test_idx,
-                                      spec.record_epochs(), configs=[spec.config(seed) for seed in group])
+                                      spec.record_epochs(), configs=[spec.config(seed) for seed in group],
+                                      batch_size=protocol.batch_size)
         callbacks = [recorder]
         if progress:  # every share trains at the same pace: one bar, for all of the plan's networks
             callbacks.append(TrainingProgress(spec.total_epochs, len(plan.todo), plan.path(0).parent.name))
         try:
-            fit_ensemble(model, x[train_idx], y[train_idx], group, spec.total_epochs, callbacks=callbacks)
+            fit_ensemble(model, x[train_idx], y[train_idx], group, spec.total_epochs, protocol.batch_size, callbacks,
+                         shuffle=protocol.minibatch_order == SHUFFLED)
         finally:
             recorder.close()
         keras.backend.clear_session()

@@ -36,8 +36,10 @@ def fit_ensemble(
     epochs: int,
     batch_size: int = BATCH_SIZE,
     callbacks: Sequence[keras.callbacks.Callback] = (),
+    shuffle: bool = True,
 ) -> None:
-    """Train a compiled model for ``epochs`` epochs, member k shuffling with ``seeds[k]``.
+    """Train a compiled model for ``epochs`` epochs, member k shuffling with ``seeds[k]``, or
+    every member taking the rows in order, the same minibatches every epoch (``shuffle=False``).
 
     Args:
         model: compiled, with input (batch, K, features) or, for one plain network, (batch,
@@ -48,6 +50,8 @@ def fit_ensemble(
         epochs: number of passes over the training rows.
         batch_size: rows per minibatch (the last one of an epoch may be smaller).
         callbacks: Keras callbacks, called as by ``model.fit``.
+        shuffle: a new permutation per member and epoch (``model.fit``'s habit), or rows in order
+            (Shwartz-Ziv & Tishby's fixed minibatches).
 
     Raises FloatingPointError when the loss stops being finite; ``on_train_end`` is then not
     called, so the recorder leaves its files incomplete.
@@ -88,7 +92,10 @@ def fit_ensemble(
     for epoch in range(epochs):
         callback_list.on_epoch_begin(epoch)
         model.reset_metrics()
-        order = np.stack([rng.permutation(len(x)) for rng in shufflers], axis=1).astype(np.int32)
+        if shuffle:
+            order = np.stack([rng.permutation(len(x)) for rng in shufflers], axis=1).astype(np.int32)
+        else:
+            order = np.repeat(np.arange(len(x), dtype=np.int32)[:, None], members, axis=1)
         logs = {name: float(value) for name, value in run_epoch(order[:, 0] if plain else order).items()}
         if not all(map(math.isfinite, logs.values())):
             raise FloatingPointError(f"training diverged at epoch {epoch + 1} ({logs}); lower the learning rate "

@@ -234,7 +234,8 @@ def test_inspect_says_why_a_run_is_incomplete(trained, tmp_path):
 
 @pytest.mark.parametrize("args, code, words", [
     (["--help"], 0, "Reproduce the paper end to end"),
-    (["--quick", "--full"], 2, "give --quick or --full, not both"),
+    (["--quick", "--full"], 2, "give one of --quick, --full, --baselines"),
+    (["--full", "--baselines"], 2, "give one of --quick, --full, --baselines"),
     (["--scheduler"], 2, "--scheduler needs an ADDRESS"),
     (["--bogus"], 2, "unknown option '--bogus'"),
 ])

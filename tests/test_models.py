@@ -39,8 +39,11 @@ def test_kernels_are_truncated_normal_with_the_authors_gain(activation, gain):
     assert kernel_stddevs(activation) == pytest.approx([gain / math.sqrt(f) for f in (12, *HIDDEN_UNITS)])
 
 
-def test_saxe_protocol_scales_by_layer_width():
-    assert kernel_stddevs("tanh", "saxe") == pytest.approx([1 / math.sqrt(u) for u in (*HIDDEN_UNITS, 2)])
+def test_saxe_protocol_scales_hidden_kernels_by_layer_width_and_keeps_keras_default_output():
+    # ibsgd: TruncatedNormal(0, 1/sqrt(units)) for hidden layers; the softmax layer is Keras' default
+    # glorot_uniform, U(-a, a) with a = sqrt(6 / (3 + 2)), whose standard deviation is a / sqrt(3)
+    assert kernel_stddevs("tanh", "saxe") == pytest.approx([*(1 / math.sqrt(u) for u in HIDDEN_UNITS),
+                                                            math.sqrt(6 / 5) / math.sqrt(3)])
 
 
 def test_biases_start_at_zero():
