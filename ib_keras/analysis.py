@@ -69,15 +69,23 @@ def with_param(table: pd.DataFrame, estimator: str, name: str) -> pd.DataFrame:
 
 def compression(table: pd.DataFrame) -> pd.DataFrame:
     """One row per (run, estimator, params, layer): ``compression`` (bits), ``max_i_xt``,
-    ``final_i_xt``, and the run's final ``train_accuracy``, ``test_accuracy`` and ``gap``."""
+    ``final_i_xt``, and the run's final ``train_accuracy``, ``test_accuracy`` and ``gap``; for the
+    phases of training also ``first_i_xt`` and ``first_i_ty`` (the first recorded epoch),
+    ``peak_epoch`` (the first epoch at which I(X;T) is largest) and ``final_i_ty`` (bits)."""
     keys = ["run", *ESTIMATE, "layer"]
-    last = table.loc[table.groupby(keys)["epoch"].idxmax()].set_index(keys)
-    peak = table.groupby(keys)["i_xt"].max()
+    groups = table.groupby(keys)
+    last = table.loc[groups["epoch"].idxmax()].set_index(keys)
+    first = table.loc[groups["epoch"].idxmin()].set_index(keys)
+    peak = table.loc[table.sort_values("epoch", kind="stable").groupby(keys)["i_xt"].idxmax()].set_index(keys)
     result = last[["activation", "l2", *RUN_SETTINGS, "seed", "units", "epoch", "train_accuracy", "test_accuracy"]].copy()
-    result["max_i_xt"] = peak
+    result["max_i_xt"] = peak["i_xt"]
     result["final_i_xt"] = last["i_xt"]
-    result["compression"] = peak - last["i_xt"]
+    result["compression"] = peak["i_xt"] - last["i_xt"]
     result["gap"] = result["train_accuracy"] - result["test_accuracy"]
+    result["first_i_xt"] = first["i_xt"]
+    result["first_i_ty"] = first["i_ty"]
+    result["final_i_ty"] = last["i_ty"]
+    result["peak_epoch"] = peak["epoch"]
     return result.reset_index()
 
 

@@ -1,4 +1,4 @@
-"""Command line: ``python -m ib_keras train|sweep|inspect|estimate|summarize|plot|report``. Parses arguments and calls the library.
+"""Command line: ``python -m ib_keras train|sweep|inspect|estimate|summarize|plot|report|baselines``. Parses arguments and calls the library.
 
 Every error is one line on stderr and exit code 2, before anything is written.
 """
@@ -148,6 +148,14 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=_path, default="figures/REPORT.md", help="report file (default: figures/REPORT.md)")
     report.add_argument("--figures", help="directory of the figures to embed (default: beside the report)")
     report.add_argument("--timings", help="JSON file of wall time (s) per stage, for the manifest")
+
+    baselines = commands.add_parser("baselines", help="the baseline papers' claims on networks trained under their "
+                                                      "protocols: REPORT.md and figures")
+    baselines.add_argument("summaries", nargs="+", type=_path,
+                           help="one summary directory (or MI table) per protocol: shwartz-ziv, saxe")
+    baselines.add_argument("--out", type=_path, default="figures/baselines",
+                           help="directory for REPORT.md and the figures (default: figures/baselines)")
+    baselines.add_argument("--timings", help="JSON file of wall time (s) per stage, for the manifest")
     return parser
 
 
@@ -231,23 +239,40 @@ def _plot(args) -> None:
     print(f"{args.out}: {len(files)} figure files ({'PNG' if args.png_only else 'PNG and PDF'})")
 
 
-def _report(args) -> None:
+def _timings(path: str | None) -> dict:
+    """The wall times per stage (s) of a --timings file; {} without one."""
     import json
 
+    if not path:
+        return {}
+    try:
+        timings = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path}: not a readable JSON file of timings ({error})") from error
+    if not isinstance(timings, dict) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in timings.values()):
+        raise ValueError(f"{path}: not a JSON object of wall times per stage in seconds, such as "
+                         '{"train": 120, "estimate": 60}')
+    return timings
+
+
+def _report(args) -> None:
     from ib_keras.report import write_report
     from ib_keras.summary import load
 
-    timings = {}
-    if args.timings:
-        try:
-            timings = json.loads(Path(args.timings).read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise ValueError(f"{args.timings}: not a readable JSON file of timings ({error})") from error
-        if not isinstance(timings, dict) or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) for v in timings.values()):
-            raise ValueError(f"{args.timings}: not a JSON object of wall times per stage in seconds, such as "
-                             '{"train": 120, "estimate": 60}')
-    print(f"{write_report(load(args.table), args.out, args.figures, timings)}: report written")
+    print(f"{write_report(load(args.table), args.out, args.figures, _timings(args.timings))}: report written")
+
+
+def _baselines(args) -> None:
+    from ib_keras.baselines import baselines, write_baselines_report
+    from ib_keras.plots.baselines import make_baseline_figures
+    from ib_keras.summary import load
+
+    timings = _timings(args.timings)
+    result = baselines([load(path) for path in args.summaries])
+    files = make_baseline_figures(result, args.out)
+    report = write_baselines_report(result, Path(args.out) / "REPORT.md", timings)
+    print(f"{report}: report written, {len(files)} figures beside it")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -255,7 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         commands = {"train": _train, "sweep": _sweep, "inspect": _inspect, "estimate": _estimate,
-                    "summarize": _summarize, "plot": _plot, "report": _report}
+                    "summarize": _summarize, "plot": _plot, "report": _report, "baselines": _baselines}
         commands[args.command](args)
     except BrokenPipeError:  # `inspect f.h5 | head -1`: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so that exit's flush fails silently

@@ -26,9 +26,9 @@ from ib_keras.analysis import (
 )
 from ib_keras.atomic import atomic_path
 from ib_keras.estimators import METHODS
+from ib_keras.markdown import ALPHA, configuration_name, manifest_section, number, p_value, table
 from ib_keras.summary import Summary
 
-ALPHA = 0.05
 STAR_MIN_N = 4  # networks: a p-value from fewer is shown but never starred, nor counted in the correction
 ADAPTIVE = ("ebab", "akde")
 SATURATING = {"tanh", "softsign", "sigmoid"}  # bounded on both sides; the others do not saturate above
@@ -49,26 +49,8 @@ FIGURES = [
 SENSITIVITY_SCALES = (0.01, 0.1, 1.0)
 
 
-def _fmt(value: float, digits: int = 2) -> str:
-    return "n/a" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
 
 
-def _p(value: float, q: float = np.nan) -> str:
-    """A p-value, starred when it survives the report's Benjamini-Hochberg correction (q < ALPHA)."""
-    if value is None or not np.isfinite(value):
-        return "n/a"
-    return f"{value:.2g}{'*' if np.isfinite(q) and q < ALPHA else ''}"
-
-
-def _markdown(frame: pd.DataFrame) -> str:
-    header = "| " + " | ".join(map(str, frame.columns)) + " |"
-    rule = "|" + "---|" * len(frame.columns)
-    body = ["| " + " | ".join(map(str, row)) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join([header, rule, *body])
-
-
-def _configuration(activation: str, l2: float) -> str:
-    return activation if l2 == 0 else f"{activation} L2 {l2:g}"
 
 
 def _layer_name(layer: int, last: int) -> str:
@@ -143,22 +125,22 @@ class _Claim:
 
 def _claim_compression(tests: _Tests, per: pd.DataFrame, last: int) -> _Claim:
     rows = tests.summary[tests.summary["l2"] == 0]
-    table = rows.assign(cell=[f"{_fmt(m)} ± {_fmt(s)} (p {_p(p, q)})" for m, s, p, q in
+    cells = rows.assign(cell=[f"{number(m)} ± {number(s)} (p {p_value(p, q)})" for m, s, p, q in
                               zip(rows["mean"], rows["sd"], rows["p_positive"], rows["q_positive"])])
-    pivot = table.pivot_table(index=["estimator", "activation"], columns="layer", values="cell", aggfunc="first")
+    pivot = cells.pivot_table(index=["estimator", "activation"], columns="layer", values="cell", aggfunc="first")
     pivot.columns = [_layer_name(c, last) for c in pivot.columns]
     text = ["Compression C = max over epochs of I(X;T) minus final I(X;T), bits, mean ± sd over seeds, "
             f"with the one-sided t-test p of C > 0; n = {int(rows['n'].max())} seeds per cell at most. C is never "
             "negative by construction, so a significant p says only that C is not always 0 (any fluctuation of "
             "I(X;T) after its peak counts): read it with the size of the mean.", "",
-            _markdown(pivot.reset_index())]
+            table(pivot.reset_index())]
     adaptive = per[(per["l2"] == 0) & per["estimator"].isin(ADAPTIVE)]
     ranking = adaptive.groupby(["estimator", "activation"])["compression"].mean()
     text += ["", "Mean compression over layers and seeds, most first: " + "; ".join(
-        f"{estimator}: " + ", ".join(f"{a} {_fmt(v)}" for a, v in ranking[estimator].sort_values(ascending=False).items())
+        f"{estimator}: " + ", ".join(f"{a} {number(v)}" for a, v in ranking[estimator].sort_values(ascending=False).items())
         for estimator in ranking.index.get_level_values(0).unique()) + "."]
     text += ["", "Kruskal-Wallis test that the per-network mean compression differs between activations: "
-             + ", ".join(f"{e}: p = {_p(p, q)}" for e, _, p, q in tests.kruskal.itertuples(index=False)) + "."]
+             + ", ".join(f"{e}: p = {p_value(p, q)}" for e, _, p, q in tests.kruskal.itertuples(index=False)) + "."]
     compressing = rows[(rows["estimator"].isin(ADAPTIVE)) & (rows["q_positive"] < ALPHA) & (rows["mean"] > 0)]
     unsaturated = sorted(set(compressing["activation"]) - SATURATING)
     differing = [e for e, _, _, q in tests.kruskal.itertuples(index=False) if q < ALPHA]
@@ -182,7 +164,7 @@ def _claim_variation(tests: _Tests) -> _Claim:
     cv = (rows["sd"] / rows["mean"].abs()).replace([np.inf, -np.inf], np.nan)
     median_cv = float(np.nanmedian(cv)) if len(cv.dropna()) else np.nan
     text = (f"Across every activation and layer under EBAB and aKDE, the median coefficient of variation "
-            f"(sd / |mean|) of compression over seeds is {_fmt(median_cv)} ({len(cv.dropna())} cells; "
+            f"(sd / |mean|) of compression over seeds is {number(median_cv)} ({len(cv.dropna())} cells; "
             f"per-cell sd in the table above).")
     if rows.empty:
         most = int(summary["n"].max()) if len(summary) else 0
@@ -191,7 +173,7 @@ def _claim_variation(tests: _Tests) -> _Claim:
         return _Claim(text, "not testable", f"No cell of {len(rows)} with two or more seeds has a mean compression "
                                             "above 0, so its variation relative to the mean is undefined.")
     verdict = "reproduced" if median_cv >= 0.5 else "partly reproduced" if median_cv >= 0.25 else "not reproduced"
-    return _Claim(text, verdict, f"The typical seed-to-seed sd is {_fmt(median_cv)} times the mean compression.")
+    return _Claim(text, verdict, f"The typical seed-to-seed sd is {number(median_cv)} times the mean compression.")
 
 
 def _claim_l2(tests: _Tests, accuracies: pd.DataFrame, last: int) -> _Claim:
@@ -199,9 +181,9 @@ def _claim_l2(tests: _Tests, accuracies: pd.DataFrame, last: int) -> _Claim:
     if effect.empty:
         return _Claim("No configuration was trained both with and without L2.", "not testable", "")
     shown = effect.assign(layer=[_layer_name(layer, last) for layer in effect["layer"]],
-                          without=[_fmt(v) for v in effect["mean_without"]], with_l2=[_fmt(v) for v in effect["mean_with"]],
-                          p=[_p(p, q) for p, q in zip(effect["p_mann_whitney"], effect["q_mann_whitney"])])
-    table = shown[["activation", "l2", "estimator", "layer", "without", "with_l2", "n_without", "n_with", "p"]]
+                          without=[number(v) for v in effect["mean_without"]], with_l2=[number(v) for v in effect["mean_with"]],
+                          p=[p_value(p, q) for p, q in zip(effect["p_mann_whitney"], effect["q_mann_whitney"])])
+    rows = shown[["activation", "l2", "estimator", "layer", "without", "with_l2", "n_without", "n_with", "p"]]
     adaptive = effect[effect["estimator"].isin(ADAPTIVE)]
     higher = float((adaptive["mean_with"] > adaptive["mean_without"]).mean())
     significant = float((adaptive["q_mann_whitney"] < ALPHA).mean())
@@ -209,9 +191,9 @@ def _claim_l2(tests: _Tests, accuracies: pd.DataFrame, last: int) -> _Claim:
     less_overfitting = [a for a in gaps.index if gaps.shape[1] > 1 and gaps.loc[a].iloc[-1] < gaps.loc[a].iloc[0]]
     smallest = min(1.0 / math.comb(int(a + b), int(a)) for a, b in zip(effect["n_without"], effect["n_with"]))
     text = ("Compression without and with L2 (bits, mean over seeds), one-sided Mann-Whitney U p of "
-            f"'L2 compresses more'. With these group sizes the smallest p the test can give is {_p(smallest)}"
+            f"'L2 compresses more'. With these group sizes the smallest p the test can give is {p_value(smallest)}"
             f"{' (so none can fall below ' + str(ALPHA) + ': train more seeds)' if smallest >= ALPHA else ''}.\n\n"
-            + _markdown(table) +
+            + table(rows) +
             f"\n\nTrain-test accuracy gap smaller with L2 for: {', '.join(less_overfitting) or 'none'}.")
     verdict = ("reproduced" if higher >= 0.75 and significant >= 0.5 else
                "partly reproduced" if higher >= 0.5 else "not reproduced")
@@ -224,16 +206,16 @@ def _claim_generalization(tests: _Tests, per: pd.DataFrame, last: int) -> _Claim
     never = per.loc[per["train_accuracy"] < LEARNED, "run"].nunique()
 
     def cells(frame: pd.DataFrame, r: str, p: str, q: str) -> list[str]:
-        return [f"{_fmt(a)} (p {_p(b, c)})" for a, b, c in zip(frame[r], frame[p], frame[q])]
+        return [f"{number(a)} (p {p_value(b, c)})" for a, b, c in zip(frame[r], frame[p], frame[q])]
 
     shown = learned.assign(layer=[_layer_name(layer, last) for layer in learned["layer"]],
                            within=cells(within, "r", "p", "q"), pooled=cells(learned, "pearson_r", "pearson_p", "pearson_q"),
                            spearman=cells(learned, "spearman_r", "spearman_p", "spearman_q"),
                            pooled_all=cells(every, "pearson_r", "pearson_p", "pearson_q"), n_all=every["n"])
     per_configuration = tests.per_configuration.assign(
-        configuration=[_configuration(a, l2) for a, l2 in
+        configuration=[configuration_name(a, l2) for a, l2 in
                        zip(tests.per_configuration["activation"], tests.per_configuration["l2"])],
-        cell=[f"{_fmt(r)}{'*' if q < ALPHA else ''}" for r, q in
+        cell=[f"{number(r)}{'*' if q < ALPHA else ''}" for r, q in
               zip(tests.per_configuration["pearson_r"], tests.per_configuration["pearson_q"])])
     pivot = per_configuration[per_configuration["estimator"].isin(ADAPTIVE)].pivot_table(
         index=["estimator", "configuration"], columns="layer", values="cell", aggfunc="first")
@@ -245,9 +227,9 @@ def _claim_generalization(tests: _Tests, per: pd.DataFrame, last: int) -> _Claim
             f"about: the verdict rests on the **within** column, the partial correlation given the configuration "
             f"(each configuration's mean taken out of both; t-test on n - k - 1 degrees of freedom, k "
             f"configurations). Pooled: Pearson and Spearman over all learned networks as they are.\n\n"
-            + _markdown(shown[["estimator", "layer", "n", "within", "pooled", "spearman", "n_all", "pooled_all"]])
+            + table(shown[["estimator", "layer", "n", "within", "pooled", "spearman", "n_all", "pooled_all"]])
             + "\n\nPearson r within each configuration (learned networks; starred: survives the correction):\n\n"
-            + _markdown(pivot.reset_index()))
+            + table(pivot.reset_index()))
     adaptive = within[within["estimator"].isin(ADAPTIVE)]
     positive = adaptive[(adaptive["r"] > 0) & (adaptive["q"] < ALPHA)]
     last_layer = set(positive.loc[positive["layer"] == last, "estimator"])
@@ -299,22 +281,7 @@ def _sensitivity(networks: pd.DataFrame) -> str:
     frame = pd.DataFrame({"claim": [title.split(")")[0] + ")" for title in CLAIMS], **columns})
     return ("The paper does not give aKDE's constant (noise variance = scale x the layer's largest activity); we "
             "use 0.1. Each claim's verdict, everything else unchanged, with aKDE at other scales (EBAB does not "
-            "depend on it):\n\n" + _markdown(frame))
-
-
-def _manifest(manifest: dict, timings: dict) -> str:
-    seeds = "; ".join(f"{_configuration(entry['activation'], entry['l2'])}: {entry['seeds'][0]}-{entry['seeds'][-1]} "
-                      f"({len(entry['seeds'])})" for entry in manifest.get("seeds", []))
-    lines = ["## Manifest", "",
-             f"- Runs: {manifest.get('runs')} networks; epochs {manifest.get('epochs')}; "
-             f"protocol {manifest.get('protocols')}.",
-             f"- Configuration hash (every run's config without seed and versions): `{manifest.get('config_hash')}`.",
-             "- Versions: " + ", ".join(f"{k} {v}" for k, v in sorted(manifest.get("versions", {}).items())) + ".",
-             f"- Seeds: {seeds}.",
-             "- Estimators: " + "; ".join(f"{e['estimator']} {e['params']}" for e in manifest.get("estimators", [])) + "."]
-    if timings:
-        lines.append("- Wall time per stage: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()) + ".")
-    return "\n".join(lines)
+            "depend on it):\n\n" + table(frame))
 
 
 def write_report(summary: Summary, out: str | Path, figures_dir: str | Path | None = None,
@@ -329,9 +296,9 @@ def write_report(summary: Summary, out: str | Path, figures_dir: str | Path | No
     claims, tests = _claims(per)
     accuracies = final_accuracies(per)
     accuracy_table = accuracies.assign(
-        train=[f"{_fmt(m, 3)} ± {_fmt(s, 3)}" for m, s in zip(accuracies["train_mean"], accuracies["train_sd"])],
-        test=[f"{_fmt(m, 3)} ± {_fmt(s, 3)}" for m, s in zip(accuracies["test_mean"], accuracies["test_sd"])],
-        gap=[f"{_fmt(m, 3)} ± {_fmt(s, 3)}" for m, s in zip(accuracies["gap_mean"], accuracies["gap_sd"])],
+        train=[f"{number(m, 3)} ± {number(s, 3)}" for m, s in zip(accuracies["train_mean"], accuracies["train_sd"])],
+        test=[f"{number(m, 3)} ± {number(s, 3)}" for m, s in zip(accuracies["test_mean"], accuracies["test_sd"])],
+        gap=[f"{number(m, 3)} ± {number(s, 3)}" for m, s in zip(accuracies["gap_mean"], accuracies["gap_sd"])],
     )[["activation", "l2", "n", "train", "test", "gap"]]
     parts = ["# Reproduction report: Chelombiev, Houghton & O'Donnell (ICLR 2019)", "",
              "Generated by `python -m ib_keras report`; every number below is computed from the MI table (or its "
@@ -347,12 +314,12 @@ def write_report(summary: Summary, out: str | Path, figures_dir: str | Path | No
         parts += [f"## {title}", "", f"**Verdict: {claim.verdict}.**{reason}", "", claim.body, ""]
     parts += ["## Sensitivity to aKDE's constant", "", _sensitivity(summary.networks), "",
               "## Final accuracies", "", "Mean ± sd over seeds of the last recorded epoch; gap = train - test.", "",
-              _markdown(accuracy_table), "", "## Figures", ""]
+              table(accuracy_table), "", "## Figures", ""]
     for name, caption in FIGURES:
         link = Path(figures_dir, f"{name}.png")
         relative = link.relative_to(out.parent) if link.is_relative_to(out.parent) else link
         parts += [f"### {name}", "", caption, "", f"![{name}]({relative.as_posix()})", ""]
-    parts.append(_manifest(summary.manifest, timings or {}))
+    parts.append(manifest_section(summary.manifest, timings or {}))
     with atomic_path(out) as partial:
         partial.write_text("\n".join(parts) + "\n")
     return out

@@ -6,7 +6,8 @@ A bundle directory holds Parquet files:
 
 - ``networks``: one row per run, estimator setting and layer (every setting, not only the
   defaults): the run's configuration, ``max_i_xt``, ``final_i_xt``, ``compression`` (bits) and its
-  final accuracies (`ib_keras.analysis.compression`).
+  final accuracies (`ib_keras.analysis.compression`); bundles from this version on also
+  ``first_i_xt``, ``first_i_ty``, ``final_i_ty`` (bits) and ``peak_epoch``.
 - ``planes``: seed means per configuration, estimator setting, recorded epoch and layer:
   ``i_xt``, ``i_ty`` (bits), ``train_accuracy``, ``test_accuracy``, and ``n`` seeds.
 - ``seeds``: the single-network planes of the first six ReLU seeds under EBAB (figure 5).

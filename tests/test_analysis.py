@@ -7,6 +7,7 @@ from scipy import stats
 
 from ib_keras.analysis import (
     benjamini_hochberg,
+    compression,
     correlation,
     generalization_correlations,
     within_configuration_correlations,
@@ -81,3 +82,17 @@ def test_a_p_value_from_fewer_than_four_networks_is_never_starred():
     small = tests.per_configuration
     assert (small["n"] == 3).all() and small["pearson_p"].notna().all() and small["pearson_q"].isna().all()
     assert tests.learned["pearson_q"].notna().all()
+
+
+def test_compression_and_the_phases_of_one_network_by_hand():
+    # I(X;T) 2, 5, 7, 7, 4 over epochs 0, 1, 3, 10, 20 (rows shuffled): the peak is first reached at
+    # epoch 3, C = 7 - 4; I(T;Y) goes 0.1 -> 0.9.
+    epochs, i_xt, i_ty = [20, 0, 10, 3, 1], [4.0, 2.0, 7.0, 7.0, 5.0], [0.9, 0.1, 0.8, 0.6, 0.3]
+    table = pd.DataFrame({"run": "r", "estimator": "uniform", "params": "{}", "layer": 0, "activation": "tanh",
+                          "l2": 0.0, "seed": 0, "units": 10, "epoch": epochs, "i_xt": i_xt, "i_ty": i_ty,
+                          "train_accuracy": 0.9, "test_accuracy": 0.8,
+                          **{column: "x" for column in ["protocol", "dataset", "hidden", "split"]},
+                          "trained_epochs": 20, "split_seed": 0})
+    row = compression(table).iloc[0]
+    assert (row["max_i_xt"], row["final_i_xt"], row["compression"]) == (7.0, 4.0, 3.0)
+    assert (row["first_i_xt"], row["first_i_ty"], row["final_i_ty"], row["peak_epoch"]) == (2.0, 0.1, 0.9, 3)

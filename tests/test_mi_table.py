@@ -9,7 +9,7 @@ from ib_keras import mi_table
 from ib_keras.data import tishby_dataset
 from ib_keras.estimators import estimate_mi
 from ib_keras.analysis import check_one_setting
-from ib_keras.mi_table import COLUMNS, LATER, RUN_SETTINGS, EstimatorSpec, estimate_runs, parse_estimators, read_table
+from ib_keras.mi_table import COLUMNS, LATER, EstimatorSpec, estimate_runs, parse_estimators, read_table
 from ib_keras.storage import METRICS, LayerSpec, RunWriter
 
 EPOCHS = [0, 2, 9]

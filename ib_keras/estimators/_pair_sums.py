@@ -20,7 +20,6 @@ Distances are summed from coordinate differences of centred points in float32, n
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Sequence
 
@@ -60,99 +59,98 @@ def _exp2(y):
     return p * _float32_from_bits((np.int32(whole) + np.int32(127)) << np.int32(23))
 
 
-@functools.lru_cache(maxsize=None)
-def _kernels(d: int):
-    """The compiled sweep for points of ``d`` coordinates: d is a compile-time constant, so the
-    loop over coordinates unrolls and the loop over columns vectorises."""
+@njit(fastmath=True, inline="always", cache=True)
+def _squared_distance(points, j, row, width):
+    """||points[:, j] - row||^2 over len(width) coordinates: ``width`` is a tuple of that many
+    zeros, so the count is a compile-time constant (the loop unrolls, the sweep vectorises) while
+    every function stays at module level, where Numba's on-disk cache can find it again."""
+    s = np.float32(0.0)
+    for k in range(len(width)):
+        difference = points[k, j] - row[k]
+        s += difference * difference
+    return s
 
-    @njit(fastmath=True, inline="always", cache=True)
-    def squared_distance(points, j, row):
-        s = np.float32(0.0)
-        for k in range(d):
-            difference = points[k, j] - row[k]
-            s += difference * difference
-        return s
 
-    @njit(fastmath=True, cache=True)
-    def four_rows(points, i, j0, j1, betas, sums, d0, d1, d2, d3, r0, r1, r2, r3):
-        """Rows i..i+3 against columns [j0, j1): add each kernel value to sums[s, j] and the
-        row totals to sums[s, i + r]. One setting: distances and exponentials in one sweep;
-        several: a sweep keeping the distances in d0..d3, then one sweep per setting (fusing
-        the stores into a setting's sweep defeats LLVM's alias analysis and halves the speed)."""
-        fused = betas.shape[0] == 1
-        if not fused:
-            for j in range(uint64(j0), uint64(j1)):
-                d0[j] = squared_distance(points, j, r0)
-                d1[j] = squared_distance(points, j, r1)
-                d2[j] = squared_distance(points, j, r2)
-                d3[j] = squared_distance(points, j, r3)
-        for s in range(betas.shape[0]):
-            beta = betas[s]
-            acc0 = acc1 = acc2 = acc3 = np.float32(0.0)
-            column_sums = sums[s]
-            if fused:
-                for j in range(uint64(j0), uint64(j1)):
-                    e0 = _exp2(beta * squared_distance(points, j, r0))
-                    e1 = _exp2(beta * squared_distance(points, j, r1))
-                    e2 = _exp2(beta * squared_distance(points, j, r2))
-                    e3 = _exp2(beta * squared_distance(points, j, r3))
-                    acc0 += e0
-                    acc1 += e1
-                    acc2 += e2
-                    acc3 += e3
-                    column_sums[j] += (e0 + e1) + (e2 + e3)
-            else:
-                for j in range(uint64(j0), uint64(j1)):
-                    e0, e1, e2, e3 = _exp2(beta * d0[j]), _exp2(beta * d1[j]), _exp2(beta * d2[j]), _exp2(beta * d3[j])
-                    acc0 += e0
-                    acc1 += e1
-                    acc2 += e2
-                    acc3 += e3
-                    column_sums[j] += (e0 + e1) + (e2 + e3)
-            sums[s, i] += acc0
-            sums[s, i + 1] += acc1
-            sums[s, i + 2] += acc2
-            sums[s, i + 3] += acc3
-
-    @njit(fastmath=True, cache=True)
-    def one_row(points, i, j0, j1, betas, sums, distances, row):
-        """Row i against columns [j0, j1), as `four_rows` for a single row."""
+@njit(fastmath=True, cache=True)
+def _four_rows(points, i, j0, j1, betas, sums, d0, d1, d2, d3, r0, r1, r2, r3, width):
+    """Rows i..i+3 against columns [j0, j1): add each kernel value to sums[s, j] and the
+    row totals to sums[s, i + r]. One setting: distances and exponentials in one sweep;
+    several: a sweep keeping the distances in d0..d3, then one sweep per setting (fusing
+    the stores into a setting's sweep defeats LLVM's alias analysis and halves the speed)."""
+    fused = betas.shape[0] == 1
+    if not fused:
         for j in range(uint64(j0), uint64(j1)):
-            distances[j] = squared_distance(points, j, row)
-        for s in range(betas.shape[0]):
-            beta = betas[s]
-            acc = np.float32(0.0)
-            column_sums = sums[s]
+            d0[j] = _squared_distance(points, j, r0, width)
+            d1[j] = _squared_distance(points, j, r1, width)
+            d2[j] = _squared_distance(points, j, r2, width)
+            d3[j] = _squared_distance(points, j, r3, width)
+    for s in range(betas.shape[0]):
+        beta = betas[s]
+        acc0 = acc1 = acc2 = acc3 = np.float32(0.0)
+        column_sums = sums[s]
+        if fused:
             for j in range(uint64(j0), uint64(j1)):
-                e = _exp2(beta * distances[j])
-                acc += e
-                column_sums[j] += e
-            sums[s, i] += acc
+                e0 = _exp2(beta * _squared_distance(points, j, r0, width))
+                e1 = _exp2(beta * _squared_distance(points, j, r1, width))
+                e2 = _exp2(beta * _squared_distance(points, j, r2, width))
+                e3 = _exp2(beta * _squared_distance(points, j, r3, width))
+                acc0 += e0
+                acc1 += e1
+                acc2 += e2
+                acc3 += e3
+                column_sums[j] += (e0 + e1) + (e2 + e3)
+        else:
+            for j in range(uint64(j0), uint64(j1)):
+                e0, e1, e2, e3 = _exp2(beta * d0[j]), _exp2(beta * d1[j]), _exp2(beta * d2[j]), _exp2(beta * d3[j])
+                acc0 += e0
+                acc1 += e1
+                acc2 += e2
+                acc3 += e3
+                column_sums[j] += (e0 + e1) + (e2 + e3)
+        sums[s, i] += acc0
+        sums[s, i + 1] += acc1
+        sums[s, i + 2] += acc2
+        sums[s, i + 3] += acc3
 
-    @njit(cache=True)
-    def all_pairs(points, class_bounds, betas, same, other):
-        """Every pair i < j once: into ``same`` when both lie in one class range of
-        ``class_bounds``, else into ``other``. points (d, n) float32 sorted by class."""
-        n = points.shape[1]
-        buffers = np.empty((_ROWS, n), dtype=np.float32)
-        rows = np.empty((_ROWS, d), dtype=np.float32)
-        for c in range(class_bounds.shape[0] - 1):
-            lo, hi = class_bounds[c], class_bounds[c + 1]
-            quads_end = lo + (hi - lo) // _ROWS * _ROWS
-            for i in range(lo, quads_end, _ROWS):
-                for r in range(_ROWS):
-                    rows[r] = points[:, i + r]
-                for j0, j1, sums in ((i + _ROWS, hi, same), (hi, n, other)):
-                    four_rows(points, i, j0, j1, betas, sums, buffers[0], buffers[1], buffers[2], buffers[3],
-                              rows[0], rows[1], rows[2], rows[3])
-                for r in range(_ROWS - 1):  # the pairs inside the four rows
-                    one_row(points, i + r, i + r + 1, i + _ROWS, betas, same, buffers[0], rows[r])
-            for i in range(quads_end, hi):  # the last rows of the class, fewer than four
-                rows[0] = points[:, i]
-                one_row(points, i, i + 1, hi, betas, same, buffers[0], rows[0])
-                one_row(points, i, hi, n, betas, other, buffers[0], rows[0])
+@njit(fastmath=True, cache=True)
+def _one_row(points, i, j0, j1, betas, sums, distances, row, width):
+    """Row i against columns [j0, j1), as `four_rows` for a single row."""
+    for j in range(uint64(j0), uint64(j1)):
+        distances[j] = _squared_distance(points, j, row, width)
+    for s in range(betas.shape[0]):
+        beta = betas[s]
+        acc = np.float32(0.0)
+        column_sums = sums[s]
+        for j in range(uint64(j0), uint64(j1)):
+            e = _exp2(beta * distances[j])
+            acc += e
+            column_sums[j] += e
+        sums[s, i] += acc
 
-    return all_pairs
+
+@njit(cache=True)
+def _all_pairs(points, class_bounds, betas, same, other, width):
+    """Every pair i < j once: into ``same`` when both lie in one class range of
+    ``class_bounds``, else into ``other``. points (d, n) float32 sorted by class; ``width`` a
+    tuple of d zeros (`_squared_distance`): one compiled, cached specialisation per d."""
+    n = points.shape[1]
+    buffers = np.empty((_ROWS, n), dtype=np.float32)
+    rows = np.empty((_ROWS, points.shape[0]), dtype=np.float32)
+    for c in range(class_bounds.shape[0] - 1):
+        lo, hi = class_bounds[c], class_bounds[c + 1]
+        quads_end = lo + (hi - lo) // _ROWS * _ROWS
+        for i in range(lo, quads_end, _ROWS):
+            for r in range(_ROWS):
+                rows[r] = points[:, i + r]
+            for j0, j1, sums in ((i + _ROWS, hi, same), (hi, n, other)):
+                _four_rows(points, i, j0, j1, betas, sums, buffers[0], buffers[1], buffers[2], buffers[3],
+                           rows[0], rows[1], rows[2], rows[3], width)
+            for r in range(_ROWS - 1):  # the pairs inside the four rows
+                _one_row(points, i + r, i + r + 1, i + _ROWS, betas, same, buffers[0], rows[r], width)
+        for i in range(quads_end, hi):  # the last rows of the class, fewer than four
+            rows[0] = points[:, i]
+            _one_row(points, i, i + 1, hi, betas, same, buffers[0], rows[0], width)
+            _one_row(points, i, hi, n, betas, other, buffers[0], rows[0], width)
 
 
 def kernel_sums(points: np.ndarray, classes: np.ndarray, variances: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
@@ -176,7 +174,7 @@ def kernel_sums(points: np.ndarray, classes: np.ndarray, variances: Sequence[flo
     betas = np.array([-math.log2(math.e) / (2.0 * v) for v in variances], dtype=np.float32)
     same = np.zeros((len(betas), n), dtype=np.float32)
     other = np.zeros_like(same)
-    _kernels(d)(np.ascontiguousarray(centred.T), class_bounds, betas, same, other)
+    _all_pairs(np.ascontiguousarray(centred.T), class_bounds, betas, same, other, (np.float32(0.0),) * d)
     own = np.empty((len(betas), n))
     own[:, order] = same + 1.0  # the j = i term, exp(0)
     total = np.empty_like(own)

@@ -16,6 +16,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
 
+import matplotlib.colors as mcolors  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -69,7 +70,7 @@ class Output:
     suffixes: tuple[str, ...] = (".png", ".pdf")
 
 
-def _save(fig: plt.Figure, out: Output, name: str) -> list[Path]:
+def save_figure(fig: plt.Figure, out: Output, name: str) -> list[Path]:
     paths = [out.directory / f"{name}{suffix}" for suffix in out.suffixes]
     for path in paths:
         if path.suffix == ".png":
@@ -107,7 +108,7 @@ def fig1_max_activity(data: FigureData, out: Output) -> list[Path]:
     rows = data.dynamics("relu")
     if rows.empty:
         _empty(ax, "no ReLU runs")
-        return _save(fig, out, "fig1_max_activity")
+        return save_figure(fig, out, "fig1_max_activity")
     for layer in sorted(rows["layer"].unique())[:-1]:  # the hidden layers
         _band(ax, rows[rows["layer"] == layer], "max_activity", label=f"layer {layer + 1}")
     ax.set_xscale("log")
@@ -117,7 +118,7 @@ def fig1_max_activity(data: FigureData, out: Output) -> list[Path]:
     ax.set_title(f"ReLU: largest activity per hidden layer, mean (band: 10-90 %) over {int(rows['n'].max())} seeds",
                  fontsize=9)
     ax.legend(fontsize=8)
-    return _save(fig, out, "fig1_max_activity")
+    return save_figure(fig, out, "fig1_max_activity")
 
 
 def _binned_entropy(values: np.ndarray, edges: np.ndarray) -> float:
@@ -134,7 +135,7 @@ def fig2_ebab_bins(data: FigureData, out: Output) -> list[Path]:
     if not len(values):
         for ax in axes:
             _empty(ax, "no ReLU runs")
-        return _save(fig, out, "fig2_ebab_bins")
+        return save_figure(fig, out, "fig2_ebab_bins")
     uniform_edges = np.linspace(0.0, sample["run_max"], 30).astype(np.float32)
     adaptive_edges = ebab_edges(values, 30, 0.0)
     for ax, edges, name in ((axes[0], uniform_edges, "uniform, 30 bins over [0, run max]"),
@@ -146,11 +147,11 @@ def fig2_ebab_bins(data: FigureData, out: Output) -> list[Path]:
         ax.set_title(f"{name}: H = {_binned_entropy(values, edges):.2f} bits", fontsize=9)
         ax.set_ylabel("Count (values)")
     axes[1].set_xlabel(f"Activity of layer {sample['layer'] + 1}, seed {sample['seed']}, epoch {sample['epoch']}")
-    return _save(fig, out, "fig2_ebab_bins")
+    return save_figure(fig, out, "fig2_ebab_bins")
 
 
-def _plane_grid(data: FigureData, cells: list[list[tuple[pd.DataFrame, str]]], out: Output, name: str,
-                size: tuple[float, float]) -> list[Path]:
+def plane_grid(norm: mcolors.Normalize, cells: list[list[tuple[pd.DataFrame, str]]], out: Output, name: str,
+               size: tuple[float, float]) -> list[Path]:
     """A grid of planes (rows of (plane, title) cells) sharing one epoch colour bar."""
     rows, columns = len(cells), max(len(row) for row in cells)
     fig, axes = plt.subplots(rows, columns, figsize=size, layout="constrained", squeeze=False)
@@ -159,9 +160,9 @@ def _plane_grid(data: FigureData, cells: list[list[tuple[pd.DataFrame, str]]], o
             if c >= len(row) or row[c][0].empty:
                 _empty(axes[r][c], "no data" if c < len(row) else "")
             else:
-                draw_plane(axes[r][c], row[c][0], data.norm, row[c][1])
-    add_epoch_colorbar(fig, axes, data.norm)
-    return _save(fig, out, name)
+                draw_plane(axes[r][c], row[c][0], norm, row[c][1])
+    add_epoch_colorbar(fig, axes, norm)
+    return save_figure(fig, out, name)
 
 
 def fig3_estimators(data: FigureData, out: Output) -> list[Path]:
@@ -169,7 +170,7 @@ def fig3_estimators(data: FigureData, out: Output) -> list[Path]:
     estimators = ["uniform", "fixed", "kde", "ebab", "akde"]
     cells = [[(data.mean_plane(activation, e), f"{activation}: {ESTIMATOR_NAMES[e]}") for e in estimators]
              for activation in ("tanh", "relu")]
-    return _plane_grid(data, cells, out, "fig3_estimators", (17, 6.5))
+    return plane_grid(data.norm, cells, out, "fig3_estimators", (17, 6.5))
 
 
 def fig5_relu_single_seeds(data: FigureData, out: Output) -> list[Path]:
@@ -178,14 +179,14 @@ def fig5_relu_single_seeds(data: FigureData, out: Output) -> list[Path]:
     seeds = sorted(rows["seed"].unique())
     cells = [(rows[rows["seed"] == seed], f"ReLU, EBAB, seed {seed}") for seed in seeds] or [(rows, "ReLU")]
     grid = [cells[:3], cells[3:6]] if len(cells) > 3 else [cells]
-    return _plane_grid(data, grid, out, "fig5_relu_single_seeds", (12, 3.4 * len(grid)))
+    return plane_grid(data.norm, grid, out, "fig5_relu_single_seeds", (12, 3.4 * len(grid)))
 
 
 def fig6_relu_mean(data: FigureData, out: Output) -> list[Path]:
     """ReLU averaged over all seeds under EBAB and aKDE."""
     n = data.seeds("relu")
     cells = [[(data.mean_plane("relu", e), f"ReLU, {ESTIMATOR_NAMES[e]}, mean of {n} seeds") for e in ("ebab", "akde")]]
-    return _plane_grid(data, cells, out, "fig6_relu_mean", (9, 3.8))
+    return plane_grid(data.norm, cells, out, "fig6_relu_mean", (9, 3.8))
 
 
 def fig7_activations(data: FigureData, out: Output) -> list[Path]:
@@ -193,7 +194,7 @@ def fig7_activations(data: FigureData, out: Output) -> list[Path]:
     activations = data.activations()
     rows = [activations[i:i + ROW_LENGTH] for i in range(0, len(activations), ROW_LENGTH)] or [[]]
     cells = [[(data.mean_plane(a, e), f"{a}, {ESTIMATOR_NAMES[e]}") for a in row] for e in ("ebab", "akde") for row in rows]
-    return _plane_grid(data, cells, out, "fig7_activations", (3.3 * max(len(rows[0]), 2), 3.2 * len(cells)))
+    return plane_grid(data.norm, cells, out, "fig7_activations", (3.3 * max(len(rows[0]), 2), 3.2 * len(cells)))
 
 
 def fig8_l2(data: FigureData, out: Output) -> list[Path]:
@@ -224,7 +225,7 @@ def fig8_l2(data: FigureData, out: Output) -> list[Path]:
         if ax.lines:
             ax.legend(fontsize=7)
     add_epoch_colorbar(fig, axes[:, :2], data.norm)
-    return _save(fig, out, "fig8_l2")
+    return save_figure(fig, out, "fig8_l2")
 
 
 def fig9_generalization(data: FigureData, out: Output) -> list[Path]:
@@ -256,7 +257,7 @@ def fig9_generalization(data: FigureData, out: Output) -> list[Path]:
             ax.set_ylabel("Final test accuracy")
             if ax.collections[1].get_label() == "never learned":
                 ax.legend(fontsize=6, loc="lower right")
-    return _save(fig, out, "fig9_generalization")
+    return save_figure(fig, out, "fig9_generalization")
 
 
 def fig_compression_by_activation(data: FigureData, out: Output) -> list[Path]:
@@ -285,7 +286,7 @@ def fig_compression_by_activation(data: FigureData, out: Output) -> list[Path]:
         bottom, top = ax.get_ylim()
         ax.set_ylim(bottom, top + 0.2 * (top - bottom))  # room for the legend above the data
         ax.legend(fontsize=7, ncols=len(layers), loc="upper center")
-    return _save(fig, out, "fig_compression_by_activation")
+    return save_figure(fig, out, "fig_compression_by_activation")
 
 
 def fig_akde_sensitivity(data: FigureData, out: Output) -> list[Path]:
@@ -297,7 +298,7 @@ def fig_akde_sensitivity(data: FigureData, out: Output) -> list[Path]:
     if rows.empty:
         for ax in axes:
             _empty(ax, "no aKDE rows at variance_scale 0.01, 0.1, 1")
-        return _save(fig, out, "fig_akde_sensitivity")
+        return save_figure(fig, out, "fig_akde_sensitivity")
     mean = {}
     for scale, group in rows.groupby("variance_scale"):
         mean[scale] = group.groupby("activation")["compression"].mean()  # over layers and seeds
@@ -315,7 +316,7 @@ def fig_akde_sensitivity(data: FigureData, out: Output) -> list[Path]:
     axes[1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
     axes[0].set_title("aKDE compression per activation", fontsize=9)
     axes[1].set_title("Ranking of activations by compression", fontsize=9)
-    return _save(fig, out, "fig_akde_sensitivity")
+    return save_figure(fig, out, "fig_akde_sensitivity")
 
 
 def fig_mi_epochs(data: FigureData, out: Output) -> list[Path]:
@@ -345,14 +346,14 @@ def fig_mi_epochs(data: FigureData, out: Output) -> list[Path]:
     handles, labels = next((ax.get_legend_handles_labels() for ax in axes.flat if ax.lines), ([], []))
     if handles:
         fig.legend(handles, labels, loc="outside lower center", ncols=len(handles), fontsize=8)
-    return _save(fig, out, "fig_mi_epochs")
+    return save_figure(fig, out, "fig_mi_epochs")
 
 
 _SNR_LINES = (("grad_mean", "||mean gradient||"), ("grad_std", "||std of gradient||"),
               ("snr", "SNR = mean / std"), ("weights_norm", "||weights||"))
 
 
-def fig_snr(data: FigureData, out: Output) -> list[Path]:
+def fig_snr(data: FigureData, out: Output, name: str = "fig_snr") -> list[Path]:
     """Gradient signal-to-noise per layer against epoch, tanh and ReLU (Shwartz-Ziv & Tishby's
     drift and diffusion phases, Saxe et al.'s SNR plots): seed means with 10-90 % bands."""
     activations = [a for a in ("tanh", "relu") if not data.dynamics(a).empty] or ["tanh", "relu"]
@@ -384,7 +385,7 @@ def fig_snr(data: FigureData, out: Output) -> list[Path]:
         fig.legend(handles, labels, loc="outside lower center", ncols=len(handles), fontsize=8)
     fig.suptitle("Kernel gradients over one pass of minibatches and weight norms, seed means (bands: 10-90 %)",
                  fontsize=9)
-    return _save(fig, out, "fig_snr")
+    return save_figure(fig, out, name)
 
 
 FIGURES: list[Callable[[FigureData, Output], list[Path]]] = [

@@ -1,0 +1,126 @@
+"""The baseline claims' rules on summaries whose answers are known, and the command end to end."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ib_keras.baselines import MIN_BITS, SAXE, SZ, baselines, claim_phases, claim_snr, claim_tanh_relu
+from ib_keras.cli import main
+from ib_keras.mi_table import canonical_params, parse_estimators
+from ib_keras.summary import DYNAMICS, Summary, write_summary
+
+LAYERS = 6  # five hidden layers and the softmax
+SETTING_TEXTS = ["uniform", "fixed", "kde", "kde:bound=lower", "ebab", "akde"]
+
+
+def _networks(protocol, activation, compressing, fitting=(), n=10, seed=0):
+    """n networks whose layers in ``compressing`` lose ~1 bit after their peak (others ~0), and
+    whose layers in ``fitting`` gain ~1 bit before it, under every setting."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for text in SETTING_TEXTS:
+        spec = parse_estimators(text)[0]
+        for network in range(n):
+            for layer in range(LAYERS):
+                c = 1.0 + 0.2 * rng.standard_normal() if layer in compressing else 0.01 * rng.random()
+                r = 1.0 + 0.2 * rng.standard_normal() if layer in fitting else 0.0
+                rows.append({"run": f"{protocol}-{activation}-{network}", "estimator": spec.method,
+                             "params": canonical_params(spec.params_for(activation)), "activation": activation,
+                             "l2": 0.0, "protocol": protocol, "dataset": "tishby_var_u", "hidden": "10,7,5,4,3",
+                             "trained_epochs": 100, "split": "first", "split_seed": 0,
+                             "layer": layer, "seed": network, "units": 3, "epoch": 100, "train_accuracy": 1.0,
+                             "test_accuracy": 0.9, "max_i_xt": 8.0, "final_i_xt": 8.0 - c, "compression": c,
+                             "gap": 0.1, "first_i_xt": 8.0 - r, "first_i_ty": 0.1, "final_i_ty": 0.9,
+                             "peak_epoch": 10})
+    return pd.DataFrame(rows)
+
+
+def _dynamics(activation, drop):
+    """Seed-mean SNR 1 over the first tenth of 100 epochs, then 1 / drop (the other dynamics 1)."""
+    frame = pd.DataFrame([{"activation": activation, "l2": 0.0, "epoch": e, "layer": layer, "n": 10,
+                           "snr_mean": 1.0 if e <= 10 else 1.0 / drop} for e in range(101) for layer in range(LAYERS)])
+    spread = {f"{c}_{s}": 1.0 for c in DYNAMICS for s in ("mean", "p10", "p90") if f"{c}_{s}" != "snr_mean"}
+    return frame.assign(**spread)
+
+
+def _summary(networks, dynamics=None):
+    planes = networks.assign(i_xt=networks["final_i_xt"], i_ty=networks["final_i_ty"], n=10)[
+        ["activation", "l2", "estimator", "params", "epoch", "layer", "i_xt", "i_ty", "train_accuracy",
+         "test_accuracy", "n"]].drop_duplicates(["activation", "estimator", "params", "layer"])
+    if dynamics is None:
+        dynamics = _dynamics("tanh", 1.0).iloc[:0]
+    protocol = networks["protocol"].iloc[0]
+    manifest = {"runs": networks["run"].nunique(), "epochs": [100], "protocols": [protocol], "versions": {},
+                "seeds": [{"activation": a, "l2": 0.0, "seeds": list(range(10))} for a in networks["activation"].unique()],
+                "estimators": [], "sample": {}}
+    seeds = pd.DataFrame({column: np.zeros(0) for column in ["seed", "epoch", "layer", "i_xt", "i_ty"]})
+    return Summary(networks, planes, seeds, dynamics,
+                   pd.DataFrame({"activity": np.zeros(0, np.float32)}), manifest)
+
+
+@pytest.mark.parametrize("layers, verdict", [({0, 1, 2}, "reproduced"), ({3}, "partly reproduced"),
+                                             (set(), "not reproduced")])
+def test_shwartz_ziv_phases_count_hidden_layers_that_both_rise_and_fall(layers, verdict):
+    # the softmax (layer 5) rising and falling never counts: the claim is about hidden layers
+    b = baselines([_summary(_networks(SZ, "tanh", compressing=layers | {5}, fitting=layers | {5}))])
+    assert claim_phases(b).verdict == verdict
+    assert claim_phases(b).numbers.startswith(f"both phases in {len(layers)} of 5 hidden layers (n = 10)")
+
+
+def test_a_phase_needs_both_rise_and_fall():
+    b = baselines([_summary(_networks(SZ, "tanh", compressing={0, 1, 2}, fitting=()))])
+    assert claim_phases(b).verdict == "not reproduced"
+
+
+def test_saxe_tanh_compresses_relu_does_not():
+    both = pd.concat([_networks(SAXE, "tanh", {0, 1, 2}), _networks(SAXE, "relu", set(), seed=1)])
+    assert claim_tanh_relu(baselines([_summary(both)])).verdict == "reproduced"
+    relu_too = pd.concat([_networks(SAXE, "tanh", {0, 1, 2}), _networks(SAXE, "relu", {4}, seed=1)])
+    assert claim_tanh_relu(baselines([_summary(relu_too)])).verdict == "partly reproduced"
+    neither = pd.concat([_networks(SAXE, "tanh", set()), _networks(SAXE, "relu", set(), seed=1)])
+    assert claim_tanh_relu(baselines([_summary(neither)])).verdict == "not reproduced"
+
+
+def test_an_effect_below_the_bit_floor_does_not_count_however_significant():
+    tiny = _networks(SAXE, "tanh", {0, 1, 2})
+    tiny["compression"] = np.where(tiny["layer"] < 3, MIN_BITS / 2 + 0.001 * np.arange(len(tiny)) % 0.01, 0.0)
+    both = pd.concat([tiny, _networks(SAXE, "relu", set(), seed=1)])
+    assert claim_tanh_relu(baselines([_summary(both)])).verdict == "not reproduced"
+
+
+@pytest.mark.parametrize("drop, relu_compresses, verdict", [
+    (20.0, set(), "reproduced"), (20.0, {1}, "partly reproduced"), (5.0, set(), "not reproduced")])
+def test_snr_transition_rule(drop, relu_compresses, verdict):
+    networks = pd.concat([_networks(SAXE, "tanh", {0, 1, 2}), _networks(SAXE, "relu", relu_compresses, seed=1)])
+    dynamics = pd.concat([_dynamics("tanh", drop), _dynamics("relu", drop)])
+    assert claim_snr(baselines([_summary(networks, dynamics)])).verdict == verdict
+
+
+def test_fewer_than_four_networks_are_not_testable_but_shown():
+    b = baselines([_summary(_networks(SZ, "tanh", {0, 1, 2}, {0, 1, 2}, n=3))])
+    claim = claim_phases(b)
+    assert claim.verdict == "not testable" and "| L1 | 3 |" in claim.body
+
+
+def test_two_summaries_of_one_protocol_are_refused():
+    summary = _summary(_networks(SZ, "tanh", {0}))
+    with pytest.raises(ValueError, match="two summaries of protocol shwartz-ziv"):
+        baselines([summary, summary])
+
+
+def test_the_command_writes_the_report_and_figures_from_bundles(tmp_path):
+    sz = _summary(_networks(SZ, "tanh", {0, 1, 2}, {0, 1, 2}))
+    saxe = _summary(pd.concat([_networks(SAXE, "tanh", {0, 1, 2}), _networks(SAXE, "relu", set(), seed=1)]),
+                    pd.concat([_dynamics("tanh", 20.0), _dynamics("relu", 20.0)]))
+    write_summary(sz, tmp_path / "sz")
+    write_summary(saxe, tmp_path / "saxe")
+    (tmp_path / "timings.json").write_text(json.dumps({"train": 10, "estimate": 5, "plot": 1}))
+    assert main(["baselines", str(tmp_path / "sz"), str(tmp_path / "saxe"), "--out", str(tmp_path / "out"),
+                 "--timings", str(tmp_path / "timings.json")]) == 0
+    report = (tmp_path / "out" / "REPORT.md").read_text()
+    for name in ("fig_sz_plane", "fig_saxe_planes", "fig_saxe_snr", "fig_baselines_adaptive"):
+        assert (tmp_path / "out" / f"{name}.png").stat().st_size > 10_000 and f"({name}.png)" in report
+    assert report.count("**Verdict: reproduced.**") == 3
+    assert "## Manifest: shwartz-ziv" in report and "train 10 s" in report
