@@ -30,6 +30,7 @@ import errno
 import json
 import os
 import stat
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ _ACTIVITY_FILTERS = {"compression": "gzip", "compression_opts": 4, "shuffle": Tr
 _CHECKSUM = {"fletcher32": True}  # every other dataset: chunked, each chunk with its checksum
 _CHECKSUM_BLOCK = 1 << 22  # words: sum of j w_j over a block stays below 2^63
 _SERIES_CHUNK = 256  # epochs per chunk of the small per-epoch series
+_UPDATE_WAIT = 60.0  # seconds a finished run waits for readers to let go of its file
 
 
 class RunFileError(ValueError):
@@ -208,7 +210,7 @@ class RunWriter:
         schedule (Keras' EarlyStopping), so the epochs recorded become the schedule."""
         with _writing(self.path):
             self._file.close()
-            with h5py.File(self.path, "r+") as f:
+            with _open_for_update(self.path) as f:
                 if stopped_early:
                     recorded = f["epochs"][()]
                     del f["schedule"]
@@ -222,6 +224,20 @@ class RunWriter:
             self._file.close()
         except (OSError, RuntimeError):
             pass
+
+
+def _open_for_update(path: Path) -> h5py.File:
+    """``h5py.File(path, "r+")``, waiting up to _UPDATE_WAIT seconds while another process has the
+    file open to read (`inspect`, `estimate`, a user's script): HDF5's file lock refuses the
+    update (EAGAIN) until the reader closes it, and a training must not fail for that."""
+    deadline = time.monotonic() + _UPDATE_WAIT
+    while True:
+        try:
+            return h5py.File(path, "r+")
+        except OSError as error:
+            if error.errno not in (errno.EAGAIN, errno.EWOULDBLOCK) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 @contextmanager

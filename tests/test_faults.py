@@ -202,7 +202,7 @@ def _file_size_limit(size):
 
 def test_a_disk_full_mid_training_is_one_line_and_a_rerun_finishes(tmp_path):
     out = tmp_path / "runs"
-    args = ["train", "--activation", "tanh", "--seeds", "2", "--epochs", "300", "--out", str(out)]
+    args = ["train", "--activation", "tanh", "--seeds", "2", "--epochs", "300", "--workers", "1", "--out", str(out)]
     full = cli(*args, timeout=600, preexec_fn=_file_size_limit(3_000_000))
     _one_line_exit_2(full, "seed-00", "cannot write (File too large)", "free disk space")
     assert "Traceback" not in full.stderr and "Segmentation" not in full.stderr

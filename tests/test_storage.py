@@ -275,3 +275,22 @@ def test_fletcher32_summed_in_blocks_is_the_same_checksum(tmp_path, monkeypatch)
         _, raw = f.create_dataset("a", data=data, chunks=(len(data),), fletcher32=True).id.read_direct_chunk((0,))
     monkeypatch.setattr(storage, "_CHECKSUM_BLOCK", 1000)  # 151 blocks, the last one short
     assert raw[-4:] == fletcher32(data.tobytes()).to_bytes(4, "little")
+
+
+def test_a_reader_holding_the_file_when_the_training_ends_delays_finish_not_fails_it(tmp_path):
+    # `inspect` or `estimate` in another process may open the file in the instant between the
+    # writer closing its SWMR handle and reopening the file to mark it complete; HDF5's file lock
+    # then refuses the update (EAGAIN) while the reader holds it. Here the reader holds the file
+    # across that instant: the writer's handle is closed as finish() closes it, a reader process
+    # opens the file, and finish() must wait for it rather than fail the training.
+    path = tmp_path / "run.h5"
+    writer = _writer(path, [0, 1])
+    for epoch in (0, 1):
+        writer.append(epoch, *_epoch_data(epoch))
+    writer._file.close()  # what finish() does first
+    reader = subprocess.Popen([sys.executable, "-c", "import h5py, sys, time\nf = h5py.File(sys.argv[1], 'r')\n"
+                               "print('open', flush=True)\ntime.sleep(1.0)", str(path)], stdout=subprocess.PIPE, text=True)
+    assert reader.stdout.readline().strip() == "open"
+    writer.finish()  # closing again is a no-op; the update waits for the reader
+    reader.wait(timeout=60)
+    assert read_run(path).complete
