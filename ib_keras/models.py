@@ -11,7 +11,7 @@ from keras import ops
 from ib_keras.activations import OUTPUT_ACTIVATION, check_activation
 from ib_keras.initializers import MemberGlorotUniform, MemberTruncatedNormal, glorot_uniform_limit
 from ib_keras.layers import EnsembleDense
-from ib_keras.protocols import GLOROT_UNIFORM, get_protocol
+from ib_keras.protocols import DEFAULT_PROTOCOL, GLOROT_UNIFORM, get_protocol
 
 HIDDEN_UNITS = (10, 7, 5, 4, 3)
 N_CLASSES = 2
@@ -29,7 +29,7 @@ def ensemble_crossentropy(y_true, y_pred):
     return ops.sum(keras.losses.categorical_crossentropy(y_true, y_pred), axis=-1)
 
 
-def kernel_stddevs(activation: str, protocol: str = "chelombiev", input_dim: int = 12,
+def kernel_stddevs(activation: str, protocol: str = DEFAULT_PROTOCOL, input_dim: int = 12,
                    hidden: Sequence[int] = HIDDEN_UNITS, n_classes: int = N_CLASSES) -> list[float]:
     """Each layer's initial kernel stddev under ``protocol``: of the TruncatedNormal before its
     truncation at two stddev, or for a Glorot-uniform output layer its U(-a, a)'s, a / sqrt(3)."""
@@ -45,7 +45,7 @@ def build_ensemble(
     activation: str,
     seeds: Sequence[int],
     l2: float = 0.0,
-    protocol: str = "chelombiev",
+    protocol: str = DEFAULT_PROTOCOL,
     input_dim: int = 12,
     hidden: Sequence[int] = HIDDEN_UNITS,
     n_classes: int = N_CLASSES,

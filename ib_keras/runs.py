@@ -68,8 +68,9 @@ class TrainSpec:
         if not self.hidden or not all(1 <= units <= MAX_UNITS for units in self.hidden):
             raise ValueError(f"--hidden must be 1 or more widths from 1 to {MAX_UNITS}, got {list(self.hidden)}")
         self.data()  # a data set that cannot train fails here, before anything is written
+        protocol = get_protocol(self.protocol)
         if self.split is None:
-            object.__setattr__(self, "split", get_protocol(self.protocol).split)
+            object.__setattr__(self, "split", protocol.split)
         check_split(self.split)
         if self.l2 < 0 or not np.isfinite(self.l2):
             raise ValueError(f"--l2 must be a finite number >= 0, got {self.l2}")

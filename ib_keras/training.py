@@ -1,6 +1,7 @@
 """Minibatch training of K independent networks held in one Keras model.
 
-Each member keeps its own minibatch order, drawn from its own seed; one compiled call runs a
+Each member keeps its own minibatch order, drawn from its own seed (or, for Shwartz-Ziv &
+Tishby's protocol, every member takes the rows in file order every epoch); one compiled call runs a
 whole epoch of Keras' own ``train_step`` for all members, and Keras callbacks see the usual
 ``on_train_begin`` / ``on_epoch_end`` / ``on_train_end`` lifecycle.
 """
