@@ -39,7 +39,7 @@ case "$mode" in
   --baselines)
     groups=("shwartz-ziv|tanh||8000" "saxe|tanh relu||10000"); seeds=50; out=runs/baselines
     estimators="$estimators,kde:bound=lower"; figures=figures/baselines
-    minutes_per_network=0.37 ;;  # measured: 55 min for 150 networks (train 24, estimate 30, report 1)
+    minutes_per_network=0.49 ;;  # measured: 73 min for 150 networks (train 26, estimate 47)
 esac
 group_out() { if [ "$mode" = --baselines ]; then echo "$out/$1"; else echo "$out"; fi; }
 
