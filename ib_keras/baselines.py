@@ -226,11 +226,12 @@ def claim_tanh_relu(b: Baselines) -> Claim:
     if SAXE not in b.summaries:
         return Claim("no saxe runs", "not testable", "No such runs were given.")
     hidden = len(b.hidden())
-    results, lines = [], []
+    results, lines, sizes = [], [], []
     for setting in SAXE_SETTINGS:
         tanh, relu = b.compressing(SAXE, "tanh", setting), b.compressing(SAXE, "relu", setting)
         if tanh is None or relu is None:
             continue
+        sizes += [int(b.row(SAXE, activation, setting, 0)["n"]) for activation in ("tanh", "relu")]
         holds = "holds" if len(tanh) > hidden / 2 and not relu else "partly" if len(tanh) > len(relu) else "fails"
         results.append(holds)
         lines.append(f"{SETTINGS[setting][0]}: tanh compresses in {len(tanh)}, ReLU in {len(relu)} of {hidden} "
@@ -246,8 +247,7 @@ def claim_tanh_relu(b: Baselines) -> Claim:
             "three of their settings, partly when it holds at least partly under one.\n\n"
             + "\n".join(f"- {line}" for line in lines) + "\n\n"
             + _compression_table(b, [(SAXE, "tanh"), (SAXE, "relu")], SAXE_SETTINGS))
-    n = min(int(b.row(SAXE, a, SAXE_SETTINGS[0], 0)["n"]) for a in ("tanh", "relu"))
-    return _held_to_n(Claim("; ".join(lines) + f" (n = {n} each)", verdict, body), n)
+    return _held_to_n(Claim("; ".join(lines) + f" (n = {min(sizes)} each)", verdict, body), min(sizes))
 
 
 def snr_transitions(summary: Summary) -> pd.DataFrame:
@@ -296,7 +296,8 @@ def claim_snr(b: Baselines) -> Claim:
 
 def adaptive_section(b: Baselines) -> str:
     """The baselines' own networks under EBAB and aKDE: compressing layers and mean C per layer."""
-    present = [(p, a) for p, a in CONFIGURATIONS if p in b.summaries and b.row(p, a, "ebab", 0) is not None]
+    present = [(p, a) for p, a in CONFIGURATIONS
+               if p in b.summaries and any(b.row(p, a, s, 0) is not None for s in ADAPTIVE_SETTINGS)]
     if not present:
         return "No EBAB or aKDE rows."
     lines = []

@@ -1,15 +1,26 @@
 """The baseline claims' rules on summaries whose answers are known, and the command end to end."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from ib_keras.baselines import MIN_BITS, SAXE, SZ, baselines, claim_phases, claim_snr, claim_tanh_relu
+from ib_keras.baselines import (
+    MIN_BITS,
+    SAXE,
+    SZ,
+    adaptive_section,
+    baselines,
+    claim_phases,
+    claim_snr,
+    claim_tanh_relu,
+    write_baselines_report,
+)
 from ib_keras.cli import main
 from ib_keras.mi_table import canonical_params, parse_estimators
-from ib_keras.summary import DYNAMICS, Summary, write_summary
+from ib_keras.summary import DYNAMICS, Summary, read_summary, write_summary
 
 LAYERS = 6  # five hidden layers and the softmax
 SETTING_TEXTS = ["uniform", "fixed", "kde", "kde:bound=lower", "ebab", "akde"]
@@ -124,3 +135,20 @@ def test_the_command_writes_the_report_and_figures_from_bundles(tmp_path):
         assert (tmp_path / "out" / f"{name}.png").stat().st_size > 10_000 and f"({name}.png)" in report
     assert report.count("**Verdict: reproduced.**") == 3
     assert "## Manifest: shwartz-ziv" in report and "train 10 s" in report
+
+
+def test_a_table_with_only_some_of_the_estimators_tests_what_it_has():
+    networks = pd.concat([_networks(SAXE, "tanh", {0, 1, 2}), _networks(SAXE, "relu", set(), seed=1)])
+    kde_only = networks[networks["estimator"].isin(["kde", "akde"])]
+    b = baselines([_summary(kde_only)])
+    claim = claim_tanh_relu(b)
+    assert claim.verdict == "reproduced" and "fixed bins" not in claim.numbers and "(n = 10 each)" in claim.numbers
+    assert "aKDE 0.1: hidden layers that compress" in adaptive_section(b)
+
+
+def test_the_shipped_report_is_what_this_code_writes_from_the_shipped_summaries(tmp_path):
+    shipped = Path(__file__).resolve().parents[1] / "results" / "baselines"
+    result = baselines([read_summary(shipped / "shwartz-ziv"), read_summary(shipped / "saxe")])
+    timings = json.loads((shipped / "timings.json").read_text())
+    written = write_baselines_report(result, tmp_path / "REPORT.md", timings)
+    assert written.read_text() == (shipped / "REPORT.md").read_text()
