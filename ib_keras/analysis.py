@@ -101,17 +101,21 @@ def seed_mean_planes(table: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def positive_mean(values: np.ndarray) -> dict:
+    """``mean``, ``sd`` (NaN for one value), ``n`` and ``p``: the one-sided one-sample t-test
+    p-value of mean > 0 (NaN with fewer than 2 values or no spread; a t-test because a Wilcoxon
+    test of 3 values cannot go below p = 0.125). ``values``: (n,) per-network effects, e.g. bits."""
+    testable = len(values) >= 2 and np.ptp(values) > 0
+    return {"mean": values.mean(), "sd": values.std(ddof=1) if len(values) > 1 else np.nan, "n": len(values),
+            "p": stats.ttest_1samp(values, 0.0, alternative="greater").pvalue if testable else np.nan}
+
+
 def compression_summary(per_network: pd.DataFrame) -> pd.DataFrame:
     """Compression mean, sd and n per configuration, estimator and layer, with the one-sided
-    one-sample t-test p-value of mean C > 0 over the seeds (NaN with fewer than 2 networks or
-    no spread; a t-test because a Wilcoxon test of 3 seeds cannot go below p = 0.125)."""
+    one-sample t-test p-value of mean C > 0 over the seeds (`positive_mean`), ``p_positive``."""
 
     def summarise(group: pd.DataFrame) -> pd.Series:
-        values = group["compression"].to_numpy()
-        testable = len(values) >= 2 and np.ptp(values) > 0
-        p = stats.ttest_1samp(values, 0.0, alternative="greater").pvalue if testable else np.nan
-        return pd.Series({"mean": values.mean(), "sd": values.std(ddof=1) if len(values) > 1 else np.nan,
-                          "n": len(values), "p_positive": p})
+        return pd.Series(positive_mean(group["compression"].to_numpy())).rename({"p": "p_positive"})
 
     keys = [*CONFIGURATION, *ESTIMATE, "layer"]
     return per_network.groupby(keys)[["compression"]].apply(summarise).reset_index()

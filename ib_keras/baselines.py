@@ -9,17 +9,15 @@ over the networks of a configuration, and all of them form one Benjamini-Hochber
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from ib_keras.analysis import benjamini_hochberg
+from ib_keras.analysis import benjamini_hochberg, positive_mean
 from ib_keras.atomic import atomic_path
-from ib_keras.markdown import ALPHA, manifest_section, number, p_value, table
+from ib_keras.markdown import ALPHA, manifest_section, number, p_value, report_file, stage_times, table
 from ib_keras.mi_table import canonical_params, parse_estimators
 from ib_keras.report import STAR_MIN_N
 from ib_keras.summary import Summary
@@ -111,13 +109,6 @@ def setting_rows(frame: pd.DataFrame, setting: str) -> pd.DataFrame:
     return frame[keep]
 
 
-def _t_test(values: np.ndarray) -> float:
-    """One-sided p of mean > 0 (NaN with fewer than 2 values or none spread)."""
-    if len(values) < 2 or np.ptp(values) == 0:
-        return np.nan
-    return float(stats.ttest_1samp(values, 0.0, alternative="greater").pvalue)
-
-
 def layer_statistics(summaries: dict[str, Summary]) -> pd.DataFrame:
     """Per protocol, activation, setting and layer, over networks: compression C = max - final
     I(X;T) and rise R = max - first I(X;T) (bits) with mean, sd, n and t-test p, q (one
@@ -128,13 +119,11 @@ def layer_statistics(summaries: dict[str, Summary]) -> pd.DataFrame:
         for setting in SETTINGS:
             chosen = setting_rows(networks[networks["l2"] == 0], setting)
             for (activation, layer), group in chosen.groupby(["activation", "layer"]):
-                rise = (group["max_i_xt"] - group["first_i_xt"]).to_numpy()
-                compression = group["compression"].to_numpy()
+                effects = {"compression": group["compression"], "rise": group["max_i_xt"] - group["first_i_xt"]}
+                tests = {f"{what}_{key}": value for what, values in effects.items()
+                         for key, value in positive_mean(values.to_numpy()).items() if key != "n"}
                 rows.append({"protocol": protocol, "activation": activation, "setting": setting, "layer": layer,
-                             "n": len(group), "compression_mean": compression.mean(),
-                             "compression_sd": compression.std(ddof=1) if len(group) > 1 else np.nan,
-                             "compression_p": _t_test(compression), "rise_mean": rise.mean(),
-                             "rise_sd": rise.std(ddof=1) if len(group) > 1 else np.nan, "rise_p": _t_test(rise),
+                             "n": len(group), **tests,
                              "peak_epoch": float(group["peak_epoch"].median()),
                              "last_epoch": int(group["epoch"].max()),
                              "first_i_ty": group["first_i_ty"].mean(), "final_i_ty": group["final_i_ty"].mean()})
@@ -318,9 +307,7 @@ def adaptive_section(b: Baselines) -> str:
 
 def write_baselines_report(b: Baselines, out: str | Path, timings: dict | None = None) -> Path:
     """REPORT.md of the baselines at ``out``, the figures beside it; returns its path."""
-    if str(out).endswith(("/", os.sep)) or Path(out).is_dir():
-        raise ValueError(f"{out} is a directory; give the report's file name, e.g. {Path(out) / 'REPORT.md'}")
-    out = Path(out)
+    out = report_file(out)
     claims = [claim_phases(b), claim_tanh_relu(b), claim_snr(b)]
     tests = int(np.isfinite(b.layers[["compression_q", "rise_q"]].to_numpy()).sum())
     summary_rows = pd.DataFrame([{"claim": title, "their statement": statement, "our numbers": claim.numbers,
@@ -343,8 +330,7 @@ def write_baselines_report(b: Baselines, out: str | Path, timings: dict | None =
     for protocol, summary in b.summaries.items():
         parts += [manifest_section(summary.manifest, {}, f"## Manifest: {protocol}"), ""]
     if timings:
-        parts.append("Wall time per stage (both protocols): " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items())
-                     + ".")
+        parts.append(f"Wall time per stage (both protocols): {stage_times(timings)}.")
     with atomic_path(out) as partial:
         partial.write_text("\n".join(parts).rstrip("\n") + "\n")
     return out

@@ -3,6 +3,9 @@ the manifest of what produced a result."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -46,5 +49,17 @@ def manifest_section(manifest: dict, timings: dict, title: str = "## Manifest") 
              f"- Seeds: {seeds}.",
              "- Estimators: " + "; ".join(f"{e['estimator']} {e['params']}" for e in manifest.get("estimators", [])) + "."]
     if timings:
-        lines.append("- Wall time per stage: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()) + ".")
+        lines.append(f"- Wall time per stage: {stage_times(timings)}.")
     return "\n".join(lines)
+
+
+def stage_times(timings: dict) -> str:
+    """"train 120 s, estimate 60 s" from wall times per stage in seconds."""
+    return ", ".join(f"{stage} {seconds:.0f} s" for stage, seconds in timings.items())
+
+
+def report_file(out: str | Path) -> Path:
+    """``out`` as a report's path; ValueError when it names a directory ("newdir/" does too)."""
+    if str(out).endswith(("/", os.sep)) or Path(out).is_dir():
+        raise ValueError(f"{out} is a directory; give the report's file name, e.g. {Path(out) / 'REPORT.md'}")
+    return Path(out)

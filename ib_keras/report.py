@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from ib_keras.analysis import (
 )
 from ib_keras.atomic import atomic_path
 from ib_keras.estimators import METHODS
-from ib_keras.markdown import ALPHA, configuration_name, manifest_section, number, p_value, table
+from ib_keras.markdown import ALPHA, configuration_name, manifest_section, number, p_value, report_file, table
 from ib_keras.summary import Summary
 
 STAR_MIN_N = 4  # networks: a p-value from fewer is shown but never starred, nor counted in the correction
@@ -288,9 +287,7 @@ def write_report(summary: Summary, out: str | Path, figures_dir: str | Path | No
                  timings: dict | None = None) -> Path:
     """Write the report of ``summary`` to ``out`` (Markdown), linking the figures in
     ``figures_dir`` (default: beside the report); returns its path."""
-    if str(out).endswith(("/", os.sep)) or Path(out).is_dir():  # "newdir/" names a directory too
-        raise ValueError(f"{out} is a directory; give the report's file name, e.g. {Path(out) / 'REPORT.md'}")
-    out = Path(out)
+    out = report_file(out)
     figures_dir = Path(figures_dir) if figures_dir else out.parent
     per = summary.default_networks
     claims, tests = _claims(per)

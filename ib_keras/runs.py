@@ -340,10 +340,10 @@ def _train_seeds(plan: TrainPlan, seeds: Sequence[int], progress: bool) -> None:
     x, y = data.x, data.y
     train_idx, test_idx = split_indices(len(x), spec.split, spec.split_seed)
     group_size = members_per_model(len(seeds), spec)
+    protocol = get_protocol(spec.protocol)
     for start in range(0, len(seeds), group_size):
         group = seeds[start : start + group_size]
         model = build_ensemble(spec.activation, group, spec.l2, spec.protocol, x.shape[1], spec.hidden, data.n_classes)
-        protocol = get_protocol(spec.protocol)
         recorder = ActivationRecorder([plan.path(seed) for seed in group], x, y, train_idx, test_idx,
                                       spec.record_epochs(), configs=[spec.config(seed) for seed in group],
                                       batch_size=protocol.batch_size)

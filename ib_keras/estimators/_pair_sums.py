@@ -112,9 +112,10 @@ def _four_rows(points, i, j0, j1, betas, sums, d0, d1, d2, d3, r0, r1, r2, r3, w
         sums[s, i + 2] += acc2
         sums[s, i + 3] += acc3
 
+
 @njit(fastmath=True, cache=True)
 def _one_row(points, i, j0, j1, betas, sums, distances, row, width):
-    """Row i against columns [j0, j1), as `four_rows` for a single row."""
+    """Row i against columns [j0, j1), as `_four_rows` for a single row."""
     for j in range(uint64(j0), uint64(j1)):
         distances[j] = _squared_distance(points, j, row, width)
     for s in range(betas.shape[0]):
