@@ -4,6 +4,8 @@
 #                          L2 for tanh and ReLU, every estimator, every figure and the report
 #   ./run_all.sh --full    the paper's protocol: 11 activations x 50 seeds x 8000 epochs, plus L2
 #                          (lambda 0.015) for tanh and ReLU
+#                          Both also compute the truth every KDE bound brackets (noisy) on a subset:
+#                          quick every 6th recorded epoch, full seeds 0-9 at every 4th
 #   ./run_all.sh --baselines  the baselines under their own protocols: Shwartz-Ziv & Tishby tanh,
 #                          Saxe et al. tanh and ReLU, 50 seeds each; their claims in figures/baselines
 #   --scheduler ADDRESS    train (one task per configuration) and estimate on a Dask cluster:
@@ -19,7 +21,7 @@ while [ $# -gt 0 ]; do
                     mode=$1; shift ;;
     --scheduler) [ $# -ge 2 ] || { echo "run_all.sh: --scheduler needs an ADDRESS; $usage" >&2; exit 2; }
                  scheduler=$2; shift 2 ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run_all.sh: unknown option '$1'; $usage" >&2; exit 2 ;;
   esac
 done
@@ -27,14 +29,21 @@ mode=${mode:---quick}
 # A group: protocol|activations|activations also trained with L2|epochs. Each group of --baselines
 # goes to its own directory (runs/baselines/<protocol>), its own table and summary.
 estimators="ebab,akde,uniform,fixed,kde,akde:variance_scale=0.01,akde:variance_scale=1"
+# The truth beside every KDE setting above, and the lower bounds, on a subset of seeds (run files
+# seed-NNN.h5 matching truth_seeds) and of recorded epochs (every truth_stride-th and the last).
+truth_estimators="noisy,noisy:variance_scale=0.1,noisy:variance_scale=0.01,noisy:variance_scale=1,kde:bound=lower"
+truth_estimators="$truth_estimators,akde:bound=lower,akde:variance_scale=0.01:bound=lower,akde:variance_scale=1:bound=lower"
+truth_seeds='seed-*.h5'; truth_stride=
 l2=0.015; figures=figures
 case "$mode" in
   --quick)
     groups=("chelombiev|tanh relu elu swish|tanh relu|1500"); seeds=3; out=runs/quick
+    truth_stride=6; truth_note="every seed, every 6th recorded epoch"
     minutes_per_network=0.31 ;;  # measured on a 2-core machine, all stages: 5.6 min for 18
   --full)
     groups=("chelombiev|tanh relu softsign softplus centered_softplus elu prelu swish abs leaky_relu sigmoid|tanh relu|8000")
     seeds=50; out=runs/paper
+    truth_seeds='seed-00[0-9].h5'; truth_stride=4; truth_note="seeds 0-9 of 50, every 4th recorded epoch"
     minutes_per_network=0.12 ;;  # measured: 78 min for 650 networks (train 49, estimate 27, plot 1)
   --baselines)
     groups=("shwartz-ziv|tanh||8000" "saxe|tanh relu||10000"); seeds=50; out=runs/baselines
@@ -63,7 +72,7 @@ for protocol, activations, l2_activations, epochs in groups:
 print(f"{networks} networks; " + "; ".join(parts) + f"; about {networks * minutes:.0f} minutes; at most {disk:.1f} GB of run files")
 PY
 )
-echo "plan ($mode${scheduler:+ on $scheduler}): $plan"
+echo "plan ($mode${scheduler:+ on $scheduler}): $plan${truth_stride:+; the truth (noisy) on $truth_note}"
 echo "      outputs: $out (runs, mi.parquet, summary/), $figures (figures, REPORT.md)"
 
 timings="$out/timings.json"
@@ -93,6 +102,10 @@ for group in "${groups[@]}"; do
   fi
   stage estimate "$python" -m ib_keras estimate "$where" --estimators "$estimators" --out "$where/mi.parquet" \
     ${scheduler:+--scheduler "$scheduler"}
+  if [ -n "$truth_stride" ]; then
+    stage truth "$python" -m ib_keras estimate "$where"/*/$truth_seeds --estimators "$truth_estimators" \
+      --epoch-stride "$truth_stride" --out "$where/mi.parquet" ${scheduler:+--scheduler "$scheduler"}
+  fi
   stage plot "$python" -m ib_keras summarize "$where/mi.parquet" --out "$where/summary"
   summaries+=("$where/summary")
 done
@@ -101,7 +114,8 @@ if [ "$mode" = --baselines ]; then
   "$python" -m ib_keras baselines "${summaries[@]}" --out "$figures" --timings "$timings"
 else
   stage plot "$python" -m ib_keras plot "${summaries[0]}" --out "$figures"
-  printf '{"train": %d, "estimate": %d, "plot": %d}\n' "${took[train]}" "${took[estimate]}" "${took[plot]}" > "$timings"
+  printf '{"train": %d, "estimate": %d, "truth": %d, "plot": %d}\n' "${took[train]}" "${took[estimate]}" \
+    "${took[truth]}" "${took[plot]}" > "$timings"
   "$python" -m ib_keras report "${summaries[0]}" --out "$figures/REPORT.md" --timings "$timings"
 fi
 echo "done in $SECONDS s: $figures/REPORT.md"

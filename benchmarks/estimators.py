@@ -2,7 +2,8 @@
 baseline timed in the same run (the original codes' approach: unique rows of binned activity,
 one pass per class; KDE as Saxe et al.'s TensorFlow graph, a matmul distance matrix and one pass
 per entropy). The last line times the four KDE settings of run_all.sh asked for together, against
-the same baseline run once per setting.
+the same baseline run once per setting. Then the truth (``noisy``, r = 4 draws per input) against one ``kde`` setting of the
+same s2, timed side by side at every width of the paper's network (the issue's target: at most 6x).
 
     .venv/bin/python benchmarks/estimators.py [--repeats 20]
 """
@@ -17,7 +18,8 @@ import numpy as np
 import tensorflow as tf
 
 from ib_keras.data import tishby_dataset
-from ib_keras.estimators import METHODS, estimate_mi, estimate_mi_many
+from ib_keras.estimators import estimate_mi, estimate_mi_many
+from ib_keras.models import HIDDEN_UNITS, N_CLASSES
 
 
 def _unique_rows_entropy(rows: np.ndarray) -> float:
@@ -89,7 +91,7 @@ def main() -> None:
     activity = np.tanh(x @ weights * 0.7)  # a 10-unit layer, the widest of the network
     print(f"N = {len(x)}, d = {activity.shape[1]}, {args.repeats} repeats; ms per layer-epoch")
     print(f"{'method':8s} {'ib_keras':>10s} {'baseline':>10s} {'speed-up':>9s}")
-    for method in METHODS:
+    for method in BASELINES:
         ours = _ms(lambda: estimate_mi(activity, y, method), args.repeats)
         baseline = _ms(lambda: BASELINES[method](activity, y), max(3, args.repeats // 4))
         print(f"{method:8s} {ours:10.3f} {baseline:10.3f} {baseline / ours:8.1f}x")
@@ -98,6 +100,22 @@ def main() -> None:
     ours = _ms(lambda: estimate_mi_many(activity, y, RUN_ALL_KDE), args.repeats)
     baseline = _ms(lambda: [_baseline_kde(activity, y, v) for v in variances], max(3, args.repeats // 4))
     print(f"{'4 KDE':8s} {ours:10.3f} {baseline:10.3f} {baseline / ours:8.1f}x   (kde + akde 0.01, 0.1, 1 together)")
+    _noisy_against_kde(x, y, args.repeats)
+
+
+def _noisy_against_kde(x: np.ndarray, y: np.ndarray, repeats: int) -> None:
+    """ms per layer-epoch of noisy (r = 4) and of one kde setting (s2 = 1e-3), per width of the
+    paper's layers, and their ratio; the whole network's in the last line."""
+    print(f"\n{'width':8s} {'noisy r=4':>10s} {'kde':>10s} {'ratio':>9s}")
+    rng = np.random.default_rng(1)
+    totals = np.zeros(2)
+    for width in (*HIDDEN_UNITS, N_CLASSES):
+        activity = np.tanh(x @ rng.normal(size=(12, width)).astype(np.float32) * 0.7)
+        times = np.array([_ms(lambda: estimate_mi(activity, y, "noisy"), max(3, repeats // 4)),
+                          _ms(lambda: estimate_mi(activity, y, "kde"), repeats)])
+        totals += times
+        print(f"{width:<8d} {times[0]:10.3f} {times[1]:10.3f} {times[0] / times[1]:8.1f}x")
+    print(f"{'network':8s} {totals[0]:10.3f} {totals[1]:10.3f} {totals[0] / totals[1]:8.1f}x   (every layer of one epoch)")
 
 
 if __name__ == "__main__":

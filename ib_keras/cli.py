@@ -124,11 +124,14 @@ def _parser() -> argparse.ArgumentParser:
     estimate.add_argument("runs", nargs="+", type=_path, help="run files (.h5) or directories searched for them")
     estimate.add_argument("--estimators", default="ebab,akde,uniform,fixed,kde",
                           help="comma-separated estimators, each optionally with parameters, e.g. "
-                               "'ebab,akde:variance_scale=0.01,uniform:hi=layer_max' (default: all five)")
+                               "'ebab,akde:variance_scale=0.01,uniform:hi=layer_max,noisy:variance_scale=0.1' "
+                               "(default: ebab,akde,uniform,fixed,kde)")
     estimate.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1,
                           help="worker processes (default: one per core)")
     estimate.add_argument("--out", type=_path, help="table to write, .parquet or .csv (default: mi.parquet beside the runs)")
     estimate.add_argument("--strict", action="store_true", help="fail, writing nothing, if any run file fails")
+    estimate.add_argument("--epoch-stride", type=_positive_int, default=1, metavar="K",
+                          help="estimate at every K-th recorded epoch from the first, and the last (default: 1, every one)")
     estimate.add_argument("--scheduler", metavar="ADDRESS",
                           help="run the tasks on a Dask cluster: tcp://host:port of a running scheduler, or local:N "
                                "for N one-thread worker processes here (--jobs is then not used)")
@@ -219,7 +222,8 @@ def _estimate(args) -> None:
     specs = parse_estimators(args.estimators)
     roots = [Path(p) if Path(p).is_dir() else Path(p).parent for p in args.runs]
     out = Path(args.out) if args.out else Path(os.path.commonpath([p.resolve() for p in roots])) / "mi.parquet"
-    table = estimate_runs(args.runs, specs, out, jobs=args.jobs, strict=args.strict, scheduler=args.scheduler)
+    table = estimate_runs(args.runs, specs, out, jobs=args.jobs, strict=args.strict, scheduler=args.scheduler,
+                          epoch_stride=args.epoch_stride)
     print(f"{out}: {len(table)} rows, {table['run'].nunique()} runs, estimators {', '.join(map(str, specs))}")
 
 

@@ -3,12 +3,14 @@
 Columns: run (file path), run_hash, activation, l2, what else tells the run's configuration
 apart (protocol, dataset, hidden widths, trained_epochs, split, split_seed), seed, epoch, layer,
 units, estimator, params (JSON of every parameter as requested, e.g. ``hi: "run_max"``), i_xt,
-i_ty (bits), the run's train/test loss and accuracy at that epoch, and the layer's statistics at
+i_ty (bits), i_xt_se, i_ty_se (their Monte Carlo standard errors in bits, for ``noisy``; empty
+for the other estimators), the run's train/test loss and accuracy at that epoch, and the layer's statistics at
 that epoch: max_activity (its largest activity) and, from the run file, weights_norm, grad_mean,
 grad_std.
 
 Work already in the table is not recomputed: a row is keyed by the run file's content hash, the
-estimator and its parameters. Rows of a run file whose content changed (it was retrained) are
+estimator, its parameters, the epoch and the layer (an estimator asked at every third epoch, then
+at every epoch, computes the epochs it lacks). Rows of a run file whose content changed (it was retrained) are
 replaced. The table is written atomically.
 """
 
@@ -33,7 +35,7 @@ from tqdm import tqdm
 
 from ib_keras.atomic import atomic_path, check_utf8, created_directory
 from ib_keras.cluster import check_visible, dask_client, finished, worker_threads
-from ib_keras.estimators import LAYER_MAX, METHODS, check_finite, estimate_mi_many, resolve_params
+from ib_keras.estimators import LAYER_MAX, METHODS, Estimate, check_finite, estimate_mi_many, method_defaults, resolve_params
 from ib_keras.locks import exclusive
 from ib_keras.storage import LAYER_STATISTICS, METRICS, RunFileError, check_regular_file, read_run
 from ib_keras.workers import worker_pool
@@ -46,10 +48,12 @@ ROW_KEY = [*KEY, "epoch", "layer"]
 RUN_SETTINGS = ["protocol", "dataset", "hidden", "trained_epochs", "split", "split_seed"]
 IDENTITY = ["run", "run_hash", "activation", "l2", *RUN_SETTINGS, "seed"]
 LAYER_COLUMNS = ["max_activity", *LAYER_STATISTICS]
-COLUMNS = [*IDENTITY, "epoch", "layer", "units", "estimator", "params", "i_xt", "i_ty", *METRICS, *LAYER_COLUMNS]
+STANDARD_ERRORS = ["i_xt_se", "i_ty_se"]
+COLUMNS = [*IDENTITY, "epoch", "layer", "units", "estimator", "params", "i_xt", "i_ty", *STANDARD_ERRORS, *METRICS,
+           *LAYER_COLUMNS]
 LATER = [*RUN_SETTINGS, *LAYER_COLUMNS]  # tables written before these columns existed lack them
 _TEXT = ["run", "run_hash", "activation", "protocol", "dataset", "hidden", "split", "estimator", "params"]
-_NUMBERS = ["l2", "seed", "epoch", "layer", "units", "i_xt", "i_ty", *METRICS]
+_NUMBERS = ["l2", "seed", "epoch", "layer", "units", "i_xt", "i_ty", *STANDARD_ERRORS, *METRICS]
 TABLE_SUFFIXES = (".parquet", ".csv")
 
 # Shwartz-Ziv & Tishby's fixed range for the bounded activations; the others span the run.
@@ -75,7 +79,7 @@ class EstimatorSpec:
             defaults = {"lo": lo, "hi": hi}
         elif self.method == "ebab":
             defaults = {"low": _EBAB_LOW.get(activation)}
-        return {**METHODS[self.method], **defaults, **dict(self.params)}
+        return {**method_defaults(self.method, dict(self.params)), **defaults, **dict(self.params)}
 
     def __str__(self) -> str:
         return ":".join([self.method, *(f"{name}={value}" for name, value in self.params)])
@@ -190,20 +194,22 @@ def _identity(path: Path, run_hash: str, run) -> dict:
 
 def _layer_information(
     activity: np.ndarray, labels: np.ndarray, requests: list[tuple[str, dict]]
-) -> list[tuple[float, float]]:
+) -> list[Estimate]:
     if activity.min() == activity.max():
         # A constant (e.g. dead ReLU) layer carries no information under any estimator; aKDE
         # alone could not say so, its noise variance variance_scale * max|T| being 0.
-        return [(0.0, 0.0)] * len(requests)
+        return [Estimate(0.0, 0.0, *[0.0 if method == "noisy" else np.nan] * 2) for method, _ in requests]
     return estimate_mi_many(activity, labels, requests)
 
 
 def estimate_run(
-    path: Path, run_hash: str, specs: Sequence[EstimatorSpec], layers: Sequence[int] | None = None
+    path: Path, run_hash: str, specs: Sequence[EstimatorSpec], layers: Sequence[int] | None = None,
+    epochs: Sequence[int] | None = None,
 ) -> pd.DataFrame:
     """The rows of one run file for ``specs``: one per (estimator, epoch, layer), for the given
-    ``layers`` (default: every layer). All specs of a layer-epoch go to `estimate_mi_many`
-    together, so its KDE settings share one pass over the pairs.
+    ``layers`` (default: every layer) and recorded ``epochs`` (default: every one). All specs of a
+    layer-epoch go to `estimate_mi_many` together, so its KDE settings share one pass over the
+    pairs.
 
     Raises RunFileError for an unreadable or incomplete file and ValueError for bad activity;
     the message names the file.
@@ -225,15 +231,17 @@ def estimate_run(
     for layer in range(len(run.activity)) if layers is None else layers:
         activity = run.activity[layer]
         for e, epoch in enumerate(run.epochs):
+            if epochs is not None and epoch not in epochs:
+                continue
             try:
                 estimates = _layer_information(activity[e], run.y, requests)
             except ValueError as error:
                 raise ValueError(f"{path}: epoch {epoch}, layer_{layer}: {error}") from error
             metrics = [run.metrics[name][e] for name in METRICS]
             statistics = [float(activity[e].max()), *(getattr(run, name)[e, layer] for name in LAYER_STATISTICS)]
-            for spec, params, (i_xt, i_ty) in zip(specs, requested, estimates):
-                rows.append((epoch, layer, activity.shape[2], spec.method, canonical_params(params), i_xt, i_ty,
-                             *metrics, *statistics))
+            for spec, params, estimate in zip(specs, requested, estimates):
+                rows.append((epoch, layer, activity.shape[2], spec.method, canonical_params(params), *estimate,
+                             estimate.i_xt_se, estimate.i_ty_se, *metrics, *statistics))
     table = pd.DataFrame(rows, columns=COLUMNS[len(IDENTITY):])
     for position, (name, value) in enumerate(_identity(path, run_hash, run).items()):
         table.insert(position, name, value)
@@ -248,31 +256,46 @@ class _Task:
     run_hash: str
     specs: tuple[EstimatorSpec, ...]
     layers: tuple[int, ...] | None  # None: every layer
-    cost: float  # relative: recorded epochs x samples^2 x (layer widths + KDE settings)
+    epochs: tuple[int, ...] | None  # the recorded epochs to estimate; None: every one
+    cost: float  # relative: epochs x samples^2 x (layer widths + KDE settings)
 
 
-# Measured: a layer-epoch costs about (d + 4.5 k) units, d its width and k its KDE settings
-# (the distance pass grows with d, each KDE setting adds one sweep of exponentials).
+# Measured: a layer-epoch costs about (d + 4.5 k + 3 r) units, d its width, k its KDE settings and
+# r the draws of its noisy settings (the distance pass grows with d, each KDE setting adds one sweep
+# of exponentials, each noisy pair of draws about six).
 _KDE_SETTING_COST = 4.5
+_NOISY_DRAW_COST = 3.0
 
 
-def _tasks(path: Path, run_hash: str, specs: Sequence[EstimatorSpec], done: set, split: bool) -> list[_Task]:
-    """The work this file still needs: one task per layer if ``split``, else one for the file."""
+def strided_epochs(epochs: Sequence[int], stride: int) -> tuple[int, ...]:
+    """Every ``stride``-th of the recorded ``epochs`` from the first, and the last always (the
+    compression C = max - final needs it)."""
+    return tuple(sorted({*epochs[::stride], *epochs[-1:]}))
+
+
+def _tasks(path: Path, run_hash: str, specs: Sequence[EstimatorSpec], done: dict, split: bool,
+           stride: int) -> list[_Task]:
+    """The work this file still needs at every ``stride``-th epoch: one task per layer if ``split``,
+    else one for the file. ``done``: the epochs in the table per KEY."""
     try:
         run = read_run(path, activity=False)
     except RunFileError:
-        return [_Task(path, run_hash, tuple(specs), None, 0.0)]  # the worker reports the file
+        return [_Task(path, run_hash, tuple(specs), None, None, 0.0)]  # the worker reports the file
     activation = _activation(run)
-    pending = tuple(spec for spec in specs
-                    if (run_hash, spec.method, canonical_params(spec.params_for(activation))) not in done)
+    wanted = set(strided_epochs([int(epoch) for epoch in run.epochs], stride))
+    missing = {spec: wanted - done.get((run_hash, spec.method, canonical_params(spec.params_for(activation))), set())
+               for spec in specs}
+    pending = tuple(spec for spec in specs if missing[spec])
     if not pending:
         return []
+    epochs = tuple(sorted(set().union(*missing.values())))  # every pending setting at each: some may have them
     kde_settings = sum(spec.method in ("kde", "akde") for spec in pending)
-    per_layer = [len(run.epochs) * len(run.x) ** 2 * (layer.units + _KDE_SETTING_COST * kde_settings)
-                 for layer in run.layers]
+    draws = sum(spec.params_for(activation)["replicas"] for spec in pending if spec.method == "noisy")
+    per_layer = [len(epochs) * len(run.x) ** 2 * (layer.units + _KDE_SETTING_COST * kde_settings
+                                                  + _NOISY_DRAW_COST * draws) for layer in run.layers]
     if split:
-        return [_Task(path, run_hash, pending, (layer,), cost) for layer, cost in enumerate(per_layer)]
-    return [_Task(path, run_hash, pending, None, sum(per_layer))]
+        return [_Task(path, run_hash, pending, (layer,), epochs, cost) for layer, cost in enumerate(per_layer)]
+    return [_Task(path, run_hash, pending, None, epochs, sum(per_layer))]
 
 
 def _fill_later(table: pd.DataFrame, hashes: dict[Path, str]) -> pd.DataFrame:
@@ -390,7 +413,7 @@ def _estimate_cluster_task(task: _Task) -> tuple[pd.DataFrame | None, str | None
 def _estimate_task(task: _Task) -> tuple[pd.DataFrame | None, str | None]:
     """(rows, None), or (None, the error naming the file)."""
     try:
-        return estimate_run(task.path, task.run_hash, task.specs, task.layers), None
+        return estimate_run(task.path, task.run_hash, task.specs, task.layers, task.epochs), None
     except ValueError as error:  # RunFileError is a ValueError
         return None, str(error)
 
@@ -469,6 +492,7 @@ def estimate_runs(
     progress: bool = True,
     report: Callable[[str], None] = lambda message: print(message, file=sys.stderr),
     scheduler: str | None = None,
+    epoch_stride: int = 1,
 ) -> pd.DataFrame:
     """Estimate every spec on every run file under ``paths``; update and write the table ``out``.
 
@@ -478,7 +502,8 @@ def estimate_runs(
     (corrupt, truncated, incomplete, NaN activity) is reported by name and skipped, its earlier
     rows kept; with ``strict`` ValueError is raised and the table is not written. With
     ``scheduler`` (see `ib_keras.cluster.dask_client`) the tasks run on that Dask cluster instead
-    of ``jobs`` local processes; this process alone writes the table.
+    of ``jobs`` local processes; this process alone writes the table. With ``epoch_stride`` K > 1,
+    every K-th recorded epoch and the last (`strided_epochs`).
 
     A run is named in the table by its file's absolute path, however ``paths`` spelled it. Rows
     of a file that was under ``paths`` and no longer exists are dropped (and reported); rows of
@@ -494,11 +519,11 @@ def estimate_runs(
     with dask_client(scheduler) if scheduler else nullcontext() as client:  # an unreachable one: before any writing
         with created_directory(out.parent):  # where the lock, the parts and the table go; removed if left empty
             return _estimate_into(files, [Path(p).resolve() for p in paths], specs, out, jobs, strict, progress,
-                                  report, client)
+                                  report, client, epoch_stride)
 
 
 def _estimate_into(files: list[Path], roots: list[Path], specs: Sequence[EstimatorSpec], out: Path, jobs: int,
-                   strict: bool, progress: bool, report: Callable[[str], None], client) -> pd.DataFrame:
+                   strict: bool, progress: bool, report: Callable[[str], None], client, stride: int) -> pd.DataFrame:
     with exclusive(out.with_name(f".{out.name}.lock"), f"{out}: another estimate is writing this table"):
         parts = _Parts(out)
         hashes = {path: file_hash(path) for path in files}
@@ -509,12 +534,12 @@ def _estimate_into(files: list[Path], roots: list[Path], specs: Sequence[Estimat
             report(f"{len(deleted)} run file(s) under {', '.join(map(str, roots))} no longer exist; their rows are "
                    f"dropped from {out} (first: {min(deleted)})")
             table = table[~table["run"].isin(deleted)].reset_index(drop=True)
-        done = set(map(tuple, table[KEY].astype(str).to_numpy()))
+        done = {key: frozenset(epochs) for key, epochs in table.groupby(KEY)["epoch"]} if len(table) else {}
         # Whole files while there are enough of them to keep every worker busy to the end; else a
         # task per layer. Largest first, so that no worker is left with a long task at the end.
         workers = worker_threads(client) if client is not None else jobs
         split = len(files) < _TASKS_PER_WORKER * max(workers, 1)
-        tasks = [task for path in files for task in _tasks(path, hashes[path], specs, done, split)]
+        tasks = [task for path in files for task in _tasks(path, hashes[path], specs, done, split, stride)]
         tasks.sort(key=lambda task: task.cost, reverse=True)
         pending = {path: sum(task.path == path for task in tasks) for path in {task.path for task in tasks}}
         if progress:

@@ -15,6 +15,9 @@ A bundle directory holds Parquet files:
   percentile of ``max_activity``, ``weights_norm``, ``grad_mean``, ``grad_std`` and ``snr`` =
   grad_mean / grad_std, with ``n``.
 - ``sample``: one ReLU network's last hidden layer at its last epoch, every value (figure 2).
+- ``truth``: where the table has ``noisy`` estimates, the MI-table rows that compare the KDE
+  bounds with them (`ib_keras.truth.truth_rows`); empty otherwise, and absent from bundles
+  written before it (read as empty).
 
 and ``manifest.json``: how many runs, their shared configuration's hash, library versions, the
 seeds of each configuration, the estimator settings, and figure 2's sample (run, layer, epoch,
@@ -43,8 +46,10 @@ from ib_keras.analysis import (
 from ib_keras.atomic import atomic_path
 from ib_keras.mi_table import LAYER_COLUMNS, check_columns, read_table
 from ib_keras.storage import RunFileError, read_run
+from ib_keras.truth import no_truth, truth_rows
 
-FILES = ("networks", "planes", "seeds", "dynamics", "sample")
+FILES = ("networks", "planes", "seeds", "dynamics", "sample", "truth")
+OPTIONAL = {"truth": no_truth}  # tables that bundles written before them lack: their empty form
 DYNAMICS = [*LAYER_COLUMNS, "snr"]
 SINGLE_SEEDS = 6
 
@@ -58,6 +63,7 @@ class Summary:
     seeds: pd.DataFrame
     dynamics: pd.DataFrame
     sample: pd.DataFrame
+    truth: pd.DataFrame
     manifest: dict
 
     @property
@@ -75,7 +81,8 @@ def summarize(table: pd.DataFrame) -> Summary:
     chosen = sorted(relu["seed"].unique())[:SINGLE_SEEDS]
     seeds = relu.loc[relu["seed"].isin(chosen), ["seed", "epoch", "layer", "i_xt", "i_ty"]].reset_index(drop=True)
     sample, sample_info = _sample(sorted(relu["run"].unique()))
-    return Summary(compression(table), seed_mean_planes(table), seeds, _dynamics(table), sample, {**_manifest(table), "sample": sample_info})
+    return Summary(compression(table), seed_mean_planes(table), seeds, _dynamics(table), sample, truth_rows(table),
+                   {**_manifest(table), "sample": sample_info})
 
 
 def _dynamics(table: pd.DataFrame) -> pd.DataFrame:
@@ -154,6 +161,8 @@ _SCHEMA = {
     "seeds": ([], ["seed", "epoch", "layer", "i_xt", "i_ty"]),
     "dynamics": (["activation"], ["l2", "epoch", "layer", "n", *_SPREAD]),
     "sample": ([], ["activity"]),
+    "truth": (["run", "activation", "estimator", "params"],
+              ["l2", "seed", "epoch", "layer", "i_xt", "i_ty", "i_xt_se", "i_ty_se", "train_accuracy", "test_accuracy"]),
 }
 # The manifest's fields and their JSON types.
 _MANIFEST = {"runs": int, "epochs": list, "protocols": list, "versions": dict, "seeds": list, "estimators": list,
@@ -168,6 +177,9 @@ def read_summary(directory: str | Path) -> Summary:
     for name in FILES:
         path = directory / f"{name}.parquet"
         what = "not a summary table written by `python -m ib_keras summarize`"
+        if name in OPTIONAL and not path.exists():
+            tables[name] = OPTIONAL[name]()
+            continue
         try:
             tables[name] = pd.read_parquet(path)
         except (OSError, ValueError) as error:

@@ -21,6 +21,7 @@ from ib_keras.baselines import (
 from ib_keras.cli import main
 from ib_keras.mi_table import canonical_params, parse_estimators
 from ib_keras.summary import DYNAMICS, Summary, read_summary, write_summary
+from ib_keras.truth import no_truth
 
 LAYERS = 6  # five hidden layers and the softmax
 SETTING_TEXTS = ["uniform", "fixed", "kde", "kde:bound=lower", "ebab", "akde"]
@@ -67,8 +68,8 @@ def _summary(networks, dynamics=None):
                 "seeds": [{"activation": a, "l2": 0.0, "seeds": list(range(10))} for a in networks["activation"].unique()],
                 "estimators": [], "sample": {}}
     seeds = pd.DataFrame({column: np.zeros(0) for column in ["seed", "epoch", "layer", "i_xt", "i_ty"]})
-    return Summary(networks, planes, seeds, dynamics,
-                   pd.DataFrame({"activity": np.zeros(0, np.float32)}), manifest)
+    return Summary(networks, planes, seeds, dynamics, pd.DataFrame({"activity": np.zeros(0, np.float32)}),
+                   no_truth(), manifest)
 
 
 @pytest.mark.parametrize("layers, verdict", [({0, 1, 2}, "reproduced"), ({3}, "partly reproduced"),

@@ -10,7 +10,7 @@ from ib_keras.estimators._binning import ebab_edges
 from ib_keras.estimators._pair_sums import kernel_sums
 
 BINNING = ["uniform", "fixed", "ebab"]
-ALL = [*BINNING, "kde", "akde"]
+ALL = [*BINNING, "kde", "akde", "noisy"]
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +82,7 @@ def test_one_hot_of_ten_balanced_classes_carries_log2_10_bits(method):
     assert i_ty == pytest.approx(math.log2(10), abs=tolerance)
 
 
-@pytest.mark.parametrize("method", ALL)
+@pytest.mark.parametrize("method", [m for m in ALL if m != "noisy"])  # noisy draws its noise per position
 def test_permuting_the_samples_changes_nothing(dataset, method):
     x, y = dataset
     rng = np.random.default_rng(0)
@@ -225,6 +225,13 @@ def test_the_lower_bound_lies_below_the_upper_bound(dataset):
         (np.ones((3, 2)), np.array([0, 1, 0]), "mine", {}, "unknown estimator 'mine'; valid estimators: uniform"),
         (np.ones((3, 2)), np.array([0, 1, 0]), "ebab", {"bins": 3}, "unknown parameter"),
         (np.ones((3, 2)), np.array([0, 1, 0]), "uniform", {"lo": 1.0, "hi": 0.0}, "hi must be"),
+        (np.ones((3, 2)), np.array([0, 1, 0]), "noisy", {"replicas": 5}, "replicas must be an even"),
+        (np.ones((3, 2)), np.array([0, 1, 0]), "noisy", {"replicas": 2}, "replicas must be an even"),
+        (np.ones((3, 2)), np.array([0, 1, 0]), "noisy", {"noise_variance": None}, "give noise_variance"),
+        (np.ones((3, 2)), np.array([0, 1, 0]), "noisy", {"noise_variance": 1e-3, "variance_scale": 0.1},
+         "one of them"),
+        (np.ones((3, 2)), np.array([0, 1, 0]), "noisy", {"seed": 1.5}, "seed must be"),
+        (np.zeros((3, 2)), np.array([0, 1, 0]), "noisy", {"variance_scale": 0.1}, "all zero"),
     ],
 )
 def test_bad_input_raises_a_value_error_naming_the_problem(activity, labels, method, params, message):

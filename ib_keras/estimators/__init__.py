@@ -14,11 +14,16 @@ Methods (parameters and their defaults):
 - ``"akde"`` (variance_scale=0.1, bound="upper"): Chelombiev et al. (2019), adaptive KDE: as
   ``"kde"`` with s2 = variance_scale * max|T| of this layer at this epoch. The paper's constant
   is not published; 0.1 is this project's default.
+- ``"noisy"`` (noise_variance=1e-3 or variance_scale=v, replicas=4, seed=0): the quantity the
+  KDE bounds bracket, I(X;T') and I(T';Y) of T' = T + N(0, s2 I) themselves, by stratified
+  Monte Carlo with ``replicas`` antithetic draws per input, with standard errors (`Estimate`).
+  s2 = noise_variance as ``"kde"``, or variance_scale * max|T| as ``"akde"``: give one of them.
 
 References:
     Shwartz-Ziv & Tishby, Opening the Black Box of Deep Neural Networks via Information, 2017.
     Saxe et al., On the Information Bottleneck Theory of Deep Learning, ICLR 2018.
     Kolchinsky & Tracey, Estimating Mixture Entropy with Pairwise Distances, Entropy 2017.
+    Goldfeld et al., Estimating Information Flow in Deep Neural Networks, ICML 2019.
     Chelombiev, Houghton & O'Donnell, Adaptive Estimators Show Information Compression in Deep
     Neural Networks, ICLR 2019.
 """
@@ -33,6 +38,7 @@ import numpy as np
 
 from ib_keras.estimators._binning import binned_information, ebab_bins, fixed_width_bins, uniform_bins
 from ib_keras.estimators._kde import kde_information
+from ib_keras.estimators._mixture import mixture_information
 
 METHODS: dict[str, dict] = {
     "uniform": {"n_bins": 30, "lo": -1.0, "hi": 1.0},
@@ -40,12 +46,33 @@ METHODS: dict[str, dict] = {
     "ebab": {"n_bins": 30, "low": None},
     "kde": {"noise_variance": 1e-3, "bound": "upper"},
     "akde": {"variance_scale": 0.1, "bound": "upper"},
+    "noisy": {"noise_variance": 1e-3, "variance_scale": None, "replicas": 4, "seed": 0},
 }
+KDE_FAMILY = ("kde", "akde", "noisy")  # estimators of T' = T + N(0, s2 I)
 BOUNDS = ("upper", "lower")
 LAYER_MAX = "layer_max"
 # More bins than any sample count this tool handles (a bin's counts cost memory per unit even when
 # empty): 10^8 bins took 48 s and 2.2 GB for one layer-epoch.
 MAX_BINS = 1_000_000
+MAX_REPLICAS = 1000
+
+
+class Estimate(tuple):
+    """One estimate: the pair (i_xt, i_ty) in bits, which unpacks as a tuple, and its standard
+    errors ``i_xt_se``, ``i_ty_se`` (bits; NaN for the estimators without one)."""
+
+    def __new__(cls, i_xt: float, i_ty: float, i_xt_se: float = math.nan, i_ty_se: float = math.nan):
+        estimate = super().__new__(cls, (i_xt, i_ty))
+        estimate.i_xt_se, estimate.i_ty_se = i_xt_se, i_ty_se
+        return estimate
+
+    @property
+    def i_xt(self) -> float:
+        return self[0]
+
+    @property
+    def i_ty(self) -> float:
+        return self[1]
 
 
 def _uniform(activity, classes, n_classes, n_bins, lo, hi):
@@ -65,14 +92,14 @@ def _ebab(activity, classes, n_classes, n_bins, low):
 _BINNING = {"uniform": _uniform, "fixed": _fixed, "ebab": _ebab}
 
 
-def _kde_setting(activity: np.ndarray, method: str, params: dict) -> tuple[float, str]:
-    """(noise variance s2, bound) of a kde or akde request; akde's s2 = variance_scale * max|T|."""
-    if method == "kde":
-        return params["noise_variance"], params["bound"]
+def _noise_variance(activity: np.ndarray, method: str, params: dict) -> float:
+    """s2 of a kde, akde or noisy request: noise_variance, or variance_scale * max|T| when set."""
+    if params.get("variance_scale") is None:
+        return params["noise_variance"]
     largest = float(np.abs(activity).max())
     if largest == 0.0:
-        raise ValueError("akde: the activity is all zero, so its noise variance variance_scale * max|T| would be 0")
-    return params["variance_scale"] * largest, params["bound"]
+        raise ValueError(f"{method}: the activity is all zero, so its noise variance variance_scale * max|T| would be 0")
+    return params["variance_scale"] * largest
 
 
 # What works in the float32 the estimators compute in: bin indices activity / bin_size stay far
@@ -92,8 +119,13 @@ def resolve_params(method: str, **params) -> dict:
         raise ValueError(
             f"{method}: unknown parameter(s) {', '.join(sorted(unknown))}; valid: {', '.join(METHODS[method])}"
         )
-    resolved = {**METHODS[method], **params}
+    resolved = {**method_defaults(method, params), **params}
+    if method == "noisy" and (resolved["noise_variance"] is None) == (resolved["variance_scale"] is None):
+        raise ValueError("noisy: give noise_variance (a fixed s2, as kde) or variance_scale (s2 = variance_scale x "
+                         f"max|T|, as akde), one of them, got {resolved['noise_variance']!r} and {resolved['variance_scale']!r}")
     for name, value in resolved.items():
+        if method == "noisy" and value is None and name in ("noise_variance", "variance_scale"):
+            continue
         if isinstance(value, bool) and name != "bound":  # JSON's true would pass as the number 1
             raise ValueError(f"{method}: {name} must be a number, not {value!r}")
         if name == "n_bins" and not (isinstance(value, Integral) and 1 <= value <= MAX_BINS):
@@ -102,6 +134,11 @@ def resolve_params(method: str, **params) -> dict:
             low, high = _POSITIVE_RANGES[name]
             if not (isinstance(value, Real) and low <= value <= high):
                 raise ValueError(f"{method}: {name} must be a number from {low:g} to {high:g}, got {value!r}")
+        if name == "replicas" and not (isinstance(value, Integral) and 4 <= value <= MAX_REPLICAS and value % 2 == 0):
+            raise ValueError(f"{method}: replicas must be an even whole number from 4 to {MAX_REPLICAS} (antithetic pairs, "
+                             f"two at least for a standard error), got {value!r}")
+        if name == "seed" and not (isinstance(value, Integral) and 0 <= value < 2**63):
+            raise ValueError(f"{method}: seed must be a whole number >= 0, got {value!r}")
         if name == "bound" and value not in BOUNDS:
             raise ValueError(f"{method}: bound must be one of {', '.join(BOUNDS)}, got {value!r}")
         if name == "low" and value is not None and not (isinstance(value, Real) and math.isfinite(value)):
@@ -115,6 +152,15 @@ def resolve_params(method: str, **params) -> dict:
     return resolved
 
 
+def method_defaults(method: str, params: dict) -> dict:
+    """The defaults of ``method`` under the parameters ``params`` a request sets: ``noisy`` given
+    variance_scale alone drops its default noise_variance, so that s2 is set one way."""
+    defaults = dict(METHODS[method])
+    if method == "noisy" and params.get("variance_scale") is not None and "noise_variance" not in params:
+        defaults["noise_variance"] = None
+    return defaults
+
+
 def check_finite(activity: np.ndarray) -> None:
     """ValueError counting the NaN and inf values of ``activity``, if it holds any."""
     bad = np.count_nonzero(~np.isfinite(activity))
@@ -124,12 +170,13 @@ def check_finite(activity: np.ndarray) -> None:
 
 def estimate_mi_many(
     activity: np.ndarray, labels: np.ndarray, requests: Sequence[tuple[str, dict]]
-) -> list[tuple[float, float]]:
+) -> list[Estimate]:
     """Estimate (I(X;T), I(T;Y)) in bits for one layer at one epoch under several estimators.
 
     Every ``kde``/``akde`` request shares one pass over the pairs of samples (their kernel
     variances differ, the distances do not), so asking for several KDE settings together costs
-    far less than asking for each alone.
+    far less than asking for each alone. A ``noisy`` request makes its own pass over (draw,
+    input) pairs: r/2 times the KDE pass's pairs at twice the exponentials each.
 
     Args:
         activity: (N, d) activity T of the layer's d units on the N distinct inputs; computed on
@@ -139,12 +186,13 @@ def estimate_mi_many(
             and the parameters that override its defaults.
 
     Returns:
-        One (i_xt, i_ty) pair per request, in order, both in bits.
+        One `Estimate` per request, in order: the pair (i_xt, i_ty) in bits, with standard errors
+        for ``noisy`` (NaN for the others).
 
     Raises:
         ValueError: NaN or inf activity, mismatched shapes, a single class, an unknown method or
             parameter, or a bad parameter value (n_bins < 1, a variance <= 0, all-zero activity
-            for akde, ...).
+            for akde, an odd number of replicas, ...).
     """
     requests = [(method, resolve_params(method, **params)) for method, params in requests]
     activity = np.asarray(activity)
@@ -163,18 +211,21 @@ def estimate_mi_many(
     if len(values) < 2:
         raise ValueError(f"labels hold a single class ({values[0]}); I(T;Y) needs at least two")
     classes = classes.astype(np.int64)
-    kde_positions = [k for k, (method, _) in enumerate(requests) if method not in _BINNING]
+    kde_positions = [k for k, (method, _) in enumerate(requests) if method in ("kde", "akde")]
     results = {}
     if kde_positions:
-        settings = [_kde_setting(activity, *requests[k]) for k in kde_positions]
+        settings = [(_noise_variance(activity, *requests[k]), requests[k][1]["bound"]) for k in kde_positions]
         results = dict(zip(kde_positions, kde_information(activity, classes, settings)))
-    return [
-        results[k] if k in results else _BINNING[method](activity, classes, len(values), **params)
-        for k, (method, params) in enumerate(requests)
-    ]
+    for k, (method, params) in enumerate(requests):
+        if method == "noisy":
+            results[k] = mixture_information(activity, classes, _noise_variance(activity, method, params),
+                                             params["replicas"], params["seed"])
+        elif method in _BINNING:
+            results[k] = _BINNING[method](activity, classes, len(values), **params)
+    return [Estimate(*results[k]) for k in range(len(requests))]
 
 
-def estimate_mi(activity: np.ndarray, labels: np.ndarray, method: str, **params) -> tuple[float, float]:
+def estimate_mi(activity: np.ndarray, labels: np.ndarray, method: str, **params) -> Estimate:
     """Estimate (I(X;T), I(T;Y)) in bits for one layer at one epoch: `estimate_mi_many` with
     the one request (method, params). activity (N, d), labels (N,)."""
     return estimate_mi_many(activity, labels, [(method, params)])[0]

@@ -27,6 +27,7 @@ from ib_keras.analysis import LEARNED, default_estimates, generalization_correla
 from ib_keras.estimators._binning import ebab_edges  # noqa: E402
 from ib_keras.plots.planes import add_epoch_colorbar, draw_plane, epoch_norm  # noqa: E402
 from ib_keras.summary import Summary  # noqa: E402
+from ib_keras.truth import over_training, paired, with_errors  # noqa: E402
 
 ESTIMATOR_NAMES = {"uniform": "uniform (30 bins)", "fixed": "fixed width 0.07", "kde": "KDE s2=1e-3",
                    "ebab": "EBAB", "akde": "aKDE"}
@@ -388,9 +389,54 @@ def fig_snr(data: FigureData, out: Output, name: str = "fig_snr") -> list[Path]:
     return save_figure(fig, out, name)
 
 
+# The KDE settings fig_truth draws: the report's defaults (Saxe et al.'s s2 and aKDE's 0.1).
+TRUTH_SETTINGS = (("kde", "noise_variance=0.001", "KDE s2=1e-3"), ("akde", "variance_scale=0.1", "aKDE scale 0.1"))
+
+
+def fig_truth(data: FigureData, out: Output) -> list[Path]:
+    """Each KDE bound minus the truth (the noisy estimate of the same T'), bits, against epoch,
+    per layer: I(X;T') above, I(T';Y) below; median over every network with its 10-90 % band.
+    Drawn only when the summary has noisy estimates."""
+    if data.summary.truth.empty:
+        return []
+    errors = over_training(with_errors(paired(data.summary.truth)))
+    layers = sorted(errors["layer"].unique())
+    fig, axes = plt.subplots(2, len(layers), figsize=(2.7 * len(layers) + 0.5, 5.6), layout="constrained",
+                             squeeze=False, sharex=True)
+    colours = plt.get_cmap("tab10")
+    quantities = (("I(X;T')", "upper_excess", "lower_shortfall"), ("I(T';Y)", "upper_ty_error", "lower_ty_error"))
+    for r, (quantity, upper, lower) in enumerate(quantities):
+        for c, layer in enumerate(layers):
+            ax = axes[r][c]
+            for k, (estimator, setting, label) in enumerate(TRUTH_SETTINGS):
+                rows = errors[(errors["estimator"] == estimator) & (errors["setting"] == setting) & (errors["layer"] == layer)]
+                x = np.maximum(rows["epoch"], 1)
+                # I(X;T')'s lower column is truth - lower: drawn as lower - truth, below zero
+                for column, sign, style, bound in ((upper, 1.0, "-", "upper"), (lower, -1.0 if r == 0 else 1.0, "--", "lower")):
+                    ax.plot(x, sign * rows[f"{column}_median"], style, color=colours(k), label=f"{label}, {bound} bound")
+                    ax.fill_between(x, sign * rows[f"{column}_p10"], sign * rows[f"{column}_p90"], color=colours(k),
+                                    alpha=0.12, linewidth=0)
+            ax.axhline(0.0, color="black", linewidth=0.6)
+            ax.set_xscale("log")
+            n = int(errors.loc[errors["layer"] == layer, "n"].max())
+            ax.set_title(f"{'softmax' if layer == layers[-1] else f'layer {layer + 1}'}: {quantity} (n = {n})", fontsize=8)
+            if c == 0:
+                ax.set_ylabel("bound - truth (bits)", fontsize=8)
+            if r == 1:
+                ax.set_xlabel("Epoch (0 drawn at 1)", fontsize=8)
+            ax.tick_params(labelsize=7)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="outside lower center", ncols=len(handles), fontsize=8)
+    fig.suptitle("KDE bounds against the true information of T' = T + N(0, s2 I), every network pooled: median "
+                 "(bands: 10-90 %)", fontsize=9)
+    return save_figure(fig, out, "fig_truth")
+
+
 FIGURES: list[Callable[[FigureData, Output], list[Path]]] = [
     fig1_max_activity, fig2_ebab_bins, fig3_estimators, fig5_relu_single_seeds, fig6_relu_mean, fig7_activations,
     fig8_l2, fig9_generalization, fig_compression_by_activation, fig_akde_sensitivity, fig_snr, fig_mi_epochs,
+    fig_truth,
 ]
 
 

@@ -1,0 +1,234 @@
+"""The noisy estimator (the true I(X;T') and I(T';Y) of T' = T + N(0, s2 I)) against closed forms,
+and the KDE bounds against it on a real run: pairing, errors, the report's section."""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import integrate, stats
+
+from ib_keras.data import tishby_dataset
+from ib_keras.estimators import estimate_mi, estimate_mi_many
+from ib_keras.mi_table import read_table, strided_epochs
+from ib_keras.report import write_report
+from ib_keras.storage import read_run
+from ib_keras.summary import read_summary, summarize, write_summary
+from ib_keras.truth import error_summary, paired, truth_in_place, truth_rows, with_errors
+
+from .helpers import cli
+
+WITHIN = 3.0  # standard errors
+
+
+def _h_bits(labels):
+    p = np.bincount(labels) / len(labels)
+    return float(-np.sum(p * np.log2(p)))
+
+
+def _mixture_entropy_1d(points, variance):
+    """H of the equal-weight 1-d mixture of N(point, variance), nats, by numerical integration."""
+    scale = math.sqrt(variance)
+
+    def density(u):
+        return float(np.mean(stats.norm.pdf(u, loc=points, scale=scale)))
+
+    def integrand(u):
+        p = density(u)
+        return -p * math.log(p) if p > 0 else 0.0
+
+    lo, hi = min(points) - 12 * scale, max(points) + 12 * scale
+    return integrate.quad(integrand, lo, hi, points=sorted(points), limit=500, epsabs=1e-12)[0]
+
+
+@pytest.mark.parametrize("points, labels", [([0.0, 0.05], [0, 1]), ([0.0, 0.04, 0.1], [0, 1, 1]),
+                                            ([0.0, 0.0, 0.07], [0, 1, 0])])
+def test_noisy_equals_numerical_integration_in_one_dimension(points, labels):
+    variance = 1e-3  # s = 0.032: the components overlap
+    labels = np.array(labels)
+    h = _mixture_entropy_1d(np.array(points), variance)
+    i_xt = (h - 0.5 * math.log(2 * math.pi * math.e * variance)) / math.log(2)
+    h_given_y = sum(np.mean(labels == c) * _mixture_entropy_1d(np.array(points)[labels == c], variance)
+                    for c in np.unique(labels))
+    i_ty = (h - h_given_y) / math.log(2)
+    estimate = estimate_mi(np.array(points, np.float32)[:, None], labels, "noisy", noise_variance=variance,
+                           replicas=1000)
+    assert 0 < estimate.i_xt_se < 0.05 and 0 < estimate.i_ty_se < 0.05
+    assert abs(estimate.i_xt - i_xt) <= WITHIN * estimate.i_xt_se
+    assert abs(estimate.i_ty - i_ty) <= WITHIN * estimate.i_ty_se
+
+
+def test_well_separated_points_carry_log2_n_and_h_y():
+    x, y = tishby_dataset()  # every pattern at least 1 from every other, s = 0.03
+    estimate = estimate_mi(x, y, "noisy")
+    assert estimate.i_xt == pytest.approx(12.0, abs=max(WITHIN * estimate.i_xt_se, 1e-9))
+    assert estimate.i_ty == pytest.approx(_h_bits(y), abs=max(WITHIN * estimate.i_ty_se, 1e-9))
+
+
+def test_equal_points_carry_nothing_exactly():
+    labels = np.arange(300) % 3
+    estimate = estimate_mi(np.full((300, 4), 0.25, np.float32), labels, "noisy", noise_variance=1e-4)
+    assert estimate.i_xt == 0.0 and estimate.i_xt_se == 0.0
+    assert estimate.i_ty == pytest.approx(0.0, abs=1e-12)
+
+
+def test_huge_noise_hides_everything():
+    x, y = tishby_dataset()
+    estimate = estimate_mi(x, y, "noisy", noise_variance=1e6)
+    assert estimate.i_xt == pytest.approx(0.0, abs=1e-4)
+    assert estimate.i_ty == pytest.approx(0.0, abs=1e-4)
+
+
+@pytest.fixture(scope="module")
+def overlapping():
+    """Activity whose noisy versions overlap a lot (s2 = 0.01, points 0.1 apart): 256 inputs, d = 3."""
+    rng = np.random.default_rng(3)
+    activity = rng.uniform(-0.5, 0.5, size=(256, 3)).astype(np.float32)
+    return activity, (activity[:, 0] > 0).astype(int)
+
+
+def test_the_standard_error_is_the_spread_of_the_estimate_over_seeds(overlapping):
+    activity, labels = overlapping
+    estimates = [estimate_mi(activity, labels, "noisy", noise_variance=0.01, seed=seed) for seed in range(40)]
+    spread = np.std([e.i_xt for e in estimates], ddof=1), np.std([e.i_ty for e in estimates], ddof=1)
+    mean_se = np.mean([e.i_xt_se for e in estimates]), np.mean([e.i_ty_se for e in estimates])
+    for observed, claimed in zip(spread, mean_se):
+        assert 0.6 < observed / claimed < 1.6  # 40 seeds: the sd of an sd is ~11 %
+
+
+def test_one_seed_gives_one_estimate_and_the_mean_of_many_is_within_its_error(overlapping):
+    activity, labels = overlapping
+    first = estimate_mi(activity, labels, "noisy", noise_variance=0.01, seed=5)
+    assert estimate_mi(activity, labels, "noisy", noise_variance=0.01, seed=5) == first
+    assert estimate_mi(activity, labels, "noisy", noise_variance=0.01, seed=6) != first
+    many = estimate_mi(activity, labels, "noisy", noise_variance=0.01, replicas=400)
+    assert abs(first.i_xt - many.i_xt) <= WITHIN * math.hypot(first.i_xt_se, many.i_xt_se)
+    assert abs(first.i_ty - many.i_ty) <= WITHIN * math.hypot(first.i_ty_se, many.i_ty_se)
+
+
+def test_adaptive_variance_is_the_scale_times_the_largest_activity(overlapping):
+    activity, labels = overlapping
+    largest = float(np.abs(activity).max())
+    adaptive = estimate_mi(activity, labels, "noisy", variance_scale=0.05)
+    assert adaptive == estimate_mi(activity, labels, "noisy", noise_variance=0.05 * largest)
+
+
+def test_estimators_without_a_standard_error_report_nan_and_still_unpack(overlapping):
+    activity, labels = overlapping
+    kde, noisy = estimate_mi_many(activity, labels, [("kde", {}), ("noisy", {})])
+    i_xt, i_ty = kde
+    assert (i_xt, i_ty) == (kde.i_xt, kde.i_ty) and math.isnan(kde.i_xt_se) and math.isnan(kde.i_ty_se)
+    assert noisy.i_xt_se > 0
+
+
+def test_the_truth_lies_between_the_kde_bounds_of_overlapping_activity(overlapping):
+    activity, labels = overlapping
+    for variance in (1e-3, 1e-2, 1e-1):
+        lower, upper, truth = estimate_mi_many(activity, labels, [
+            ("kde", {"noise_variance": variance, "bound": "lower"}), ("kde", {"noise_variance": variance}),
+            ("noisy", {"noise_variance": variance})])
+        assert lower.i_xt - WITHIN * truth.i_xt_se <= truth.i_xt <= upper.i_xt + WITHIN * truth.i_xt_se
+        assert upper.i_xt - lower.i_xt > 0.1  # the bracket is not trivially tight here
+
+
+def test_every_other_epoch_keeps_the_first_and_the_last():
+    assert strided_epochs([0, 1, 2, 4, 8, 16], 2) == (0, 2, 8, 16)
+    assert strided_epochs([0, 1, 2, 4, 8], 2) == (0, 2, 8)
+    assert strided_epochs([0, 1, 2], 1) == (0, 1, 2)
+
+
+TRUTH_ESTIMATORS = ("ebab,kde,kde:bound=lower,akde,akde:bound=lower,noisy,noisy:variance_scale=0.1,"
+                    "akde:variance_scale=0.01")
+
+
+@pytest.fixture(scope="module")
+def noisy_run(tmp_path_factory):
+    """A real tanh network, 30 epochs, 10 recorded; estimated at every second epoch with the
+    bounds and the truth, then at every epoch (the stage computes what it lacks)."""
+    root = tmp_path_factory.mktemp("truth")
+    trained = cli("train", "--activation", "tanh", "--seeds", "1", "--epochs", "30", "--record-points", "10",
+                  "--out", str(root / "runs"))
+    assert trained.returncode == 0, trained.stderr
+    table = root / "mi.parquet"
+    strided = cli("estimate", str(root / "runs"), "--estimators", TRUTH_ESTIMATORS, "--epoch-stride", "2",
+                  "--jobs", "1", "--out", str(table))
+    assert strided.returncode == 0, strided.stderr
+    first = read_table(table)
+    every = cli("estimate", str(root / "runs"), "--estimators", "noisy", "--jobs", "1", "--out", str(table))
+    assert every.returncode == 0, every.stderr
+    return root, first, read_table(table)
+
+
+def test_a_strided_estimate_then_a_full_one_adds_only_the_missing_epochs(noisy_run):
+    root, first, table = noisy_run
+    epochs = [int(e) for e in read_run(next((root / "runs").rglob("*.h5")), activity=False).epochs]
+    noisy_default = (table["estimator"] == "noisy") & ~table["params"].str.contains('"variance_scale": 0.1')
+    assert sorted(first.loc[first["estimator"] == "kde", "epoch"].unique()) == list(strided_epochs(epochs, 2))
+    assert sorted(table.loc[noisy_default, "epoch"].unique()) == epochs
+    assert sorted(table.loc[table["estimator"] == "kde", "epoch"].unique()) == list(strided_epochs(epochs, 2))
+    key = ["estimator", "params", "epoch", "layer"]
+    again = first.merge(table, on=key, suffixes=("", "_now"))
+    assert len(again) == len(first)  # recomputed epochs replace, never double
+    assert np.array_equal(again["i_xt"], again["i_xt_now"])  # the same seed gives the same truth
+    se = table[["i_xt_se", "i_ty_se"]]
+    assert se[table["estimator"] == "noisy"].notna().all().all() and se[table["estimator"] != "noisy"].isna().all().all()
+
+
+def test_on_a_real_run_the_truth_lies_between_the_kde_bounds_at_every_layer(noisy_run):
+    _, _, table = noisy_run
+    errors = with_errors(paired(truth_rows(table)))
+    layers = table["layer"].nunique()
+    assert set(errors["estimator"]) == {"kde", "akde"} and errors["layer"].nunique() == layers
+    assert errors["bracketed"].all(), errors.loc[~errors["bracketed"], ["estimator", "setting", "epoch", "layer"]]
+    # each noisy setting is paired with its own s2 rule: the akde scale 0.01 bound has no truth here
+    assert set(errors["setting"]) == {"noise_variance=0.001", "variance_scale=0.1"}
+    assert errors[["upper_i_xt", "lower_i_xt", "truth_i_xt"]].notna().all().all()
+
+
+def test_errors_are_the_differences_of_the_paired_rows(noisy_run):
+    _, _, table = noisy_run
+    errors = with_errors(paired(truth_rows(table)))
+    row = errors.iloc[len(errors) // 2]
+    at = table[(table["epoch"] == row["epoch"]) & (table["layer"] == row["layer"])]
+    scale = json.dumps(0.1)
+    if row["estimator"] == "akde":
+        chosen = at[at["params"].str.contains(f'"variance_scale": {scale}')]
+    else:
+        chosen = at[at["params"].str.contains('"noise_variance": 0.001')]
+    truth = chosen[chosen["estimator"] == "noisy"].iloc[0]
+    upper = chosen[(chosen["estimator"] == row["estimator"]) & chosen["params"].str.contains("upper")].iloc[0]
+    lower = chosen[(chosen["estimator"] == row["estimator"]) & chosen["params"].str.contains("lower")].iloc[0]
+    assert row["upper_excess"] == pytest.approx(upper["i_xt"] - truth["i_xt"], abs=1e-12)
+    assert row["lower_shortfall"] == pytest.approx(truth["i_xt"] - lower["i_xt"], abs=1e-12)
+    assert row["upper_ty_error"] == pytest.approx(upper["i_ty"] - truth["i_ty"], abs=1e-12)
+    summary = error_summary(errors)
+    assert summary["n"].sum() == len(errors)
+
+
+def test_the_truth_stands_in_for_the_upper_bound_on_the_same_cells(noisy_run):
+    _, _, table = noisy_run
+    rows = truth_rows(table)
+    upper, truth = truth_in_place(rows, "akde", "variance_scale=0.1")
+    cells = ["run", "estimator", "params", "epoch", "layer"]
+    assert upper[cells].sort_values(cells).reset_index(drop=True).equals(truth[cells].sort_values(cells).reset_index(drop=True))
+    akde = truth[truth["estimator"] == "akde"].merge(rows[rows["estimator"] == "noisy"], on=["epoch", "layer", "i_xt"])
+    assert len(akde) == (truth["estimator"] == "akde").sum()  # every relabelled row is a noisy one
+
+
+def test_the_report_has_the_section_and_a_bundle_keeps_the_truth(noisy_run, tmp_path):
+    _, _, table = noisy_run
+    bundle = tmp_path / "bundle"
+    write_summary(summarize(table), bundle)
+    summary = read_summary(bundle)
+    pd.testing.assert_frame_equal(summary.truth.reset_index(drop=True), truth_rows(table).reset_index(drop=True),
+                                  check_dtype=False)
+    report = write_report(summary, tmp_path / "REPORT.md").read_text()
+    section = report.split("## Against the truth")[1].split("\n## ")[0]
+    assert "network-epochs of 1 networks (tanh 1)" in section
+    assert "| kde | noise_variance=0.001 | L1 | 6 |" in section  # the bounds' 6 epochs of 10 (every second)
+    assert "these cells, truth, scale 0.1" in section
+    assert "fig_truth.png" in report
+    (bundle / "truth.parquet").unlink()  # a bundle from before the truth: read, with no section
+    older = write_report(read_summary(bundle), tmp_path / "OLD.md").read_text()
+    assert "has no `noisy` estimates" in older and "fig_truth.png" not in older
