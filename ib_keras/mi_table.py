@@ -260,11 +260,11 @@ class _Task:
     cost: float  # relative: epochs x samples^2 x (layer widths + KDE settings)
 
 
-# Measured: a layer-epoch costs about (d + 4.5 k + 3 r) units, d its width, k its KDE settings and
-# r the draws of its noisy settings (the distance pass grows with d, each KDE setting adds one sweep
-# of exponentials, each noisy pair of draws about six).
+# Measured: a layer-epoch costs about (d + 4.5 k + 1.5 r (d + 4.5)) units, d its width, k its KDE
+# settings and r the draws of its noisy settings (the distance pass grows with d, each KDE setting
+# adds one sweep of exponentials; a noisy setting of 4 draws costs 6 times one KDE setting alone).
 _KDE_SETTING_COST = 4.5
-_NOISY_DRAW_COST = 3.0
+_NOISY_DRAW_COST = 1.5
 
 
 def strided_epochs(epochs: Sequence[int], stride: int) -> tuple[int, ...]:
@@ -292,7 +292,8 @@ def _tasks(path: Path, run_hash: str, specs: Sequence[EstimatorSpec], done: dict
     kde_settings = sum(spec.method in ("kde", "akde") for spec in pending)
     draws = sum(spec.params_for(activation)["replicas"] for spec in pending if spec.method == "noisy")
     per_layer = [len(epochs) * len(run.x) ** 2 * (layer.units + _KDE_SETTING_COST * kde_settings
-                                                  + _NOISY_DRAW_COST * draws) for layer in run.layers]
+                                                  + _NOISY_DRAW_COST * draws * (layer.units + _KDE_SETTING_COST))
+                 for layer in run.layers]
     if split:
         return [_Task(path, run_hash, pending, (layer,), epochs, cost) for layer, cost in enumerate(per_layer)]
     return [_Task(path, run_hash, pending, None, epochs, sum(per_layer))]

@@ -3,6 +3,7 @@ and the KDE bounds against it on a real run: pairing, errors, the report's secti
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -232,3 +233,12 @@ def test_the_report_has_the_section_and_a_bundle_keeps_the_truth(noisy_run, tmp_
     (bundle / "truth.parquet").unlink()  # a bundle from before the truth: read, with no section
     older = write_report(read_summary(bundle), tmp_path / "OLD.md").read_text()
     assert "has no `noisy` estimates" in older and "fig_truth.png" not in older
+
+
+def test_the_shipped_paper_report_is_what_this_code_writes_from_the_shipped_bundle(tmp_path):
+    shipped = Path(__file__).resolve().parents[1] / "results" / "paper"
+    summary = read_summary(shipped)
+    assert not summary.truth.empty
+    timings = json.loads((shipped / "timings.json").read_text())
+    written = write_report(summary, tmp_path / "REPORT.md", figures_dir=tmp_path, timings=timings)
+    assert written.read_text() == (shipped / "REPORT.md").read_text()

@@ -48,7 +48,6 @@ METHODS: dict[str, dict] = {
     "akde": {"variance_scale": 0.1, "bound": "upper"},
     "noisy": {"noise_variance": 1e-3, "variance_scale": None, "replicas": 4, "seed": 0},
 }
-KDE_FAMILY = ("kde", "akde", "noisy")  # estimators of T' = T + N(0, s2 I)
 BOUNDS = ("upper", "lower")
 LAYER_MAX = "layer_max"
 # More bins than any sample count this tool handles (a bin's counts cost memory per unit even when
@@ -175,8 +174,9 @@ def estimate_mi_many(
 
     Every ``kde``/``akde`` request shares one pass over the pairs of samples (their kernel
     variances differ, the distances do not), so asking for several KDE settings together costs
-    far less than asking for each alone. A ``noisy`` request makes its own pass over (draw,
-    input) pairs: r/2 times the KDE pass's pairs at twice the exponentials each.
+    far less than asking for each alone. A ``noisy`` request makes its own pass: all N x N
+    (input, centre) pairs, each with r/2 dot products and r exponentials, where the KDE pass has
+    N^2 / 2 pairs and one exponential per setting.
 
     Args:
         activity: (N, d) activity T of the layer's d units on the N distinct inputs; computed on
