@@ -101,6 +101,18 @@ def seed_mean_planes(table: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def spread(table: pd.DataFrame, keys: list[str], columns: list[str], centre: str = "mean") -> pd.DataFrame:
+    """Per group of ``keys``: ``n`` runs, and each column's ``centre`` ("mean" or "median"), 10th and
+    90th percentile as ``{column}_{centre}``, ``{column}_p10``, ``{column}_p90``."""
+    groups = table.groupby(keys)
+    parts = [groups["run"].nunique().rename("n")]
+    for column in columns:
+        parts += [groups[column].agg(centre).rename(f"{column}_{centre}"),
+                  groups[column].quantile(0.1).rename(f"{column}_p10"),
+                  groups[column].quantile(0.9).rename(f"{column}_p90")]
+    return pd.concat(parts, axis=1).reset_index()
+
+
 def positive_mean(values: np.ndarray) -> dict:
     """``mean``, ``sd`` (NaN for one value), ``n`` and ``p``: the one-sided one-sample t-test
     p-value of mean > 0 (NaN with fewer than 2 values or no spread; a t-test because a Wilcoxon

@@ -28,7 +28,14 @@ from ib_keras.atomic import atomic_path
 from ib_keras.estimators import METHODS
 from ib_keras.markdown import ALPHA, configuration_name, manifest_section, number, p_value, report_file, table
 from ib_keras.summary import Summary
-from ib_keras.truth import WITHIN_SE, error_summary, paired, truth_in_place, with_errors
+from ib_keras.truth import (
+    WITHIN_SE,
+    compression_against_truth,
+    error_summary,
+    paired,
+    truth_in_place,
+    with_errors,
+)
 
 STAR_MIN_N = 4  # networks: a p-value from fewer is shown but never starred, nor counted in the correction
 ADAPTIVE = ("ebab", "akde")
@@ -294,6 +301,16 @@ def _span(counts: pd.Series) -> str:
     return str(low) if low == high else f"{low} to {high}"
 
 
+def _other_runs(truth: pd.DataFrame, networks: pd.DataFrame) -> str:
+    """A sentence when the truth's networks are not the runs the rest of the report is about."""
+    others = set(truth["run"]) - set(networks["run"])
+    if not others:
+        return ""
+    return (f" {len(others)} of these {truth['run'].nunique()} networks are not among the runs the sections above "
+            "are computed from: they were trained again for this section, with the same configurations, seeds and "
+            "protocol (the bundle's README says how).")
+
+
 def _against_truth(summary: Summary, reported: list[_Claim]) -> str:
     """The section comparing every KDE/aKDE bound with the truth, and the claims recomputed with it."""
     rows = summary.truth
@@ -323,26 +340,41 @@ def _against_truth(summary: Summary, reported: list[_Claim]) -> str:
             "those quantities themselves (stratified Monte Carlo, the Gaussian-mixture entropy, "
             f"{' or '.join(map(str, replicas))} antithetic draws per input, with standard errors). Cells compared: "
             f"{len(truth[['run', 'epoch']].drop_duplicates())} network-epochs of {truth['run'].nunique()} networks "
-            f"({', '.join(f'{configuration_name(a, l2)} {n}' for (a, l2), n in networks.items())}), "
-            f"{_span(epochs)} recorded epochs each, every layer.", "",
+            f"({', '.join(f'{configuration_name(a, l2)} {n}' for (a, l2), n in networks.items())}; the table has "
+            f"{summary.networks['run'].nunique()}), "
+            f"{_span(epochs)} recorded epochs each, every layer.{_other_runs(truth, summary.networks)}", "",
             "Error per estimator, s2 rule and layer over every network and epoch, bits: median (90th percentile). "
             "For I(X;T') the bounds' errors, upper - truth and truth - lower, are >= 0 up to Monte Carlo error; "
             "I(T';Y) is a difference of two bounds, so its error has either sign: median of the signed error (90th "
             f"percentile of its size). Bracketed: the share of cells with lower - {WITHIN_SE:g} se <= truth <= upper + "
             f"{WITHIN_SE:g} se.", "",
             table(shown[["estimator", "setting", "layer", "n", *columns, "bracketed"]].rename(columns=columns))]
+    compressions = compression_against_truth(errors)
+    compressions = compressions.assign(
+        layer=[_layer_name(layer, int(rows["layer"].max())) for layer in compressions["layer"]],
+        **{kind: [number(v) for v in compressions[kind]] for kind in ("upper", "truth", "lower")})
+    text += ["", "Mean compression C (bits, max - final over these epochs) of the same networks under each bound and "
+             "the truth, every configuration pooled:", "",
+             table(compressions[["estimator", "setting", "layer", "n", "upper", "truth", "lower"]])]
     verdicts = {"as reported (every network and epoch, aKDE upper bound)": [claim.verdict for claim in reported]}
+    changes = []
     for setting in sorted(set(errors.loc[errors["estimator"] == "akde", "setting"])):
         upper, with_truth = truth_in_place(rows, "akde", setting)
         scale = setting.split("=")[1]
-        verdicts[f"these cells, aKDE upper, scale {scale}"] = [c.verdict for c in _claims(compression(upper))[0]]
-        verdicts[f"these cells, truth, scale {scale}"] = [c.verdict for c in _claims(compression(with_truth))[0]]
+        by_bound, by_truth = _claims(compression(upper))[0], _claims(compression(with_truth))[0]
+        verdicts[f"these cells, aKDE upper, scale {scale}"] = [claim.verdict for claim in by_bound]
+        verdicts[f"these cells, truth, scale {scale}"] = [claim.verdict for claim in by_truth]
+        changes += [f"- {title.split(')')[0]}), scale {scale}: upper bound *{bound.verdict}*: {bound.reason} "
+                    f"Truth *{exact.verdict}*: {exact.reason}"
+                    for title, bound, exact in zip(CLAIMS, by_bound, by_truth) if bound.verdict != exact.verdict]
     frame = pd.DataFrame({"claim": [title.split(")")[0] + ")" for title in CLAIMS], **verdicts})
     text += ["", "Each claim's verdict by the same rules, with the truth in place of the aKDE upper bound (EBAB "
              "unchanged; the claims use no other KDE estimator). To separate the bound from the subset, the "
              "middle columns apply the rules to the upper bound on exactly the cells the truth was computed on, "
              "and the last column is the truth at that variance scale; compression C = max - final over these "
-             "epochs.", "", table(frame)]
+             "epochs.", "", table(frame), "",
+             "Where the truth changes a verdict, the rules' reasons:" if changes else
+             "The truth changes no verdict on these cells.", *changes]
     return "\n".join(text)
 
 

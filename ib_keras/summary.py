@@ -42,6 +42,7 @@ from ib_keras.analysis import (
     compression,
     default_estimates,
     seed_mean_planes,
+    spread,
 )
 from ib_keras.atomic import atomic_path
 from ib_keras.mi_table import LAYER_COLUMNS, check_columns, read_table
@@ -89,13 +90,7 @@ def _dynamics(table: pd.DataFrame) -> pd.DataFrame:
     """Per configuration, epoch and layer: seed mean and 10th/90th percentiles of each DYNAMICS column."""
     per_run = table.drop_duplicates(["run", "epoch", "layer"])[[*CONFIGURATION, "run", "epoch", "layer", *LAYER_COLUMNS]]
     per_run = per_run.assign(snr=per_run["grad_mean"] / per_run["grad_std"])
-    groups = per_run.groupby([*CONFIGURATION, "epoch", "layer"])
-    parts = [groups["run"].nunique().rename("n")]
-    for column in DYNAMICS:
-        parts += [groups[column].mean().rename(f"{column}_mean"),
-                  groups[column].quantile(0.1).rename(f"{column}_p10"),
-                  groups[column].quantile(0.9).rename(f"{column}_p90")]
-    return pd.concat(parts, axis=1).reset_index()
+    return spread(per_run, [*CONFIGURATION, "epoch", "layer"], DYNAMICS)
 
 
 def _sample(relu_runs: list[str]) -> tuple[pd.DataFrame, dict]:

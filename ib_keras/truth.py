@@ -15,7 +15,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from ib_keras.analysis import CONFIGURATION
+from ib_keras.analysis import CONFIGURATION, spread
 from ib_keras.mi_table import RUN_SETTINGS, STANDARD_ERRORS, EstimatorSpec, canonical_params
 
 # The rule that sets s2 in each KDE estimator, and so the noisy parameter it is paired by.
@@ -118,13 +118,19 @@ def error_summary(errors: pd.DataFrame) -> pd.DataFrame:
 def over_training(errors: pd.DataFrame) -> pd.DataFrame:
     """Per KDE estimator, setting, layer and epoch: the median, 10th and 90th percentile over
     runs of each error (bits), for the figure."""
-    groups = errors.groupby(["estimator", "setting", "layer", "epoch"])
-    parts = [groups["run"].nunique().rename("n")]
-    for column in ERRORS:
-        parts += [groups[column].median().rename(f"{column}_median"),
-                  groups[column].quantile(0.1).rename(f"{column}_p10"),
-                  groups[column].quantile(0.9).rename(f"{column}_p90")]
-    return pd.concat(parts, axis=1).reset_index()
+    return spread(errors, ["estimator", "setting", "layer", "epoch"], ERRORS, centre="median")
+
+
+def compression_against_truth(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Per KDE estimator, setting and layer of `paired`: ``n`` networks and their mean compression
+    C (bits, max - final I(X;T') over the epochs where bound and truth were both estimated) under
+    the ``upper`` bound, the ``truth`` and the ``lower`` bound."""
+    keys = ["run", "estimator", "setting", "layer"]
+    columns = {"upper_i_xt": "upper", "truth_i_xt": "truth", "lower_i_xt": "lower"}
+    final = pairs.loc[pairs.groupby(keys)["epoch"].idxmax()].set_index(keys)[list(columns)]
+    per = (pairs.groupby(keys)[list(columns)].max() - final).rename(columns=columns).reset_index()
+    groups = per.groupby(["estimator", "setting", "layer"])
+    return groups[list(columns.values())].mean().join(groups["run"].nunique().rename("n")).reset_index()
 
 
 def truth_in_place(rows: pd.DataFrame, estimator: str, setting: str) -> tuple[pd.DataFrame, pd.DataFrame]:

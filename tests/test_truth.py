@@ -16,7 +16,14 @@ from ib_keras.mi_table import read_table, strided_epochs
 from ib_keras.report import write_report
 from ib_keras.storage import read_run
 from ib_keras.summary import read_summary, summarize, write_summary
-from ib_keras.truth import error_summary, paired, truth_in_place, truth_rows, with_errors
+from ib_keras.truth import (
+    compression_against_truth,
+    error_summary,
+    paired,
+    truth_in_place,
+    truth_rows,
+    with_errors,
+)
 
 from .helpers import cli
 
@@ -226,7 +233,7 @@ def test_the_report_has_the_section_and_a_bundle_keeps_the_truth(noisy_run, tmp_
                                   check_dtype=False)
     report = write_report(summary, tmp_path / "REPORT.md").read_text()
     section = report.split("## Against the truth")[1].split("\n## ")[0]
-    assert "network-epochs of 1 networks (tanh 1)" in section
+    assert "network-epochs of 1 networks (tanh 1; the table has 1)" in section
     assert "| kde | noise_variance=0.001 | L1 | 6 |" in section  # the bounds' 6 epochs of 10 (every second)
     assert "these cells, truth, scale 0.1" in section
     assert "fig_truth.png" in report
@@ -242,3 +249,16 @@ def test_the_shipped_paper_report_is_what_this_code_writes_from_the_shipped_bund
     timings = json.loads((shipped / "timings.json").read_text())
     written = write_report(summary, tmp_path / "REPORT.md", figures_dir=tmp_path, timings=timings)
     assert written.read_text() == (shipped / "REPORT.md").read_text()
+
+
+def test_compression_under_bounds_and_truth_is_max_minus_final_on_the_shared_epochs(noisy_run):
+    _, _, table = noisy_run
+    pairs = paired(truth_rows(table))
+    compressions = compression_against_truth(pairs).set_index(["estimator", "setting", "layer"])
+    kde = table[(table["estimator"] == "noisy") & ~table["params"].str.contains('"variance_scale": 0.1')]
+    kde = kde[kde["epoch"].isin(pairs["epoch"].unique())]  # the bounds' epochs, not the truth's ten
+    for layer, rows in kde.groupby("layer"):
+        by_epoch = rows.set_index("epoch")["i_xt"]
+        expected = by_epoch.max() - by_epoch[by_epoch.index.max()]
+        assert compressions.loc[("kde", "noise_variance=0.001", layer), "truth"] == pytest.approx(expected, abs=1e-12)
+    assert (compressions["n"] == 1).all()
