@@ -70,7 +70,7 @@ def _one_pair(points, j0, j1, beta, row, z, width):
 
 
 @njit(cache=True)
-def _pair_sums(points, j0, j1, beta, row, doubled_noise, i, sums, width):
+def _add_input_draws(points, j0, j1, beta, row, doubled_noise, i, sums, width):
     """Every antithetic pair m of input i (doubled_noise (r/2, n, d)) against the centres
     [j0, j1): sums[2m, i] += the +z_m draw's sum, sums[2m + 1, i] += the -z_m draw's."""
     pairs = doubled_noise.shape[0]
@@ -97,9 +97,9 @@ def _draw_sums(points, class_bounds, doubled_noise, beta, own, other, width):
         lo, hi = class_bounds[c], class_bounds[c + 1]
         for i in range(lo, hi):
             row[:] = points[:, i]
-            _pair_sums(points, lo, hi, beta, row, doubled_noise, i, own, width)
-            _pair_sums(points, 0, lo, beta, row, doubled_noise, i, other, width)
-            _pair_sums(points, hi, n, beta, row, doubled_noise, i, other, width)
+            _add_input_draws(points, lo, hi, beta, row, doubled_noise, i, own, width)
+            _add_input_draws(points, 0, lo, beta, row, doubled_noise, i, other, width)
+            _add_input_draws(points, hi, n, beta, row, doubled_noise, i, other, width)
 
 
 def _mean_and_error(draws: np.ndarray) -> tuple[float, float]:
