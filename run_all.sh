@@ -39,12 +39,12 @@ case "$mode" in
   --quick)
     groups=("chelombiev|tanh relu elu swish|tanh relu|1500"); seeds=3; out=runs/quick
     truth_stride=6; truth_note="every seed, every 6th recorded epoch"
-    minutes_per_network=0.31 ;;  # measured on a 2-core machine, all stages: 5.6 min for 18
+    minutes_per_network=0.44 ;;  # measured on a 2-core machine, all stages: 8.0 min for 18 (the truth 2.9)
   --full)
     groups=("chelombiev|tanh relu softsign softplus centered_softplus elu prelu swish abs leaky_relu sigmoid|tanh relu|8000")
     seeds=50; out=runs/paper
     truth_seeds='seed-00[0-9].h5'; truth_stride=4; truth_note="seeds 0-9 of 50, every 4th recorded epoch"
-    minutes_per_network=0.12 ;;  # measured: 78 min for 650 networks (train 49, estimate 27, plot 1)
+    minutes_per_network=0.15 ;;  # measured: 78 min for 650 networks (train 49, estimate 27, plot 1), the truth 21
   --baselines)
     groups=("shwartz-ziv|tanh||8000" "saxe|tanh relu||10000"); seeds=50; out=runs/baselines
     estimators="$estimators,kde:bound=lower"; figures=figures/baselines
