@@ -165,6 +165,6 @@ def test_a_worker_that_cannot_see_the_clients_files_fails_the_task_with_one_line
     from ib_keras.mi_table import _estimate_cluster_task, _Task, parse_estimators
 
     missing = tmp_path / "not-mounted-here" / "seed-000.h5"
-    rows, error = _estimate_cluster_task(_Task(missing, "", tuple(parse_estimators("ebab")), None, 0.0))
+    rows, error = _estimate_cluster_task(_Task(missing, "", tuple(parse_estimators("ebab")), None, None, 0.0))
     assert rows is None and error.startswith(f"{missing}: not there on the Dask worker on {socket.gethostname()}")
     assert "need the client's files at the same paths" in error and "\n" not in error
