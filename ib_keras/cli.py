@@ -107,6 +107,11 @@ def _parser() -> argparse.ArgumentParser:
     _configuration_options(train)
     train.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1,
                        help="processes sharing the seeds, one thread each (default: one per core)")
+    train.add_argument("--tensorboard", type=_path, metavar="DIR",
+                       help="write each network's I(X;T) and I(T;Y) per layer to TensorBoard as it trains "
+                            "(tensorboard --logdir DIR)")
+    train.add_argument("--tensorboard-estimator", default="ebab", metavar="SETTING",
+                       help="the estimator setting of --tensorboard, as estimate --estimators takes one (default: ebab)")
 
     sweep = commands.add_parser("sweep", help="train several configurations as tasks of a Dask cluster")
     sweep.add_argument("--activations", required=True, type=_activations, help="comma-separated activations, no L2")
@@ -170,9 +175,18 @@ def _train_spec(args, activation: str, l2: float):
 
 
 def _train(args) -> None:
-    from ib_keras.runs import train_configuration
+    from ib_keras.callbacks.information_plane import live_request
+    from ib_keras.mi_table import parse_estimators
+    from ib_keras.runs import LiveView, train_configuration
 
     spec = _train_spec(args, args.activation, args.l2)
+    live = None
+    if args.tensorboard:
+        settings = parse_estimators(args.tensorboard_estimator)
+        if len(settings) != 1:
+            raise ValueError(f"--tensorboard-estimator takes one setting, got '{args.tensorboard_estimator}'")
+        live_request(settings[0], spec.activation)
+        live = LiveView(Path(args.tensorboard), args.tensorboard_estimator)
 
     def announce(plan):
         print(f"{plan.path(0).parent}: {len(plan.todo)} networks to train, {len(plan.done)} already complete; "
@@ -180,7 +194,7 @@ def _train(args) -> None:
               f"planned disk use at most {plan.disk_bytes() / 1e9:.2f} GB", flush=True)
 
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    plan = train_configuration(spec, seeds, args.out, args.overwrite, args.workers, announce=announce)
+    plan = train_configuration(spec, seeds, args.out, args.overwrite, args.workers, announce=announce, live=live)
     print(f"{plan.path(0).parent}: {len(plan.todo) + len(plan.done)} complete run files (seed-NNN.h5)")
 
 

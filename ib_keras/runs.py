@@ -25,7 +25,7 @@ import tensorflow as tf
 from ib_keras import __version__
 from ib_keras.activations import check_activation
 from ib_keras.atomic import created_directory
-from ib_keras.callbacks import ActivationRecorder, TrainingProgress
+from ib_keras.callbacks import ActivationRecorder, InformationPlaneLogger, TrainingProgress
 from ib_keras.data import TRAIN_FRACTION, check_split, split_indices
 from ib_keras.datasets import TISHBY, Dataset, load_dataset
 from ib_keras.models import HIDDEN_UNITS, N_CLASSES, build_ensemble, kernel_stddevs
@@ -278,6 +278,15 @@ def one_thread() -> None:
         pass
 
 
+@dataclass(frozen=True)
+class LiveView:
+    """Where `InformationPlaneLogger` writes TensorBoard runs while networks train (one run per
+    network, ``directory/<configuration>/seed-NNN``) and with which estimator setting."""
+
+    directory: Path
+    estimator: str = "ebab"
+
+
 def train_configuration(
     spec: TrainSpec,
     seeds: Sequence[int],
@@ -286,6 +295,7 @@ def train_configuration(
     workers: int = 1,
     progress: bool = True,
     announce: Callable[[TrainPlan], None] = lambda plan: None,
+    live: LiveView | None = None,
 ) -> TrainPlan:
     """Everything `train` does for one configuration: make and lock its directory (a second writer
     stops at once), plan, check the disk and the memory, ``announce`` the plan, train. Returns the
@@ -298,11 +308,11 @@ def train_configuration(
         check_memory(spec)
         check_free_disk(plan)
         announce(plan)
-        train_plan(plan, progress, workers)
+        train_plan(plan, progress, workers, live)
     return plan
 
 
-def train_plan(plan: TrainPlan, progress: bool = True, workers: int = 1) -> list[Path]:
+def train_plan(plan: TrainPlan, progress: bool = True, workers: int = 1, live: LiveView | None = None) -> list[Path]:
     """Train every seed in ``plan.todo`` into its run file; return the files.
 
     With ``workers`` > 1 the seeds are split into that many contiguous shares, each trained by a
@@ -311,10 +321,10 @@ def train_plan(plan: TrainPlan, progress: bool = True, workers: int = 1) -> list
     """
     shares = [[int(seed) for seed in share] for share in np.array_split(plan.todo, max(1, min(workers, len(plan.todo))))]
     if len(shares) == 1:
-        _train_seeds(plan, plan.todo, progress)
+        _train_seeds(plan, plan.todo, progress, live)
     else:
         with worker_pool(len(shares), one_thread) as pool:
-            futures = [pool.submit(_train_seeds, plan, share, progress and i == 0) for i, share in enumerate(shares)]
+            futures = [pool.submit(_train_seeds, plan, share, progress and i == 0, live) for i, share in enumerate(shares)]
             try:
                 for future in futures:
                     future.result()
@@ -333,8 +343,9 @@ def _is_complete(path: Path) -> bool:
         return False
 
 
-def _train_seeds(plan: TrainPlan, seeds: Sequence[int], progress: bool) -> None:
-    """Train ``seeds`` of ``plan``, K at a time as memory allows; a progress bar if ``progress``."""
+def _train_seeds(plan: TrainPlan, seeds: Sequence[int], progress: bool, live: LiveView | None = None) -> None:
+    """Train ``seeds`` of ``plan``, K at a time as memory allows; a progress bar if ``progress``;
+    each network's information in TensorBoard if ``live``."""
     spec = plan.spec
     data = spec.data()
     x, y = data.x, data.y
@@ -348,6 +359,10 @@ def _train_seeds(plan: TrainPlan, seeds: Sequence[int], progress: bool) -> None:
                                       spec.record_epochs(), configs=[spec.config(seed) for seed in group],
                                       batch_size=protocol.batch_size)
         callbacks = [recorder]
+        if live is not None:
+            callbacks.append(InformationPlaneLogger(live.directory / plan.path(0).parent.name, x, y, spec.record_epochs(),
+                                                    live.estimator, [f"seed-{seed:03d}" for seed in group],
+                                                    activation=spec.activation))
         if progress:  # every share trains at the same pace: one bar, for all of the plan's networks
             callbacks.append(TrainingProgress(spec.total_epochs, len(plan.todo), plan.path(0).parent.name))
         try:

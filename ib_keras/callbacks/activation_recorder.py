@@ -16,7 +16,8 @@ from ib_keras.training import model_members
 _PROBABILITY_FLOOR = 1e-7  # Keras' clipping of probabilities in cross-entropy
 
 
-def _activation_name(layer) -> str:
+def activation_name(layer) -> str:
+    """The name of a layer's activation function ("linear" without one)."""
     activation = getattr(layer, "activation", "linear")
     return activation if isinstance(activation, str) else getattr(activation, "__name__", str(activation))
 
@@ -99,7 +100,7 @@ class ActivationRecorder(keras.callbacks.Callback):
         # Called once per recorded epoch: graph mode without XLA, whose compile time would outweigh it.
         self._activity_of = tf.function(lambda inputs: probe(inputs, training=False))
         self._gradient_statistics = self._compile_gradient_statistics()
-        specs = [LayerSpec(int(layer.kernel.shape[-1]), _activation_name(layer)) for layer in self._layers]
+        specs = [LayerSpec(int(layer.kernel.shape[-1]), activation_name(layer)) for layer in self._layers]
         # The epochs this training reaches: the file is complete once each of them is recorded.
         schedule = sorted(e for e in self.epochs if e <= self.params.get("epochs", max(self.epochs, default=0)))
         self._writers = [
