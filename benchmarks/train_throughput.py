@@ -1,11 +1,13 @@
-"""Training throughput: one network at a time with model.fit vs the `train` command's trainer.
+"""Training throughput: one network at a time with model.fit vs the `train` command's trainer, and
+what `train --tensorboard` (the live information plane) adds to the trainer.
 
-Both do the same work per network: the paper's tanh network, E epochs, recorded by the
+All do the same work per network: the paper's tanh network, E epochs, recorded by the
 ActivationRecorder at the default log-spaced epochs. (b) trains N seeds as `train` does (the
 seeds shared between --workers processes, each training its share as one model); (a) trains the
-first few of them one at a time (its cost per network-epoch does not depend on how many). Wall
-time includes starting workers, building, compiling and writing. Prints ms per network-epoch for
-each and their ratio, measured in the same run.
+first few of them one at a time (its cost per network-epoch does not depend on how many); (c) is
+(b) with `--tensorboard` (EBAB at every recorded epoch, plane images). Wall time includes starting
+workers, building, compiling and writing. Prints ms per network-epoch for each and the ratios,
+measured in the same run.
 
     .venv/bin/python benchmarks/train_throughput.py [--networks 50] [--baseline-networks 3] [--epochs 1000] [--workers CORES]
 """
@@ -24,8 +26,9 @@ import numpy as np
 
 from ib_keras.callbacks import ActivationRecorder
 from ib_keras.data import split_indices, tishby_dataset
-from ib_keras.models import BATCH_SIZE, HIDDEN_UNITS, LEARNING_RATE, N_CLASSES
-from ib_keras.runs import TrainSpec, plan_training, train_plan
+from ib_keras.models import BATCH_SIZE, HIDDEN_UNITS, N_CLASSES
+from ib_keras.protocols import DEFAULT_PROTOCOL, PROTOCOLS
+from ib_keras.runs import LiveView, TrainSpec, plan_training, train_plan
 from ib_keras.schedules import log_spaced_epochs
 
 
@@ -36,7 +39,8 @@ def _plain_model(seed: int) -> keras.Model:
         + [keras.layers.Dense(units, activation="tanh") for units in HIDDEN_UNITS]
         + [keras.layers.Dense(N_CLASSES, activation="softmax")]
     )
-    model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss="categorical_crossentropy")
+    model.compile(optimizer=keras.optimizers.Adam(PROTOCOLS[DEFAULT_PROTOCOL].learning_rate),
+                  loss="categorical_crossentropy")
     return model
 
 
@@ -53,10 +57,12 @@ def one_at_a_time(seeds, epochs, record, data, directory: Path) -> float:
     return time.perf_counter() - start
 
 
-def as_train_does(seeds, epochs, workers, directory: Path) -> float:
-    """Seconds for the `train` command's trainer to train and record all networks."""
+def as_train_does(seeds, epochs, workers, directory: Path, live: LiveView | None = None) -> float:
+    """Seconds for the `train` command's trainer to train and record all networks (and, with
+    ``live``, to write their information to TensorBoard as `train --tensorboard` does)."""
     start = time.perf_counter()
-    train_plan(plan_training(TrainSpec("tanh", epochs=epochs), seeds, directory), progress=False, workers=workers)
+    train_plan(plan_training(TrainSpec("tanh", epochs=epochs), seeds, directory), progress=False, workers=workers,
+               live=live)
     return time.perf_counter() - start
 
 
@@ -76,11 +82,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         baseline = one_at_a_time(seeds[: args.baseline_networks], args.epochs, record, data, Path(directory))
         ensemble = as_train_does(seeds, args.epochs, args.workers, Path(directory) / "train")
+        live = as_train_does(seeds, args.epochs, args.workers, Path(directory) / "live",
+                             LiveView(Path(directory) / "tensorboard"))
     per_baseline = 1000 * baseline / (args.baseline_networks * args.epochs)
     per_ensemble = 1000 * ensemble / (args.networks * args.epochs)
     print(f"(a) one at a time, model.fit + recorder: {per_baseline:8.3f} ms per network-epoch")
     print(f"(b) train's trainer + recorder:          {per_ensemble:8.3f} ms per network-epoch")
-    print(f"ratio (a)/(b): {per_baseline / per_ensemble:.1f}x")
+    print(f"(c) (b) with --tensorboard:              {1000 * live / (args.networks * args.epochs):8.3f} ms per network-epoch")
+    print(f"ratio (a)/(b): {per_baseline / per_ensemble:.1f}x; --tensorboard adds {live / ensemble - 1:.1%} to (b)")
 
 
 if __name__ == "__main__":

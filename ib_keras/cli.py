@@ -249,7 +249,15 @@ def _summarize(args) -> None:
     print(f"{args.out}: {len(files)} summary files ({sum(f.stat().st_size for f in files) / 1e6:.1f} MB)")
 
 
+def _files_only() -> None:
+    """Draw with Agg: figures go to files, and no display is needed or opened."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+
+
 def _plot(args) -> None:
+    _files_only()
     from ib_keras.plots import make_figures
     from ib_keras.summary import load
 
@@ -282,6 +290,7 @@ def _report(args) -> None:
 
 
 def _baselines(args) -> None:
+    _files_only()
     from ib_keras.baselines import baselines, write_baselines_report
     from ib_keras.plots.baselines import make_baseline_figures
     from ib_keras.summary import load

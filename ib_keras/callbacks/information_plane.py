@@ -8,20 +8,17 @@ from pathlib import Path
 
 import keras
 import matplotlib
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # files only, no display
-
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.collections import LineCollection  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from ib_keras.callbacks.activation_recorder import activation_name  # noqa: E402
-from ib_keras.estimators import estimate_mi_many  # noqa: E402
-from ib_keras.mi_table import RUN_MAX, RUN_MIN, EstimatorSpec, parse_estimators  # noqa: E402
-from ib_keras.plots.planes import COLORMAP, X_LABEL, Y_LABEL, add_epoch_colorbar, epoch_norm  # noqa: E402
-from ib_keras.training import model_members  # noqa: E402
+from ib_keras.callbacks.activation_recorder import activation_name
+from ib_keras.estimators import estimate_mi_many
+from ib_keras.mi_table import RUN_MAX, RUN_MIN, EstimatorSpec, parse_estimators
+from ib_keras.plots.planes import COLORMAP, X_LABEL, Y_LABEL, add_epoch_colorbar, epoch_norm
+from ib_keras.training import model_members
 
 PLANE_TAG = "information plane"
 IMAGE_EVERY = 16  # recorded epochs between two plane images (and one at the end)
@@ -180,9 +177,12 @@ def plane_image(plane: pd.DataFrame, estimator: str) -> np.ndarray:
     One scatter and one line collection rather than two artists per epoch."""
     plane = plane.sort_values(["epoch", "layer"])
     norm = epoch_norm(int(plane["epoch"].max()))
-    cmap = plt.get_cmap(COLORMAP)
+    cmap = matplotlib.colormaps[COLORMAP]
     colours = cmap(norm(np.maximum(plane["epoch"].to_numpy(), 1)))
-    fig, ax = plt.subplots(figsize=(4.2, 3.4))  # a fixed layout: a computed one doubles the cost
+    # A bare Figure, not pyplot: no backend is chosen (a notebook keeps its own); a fixed layout,
+    # as a computed one doubles the cost
+    fig = Figure(figsize=(4.2, 3.4))
+    ax = fig.add_subplot()
     fig.subplots_adjust(left=0.14, right=0.98, bottom=0.14, top=0.9)
     epochs = [rows[["i_xt", "i_ty"]].to_numpy() for _, rows in plane.groupby("epoch")]
     first_of_epoch = plane.drop_duplicates("epoch").index
@@ -195,5 +195,4 @@ def plane_image(plane: pd.DataFrame, estimator: str) -> np.ndarray:
     add_epoch_colorbar(fig, ax, norm)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=80)
-    plt.close(fig)
     return tf.io.decode_png(buffer.getvalue(), channels=4).numpy()

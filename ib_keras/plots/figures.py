@@ -1,4 +1,6 @@
 """The paper's figures (and this project's extensions), each one function, saved as PNG and PDF.
+Each figure is closed once saved; the backend is the caller's (the command line chooses Agg, a
+notebook keeps its own).
 
 Input: a `ib_keras.summary.Summary` (the MI table reduced, or a shipped bundle), so that every
 figure can be drawn again from the small tables results/ ships. Information planes average the
@@ -12,22 +14,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
+import matplotlib.colors as mcolors
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from PIL import Image
 
-matplotlib.use("Agg")  # files only, no display
-
-import matplotlib.colors as mcolors  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from ib_keras.activations import ACTIVATIONS  # noqa: E402
-from ib_keras.analysis import LEARNED, default_estimates, generalization_correlations, with_param  # noqa: E402
-from ib_keras.estimators._binning import ebab_edges  # noqa: E402
-from ib_keras.plots.planes import add_epoch_colorbar, draw_plane, epoch_norm  # noqa: E402
-from ib_keras.summary import Summary  # noqa: E402
-from ib_keras.truth import over_training, paired, with_errors  # noqa: E402
+from ib_keras.activations import ACTIVATIONS
+from ib_keras.analysis import LEARNED, default_estimates, generalization_correlations, with_param
+from ib_keras.estimators._binning import ebab_edges
+from ib_keras.plots.planes import add_epoch_colorbar, draw_plane, epoch_norm
+from ib_keras.summary import Summary
+from ib_keras.truth import over_training, paired, with_errors
 
 ESTIMATOR_NAMES = {"uniform": "uniform (30 bins)", "fixed": "fixed width 0.07", "kde": "KDE s2=1e-3",
                    "ebab": "EBAB", "akde": "aKDE"}
