@@ -69,7 +69,7 @@ def as_train_does(seeds, epochs, workers, directory: Path, live: LiveView | None
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--networks", type=int, default=50, help="seeds trained together in (b)")
-    parser.add_argument("--baseline-networks", type=int, default=3, help="seeds trained one at a time in (a)")
+    parser.add_argument("--baseline-networks", type=int, default=3, help="seeds trained one at a time in (a); 0: skip (a)")
     parser.add_argument("--epochs", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="train's --workers in (b)")
     args = parser.parse_args()
@@ -84,12 +84,15 @@ def main() -> None:
         ensemble = as_train_does(seeds, args.epochs, args.workers, Path(directory) / "train")
         live = as_train_does(seeds, args.epochs, args.workers, Path(directory) / "live",
                              LiveView(Path(directory) / "tensorboard"))
-    per_baseline = 1000 * baseline / (args.baseline_networks * args.epochs)
     per_ensemble = 1000 * ensemble / (args.networks * args.epochs)
-    print(f"(a) one at a time, model.fit + recorder: {per_baseline:8.3f} ms per network-epoch")
     print(f"(b) train's trainer + recorder:          {per_ensemble:8.3f} ms per network-epoch")
-    print(f"(c) (b) with --tensorboard:              {1000 * live / (args.networks * args.epochs):8.3f} ms per network-epoch")
-    print(f"ratio (a)/(b): {per_baseline / per_ensemble:.1f}x; --tensorboard adds {live / ensemble - 1:.1%} to (b)")
+    print(f"(c) (b) with --tensorboard:              {1000 * live / (args.networks * args.epochs):8.3f} ms per network-epoch"
+          f"; --tensorboard adds {live / ensemble - 1:.1%} to (b)")
+    if args.baseline_networks:
+        per_baseline = 1000 * baseline / (args.baseline_networks * args.epochs)
+        print(f"(a) one at a time, model.fit + recorder: {per_baseline:8.3f} ms per network-epoch; "
+              f"ratio (a)/(b): {per_baseline / per_ensemble:.1f}x")
+
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,6 +14,9 @@ import pandas as pd
 import tensorflow as tf
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
+from tensorboard.compat.proto.event_pb2 import Event
+from tensorboard.compat.proto.summary_pb2 import Summary
+from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
 from ib_keras.callbacks.activation_recorder import activation_name
 from ib_keras.estimators import estimate_mi_many
@@ -120,7 +124,9 @@ class InformationPlaneLogger(keras.callbacks.Callback):
         self._activity_of = tf.function(lambda inputs: probe(inputs, training=False))
         inputs = np.repeat(self.x[:, None, :], members, axis=1) if self._ensemble else self.x
         self._inputs = tf.constant(inputs)
-        self._writers = [tf.summary.create_file_writer(str(self.log_dir / name)) for name in names]
+        # TensorBoard's own event writer with hand-built summaries: tf.summary costs 0.6 ms per
+        # scalar in eager mode, as much as the estimates themselves; this, 0.1 ms per event
+        self._writers = [EventFileWriter(str(self.log_dir / name)) for name in names]
         self._history: list[list[tuple[int, int, float, float]]] = [[] for _ in names]
         self._since_image = 0
         if 0 in self.epochs:
@@ -142,12 +148,13 @@ class InformationPlaneLogger(keras.callbacks.Callback):
             activity = [a[:, None, :] for a in activity]
         last = len(self._layers) - 1
         for k, writer in enumerate(self._writers):
-            with writer.as_default(step=epoch):
-                for layer, layer_activity in enumerate(activity):
-                    i_xt, i_ty = _information(layer_activity[:, k, :], self.y, self._request)
-                    tf.summary.scalar(scalar_tag("I(X;T)", layer, last), i_xt)
-                    tf.summary.scalar(scalar_tag("I(T;Y)", layer, last), i_ty)
-                    self._history[k].append((epoch, layer, i_xt, i_ty))
+            values = []
+            for layer, layer_activity in enumerate(activity):
+                i_xt, i_ty = _information(layer_activity[:, k, :], self.y, self._request)
+                values += [Summary.Value(tag=scalar_tag("I(X;T)", layer, last), simple_value=i_xt),
+                           Summary.Value(tag=scalar_tag("I(T;Y)", layer, last), simple_value=i_ty)]
+                self._history[k].append((epoch, layer, i_xt, i_ty))
+            writer.add_event(Event(wall_time=time.time(), step=epoch, summary=Summary(value=values)))
             writer.flush()
         self._since_image += 1
         if self._since_image >= self.image_every:
@@ -158,8 +165,10 @@ class InformationPlaneLogger(keras.callbacks.Callback):
         self._since_image = 0
         for history, writer in zip(self._history[: self.image_networks], self._writers):
             plane = pd.DataFrame(history, columns=["epoch", "layer", "i_xt", "i_ty"])
-            with writer.as_default(step=epoch):
-                tf.summary.image(PLANE_TAG, plane_image(plane, str(self.spec))[None], max_outputs=1)
+            png, height, width = plane_image(plane, str(self.spec))
+            image = Summary.Image(encoded_image_string=png, height=height, width=width, colorspace=4)
+            writer.add_event(Event(wall_time=time.time(), step=epoch, summary=Summary(
+                value=[Summary.Value(tag=PLANE_TAG, image=image)])))
             writer.flush()
 
 
@@ -171,9 +180,9 @@ def _information(activity: np.ndarray, labels: np.ndarray, request: list[tuple[s
     return float(i_xt), float(i_ty)
 
 
-def plane_image(plane: pd.DataFrame, estimator: str) -> np.ndarray:
+def plane_image(plane: pd.DataFrame, estimator: str) -> tuple[bytes, int, int]:
     """The information plane of rows (epoch, layer, i_xt, i_ty) in the paper's style (the layers of
-    an epoch joined by a thin line, colour = epoch), as an (height, width, 4) uint8 RGBA image.
+    an epoch joined by a thin line, colour = epoch), as (RGBA PNG bytes, height, width).
     One scatter and one line collection rather than two artists per epoch."""
     plane = plane.sort_values(["epoch", "layer"])
     norm = epoch_norm(int(plane["epoch"].max()))
@@ -194,5 +203,7 @@ def plane_image(plane: pd.DataFrame, estimator: str) -> np.ndarray:
     ax.set_title(f"{estimator}, epochs {int(plane['epoch'].min())}-{int(plane['epoch'].max())}", fontsize=9)
     add_epoch_colorbar(fig, ax, norm)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=80)
-    return tf.io.decode_png(buffer.getvalue(), channels=4).numpy()
+    dpi = 80
+    fig.savefig(buffer, format="png", dpi=dpi)
+    width, height = (round(inches * dpi) for inches in fig.get_size_inches())
+    return buffer.getvalue(), height, width
