@@ -94,6 +94,5 @@ def main() -> None:
               f"ratio (a)/(b): {per_baseline / per_ensemble:.1f}x")
 
 
-
 if __name__ == "__main__":
     main()
