@@ -192,9 +192,11 @@ def _identity(path: Path, run_hash: str, run) -> dict:
             "seed": int(config.get("seed", -1))}
 
 
-def _layer_information(
+def layer_information(
     activity: np.ndarray, labels: np.ndarray, requests: list[tuple[str, dict]]
 ) -> list[Estimate]:
+    """`estimate_mi_many` for one layer-epoch, activity (N, d), as the estimate stage asks it:
+    every estimator gives 0 bits for a constant layer."""
     if activity.min() == activity.max():
         # A constant (e.g. dead ReLU) layer carries no information under any estimator; aKDE
         # alone could not say so, its noise variance variance_scale * max|T| being 0.
@@ -234,7 +236,7 @@ def estimate_run(
             if epochs is not None and epoch not in epochs:
                 continue
             try:
-                estimates = _layer_information(activity[e], run.y, requests)
+                estimates = layer_information(activity[e], run.y, requests)
             except ValueError as error:
                 raise ValueError(f"{path}: epoch {epoch}, layer_{layer}: {error}") from error
             metrics = [run.metrics[name][e] for name in METRICS]

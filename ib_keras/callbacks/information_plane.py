@@ -19,8 +19,7 @@ from tensorboard.compat.proto.summary_pb2 import Summary
 from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
 from ib_keras.callbacks.activation_recorder import activation_name
-from ib_keras.estimators import estimate_mi_many
-from ib_keras.mi_table import RUN_MAX, RUN_MIN, EstimatorSpec, parse_estimators
+from ib_keras.mi_table import RUN_MAX, RUN_MIN, EstimatorSpec, layer_information, parse_estimators
 from ib_keras.plots.planes import COLORMAP, X_LABEL, Y_LABEL, add_epoch_colorbar, epoch_norm
 from ib_keras.training import model_members
 
@@ -150,7 +149,7 @@ class InformationPlaneLogger(keras.callbacks.Callback):
         for k, writer in enumerate(self._writers):
             values = []
             for layer, layer_activity in enumerate(activity):
-                i_xt, i_ty = _information(layer_activity[k], self.y, self._request)
+                i_xt, i_ty = map(float, layer_information(layer_activity[k], self.y, self._request)[0])
                 values += [Summary.Value(tag=scalar_tag("I(X;T)", layer, last), simple_value=i_xt),
                            Summary.Value(tag=scalar_tag("I(T;Y)", layer, last), simple_value=i_ty)]
                 self._history[k].append((epoch, layer, i_xt, i_ty))
@@ -170,14 +169,6 @@ class InformationPlaneLogger(keras.callbacks.Callback):
             writer.add_event(Event(wall_time=time.time(), step=epoch, summary=Summary(
                 value=[Summary.Value(tag=PLANE_TAG, image=image)])))
             writer.flush()
-
-
-def _information(activity: np.ndarray, labels: np.ndarray, request: list[tuple[str, dict]]) -> tuple[float, float]:
-    """(I(X;T), I(T;Y)) in bits of one layer; 0 for a constant layer, as the estimate stage."""
-    if activity.min() == activity.max():
-        return 0.0, 0.0
-    i_xt, i_ty = estimate_mi_many(activity, labels, request)[0]
-    return float(i_xt), float(i_ty)
 
 
 def plane_image(plane: pd.DataFrame, estimator: str) -> tuple[bytes, int, int]:
