@@ -8,20 +8,23 @@
 #                          quick every 6th recorded epoch, full seeds 0-9 at every 4th
 #   ./run_all.sh --baselines  the baselines under their own protocols: Shwartz-Ziv & Tishby tanh,
 #                          Saxe et al. tanh and ReLU, 50 seeds each; their claims in figures/baselines
+#   ./run_all.sh --noisy   noisy networks (Goldfeld et al. 2019): tanh and ReLU, noise s = 0.005 after every
+#                          hidden layer, Adam 4e-4, batch 256, 10000 epochs, 84 recorded, 10 seeds each;
+#                          sample propagation (sp) beside the other estimators; claims in figures/noisy
 #   --scheduler ADDRESS    train (one task per configuration) and estimate on a Dask cluster:
 #                          tcp://host:port of a running scheduler, or local:N (see README, "Scale-out")
 # Rerunning resumes: complete runs and estimates already in the table are not redone.
 set -euo pipefail
 cd "$(dirname "$0")"
-usage="usage: ./run_all.sh [--quick | --full | --baselines] [--scheduler ADDRESS]"
+usage="usage: ./run_all.sh [--quick | --full | --baselines | --noisy] [--scheduler ADDRESS]"
 mode=; scheduler=
 while [ $# -gt 0 ]; do
   case "$1" in
-    --quick|--full|--baselines) [ -z "$mode" ] || [ "$mode" = "$1" ] || { echo "run_all.sh: give one of --quick, --full, --baselines; $usage" >&2; exit 2; }
+    --quick|--full|--baselines|--noisy) [ -z "$mode" ] || [ "$mode" = "$1" ] || { echo "run_all.sh: give one of --quick, --full, --baselines, --noisy; $usage" >&2; exit 2; }
                     mode=$1; shift ;;
     --scheduler) [ $# -ge 2 ] || { echo "run_all.sh: --scheduler needs an ADDRESS; $usage" >&2; exit 2; }
                  scheduler=$2; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run_all.sh: unknown option '$1'; $usage" >&2; exit 2 ;;
   esac
 done
@@ -34,7 +37,7 @@ estimators="ebab,akde,uniform,fixed,kde,akde:variance_scale=0.01,akde:variance_s
 truth_estimators="noisy,noisy:variance_scale=0.1,noisy:variance_scale=0.01,noisy:variance_scale=1,kde:bound=lower"
 truth_estimators="$truth_estimators,akde:bound=lower,akde:variance_scale=0.01:bound=lower,akde:variance_scale=1:bound=lower"
 truth_seeds='seed-*.h5'; truth_stride=
-l2=0.015; figures=figures
+l2=0.015; figures=figures; noise_std=; record_points=
 case "$mode" in
   --quick)
     groups=("chelombiev|tanh relu elu swish|tanh relu|1500"); seeds=3; out=runs/quick
@@ -49,22 +52,31 @@ case "$mode" in
     groups=("shwartz-ziv|tanh||8000" "saxe|tanh relu||10000"); seeds=50; out=runs/baselines
     estimators="$estimators,kde:bound=lower"; figures=figures/baselines
     minutes_per_network=0.49 ;;  # measured: 73 min for 150 networks (train 26, estimate 47)
+  --noisy)
+    # Goldfeld et al.'s set-up (ICML 2019, Section 6; the issue): s = 0.005, Adam 4e-4, batch 256 (the
+    # chelombiev protocol's), 10000 epochs; 98 log-spaced points give 84 distinct recorded epochs.
+    groups=("chelombiev|tanh relu||10000"); seeds=10; out=runs/noisy; figures=figures/noisy
+    noise_std=0.005; record_points=98
+    estimators="sp,noisy:noise_variance=2.5e-05,kde:noise_variance=2.5e-05,fixed:bin_size=0.005,ebab"
+    sensitivity="sp:replicas=16"  # sp's replica bias: 4x the replicas on seed 0, every 12th recorded epoch
+    minutes_per_network=2.5 ;;  # estimated from a 10-network, 1000-epoch trial and sp's 0.3 s per layer-epoch
 esac
 group_out() { if [ "$mode" = --baselines ]; then echo "$out/$1"; else echo "$out"; fi; }
 
 source scripts/venv.sh
 python=.venv/bin/python
 
-plan=$("$python" - "$seeds" "$minutes_per_network" "${groups[@]}" <<'PY'
+plan=$("$python" - "$seeds" "$minutes_per_network" "$record_points" "${groups[@]}" <<'PY'
 import sys
 from ib_keras.models import HIDDEN_UNITS, N_CLASSES
 from ib_keras.protocols import record_schedule
 from ib_keras.storage import run_file_bytes
-seeds, minutes, groups = int(sys.argv[1]), float(sys.argv[2]), [g.split("|") for g in sys.argv[3:]]
+seeds, minutes, points = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]) if sys.argv[3] else None
+groups = [g.split("|") for g in sys.argv[4:]]
 networks, disk, parts = 0, 0.0, []
 for protocol, activations, l2_activations, epochs in groups:
     configs = len(activations.split()) + len(l2_activations.split())
-    recorded = len(record_schedule(protocol, int(epochs)))
+    recorded = len(record_schedule(protocol, int(epochs), points))
     networks += configs * seeds
     disk += configs * seeds * run_file_bytes(2**12, [*HIDDEN_UNITS, N_CLASSES], recorded) / 1e9
     parts.append(f"{protocol}: {configs} configurations ({activations}{' and with L2: ' + l2_activations if l2_activations else ''})"
@@ -72,7 +84,7 @@ for protocol, activations, l2_activations, epochs in groups:
 print(f"{networks} networks; " + "; ".join(parts) + f"; about {networks * minutes:.0f} minutes; at most {disk:.1f} GB of run files")
 PY
 )
-echo "plan ($mode${scheduler:+ on $scheduler}): $plan${truth_stride:+; the truth (noisy) on $truth_note}"
+echo "plan ($mode${scheduler:+ on $scheduler}): $plan${truth_stride:+; the truth (noisy) on $truth_note}${noise_std:+; noise s = $noise_std}"
 echo "      outputs: $out (runs, mi.parquet, summary/), $figures (figures, REPORT.md)"
 
 timings="$out/timings.json"
@@ -89,11 +101,12 @@ for group in "${groups[@]}"; do
   where=$(group_out "$protocol")
   if [ -n "$scheduler" ]; then
     stage train "$python" -m ib_keras sweep --activations "${activations// /,}" \
-      ${l2_activations:+--l2-activations "${l2_activations// /,}"} --l2 "$l2" --seeds "$seeds" --epochs "$epochs" --protocol "$protocol" --out "$where" --scheduler "$scheduler"
+      ${l2_activations:+--l2-activations "${l2_activations// /,}"} --l2 "$l2" --seeds "$seeds" --epochs "$epochs" --protocol "$protocol" --out "$where" --scheduler "$scheduler" \
+      ${noise_std:+--noise-std "$noise_std"} ${record_points:+--record-points "$record_points"}
   else
     for activation in $activations; do
       stage train "$python" -m ib_keras train --activation "$activation" --seeds "$seeds" --epochs "$epochs" \
-        --protocol "$protocol" --out "$where"
+        --protocol "$protocol" --out "$where" ${noise_std:+--noise-std "$noise_std"} ${record_points:+--record-points "$record_points"}
     done
     for activation in $l2_activations; do
       stage train "$python" -m ib_keras train --activation "$activation" --seeds "$seeds" --epochs "$epochs" \
@@ -106,10 +119,19 @@ for group in "${groups[@]}"; do
     stage truth "$python" -m ib_keras estimate "$where"/*/$truth_seeds --estimators "$truth_estimators" \
       --epoch-stride "$truth_stride" --out "$where/mi.parquet" ${scheduler:+--scheduler "$scheduler"}
   fi
+  if [ "$mode" = --noisy ]; then
+    stage sensitivity "$python" -m ib_keras estimate "$where"/*/seed-000.h5 --estimators "$sensitivity" --epoch-stride 12 \
+      --out "$where/mi.parquet" ${scheduler:+--scheduler "$scheduler"}
+    continue
+  fi
   stage plot "$python" -m ib_keras summarize "$where/mi.parquet" --out "$where/summary"
   summaries+=("$where/summary")
 done
-if [ "$mode" = --baselines ]; then
+if [ "$mode" = --noisy ]; then
+  printf '{"train": %d, "estimate": %d, "sensitivity": %d}\n' "${took[train]}" "${took[estimate]}" "${took[sensitivity]}" \
+    > "$timings"
+  stage plot "$python" -m ib_keras noisy-report "$out/mi.parquet" --out "$figures" --timings "$timings"
+elif [ "$mode" = --baselines ]; then
   printf '{"train": %d, "estimate": %d, "plot": %d}\n' "${took[train]}" "${took[estimate]}" "${took[plot]}" > "$timings"
   "$python" -m ib_keras baselines "${summaries[@]}" --out "$figures" --timings "$timings"
 else

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numpy as np
+
 LEAKY_RELU_SLOPE = 0.2  # tf.nn.leaky_relu's default, which the authors' TensorFlow code used
 OUTPUT_ACTIVATION = "softmax"
 PRELU = "prelu"  # the one activation with a weight: a per-unit slope, learnt, starting at 0
@@ -18,6 +20,7 @@ _GAINS = {  # in the paper's order
     PRELU: 2.0, "swish": 2.0, "abs": 1.0, "leaky_relu": 2.0, "sigmoid": 1.0,
 }
 ACTIVATIONS = tuple(_GAINS)
+STATELESS = (*(name for name in ACTIVATIONS if name != PRELU), OUTPUT_ACTIVATION)  # those with a function alone
 
 def check_activation(name: str) -> str:
     """Return ``name`` if it is a hidden activation; raise ValueError listing the valid ones."""
@@ -47,6 +50,34 @@ def activation_function(name: str) -> Callable:
         "centered_softplus": lambda x: ops.softplus(x) - math.log(2.0),
         "swish": ops.silu,
         OUTPUT_ACTIVATION: lambda x: ops.softmax(x, axis=-1),
+    }
+    if name not in functions:
+        raise ValueError(f"'{name}' has no stateless function; valid: {', '.join(functions)}")
+    return functions[name]
+
+
+def numpy_function(name: str) -> Callable[[np.ndarray], np.ndarray]:
+    """The elementwise function of a stateless activation, or softmax, on NumPy arrays (the
+    functions of `activation_function`, for the estimators, which run without TensorFlow)."""
+    def softmax(z):
+        e = np.exp(z - z.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+
+    def softplus(z):
+        return np.logaddexp(z, 0.0).astype(z.dtype)
+
+    functions: dict[str, Callable] = {
+        "tanh": np.tanh,
+        "softsign": lambda z: z / (1 + np.abs(z)),
+        "abs": np.abs,
+        "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
+        "relu": lambda z: np.maximum(z, 0),
+        "leaky_relu": lambda z: np.where(z > 0, z, LEAKY_RELU_SLOPE * z),
+        "elu": lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0))),
+        "softplus": softplus,
+        "centered_softplus": lambda z: softplus(z) - np.float32(math.log(2.0)),
+        "swish": lambda z: z / (1 + np.exp(-z)),
+        OUTPUT_ACTIVATION: softmax,
     }
     if name not in functions:
         raise ValueError(f"'{name}' has no stateless function; valid: {', '.join(functions)}")

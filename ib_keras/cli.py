@@ -45,6 +45,7 @@ _natural_int = _number(int, 0, 10**9, "a whole number from 0 to 1000000000")
 _epochs = _number(int, 1, 10**7, "a whole number of epochs from 1 to 10000000")
 _record_points = _number(int, 1, 10**5, "a whole number from 1 to 100000")
 _l2 = _number(float, 0.0, 1e3, "an L2 strength from 0 to 1000 (the paper: 0.015)")
+_noise_std = _number(float, 0.0, 1e3, "a noise standard deviation from 0 to 1000 (Goldfeld et al.: 0.005)")
 
 
 def _widths(text):
@@ -92,6 +93,9 @@ def _configuration_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split-seed", type=_natural_int, default=0, help="seed of the random split")
     parser.add_argument("--record-points", type=_record_points,
                         help="record this many log-spaced epochs instead of the protocol's schedule")
+    parser.add_argument("--noise-std", type=_noise_std, default=0.0, metavar="S",
+                        help="noisy networks: add N(0, S^2) after every hidden activation in training (Goldfeld et "
+                             "al. 2019: 0.005); 0, the default, trains deterministic ones")
     parser.add_argument("--out", type=_path, default="runs/paper", help="output root (default: runs/paper)")
     parser.add_argument("--overwrite", action="store_true", help="retrain and replace complete runs")
 
@@ -171,7 +175,7 @@ def _train_spec(args, activation: str, l2: float):
     from ib_keras.runs import TrainSpec
 
     return TrainSpec(activation, l2, args.protocol, args.epochs, args.split, args.split_seed, args.record_points,
-                     dataset=args.dataset, **({"hidden": args.hidden} if args.hidden else {}))
+                     dataset=args.dataset, noise_std=args.noise_std, **({"hidden": args.hidden} if args.hidden else {}))
 
 
 def _train(args) -> None:

@@ -1,4 +1,5 @@
-"""A Dense layer holding K independent networks' weights, so K networks train as one model."""
+"""Layers holding K independent networks, so K networks train as one model: Dense, and the noise of a
+noisy network."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import keras
 from keras import ops
 
 from ib_keras.activations import PRELU, activation_function
+from ib_keras.seeding import NOISE_STREAM, stream
 
 
 @keras.saving.register_keras_serializable(package="ib_keras")
@@ -79,3 +81,42 @@ class EnsembleDense(keras.layers.Layer):
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
         }
+
+
+@keras.saving.register_keras_serializable(package="ib_keras")
+class EnsembleNoise(keras.layers.Layer):
+    """Adds N(0, stddev^2) noise to every unit in training: the noisy network's T = S + Z.
+
+    Inputs (batch, members, units). Member k's noise comes from its own generator, seeded by
+    ``seeds[k]`` and ``layer`` alone, so that a network's noise never depends on which other
+    networks train beside it. Outside training (``training=False``: prediction, and what
+    `ib_keras.callbacks.ActivationRecorder` records) the layer passes its input through, so that
+    the recorded activity is the noise-free S.
+
+    Args:
+        stddev: the noise's standard deviation s > 0, in activity units.
+        seeds: one seed per member.
+        layer: the index of the hidden layer the noise follows (its own random stream).
+    """
+
+    def __init__(self, stddev: float, seeds, layer: int, **kwargs):
+        super().__init__(**kwargs)
+        self.stddev = float(stddev)
+        self.seeds = [int(seed) for seed in seeds]
+        self.layer = int(layer)
+        self._generators = [keras.random.SeedGenerator(int(stream(seed, NOISE_STREAM, layer).integers(2**31)))
+                            for seed in self.seeds]
+
+    def call(self, inputs, training=None):
+        if not training:
+            return inputs
+        batch, units = ops.shape(inputs)[0], inputs.shape[-1]
+        noise = ops.stack([keras.random.normal((batch, units), stddev=self.stddev, seed=generator)
+                           for generator in self._generators], axis=1)
+        return inputs + ops.cast(noise, inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "stddev": self.stddev, "seeds": self.seeds, "layer": self.layer}

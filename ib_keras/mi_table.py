@@ -3,10 +3,12 @@
 Columns: run (file path), run_hash, activation, l2, what else tells the run's configuration
 apart (protocol, dataset, hidden widths, trained_epochs, split, split_seed), seed, epoch, layer,
 units, estimator, params (JSON of every parameter as requested, e.g. ``hi: "run_max"``), i_xt,
-i_ty (bits), i_xt_se, i_ty_se (their Monte Carlo standard errors in bits, for ``noisy``; empty
-for the other estimators), the run's train/test loss and accuracy at that epoch, and the layer's statistics at
-that epoch: max_activity (its largest activity) and, from the run file, weights_norm, grad_mean,
-grad_std.
+i_ty (bits), i_xt_se, i_ty_se (their Monte Carlo standard errors in bits, for ``noisy`` and
+``sp``; empty for the other estimators), the run's train/test loss and accuracy at that epoch, and
+the layer's statistics at that epoch: max_activity (its largest activity) and, from the run file,
+weights_norm, grad_mean, grad_std; and within_between, how much same-class representations cluster
+(`ib_keras.estimators.within_between` of the recorded activity; noise-free S for a noisy network).
+``sp`` with ``noise_std`` null uses the run's own noise (its config's ``noise_std``).
 
 Work already in the table is not recomputed: a row is keyed by the run file's content hash, the
 estimator, its parameters, the epoch and the layer (an estimator asked at every third epoch, then
@@ -33,9 +35,11 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from ib_keras.activations import STATELESS
 from ib_keras.atomic import atomic_path, check_utf8, created_directory
 from ib_keras.cluster import check_visible, dask_client, finished, worker_threads
-from ib_keras.estimators import LAYER_MAX, METHODS, Estimate, check_finite, estimate_mi_many, method_defaults, resolve_params
+from ib_keras.estimators import (LAYER_MAX, METHODS, NETWORK_METHODS, Estimate, check_finite, estimate_mi_many,
+                                 estimate_sp, method_defaults, resolve_params, within_between)
 from ib_keras.locks import exclusive
 from ib_keras.storage import LAYER_STATISTICS, METRICS, RunFileError, check_regular_file, read_run
 from ib_keras.workers import worker_pool
@@ -48,12 +52,13 @@ ROW_KEY = [*KEY, "epoch", "layer"]
 RUN_SETTINGS = ["protocol", "dataset", "hidden", "trained_epochs", "split", "split_seed"]
 IDENTITY = ["run", "run_hash", "activation", "l2", *RUN_SETTINGS, "seed"]
 LAYER_COLUMNS = ["max_activity", *LAYER_STATISTICS]
+CLUSTERING = ["within_between"]
 STANDARD_ERRORS = ["i_xt_se", "i_ty_se"]
 COLUMNS = [*IDENTITY, "epoch", "layer", "units", "estimator", "params", "i_xt", "i_ty", *STANDARD_ERRORS, *METRICS,
-           *LAYER_COLUMNS]
-LATER = [*RUN_SETTINGS, *LAYER_COLUMNS]  # tables written before these columns existed lack them
+           *LAYER_COLUMNS, *CLUSTERING]
+LATER = [*RUN_SETTINGS, *LAYER_COLUMNS, *CLUSTERING]  # tables written before these columns existed lack them
 _TEXT = ["run", "run_hash", "activation", "protocol", "dataset", "hidden", "split", "estimator", "params"]
-_NUMBERS = ["l2", "seed", "epoch", "layer", "units", "i_xt", "i_ty", *STANDARD_ERRORS, *METRICS]
+_NUMBERS = ["l2", "seed", "epoch", "layer", "units", "i_xt", "i_ty", *STANDARD_ERRORS, *METRICS, *CLUSTERING]
 TABLE_SUFFIXES = (".parquet", ".csv")
 
 # Shwartz-Ziv & Tishby's fixed range for the bounded activations; the others span the run.
@@ -229,6 +234,10 @@ def estimate_run(
     activation = _activation(run)
     requested = [spec.params_for(activation) for spec in specs]
     requests = [(spec.method, _resolve_run_values(params, run.activity)) for spec, params in zip(specs, requested)]
+    by_layer = [k for k, spec in enumerate(specs) if spec.method not in NETWORK_METHODS]
+    by_network = [k for k, spec in enumerate(specs) if spec.method in NETWORK_METHODS]
+    if by_network:
+        _check_network_estimable(run, path)
     rows = []
     for layer in range(len(run.activity)) if layers is None else layers:
         activity = run.activity[layer]
@@ -236,11 +245,14 @@ def estimate_run(
             if epochs is not None and epoch not in epochs:
                 continue
             try:
-                estimates = layer_information(activity[e], run.y, requests)
+                estimates = dict(zip(by_layer, layer_information(activity[e], run.y, [requests[k] for k in by_layer])))
+                estimates.update({k: _sp_information(run, e, layer, requests[k][1]) for k in by_network})
             except ValueError as error:
                 raise ValueError(f"{path}: epoch {epoch}, layer_{layer}: {error}") from error
+            estimates = [estimates[k] for k in range(len(specs))]
             metrics = [run.metrics[name][e] for name in METRICS]
-            statistics = [float(activity[e].max()), *(getattr(run, name)[e, layer] for name in LAYER_STATISTICS)]
+            statistics = [float(activity[e].max()), *(getattr(run, name)[e, layer] for name in LAYER_STATISTICS),
+                          within_between(activity[e], run.y)]
             for spec, params, estimate in zip(specs, requested, estimates):
                 rows.append((epoch, layer, activity.shape[2], spec.method, canonical_params(params), *estimate,
                              estimate.i_xt_se, estimate.i_ty_se, *metrics, *statistics))
@@ -248,6 +260,29 @@ def estimate_run(
     for position, (name, value) in enumerate(_identity(path, run_hash, run).items()):
         table.insert(position, name, value)
     return table
+
+
+def _check_network_estimable(run, path: Path) -> None:
+    """ValueError unless ``sp`` can propagate noise through ``run``: it needs every recorded
+    epoch's kernels and biases, and stateless activations."""
+    if run.kernels is None:
+        raise ValueError(f"{path}: sp needs every recorded epoch's kernels and biases, which this file does not keep "
+                         "(written before they were recorded, or from layers that are not Dense); train it again")
+    unsupported = sorted({layer.activation for layer in run.layers} - set(STATELESS))
+    if unsupported:
+        raise ValueError(f"{path}: sp cannot propagate through {', '.join(unsupported)} (its parameters are not "
+                         "recorded); estimate it with the other estimators")
+
+
+def _sp_information(run, e: int, layer: int, params: dict) -> Estimate:
+    """``sp`` on ``run``'s recorded epoch index ``e``; noise_std None: the run's own noise."""
+    noise_std = params["noise_std"] if params["noise_std"] is not None else run.config.get("noise_std", 0.0)
+    if not noise_std:
+        raise ValueError("sp: a deterministic network (its config has no noise_std); give sp:noise_std=S to "
+                         "estimate it as a noisy network of noise S")
+    return estimate_sp(run.x, [kernel[e] for kernel in run.kernels], [bias[e] for bias in run.biases],
+                       [spec.activation for spec in run.layers], run.y, layer, noise_std, params["replicas"],
+                       params["mc_samples"], params["seed"])
 
 
 @dataclass(frozen=True)
@@ -263,7 +298,7 @@ class _Task:
 
 
 # Measured: a layer-epoch costs about (d + 4.5 k + 1.5 r (d + 4.5)) units, d its width, k its KDE
-# settings and r the draws of its noisy settings (the distance pass grows with d, each KDE setting
+# settings and r the draws of its noisy settings (and sp's R^2 mc_samples) (the distance pass grows with d, each KDE setting
 # adds one sweep of exponentials; a noisy setting of 4 draws costs 6 times one KDE setting alone).
 _KDE_SETTING_COST = 4.5
 _NOISY_DRAW_COST = 1.5
@@ -293,6 +328,9 @@ def _tasks(path: Path, run_hash: str, specs: Sequence[EstimatorSpec], done: dict
     epochs = tuple(sorted(set().union(*missing.values())))  # every pending setting at each: some may have them
     kde_settings = sum(spec.method in ("kde", "akde") for spec in pending)
     draws = sum(spec.params_for(activation)["replicas"] for spec in pending if spec.method == "noisy")
+    # sp: (N R)^2 (centre, centre) pairs, mc_samples draws each: a noisy setting of R^2 mc_samples draws
+    draws += sum(params["replicas"] ** 2 * params["mc_samples"]
+                 for params in (spec.params_for(activation) for spec in pending if spec.method == "sp"))
     per_layer = [len(epochs) * len(run.x) ** 2 * (layer.units + _KDE_SETTING_COST * kde_settings
                                                   + _NOISY_DRAW_COST * draws * (layer.units + _KDE_SETTING_COST))
                  for layer in run.layers]
@@ -305,7 +343,9 @@ def _fill_later(table: pd.DataFrame, hashes: dict[Path, str]) -> pd.DataFrame:
     """``table`` with the LATER columns that a table from before them lacks filled in from the run
     files, for rows of the files' current content (``hashes``) only; nothing is re-estimated."""
     current = table["run_hash"] == table["run"].map({str(path): digest for path, digest in hashes.items()})
-    lacking = current & table[LAYER_COLUMNS].isna().any(axis=1)
+    # within_between is NaN for a constant layer: only a run none of whose rows has it lacks it
+    unclustered = table.groupby("run")["within_between"].transform(lambda column: column.isna().all())
+    lacking = current & (table[LAYER_COLUMNS].isna().any(axis=1) | unclustered)
     if not lacking.any():
         return table
     found = []
@@ -315,9 +355,11 @@ def _fill_later(table: pd.DataFrame, hashes: dict[Path, str]) -> pd.DataFrame:
         except RunFileError:
             continue
         maxima = np.array([activity.max(axis=(1, 2)) for activity in run.activity]).T  # (E, L)
+        clustering = np.array([[within_between(a, run.y) for a in activity] for activity in run.activity]).T
         epochs, layers = maxima.shape
         values = {"run": run_path, "epoch": np.repeat(run.epochs, layers), "layer": np.tile(np.arange(layers), epochs),
-                  "max_activity": maxima.ravel(), **{name: getattr(run, name).ravel() for name in LAYER_STATISTICS}}
+                  "max_activity": maxima.ravel(), **{name: getattr(run, name).ravel() for name in LAYER_STATISTICS},
+                  "within_between": clustering.ravel()}
         identity = _identity(Path(run_path), hashes[Path(run_path)], run)
         found.append(pd.DataFrame({**values, **{column: identity[column] for column in RUN_SETTINGS}}))
     if not found:

@@ -10,7 +10,7 @@ from keras import ops
 
 from ib_keras.activations import OUTPUT_ACTIVATION, check_activation
 from ib_keras.initializers import MemberGlorotUniform, MemberTruncatedNormal, glorot_uniform_limit
-from ib_keras.layers import EnsembleDense
+from ib_keras.layers import EnsembleDense, EnsembleNoise
 from ib_keras.protocols import DEFAULT_PROTOCOL, GLOROT_UNIFORM, get_protocol
 
 HIDDEN_UNITS = (10, 7, 5, 4, 3)
@@ -49,6 +49,7 @@ def build_ensemble(
     input_dim: int = 12,
     hidden: Sequence[int] = HIDDEN_UNITS,
     n_classes: int = N_CLASSES,
+    noise_std: float = 0.0,
 ) -> keras.Model:
     """A compiled model of ``len(seeds)`` independent networks, member k initialised from seeds[k].
 
@@ -57,12 +58,16 @@ def build_ensemble(
     ``activation``; kernels are initialised by the protocol's rules (`ib_keras.protocols`) with zero
     biases. ``l2`` adds l2 * sum ||W||^2 / 2 over hidden kernels (not biases, not the output layer).
     Compiled with the protocol's optimizer (Adam) and learning rate, and `ensemble_crossentropy`.
+    ``noise_std`` s > 0 makes noisy networks (Goldfeld et al., ICML 2019): an `EnsembleNoise`
+    adds N(0, s^2) to every hidden unit after its activation, in training only.
     """
     check_activation(activation)
     if not seeds:
         raise ValueError("need at least one seed")
     if l2 < 0:
         raise ValueError(f"l2 must be >= 0, got {l2}")
+    if not 0 <= noise_std < math.inf:
+        raise ValueError(f"noise_std must be a finite number >= 0, got {noise_std}")
     members = len(seeds)
     inputs = keras.Input((members, input_dim), name="x")
     h = inputs
@@ -80,6 +85,8 @@ def build_ensemble(
             kernel_regularizer=keras.regularizers.L2(l2 / 2) if is_hidden and l2 > 0 else None,
             name=f"layer_{layer}",
         )(h)
+        if is_hidden and noise_std > 0:
+            h = EnsembleNoise(noise_std, seeds, layer, name=f"noise_{layer}")(h)
     model = keras.Model(inputs, h, name=f"{activation}_x{members}")
     model.compile(optimizer=_OPTIMIZERS[chosen.optimizer](chosen.learning_rate), loss=ensemble_crossentropy)
     return model

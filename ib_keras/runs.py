@@ -62,6 +62,7 @@ class TrainSpec:
     record_points: int | None = None
     hidden: tuple[int, ...] = HIDDEN_UNITS
     dataset: str = TISHBY  # a name `ib_keras.datasets.load_dataset` takes
+    noise_std: float = 0.0  # s > 0: noisy networks, N(0, s^2) added after every hidden activation
 
     def __post_init__(self):
         check_activation(self.activation)
@@ -78,6 +79,8 @@ class TrainSpec:
             raise ValueError(f"--epochs must be >= 1, got {self.epochs}")
         if self.record_points is not None and self.record_points < 1:
             raise ValueError(f"--record-points must be >= 1, got {self.record_points}")
+        if not 0 <= self.noise_std < float("inf"):
+            raise ValueError(f"--noise-std must be a finite number >= 0, got {self.noise_std}")
 
     @property
     def total_epochs(self) -> int:
@@ -93,10 +96,12 @@ class TrainSpec:
 
     def config(self, seed: int) -> dict:
         """The JSON description stored with network ``seed``: every hyperparameter and versions.
-        The paper's task and widths give the same config as before these were options."""
+        The paper's task and widths, and a deterministic network (no ``noise_std``), give the same
+        config as before these were options."""
         data = self.data()
         protocol = get_protocol(self.protocol)
-        settings = {name: value for name, value in asdict(self).items() if name not in ("hidden", "dataset")}
+        settings = {name: value for name, value in asdict(self).items()
+                    if name not in ("hidden", "dataset") and (name != "noise_std" or value > 0)}
         return {
             **settings,
             "epochs": self.total_epochs,
@@ -161,7 +166,7 @@ class TrainPlan:
         """Upper bound of the disk the files still to train will take."""
         data = self.spec.data()
         units = [*self.spec.hidden, data.n_classes]
-        return len(self.todo) * run_file_bytes(len(data.x), units, len(self.spec.record_epochs()))
+        return len(self.todo) * run_file_bytes(len(data.x), units, len(self.spec.record_epochs()), data.x.shape[1])
 
 
 def plan_training(spec: TrainSpec, seeds: Sequence[int], out: str | Path, overwrite: bool = False) -> TrainPlan:
@@ -354,7 +359,8 @@ def _train_seeds(plan: TrainPlan, seeds: Sequence[int], progress: bool, live: Li
     protocol = get_protocol(spec.protocol)
     for start in range(0, len(seeds), group_size):
         group = seeds[start : start + group_size]
-        model = build_ensemble(spec.activation, group, spec.l2, spec.protocol, x.shape[1], spec.hidden, data.n_classes)
+        model = build_ensemble(spec.activation, group, spec.l2, spec.protocol, x.shape[1], spec.hidden, data.n_classes,
+                               spec.noise_std)
         recorder = ActivationRecorder([plan.path(seed) for seed in group], x, y, train_idx, test_idx,
                                       spec.record_epochs(), configs=[spec.config(seed) for seed in group],
                                       batch_size=protocol.batch_size)

@@ -10,6 +10,11 @@ Layout (``schema_version`` 1)::
     /activations/layer_<i>    (E, N, units) float32, attrs units, activation
     /metrics/train_loss, train_accuracy, test_loss, test_accuracy   (E,) float64
     /weights_norm, /grad_mean, /grad_std   (E, L) float64
+    /kernels/layer_<i> (E, fan_in, units) float32, /biases/layer_<i> (E, units) float32
+                              each recorded epoch's parameters, so that a noisy network's noise can be
+                              propagated afterwards (`ib_keras.estimators.estimate_sp`); files from
+                              before them, and a recorder of a model whose layers are not all
+                              (fan_in, units) Dense kernels, have none
 
 The file is written in HDF5's single-writer/multiple-reader (SWMR) mode, one epoch per chunk,
 flushed after every epoch, so a writer killed at any instant leaves every flushed epoch readable.
@@ -92,6 +97,8 @@ class Run:
     grad_std: np.ndarray
     activity: list[np.ndarray] | None
     schedule: np.ndarray | None = None  # the epochs to record; None when neither file nor config says
+    kernels: list[np.ndarray] | None = None  # layer i's (E, fan_in, units); None: not recorded, or not read
+    biases: list[np.ndarray] | None = None  # layer i's (E, units)
 
     @property
     def complete(self) -> bool:
@@ -118,9 +125,13 @@ def run_path(out: str | Path, activation: str, l2: float, seed: int) -> Path:
     return config_dir(out, activation, l2) / f"seed-{seed:03d}.h5"
 
 
-def run_file_bytes(n_samples: int, layer_units: Sequence[int], n_epochs: int) -> int:
-    """Upper bound, in bytes, of one run file (activity stored uncompressed)."""
-    per_epoch = 4 * n_samples * sum(layer_units) + 8 * (len(METRICS) + 1 + len(LAYER_STATISTICS) * len(layer_units))
+def run_file_bytes(n_samples: int, layer_units: Sequence[int], n_epochs: int, input_dim: int = 12) -> int:
+    """Upper bound, in bytes, of one run file (activity stored uncompressed), with the kernels and
+    biases of layers fed by ``input_dim`` inputs."""
+    widths = [input_dim, *layer_units]
+    parameters = sum((fan_in + 1) * units for fan_in, units in zip(widths, widths[1:]))
+    per_epoch = 4 * (n_samples * sum(layer_units) + parameters) \
+        + 8 * (len(METRICS) + 1 + len(LAYER_STATISTICS) * len(layer_units))
     return n_epochs * per_epoch + 8 * 16 * n_samples + 64 * 1024
 
 
@@ -134,12 +145,15 @@ class RunWriter:
         layers: the recorded layers, in order.
         config: JSON-serialisable description of the run, stored as the ``config`` attribute.
         schedule: the epochs that will be appended (sorted); the file is complete once they all are.
+        fan_ins: each layer's kernel rows, to keep every recorded epoch's kernels and biases
+            (None: not kept).
     """
 
     def __init__(self, path, x, y, train_idx, test_idx, layers: Sequence[LayerSpec], config: dict,
-                 schedule: Sequence[int]):
+                 schedule: Sequence[int], fan_ins: Sequence[int] | None = None):
         self.path = Path(path)
         self._layers = list(layers)
+        self._fan_ins = None if fan_ins is None else [int(fan_in) for fan_in in fan_ins]
         with _writing(self.path):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._create(x, y, train_idx, test_idx, config, schedule)
@@ -171,6 +185,10 @@ class RunWriter:
             dataset.attrs["units"] = layer.units
             dataset.attrs["activation"] = layer.activation
             self._activity.append(dataset)
+        self._parameters = []
+        for i, (layer, fan_in) in enumerate(zip(self._layers, self._fan_ins or [])):
+            self._parameters += [self._growing(f"kernels/layer_{i}", (fan_in, layer.units), np.float32),
+                                 self._growing(f"biases/layer_{i}", (layer.units,), np.float32)]
         f.swmr_mode = True  # from here on the file stays readable whatever happens to the writer
 
     def _growing(self, name: str, row_shape: tuple, dtype) -> h5py.Dataset:
@@ -187,11 +205,16 @@ class RunWriter:
         weights_norm: np.ndarray,
         grad_mean: np.ndarray,
         grad_std: np.ndarray,
+        kernels: Sequence[np.ndarray] = (),
+        biases: Sequence[np.ndarray] = (),
     ) -> None:
-        """Add one epoch: per-layer (N, units) activity, the four metrics, and (L,) statistics.
+        """Add one epoch: per-layer (N, units) activity, the four metrics, (L,) statistics, and
+        when the writer keeps them per-layer (fan_in, units) kernels and (units,) biases.
         ``/epochs`` grows last, so a reader never sees an epoch without its data."""
         row = len(self._series["epochs"])
-        for dataset, values in zip(self._activity, activity, strict=True):
+        parameters = [value for pair in zip(kernels, biases, strict=True) for value in pair]
+        for dataset, values in [*zip(self._activity, activity, strict=True),
+                                *zip(self._parameters, parameters, strict=True)]:
             if values.shape != dataset.shape[1:]:
                 raise ValueError(f"{self.path}: {dataset.name} takes {dataset.shape[1:]} rows, got {values.shape}")
         values = {**metrics, "weights_norm": weights_norm, "grad_mean": grad_mean, "grad_std": grad_std}
@@ -199,6 +222,9 @@ class RunWriter:
             for dataset, layer_values in zip(self._activity, activity):
                 dataset.resize(row + 1, axis=0)
                 dataset.id.write_direct_chunk((row, 0, 0), _encode_chunk(layer_values))
+            for dataset, parameter in zip(self._parameters, parameters):
+                dataset.resize(row + 1, axis=0)
+                dataset[row] = parameter
             for name in (*METRICS, *LAYER_STATISTICS, "epochs"):
                 dataset = self._series[name]
                 dataset.resize(row + 1, axis=0)
@@ -369,9 +395,26 @@ def _layer_datasets(f: h5py.File, path: Path) -> list[h5py.Dataset]:
     return datasets
 
 
+def _parameter_datasets(f: h5py.File, path: Path, layers: Sequence[h5py.Dataset]) -> list[tuple] | None:
+    """(kernel, bias) datasets of every layer, or None for a file that keeps none; RunFileError when
+    they do not match the layers' widths."""
+    if "kernels" not in f and "biases" not in f:
+        return None
+    pairs = []
+    for i, layer in enumerate(layers):
+        kernel, bias = _field(f, path, f"kernels/layer_{i}"), _field(f, path, f"biases/layer_{i}")
+        units = layer.shape[2]
+        if kernel.ndim != 3 or kernel.shape[2] != units or bias.shape[1:] != (units,):
+            raise RunFileError(f"{path}: '{kernel.name}' or '{bias.name}' does not fit {layer.name}'s {units} units; "
+                               "train it again")
+        pairs.append((kernel, bias))
+    return pairs
+
+
 def read_run(path: str | Path, activity: bool = True) -> Run:
     """Read a run file, cut to its recorded epochs; RunFileError names the file, the field and the
-    fix (ForeignFileError when the file is readable HDF5 that this ib_keras did not write)."""
+    fix (ForeignFileError when the file is readable HDF5 that this ib_keras did not write). With
+    ``activity`` False neither the activity nor the kernels and biases are read."""
     path = Path(path)
     with _open(path) as f:
         try:
@@ -467,6 +510,8 @@ def _read(f: h5py.File, path: Path, activity: bool) -> Run:
     _check_config(config, path)
     growing = [_field(f, path, name) for name in ("epochs", *(f"metrics/{m}" for m in METRICS), *LAYER_STATISTICS)]
     datasets = _layer_datasets(f, path)
+    parameters = _parameter_datasets(f, path, datasets)
+    growing += [dataset for pair in parameters or [] for dataset in pair]
     # An epoch is whole once every dataset has its row: a writer killed while flushing may
     # have extended some datasets and not yet the others (HDF5 writes raw data first).
     n = min(dataset.shape[0] for dataset in (*growing, *datasets))
@@ -486,6 +531,8 @@ def _read(f: h5py.File, path: Path, activity: bool) -> Run:
         grad_std=_field(f, path, "grad_std")[:n],
         activity=[d[:n] for d in datasets] if activity else None,
         schedule=_schedule(f, path, config),
+        kernels=[kernel[:n] for kernel, _ in parameters] if activity and parameters else None,
+        biases=[bias[:n] for _, bias in parameters] if activity and parameters else None,
     )
     _check_contents(run)
     return run

@@ -30,8 +30,10 @@ class ActivationRecorder(keras.callbacks.Callback):
     on all N inputs; each kernel's Frobenius norm; the norms of the mean and of the standard
     deviation, over one shuffled pass of minibatches at the current weights, of each kernel's
     gradient of the training loss (Saxe et al.'s SNR quantities); and train/test cross-entropy
-    (nats, without any L2 term) and accuracy. Epoch 0 is the initialisation (recorded in
-    ``on_train_begin``), epoch e the state after e epochs.
+    (nats, without any L2 term) and accuracy; and each layer's kernel and bias, when every
+    recorded layer is a Dense one (a noisy network's noise is then propagated offline). Epoch 0
+    is the initialisation (recorded in ``on_train_begin``), epoch e the state after e epochs.
+    Activity is recorded with ``training=False``: a noisy network's noise-free S, not S + Z.
 
     The file is opened in ``on_train_begin``, appended to and flushed at every recorded epoch,
     and marked complete and closed in ``on_train_end``: a crash leaves every recorded epoch. The
@@ -101,10 +103,13 @@ class ActivationRecorder(keras.callbacks.Callback):
         self._activity_of = tf.function(lambda inputs: probe(inputs, training=False))
         self._gradient_statistics = self._compile_gradient_statistics()
         specs = [LayerSpec(int(layer.kernel.shape[-1]), activation_name(layer)) for layer in self._layers]
+        dense = all(len(layer.kernel.shape) == (3 if self._ensemble else 2) for layer in self._layers)
+        fan_ins = [int(layer.kernel.shape[-2]) for layer in self._layers] if dense else None
+        self._keeps_parameters = dense
         # The epochs this training reaches: the file is complete once each of them is recorded.
         schedule = sorted(e for e in self.epochs if e <= self.params.get("epochs", max(self.epochs, default=0)))
         self._writers = [
-            RunWriter(path, self.x, self.y, self.train_idx, self.test_idx, specs, config, schedule)
+            RunWriter(path, self.x, self.y, self.train_idx, self.test_idx, specs, config, schedule, fan_ins)
             for path, config in zip(self.paths, self.configs)
         ]
         if 0 in self.epochs:
@@ -168,6 +173,7 @@ class ActivationRecorder(keras.callbacks.Callback):
             [np.linalg.norm(np.asarray(layer.kernel).reshape(len(self.paths), -1), axis=1) for layer in self._layers],
             axis=-1,
         )
+        kernels, biases = self._parameters() if self._keeps_parameters else ([], [])
         probabilities = activity[-1]  # (N, K, classes)
         for k, writer in enumerate(self._writers):
             p = probabilities[:, k, :]
@@ -176,4 +182,13 @@ class ActivationRecorder(keras.callbacks.Callback):
                 p_true = np.clip(p[rows, self.y[rows]], _PROBABILITY_FLOOR, 1.0)
                 metrics[f"{split}_loss"] = float(-np.mean(np.log(p_true)))
                 metrics[f"{split}_accuracy"] = float(np.mean(p[rows].argmax(axis=1) == self.y[rows]))
-            writer.append(epoch, [a[:, k, :] for a in activity], metrics, weights_norm[k], grad_mean[k], grad_std[k])
+            writer.append(epoch, [a[:, k, :] for a in activity], metrics, weights_norm[k], grad_mean[k], grad_std[k],
+                          [kernel[k] for kernel in kernels], [bias[k] for bias in biases])
+
+    def _parameters(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Every layer's kernels (K, fan_in, units) and biases (K, units), zeros without a bias."""
+        members = len(self.paths)
+        kernels = [np.asarray(layer.kernel).reshape(members, *layer.kernel.shape[-2:]) for layer in self._layers]
+        biases = [np.asarray(layer.bias).reshape(members, -1) if getattr(layer, "bias", None) is not None
+                  else np.zeros((members, kernel.shape[-1]), np.float32) for layer, kernel in zip(self._layers, kernels)]
+        return kernels, biases

@@ -18,6 +18,11 @@ Methods (parameters and their defaults):
   KDE bounds bracket, I(X;T') and I(T';Y) of T' = T + N(0, s2 I) themselves, by stratified
   Monte Carlo with ``replicas`` antithetic draws per input, with standard errors (`Estimate`).
   s2 = noise_variance as ``"kde"``, or variance_scale * max|T| as ``"akde"``: give one of them.
+- ``"sp"`` (noise_std=None, replicas=4, mc_samples=2, seed=0): Goldfeld et al. (2019), sample
+  propagation in a noisy network, T_l = S_l + N(0, s^2 I) after every layer: I(X;T_l) and
+  I(T_l;Y) of the mixture whose centres are S_l under ``replicas`` draws of the earlier layers'
+  noise, with ``mc_samples`` antithetic draws per centre and standard errors. It needs the whole
+  network (`estimate_sp`), not one layer's activity; noise_std None means the run's own.
 
 References:
     Shwartz-Ziv & Tishby, Opening the Black Box of Deep Neural Networks via Information, 2017.
@@ -38,7 +43,8 @@ import numpy as np
 
 from ib_keras.estimators._binning import binned_information, ebab_bins, fixed_width_bins, uniform_bins
 from ib_keras.estimators._kde import kde_information
-from ib_keras.estimators._mixture import mixture_information
+from ib_keras.estimators._mixture import mixture_information, replica_mixture_information
+from ib_keras.estimators._propagation import DRAW_KEY, replica_centres
 
 METHODS: dict[str, dict] = {
     "uniform": {"n_bins": 30, "lo": -1.0, "hi": 1.0},
@@ -47,7 +53,9 @@ METHODS: dict[str, dict] = {
     "kde": {"noise_variance": 1e-3, "bound": "upper"},
     "akde": {"variance_scale": 0.1, "bound": "upper"},
     "noisy": {"noise_variance": 1e-3, "variance_scale": None, "replicas": 4, "seed": 0},
+    "sp": {"noise_std": None, "replicas": 4, "mc_samples": 2, "seed": 0},
 }
+NETWORK_METHODS = ("sp",)  # estimated from the network's inputs and parameters, not one layer's activity
 BOUNDS = ("upper", "lower")
 LAYER_MAX = "layer_max"
 # More bins than any sample count this tool handles (a bin's counts cost memory per unit even when
@@ -103,7 +111,8 @@ def _noise_variance(activity: np.ndarray, method: str, params: dict) -> float:
 
 # What works in the float32 the estimators compute in: bin indices activity / bin_size stay far
 # inside int64, and kernel variances (and the largest activity times variance_scale) stay normal.
-_POSITIVE_RANGES = {"bin_size": (1e-9, 1e9), "noise_variance": (1e-30, 1e30), "variance_scale": (1e-30, 1e30)}
+_POSITIVE_RANGES = {"bin_size": (1e-9, 1e9), "noise_variance": (1e-30, 1e30), "variance_scale": (1e-30, 1e30),
+                    "noise_std": (1e-15, 1e15)}
 
 
 def resolve_params(method: str, **params) -> dict:
@@ -123,7 +132,8 @@ def resolve_params(method: str, **params) -> dict:
         raise ValueError("noisy: give noise_variance (a fixed s2, as kde) or variance_scale (s2 = variance_scale x "
                          f"max|T|, as akde), one of them, got {resolved['noise_variance']!r} and {resolved['variance_scale']!r}")
     for name, value in resolved.items():
-        if method == "noisy" and value is None and name in ("noise_variance", "variance_scale"):
+        if value is None and (method, name) in (("noisy", "noise_variance"), ("noisy", "variance_scale"),
+                                                ("sp", "noise_std")):
             continue
         if isinstance(value, bool) and name != "bound":  # JSON's true would pass as the number 1
             raise ValueError(f"{method}: {name} must be a number, not {value!r}")
@@ -133,7 +143,12 @@ def resolve_params(method: str, **params) -> dict:
             low, high = _POSITIVE_RANGES[name]
             if not (isinstance(value, Real) and low <= value <= high):
                 raise ValueError(f"{method}: {name} must be a number from {low:g} to {high:g}, got {value!r}")
-        if name == "replicas" and not (isinstance(value, Integral) and 4 <= value <= MAX_REPLICAS and value % 2 == 0):
+        if name in ("replicas", "mc_samples") and method == "sp" and not (
+                isinstance(value, Integral) and 1 <= value <= MAX_REPLICAS and (name == "replicas" or value % 2 == 0)):
+            raise ValueError(f"sp: {name} must be {'an even' if name == 'mc_samples' else 'a'} whole number from "
+                             f"{2 if name == 'mc_samples' else 1} to {MAX_REPLICAS}, got {value!r}")
+        if name == "replicas" and method == "noisy" and not (
+                isinstance(value, Integral) and 4 <= value <= MAX_REPLICAS and value % 2 == 0):
             raise ValueError(f"{method}: replicas must be an even whole number from 4 to {MAX_REPLICAS} (antithetic pairs, "
                              f"two at least for a standard error), got {value!r}")
         if name == "seed" and not (isinstance(value, Integral) and 0 <= value < 2**63):
@@ -142,6 +157,9 @@ def resolve_params(method: str, **params) -> dict:
             raise ValueError(f"{method}: bound must be one of {', '.join(BOUNDS)}, got {value!r}")
         if name == "low" and value is not None and not (isinstance(value, Real) and math.isfinite(value)):
             raise ValueError(f"{method}: low must be a finite number or None, got {value!r}")
+    if method == "sp" and resolved["replicas"] * resolved["mc_samples"] < 4:
+        raise ValueError(f"sp: replicas x mc_samples must be >= 4 (two antithetic pairs per input, for a standard error), "
+                         f"got {resolved['replicas']} x {resolved['mc_samples']}")
     if method == "uniform":
         lo, hi = resolved["lo"], resolved["hi"]
         if not (isinstance(lo, Real) and math.isfinite(lo)):
@@ -195,6 +213,9 @@ def estimate_mi_many(
             for akde, an odd number of replicas, ...).
     """
     requests = [(method, resolve_params(method, **params)) for method, params in requests]
+    if any(method in NETWORK_METHODS for method, _ in requests):
+        raise ValueError("sp propagates the noise through the network's layers, so it needs the network, not one "
+                         "layer's activity: use estimate_sp, or the estimate stage on a run file")
     activity = np.asarray(activity)
     labels = np.asarray(labels)
     if activity.ndim != 2 or activity.shape[0] == 0 or activity.shape[1] == 0:
@@ -229,3 +250,77 @@ def estimate_mi(activity: np.ndarray, labels: np.ndarray, method: str, **params)
     """Estimate (I(X;T), I(T;Y)) in bits for one layer at one epoch: `estimate_mi_many` with
     the one request (method, params). activity (N, d), labels (N,)."""
     return estimate_mi_many(activity, labels, [(method, params)])[0]
+
+
+def estimate_sp(
+    x: np.ndarray,
+    kernels: Sequence[np.ndarray],
+    biases: Sequence[np.ndarray],
+    activations: Sequence[str],
+    labels: np.ndarray,
+    layer: int,
+    noise_std: float,
+    replicas: int = 4,
+    mc_samples: int = 2,
+    seed: int = 0,
+) -> Estimate:
+    """Sample propagation (Goldfeld et al. 2019): (I(X;T_l), I(T_l;Y)) in bits, with standard
+    errors, of layer ``layer`` of a noisy network T_l = f_l(T_{l-1} W_l + b_l) + N(0, s^2 I).
+
+    X is uniform over the N inputs. Each input is propagated ``replicas`` times with fresh draws of
+    the earlier layers' noise (`replica_centres`); T_l given X = x is then the mixture of N(c, s^2 I)
+    over x's replica centres c, and the estimate is that of `replica_mixture_information` with
+    ``mc_samples`` draws per centre. The layer's own noise N(0, s^2 I) is counted for every
+    layer, the output layer too (its activity observed with noise s). For the first layer the
+    replicas coincide and the estimate is the ``noisy`` estimator's quantity at s2 = s^2. Cost:
+    (N R)^2 mc_samples / 2 kernel pairs.
+
+    Args:
+        x: (N, features) inputs.
+        kernels, biases: each layer's (fan_in, units) kernel and (units,) bias at this epoch.
+        activations: each layer's activation name (hidden ones, then ``"softmax"``).
+        labels: (N,) integer labels, two classes at least.
+        layer: which layer (0 = the first hidden one).
+        noise_std: s > 0, in activity units.
+        replicas, mc_samples, seed: as ``METHODS["sp"]``; the same seed gives the same estimate.
+
+    Raises ValueError for bad parameters, shapes, labels or non-finite activity.
+    """
+    params = resolve_params("sp", noise_std=noise_std, replicas=replicas, mc_samples=mc_samples, seed=seed)
+    if params["noise_std"] is None:
+        raise ValueError("sp: give noise_std, the network's noise standard deviation s > 0")
+    labels = np.asarray(labels)
+    if not np.issubdtype(labels.dtype, np.integer) or labels.shape != (len(x),):
+        raise ValueError(f"labels must be ({len(x)},) integers to match x, got {labels.shape} {labels.dtype}")
+    values, classes = np.unique(labels, return_inverse=True)
+    if len(values) < 2:
+        raise ValueError(f"labels hold a single class ({values[0]}); I(T;Y) needs at least two")
+    centres = replica_centres(x, kernels, biases, activations, layer, noise_std, replicas,
+                              params["seed"])
+    check_finite(centres)
+    draws_seed = np.random.default_rng([params["seed"], DRAW_KEY, layer]).integers(2**63)
+    return Estimate(*replica_mixture_information(centres, classes.astype(np.int64), noise_std**2, mc_samples,
+                                                 int(draws_seed)))
+
+
+def within_between(activity: np.ndarray, labels: np.ndarray) -> float:
+    """How much same-class representations cluster: the mean squared distance between the
+    activity of two inputs of one class over that between inputs of different classes (ordered
+    pairs of distinct inputs; squared activity units cancel). 1: no clustering by class; towards
+    0: each class collapses to a point. NaN when there is no pair of one kind. activity (N, d),
+    labels (N,); exact, in float64, in O(N d) from the class sums."""
+    activity = np.asarray(activity, dtype=np.float64)
+    activity = activity - activity.mean(axis=0)  # distances unchanged; the sums below then cancel less
+    _, classes = np.unique(np.asarray(labels), return_inverse=True)
+    norms = np.einsum("ij,ij->i", activity, activity)
+    counts = np.bincount(classes).astype(np.float64)
+    sums = np.stack([activity[classes == c].sum(axis=0) for c in range(len(counts))])
+    norm_sums = np.bincount(classes, weights=norms)
+    # sum over ordered pairs (i, j) of one set of ||t_i - t_j||^2 = 2 n sum ||t||^2 - 2 ||sum t||^2
+    within = float(np.sum(2 * counts * norm_sums - 2 * np.einsum("cj,cj->c", sums, sums)))
+    total = 2 * len(activity) * float(norms.sum()) - 2 * float(np.sum(sums.sum(axis=0) ** 2))
+    within_pairs = float(np.sum(counts * (counts - 1)))
+    between_pairs = len(activity) ** 2 - float(np.sum(counts**2))
+    if within_pairs == 0 or between_pairs == 0 or total - within <= 0:
+        return math.nan
+    return (within / within_pairs) / ((total - within) / between_pairs)
