@@ -1,4 +1,4 @@
-"""Command line: ``python -m ib_keras train|sweep|inspect|estimate|summarize|plot|report|baselines``. Parses arguments and calls the library.
+"""Command line: ``python -m ib_keras train|sweep|inspect|estimate|summarize|plot|report|baselines|noisy-report``. Parses arguments and calls the library.
 
 Every error is one line on stderr and exit code 2, before anything is written.
 """
@@ -168,6 +168,13 @@ def _parser() -> argparse.ArgumentParser:
     baselines.add_argument("--out", type=_path, default="figures/baselines",
                            help="directory for REPORT.md and the figures (default: figures/baselines)")
     baselines.add_argument("--timings", help="JSON file of wall time (s) per stage, for the manifest")
+
+    noisy = commands.add_parser("noisy-report", help="Goldfeld et al.'s claims on noisy networks (train --noise-std; "
+                                                    "estimate with sp): REPORT.md, figures, noisy.parquet")
+    noisy.add_argument("table", type=_path, help="MI table of the noisy runs, with sp rows (.parquet or .csv)")
+    noisy.add_argument("--out", type=_path, default="figures/noisy",
+                       help="directory for REPORT.md, the figures and noisy.parquet (default: figures/noisy)")
+    noisy.add_argument("--timings", help="JSON file of wall time (s) per stage")
     return parser
 
 
@@ -306,12 +313,19 @@ def _baselines(args) -> None:
     print(f"{report}: report written, {len(files)} figures beside it")
 
 
+def _noisy_report(args) -> None:
+    _files_only()
+    from ib_keras.noisy_report import noisy_report
+
+    print(f"{noisy_report(args.table, args.out, _timings(args.timings))}: report written")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = _parser().parse_args(argv)
     try:
         commands = {"train": _train, "sweep": _sweep, "inspect": _inspect, "estimate": _estimate,
-                    "summarize": _summarize, "plot": _plot, "report": _report, "baselines": _baselines}
+                    "summarize": _summarize, "plot": _plot, "report": _report, "baselines": _baselines, "noisy-report": _noisy_report}
         commands[args.command](args)
     except BrokenPipeError:  # `inspect f.h5 | head -1`: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so that exit's flush fails silently

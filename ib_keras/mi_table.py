@@ -282,7 +282,7 @@ def _sp_information(run, e: int, layer: int, params: dict) -> Estimate:
                          "estimate it as a noisy network of noise S")
     return estimate_sp(run.x, [kernel[e] for kernel in run.kernels], [bias[e] for bias in run.biases],
                        [spec.activation for spec in run.layers], run.y, layer, noise_std, params["replicas"],
-                       params["mc_samples"], params["seed"])
+                       params["marginal_replicas"], params["mc_samples"], params["seed"])
 
 
 @dataclass(frozen=True)
@@ -328,8 +328,8 @@ def _tasks(path: Path, run_hash: str, specs: Sequence[EstimatorSpec], done: dict
     epochs = tuple(sorted(set().union(*missing.values())))  # every pending setting at each: some may have them
     kde_settings = sum(spec.method in ("kde", "akde") for spec in pending)
     draws = sum(spec.params_for(activation)["replicas"] for spec in pending if spec.method == "noisy")
-    # sp: (N R)^2 (centre, centre) pairs, mc_samples draws each: a noisy setting of R^2 mc_samples draws
-    draws += sum(params["replicas"] ** 2 * params["mc_samples"]
+    # sp: N^2 R_m mc_samples / 4 (centre, centre) pairs, four draws each: a noisy setting of R_m mc_samples draws
+    draws += sum(params["marginal_replicas"] * params["mc_samples"]
                  for params in (spec.params_for(activation) for spec in pending if spec.method == "sp"))
     per_layer = [len(epochs) * len(run.x) ** 2 * (layer.units + _KDE_SETTING_COST * kde_settings
                                                   + _NOISY_DRAW_COST * draws * (layer.units + _KDE_SETTING_COST))

@@ -18,10 +18,11 @@ Methods (parameters and their defaults):
   KDE bounds bracket, I(X;T') and I(T';Y) of T' = T + N(0, s2 I) themselves, by stratified
   Monte Carlo with ``replicas`` antithetic draws per input, with standard errors (`Estimate`).
   s2 = noise_variance as ``"kde"``, or variance_scale * max|T| as ``"akde"``: give one of them.
-- ``"sp"`` (noise_std=None, replicas=4, mc_samples=2, seed=0): Goldfeld et al. (2019), sample
-  propagation in a noisy network, T_l = S_l + N(0, s^2 I) after every layer: I(X;T_l) and
-  I(T_l;Y) of the mixture whose centres are S_l under ``replicas`` draws of the earlier layers'
-  noise, with ``mc_samples`` antithetic draws per centre and standard errors. It needs the whole
+- ``"sp"`` (noise_std=None, replicas=64, marginal_replicas=8, mc_samples=8, seed=0): Goldfeld et
+  al. (2019), sample propagation in a noisy network, T_l = S_l + N(0, s^2 I) after every layer:
+  I(X;T_l) and I(T_l;Y) when T_l given an input is the mixture over its ``replicas`` centres (S_l
+  under draws of the earlier layers' noise), the marginal summing ``marginal_replicas`` of every
+  other input's, by ``mc_samples`` draws per input, with standard errors. It needs the whole
   network (`estimate_sp`), not one layer's activity; noise_std None means the run's own.
 
 References:
@@ -53,7 +54,7 @@ METHODS: dict[str, dict] = {
     "kde": {"noise_variance": 1e-3, "bound": "upper"},
     "akde": {"variance_scale": 0.1, "bound": "upper"},
     "noisy": {"noise_variance": 1e-3, "variance_scale": None, "replicas": 4, "seed": 0},
-    "sp": {"noise_std": None, "replicas": 4, "mc_samples": 2, "seed": 0},
+    "sp": {"noise_std": None, "replicas": 64, "marginal_replicas": 8, "mc_samples": 8, "seed": 0},
 }
 NETWORK_METHODS = ("sp",)  # estimated from the network's inputs and parameters, not one layer's activity
 BOUNDS = ("upper", "lower")
@@ -143,10 +144,9 @@ def resolve_params(method: str, **params) -> dict:
             low, high = _POSITIVE_RANGES[name]
             if not (isinstance(value, Real) and low <= value <= high):
                 raise ValueError(f"{method}: {name} must be a number from {low:g} to {high:g}, got {value!r}")
-        if name in ("replicas", "mc_samples") and method == "sp" and not (
-                isinstance(value, Integral) and 1 <= value <= MAX_REPLICAS and (name == "replicas" or value % 2 == 0)):
-            raise ValueError(f"sp: {name} must be {'an even' if name == 'mc_samples' else 'a'} whole number from "
-                             f"{2 if name == 'mc_samples' else 1} to {MAX_REPLICAS}, got {value!r}")
+        if name in ("replicas", "marginal_replicas", "mc_samples") and method == "sp" and not (
+                isinstance(value, Integral) and 1 <= value <= MAX_REPLICAS):
+            raise ValueError(f"sp: {name} must be a whole number from 1 to {MAX_REPLICAS}, got {value!r}")
         if name == "replicas" and method == "noisy" and not (
                 isinstance(value, Integral) and 4 <= value <= MAX_REPLICAS and value % 2 == 0):
             raise ValueError(f"{method}: replicas must be an even whole number from 4 to {MAX_REPLICAS} (antithetic pairs, "
@@ -157,9 +157,8 @@ def resolve_params(method: str, **params) -> dict:
             raise ValueError(f"{method}: bound must be one of {', '.join(BOUNDS)}, got {value!r}")
         if name == "low" and value is not None and not (isinstance(value, Real) and math.isfinite(value)):
             raise ValueError(f"{method}: low must be a finite number or None, got {value!r}")
-    if method == "sp" and resolved["replicas"] * resolved["mc_samples"] < 4:
-        raise ValueError(f"sp: replicas x mc_samples must be >= 4 (two antithetic pairs per input, for a standard error), "
-                         f"got {resolved['replicas']} x {resolved['mc_samples']}")
+    if method == "sp":
+        _check_sp(resolved)
     if method == "uniform":
         lo, hi = resolved["lo"], resolved["hi"]
         if not (isinstance(lo, Real) and math.isfinite(lo)):
@@ -167,6 +166,15 @@ def resolve_params(method: str, **params) -> dict:
         if hi != LAYER_MAX and not (isinstance(hi, Real) and math.isfinite(hi) and hi > lo):
             raise ValueError(f"uniform: hi must be a finite number > lo ({lo}) or '{LAYER_MAX}', got {hi!r}")
     return resolved
+
+
+def _check_sp(params: dict) -> None:
+    replicas, marginal, draws = params["replicas"], params["marginal_replicas"], params["mc_samples"]
+    if marginal > replicas:
+        raise ValueError(f"sp: marginal_replicas ({marginal}) must be at most replicas ({replicas})")
+    if draws % 4 or draws < 8 or draws // 4 > replicas:
+        raise ValueError(f"sp: mc_samples must be a multiple of 4 from 8 (four draws from each of two centres per input "
+                         f"at least, for a standard error) to 4 x replicas ({4 * replicas}), got {draws}")
 
 
 def method_defaults(method: str, params: dict) -> dict:
@@ -260,8 +268,9 @@ def estimate_sp(
     labels: np.ndarray,
     layer: int,
     noise_std: float,
-    replicas: int = 4,
-    mc_samples: int = 2,
+    replicas: int = 64,
+    marginal_replicas: int = 8,
+    mc_samples: int = 8,
     seed: int = 0,
 ) -> Estimate:
     """Sample propagation (Goldfeld et al. 2019): (I(X;T_l), I(T_l;Y)) in bits, with standard
@@ -269,11 +278,12 @@ def estimate_sp(
 
     X is uniform over the N inputs. Each input is propagated ``replicas`` times with fresh draws of
     the earlier layers' noise (`replica_centres`); T_l given X = x is then the mixture of N(c, s^2 I)
-    over x's replica centres c, and the estimate is that of `replica_mixture_information` with
-    ``mc_samples`` draws per centre. The layer's own noise N(0, s^2 I) is counted for every
-    layer, the output layer too (its activity observed with noise s). For the first layer the
-    replicas coincide and the estimate is the ``noisy`` estimator's quantity at s2 = s^2. Cost:
-    (N R)^2 mc_samples / 2 kernel pairs.
+    over x's replica centres c, and the estimate is that of `replica_mixture_information`:
+    ``mc_samples`` draws per input, the marginal with ``marginal_replicas`` centres of every other
+    input. The layer's own noise N(0, s^2 I) is counted for every layer, the output layer too (its
+    activity observed with noise s). For the first layer the replicas coincide and the estimate
+    is the ``noisy`` estimator's quantity at s2 = s^2. Cost: N^2 marginal_replicas mc_samples / 4
+    centre pairs, four exponentials each.
 
     Args:
         x: (N, features) inputs.
@@ -282,11 +292,13 @@ def estimate_sp(
         labels: (N,) integer labels, two classes at least.
         layer: which layer (0 = the first hidden one).
         noise_std: s > 0, in activity units.
-        replicas, mc_samples, seed: as ``METHODS["sp"]``; the same seed gives the same estimate.
+        replicas, marginal_replicas, mc_samples, seed: as ``METHODS["sp"]``; the same seed gives
+            the same estimate.
 
     Raises ValueError for bad parameters, shapes, labels or non-finite activity.
     """
-    params = resolve_params("sp", noise_std=noise_std, replicas=replicas, mc_samples=mc_samples, seed=seed)
+    params = resolve_params("sp", noise_std=noise_std, replicas=replicas, marginal_replicas=marginal_replicas,
+                            mc_samples=mc_samples, seed=seed)
     if params["noise_std"] is None:
         raise ValueError("sp: give noise_std, the network's noise standard deviation s > 0")
     labels = np.asarray(labels)
@@ -299,8 +311,8 @@ def estimate_sp(
                               params["seed"])
     check_finite(centres)
     draws_seed = np.random.default_rng([params["seed"], DRAW_KEY, layer]).integers(2**63)
-    return Estimate(*replica_mixture_information(centres, classes.astype(np.int64), noise_std**2, mc_samples,
-                                                 int(draws_seed)))
+    return Estimate(*replica_mixture_information(centres, classes.astype(np.int64), noise_std**2, marginal_replicas,
+                                                 mc_samples, int(draws_seed)))
 
 
 def within_between(activity: np.ndarray, labels: np.ndarray) -> float:

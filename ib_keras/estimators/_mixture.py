@@ -88,59 +88,27 @@ def _add_input_draws(points, j0, j1, beta, row, doubled_noise, i, sums, width):
 
 
 @njit(cache=True)
-def _draw_sums(points, class_bounds, group_size, doubled_noise, beta, own, other, group, width):
-    """For every centre i (points (d, n) sorted by class, then in groups of ``group_size``
-    consecutive centres, class bounds on group bounds) and draw k: own[k, i], other[k, i] and
-    group[k, i], the kernel sums over i's class, over the rest, and over i's group (all three
-    arrays (r, n), zeroed)."""
+def _draw_sums(points, class_bounds, doubled_noise, beta, own, other, width):
+    """For every input i (points (d, n) sorted by class) and draw k: own[k, i] and other[k, i],
+    the kernel sums over i's class and over the rest (both arrays (r, n), zeroed)."""
     n = points.shape[1]
     row = np.empty(points.shape[0], dtype=np.float32)
     for c in range(class_bounds.shape[0] - 1):
         lo, hi = class_bounds[c], class_bounds[c + 1]
         for i in range(lo, hi):
             row[:] = points[:, i]
-            first = i - i % group_size
             _add_input_draws(points, lo, hi, beta, row, doubled_noise, i, own, width)
             _add_input_draws(points, 0, lo, beta, row, doubled_noise, i, other, width)
             _add_input_draws(points, hi, n, beta, row, doubled_noise, i, other, width)
-            _add_input_draws(points, first, first + group_size, beta, row, doubled_noise, i, group, width)
 
 
-def _mean_and_error(draws: np.ndarray, group_size: int) -> tuple[float, float]:
-    """The mean of draws (r, n), r per centre in antithetic pairs (rows 2m, 2m + 1), and its
-    standard error (same units): stratified by input (``group_size`` consecutive centres each),
-    each pair's mean one independent unit."""
+def _mean_and_error(draws: np.ndarray) -> tuple[float, float]:
+    """The mean of draws (r, n), r per input in antithetic pairs (rows 2m, 2m + 1), and its
+    standard error (same units): stratified by input, each pair's mean one independent unit."""
     pair_means = 0.5 * (draws[0::2] + draws[1::2])
     pairs, n = pair_means.shape
-    units = pair_means.reshape(pairs, n // group_size, group_size).transpose(0, 2, 1).reshape(-1, n // group_size)
-    within = units.var(axis=0, ddof=1)
-    return float(draws.mean()), math.sqrt(float(within.sum()) / len(units)) / units.shape[1]
-
-
-def _information(centres: np.ndarray, classes: np.ndarray, noise: np.ndarray, noise_variance: float
-                 ) -> tuple[float, float, float, float]:
-    """(I(X;T'), I(T';Y), their standard errors) in bits for T' given X = i the equal mixture of
-    N(c, s2 I) over input i's R centres: centres (N, R, d), classes (N,), noise (pairs, N, R, d)
-    standard normal draws, each used as +z and -z from every centre."""
-    n, group_size, d = centres.shape
-    order = np.argsort(classes, kind="stable")
-    sorted_classes = np.asarray(classes)[order]
-    class_bounds = np.flatnonzero(np.r_[True, sorted_classes[1:] != sorted_classes[:-1], True]).astype(np.int64)
-    points = (centres[order] - centres.mean(axis=(0, 1))).reshape(n * group_size, d)
-    doubled_noise = np.ascontiguousarray(noise[:, order].reshape(len(noise), n * group_size, d)
-                                         * np.float32(2.0 * math.sqrt(noise_variance)))
-    beta = np.float32(-math.log2(math.e) / (2.0 * noise_variance))
-    own, other, group = (np.zeros((2 * len(noise), n * group_size), dtype=np.float32) for _ in range(3))
-    _draw_sums(np.ascontiguousarray(points.T), class_bounds * group_size, group_size, doubled_noise, beta, own, other,
-               group, (np.float32(0.0),) * d)
-    log_own = np.log(own.astype(np.float64))
-    log_total = np.log(own.astype(np.float64) + other)
-    # One centre per input: the group sum is its own kernel, exactly 1, and its log exactly 0.
-    log_group = np.log(group.astype(np.float64)) if group_size > 1 else 0.0
-    class_share = np.repeat(np.bincount(sorted_classes) / n, np.diff(class_bounds)).repeat(group_size)
-    i_xt, i_xt_se = _mean_and_error(math.log(n) - log_total + log_group, group_size)
-    i_ty, i_ty_se = _mean_and_error(log_own - log_total - np.log(class_share), group_size)
-    return i_xt * _BITS_PER_NAT, i_ty * _BITS_PER_NAT, i_xt_se * _BITS_PER_NAT, i_ty_se * _BITS_PER_NAT
+    within = pair_means.var(axis=0, ddof=1)
+    return float(draws.mean()), math.sqrt(float(within.sum()) / pairs) / n
 
 
 def mixture_information(
@@ -159,31 +127,113 @@ def mixture_information(
     activity = np.asarray(activity, dtype=np.float32)
     n, d = activity.shape
     noise = np.random.default_rng(seed).standard_normal((replicas // 2, n, d), dtype=np.float32)
-    return _information(activity[:, None, :], classes, noise[:, :, None, :], noise_variance)
+    order = np.argsort(classes, kind="stable")
+    sorted_classes = np.asarray(classes)[order]
+    class_bounds = np.flatnonzero(np.r_[True, sorted_classes[1:] != sorted_classes[:-1], True]).astype(np.int64)
+    centred = activity[order] - activity.mean(axis=0)
+    doubled_noise = np.ascontiguousarray(noise[:, order] * np.float32(2.0 * math.sqrt(noise_variance)))
+    beta = np.float32(-math.log2(math.e) / (2.0 * noise_variance))
+    own = np.zeros((replicas, n), dtype=np.float32)
+    other = np.zeros_like(own)
+    _draw_sums(np.ascontiguousarray(centred.T), class_bounds, doubled_noise, beta, own, other, (np.float32(0.0),) * d)
+    log_own = np.log(own.astype(np.float64))
+    log_total = np.log(own.astype(np.float64) + other)
+    class_share = np.bincount(sorted_classes) / n
+    i_xt, i_xt_se = _mean_and_error(math.log(n) - log_total)
+    i_ty, i_ty_se = _mean_and_error(log_own - log_total - np.log(class_share[sorted_classes]))
+    return i_xt * _BITS_PER_NAT, i_ty * _BITS_PER_NAT, i_xt_se * _BITS_PER_NAT, i_ty_se * _BITS_PER_NAT
+
+
+@njit(cache=True)
+def _replica_draw_sums(others, class_bounds, marginal_replicas, own, doubled_noise, beta, conditional, same, rest,
+                       width):
+    """Sample propagation's kernel sums. Input i (sorted by class; ``class_bounds`` in inputs) has
+    R centres own[i] (d, R); its draws come from its first q = doubled_noise.shape[0] / 2 centres,
+    each with two antithetic pairs: draw 4k + (0, 1, 2, 3) is own[i, :, k] + (z0, z1, -z0, -z1),
+    z0, z1 = doubled_noise[2k, i], doubled_noise[2k + 1, i] (doubled). For every draw, sums against
+    i's own R centres (``conditional``), against the other inputs of i's class (``same``) and of
+    the other classes (``rest``), whose centres are ``others`` (d, N R_m), R_m consecutive per
+    input. All three arrays (4q, N), zeroed."""
+    n = others.shape[1]
+    replicas = own.shape[2]
+    row = np.empty(others.shape[0], dtype=np.float32)
+    for c in range(class_bounds.shape[0] - 1):
+        lo, hi = class_bounds[c] * marginal_replicas, class_bounds[c + 1] * marginal_replicas
+        for i in range(class_bounds[c], class_bounds[c + 1]):
+            first, last = i * marginal_replicas, (i + 1) * marginal_replicas
+            for k in range(doubled_noise.shape[0] // 2):
+                row[:] = own[i, :, k]
+                z0, z1 = doubled_noise[2 * k, i], doubled_noise[2 * k + 1, i]
+                _add_two_pairs(own[i], 0, replicas, beta, row, z0, z1, width, conditional, k, i)
+                _add_two_pairs(others, lo, first, beta, row, z0, z1, width, same, k, i)
+                _add_two_pairs(others, last, hi, beta, row, z0, z1, width, same, k, i)
+                _add_two_pairs(others, 0, lo, beta, row, z0, z1, width, rest, k, i)
+                _add_two_pairs(others, hi, n, beta, row, z0, z1, width, rest, k, i)
+
+
+@njit(inline="always", cache=True)
+def _add_two_pairs(points, j0, j1, beta, row, z0, z1, width, sums, k, i):
+    """`_two_pairs` of centre ``row`` against points[:, j0:j1], added to draws 4k..4k+3 of input i."""
+    plus0, plus1, minus0, minus1 = _two_pairs(points, j0, j1, beta, row, z0, z1, width)
+    sums[4 * k, i] += plus0
+    sums[4 * k + 1, i] += plus1
+    sums[4 * k + 2, i] += minus0
+    sums[4 * k + 3, i] += minus1
 
 
 def replica_mixture_information(
-    centres: np.ndarray, classes: np.ndarray, noise_variance: float, mc_samples: int, seed: int
+    centres: np.ndarray, classes: np.ndarray, noise_variance: float, marginal_replicas: int, mc_samples: int,
+    seed: int,
 ) -> tuple[float, float, float, float]:
     """(I(X;T), I(T;Y), their standard errors), all in bits, when T given X = i is the mixture
-    (1/R) sum_m N(c_im, s2 I) of input i's R centres (sample propagation's estimate of a noisy
-    layer: c_im = S(i) computed with the m-th replica of the earlier layers' noise).
+    p(t | i) = (1/R) sum_m N(t; c_im, s2 I) of input i's R centres: sample propagation's estimate
+    of a noisy layer (c_im = S(i) under the m-th replica of the earlier layers' noise).
 
-    Each draw u = c_im + z gives log p(u | i) - log p(u) = log N + log sum_{m'} k(u, c_im')
-    - log sum_{j, m'} k(u, c_jm'), with k the Gaussian kernel, and the mean of these over i, m
-    and z is the estimate; I(T;Y) in the same way with the sum over i's class. The standard error
-    counts the Monte Carlo of the draws and of the replicas (each input's R mc_samples / 2 pair
-    means are its units), not the bias of representing p(t | i) by R centres, which shrinks as R
-    grows (Goldfeld et al. 2019, Section 4).
+    A draw u = c_im + z from p(. | i) gives log p(u | i) - log p(u), with p(u) = (1/N) sum_j p(u | j):
+    the j = i term with all R of i's centres, as in the numerator, and every other input j by
+    its first R_m centres, an unbiased estimate of p(u | j) because u is independent of them. So
+    inputs far apart give exactly log N, and the bias of a mixture of few centres stays in the
+    conditional term, which R (cheap: R kernels per draw) controls; the N R_m other centres are
+    the cost. I(T;Y) in the same way over i's class. Draws: mc_samples per input, from its first
+    mc_samples / 4 centres, two antithetic pairs each; the standard error counts each centre's four
+    draws as one unit, stratified by input, so it covers the draws and the replicas, not the bias
+    of representing p(t | i) by R centres (Goldfeld et al. 2019, Section 4), which R shrinks.
 
     Args:
         centres: (N, R, d) centres c_im, in float32.
         classes: (N,) class of each input, 0..C-1.
         noise_variance: s2 > 0 of the layer's own noise, in squared activity units.
-        mc_samples: draws per centre, even (antithetic pairs); R mc_samples / 2 >= 2.
+        marginal_replicas: R_m <= R.
+        mc_samples: draws per input, a multiple of 4, 8 at least, mc_samples / 4 <= R.
         seed: the draws' seed.
     """
     centres = np.asarray(centres, dtype=np.float32)
-    n, group_size, d = centres.shape
-    noise = np.random.default_rng(seed).standard_normal((mc_samples // 2, n, group_size, d), dtype=np.float32)
-    return _information(centres, classes, noise, noise_variance)
+    n, replicas, d = centres.shape
+    sources = mc_samples // 4
+    order = np.argsort(classes, kind="stable")
+    sorted_classes = np.asarray(classes)[order]
+    class_bounds = np.flatnonzero(np.r_[True, sorted_classes[1:] != sorted_classes[:-1], True]).astype(np.int64)
+    centred = centres[order] - centres.mean(axis=(0, 1))
+    others = np.ascontiguousarray(centred[:, :marginal_replicas].reshape(n * marginal_replicas, d).T)
+    own = np.ascontiguousarray(centred.transpose(0, 2, 1))
+    noise = np.random.default_rng(seed).standard_normal((2 * sources, n, d), dtype=np.float32)
+    doubled_noise = np.ascontiguousarray(noise[:, order] * np.float32(2.0 * math.sqrt(noise_variance)))
+    beta = np.float32(-math.log2(math.e) / (2.0 * noise_variance))
+    conditional, same, rest = (np.zeros((4 * sources, n), dtype=np.float32) for _ in range(3))
+    _replica_draw_sums(others, class_bounds, marginal_replicas, own, doubled_noise, beta, conditional, same, rest,
+                       (np.float32(0.0),) * d)
+    own_term = conditional.astype(np.float64) / replicas
+    with_class = own_term + same / marginal_replicas
+    log_total = np.log(with_class + rest / marginal_replicas)
+    class_share = np.bincount(sorted_classes)[sorted_classes] / n
+    i_xt, i_xt_se = _unit_mean_and_error(math.log(n) + np.log(own_term) - log_total)
+    i_ty, i_ty_se = _unit_mean_and_error(np.log(with_class) - log_total - np.log(class_share))
+    return i_xt * _BITS_PER_NAT, i_ty * _BITS_PER_NAT, i_xt_se * _BITS_PER_NAT, i_ty_se * _BITS_PER_NAT
+
+
+def _unit_mean_and_error(draws: np.ndarray) -> tuple[float, float]:
+    """The mean of draws (4q, n), four per unit (rows 4k..4k+3 share a centre), q >= 2 units per
+    input, and its standard error, stratified by input."""
+    units = draws.reshape(-1, 4, draws.shape[1]).mean(axis=1)
+    within = units.var(axis=0, ddof=1)
+    return float(draws.mean()), math.sqrt(float(within.sum()) / len(units)) / draws.shape[1]

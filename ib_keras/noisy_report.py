@@ -1,0 +1,266 @@
+"""Noisy networks (Goldfeld et al., ICML 2019): their claims tested on an MI table of noisy runs.
+
+The table comes from ``estimate`` on runs trained with ``--noise-std`` (``./run_all.sh --noisy``),
+with the estimators ``sp`` (sample propagation, default settings), ``noisy`` and ``kde`` at s^2,
+and ``fixed`` at bin size s; sp with SENSITIVITY_REPLICAS replicas on some of it measures sp's
+replica bias. Every rule
+is stated beside its verdict in the report; all information is in bits.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+
+from ib_keras.atomic import atomic_path
+from ib_keras.estimators import METHODS
+from ib_keras.markdown import number, stage_times, table
+from ib_keras.mi_table import read_table
+
+MIN_BITS = 0.1  # a compression, or a range of I(X;T), smaller than this is not counted
+WITHIN_SE = 3.0  # standard errors: a compression must exceed this many of its own
+HOLDS_SHARE = 0.5  # a claim about networks holds when at least this share of them show it
+RHO = 0.5  # a claim of tracking holds when the median Spearman correlation is at least this
+MIN_EPOCHS = 5  # epochs from a peak to the end needed to correlate over them
+COMPACT = ["activation", "seed", "epoch", "layer", "estimator", "replicas", "i_xt", "i_ty", "i_xt_se", "i_ty_se",
+           "within_between", "train_accuracy", "test_accuracy"]
+WANTED = {"sp", "noisy", "kde", "fixed", "ebab"}
+MAIN_REPLICAS = METHODS["sp"]["replicas"]
+SENSITIVITY_REPLICAS = 256
+
+
+@dataclass
+class NoisyResult:
+    """What the report says: per activation, the compact rows and every claim's numbers."""
+
+    rows: pd.DataFrame  # COMPACT columns
+    compression: pd.DataFrame  # per network and layer: peak, final, c, se, compresses
+    claims: pd.DataFrame  # one row per claim and activation
+    sensitivity: pd.DataFrame  # sp at 16 replicas against 4, per activation and layer
+    kde_gap: pd.DataFrame  # KDE upper bound at s^2 on the noise-free S minus sp, per activation and layer
+
+
+def compact_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The table's rows of the noisy study in COMPACT columns (float32 values): ``replicas`` is
+    sp's (NaN for the others). ValueError when the table has no ``sp`` rows."""
+    rows = table[table["estimator"].isin(WANTED)].copy()
+    if not (rows["estimator"] == "sp").any():
+        raise ValueError("the table has no sp rows: estimate the noisy runs with --estimators sp,... first "
+                         "(./run_all.sh --noisy does)")
+    rows["replicas"] = [json.loads(p).get("replicas", np.nan) if e == "sp" else np.nan
+                        for e, p in zip(rows["estimator"], rows["params"])]
+    rows = rows[COMPACT].reset_index(drop=True)
+    floats = ["i_xt", "i_ty", "i_xt_se", "i_ty_se", "within_between", "train_accuracy", "test_accuracy"]
+    return rows.astype({column: np.float32 for column in floats})
+
+
+def sp_rows(rows: pd.DataFrame, replicas: int = MAIN_REPLICAS) -> pd.DataFrame:
+    """The sp rows of ``rows`` (COMPACT columns) at ``replicas`` replicas."""
+    return rows[(rows["estimator"] == "sp") & (rows["replicas"] == replicas)]
+
+
+def compression(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per network (activation, seed) and layer, from sp: the epoch of the largest I(X;T), C =
+    that maximum - the final I(X;T) (bits), its standard error, and whether it compresses:
+    C > max(WITHIN_SE se, MIN_BITS)."""
+    out = []
+    for (activation, seed, layer), series in sp_rows(rows).groupby(["activation", "seed", "layer"]):
+        series = series.sort_values("epoch")
+        peak, final = series.loc[series["i_xt"].idxmax()], series.iloc[-1]
+        c = float(peak["i_xt"] - final["i_xt"])
+        se = float(np.hypot(peak["i_xt_se"], final["i_xt_se"]))
+        out.append((activation, seed, layer, int(peak["epoch"]), float(peak["i_xt"]), float(final["i_xt"]), c, se,
+                    c > max(WITHIN_SE * se, MIN_BITS)))
+    return pd.DataFrame(out, columns=["activation", "seed", "layer", "peak_epoch", "peak", "final", "c", "se",
+                                      "compresses"])
+
+
+def _rho(a: pd.Series, b: pd.Series) -> float:
+    if len(a) < 3 or a.nunique() < 2 or b.nunique() < 2:
+        return np.nan
+    return float(spearmanr(a, b).statistic)
+
+
+def _clustering_rhos(rows: pd.DataFrame, compressed: pd.DataFrame) -> pd.Series:
+    """Per compressing network-layer: Spearman rho of sp I(X;T) and within_between from the peak on."""
+    sp = sp_rows(rows).set_index(["activation", "seed", "layer"])
+    rhos = {}
+    for item in compressed.itertuples():
+        series = sp.loc[(item.activation, item.seed, item.layer)].sort_values("epoch")
+        after = series[series["epoch"] >= item.peak_epoch]
+        if len(after) >= MIN_EPOCHS:
+            rhos[(item.activation, item.seed, item.layer)] = _rho(after["i_xt"], after["within_between"])
+    return pd.Series(rhos, dtype=float)
+
+
+def _binned_rhos(rows: pd.DataFrame, hidden: int) -> pd.Series:
+    """Per hidden network-layer whose sp I(X;T) spans MIN_BITS or more: Spearman rho of the binned
+    entropy at bin size s (``fixed``) and sp's I(X;T) over all recorded epochs."""
+    sp = sp_rows(rows).set_index(["activation", "seed", "layer", "epoch"])["i_xt"]
+    binned = rows[rows["estimator"] == "fixed"].set_index(["activation", "seed", "layer", "epoch"])["i_xt"]
+    both = pd.concat({"sp": sp, "binned": binned}, axis=1).dropna().reset_index()
+    rhos = {}
+    for key, series in both[both["layer"] < hidden].groupby(["activation", "seed", "layer"]):
+        if series["sp"].max() - series["sp"].min() >= MIN_BITS:
+            rhos[key] = _rho(series["sp"], series["binned"])
+    return pd.Series(rhos, dtype=float)
+
+
+def _first_layer_agreement(rows: pd.DataFrame) -> pd.Series:
+    """Per activation: the share of first-layer epochs where sp and noisy (s^2) agree within
+    WITHIN_SE combined standard errors (1e-9 bits when both are exact)."""
+    keys = ["activation", "seed", "epoch"]
+    sp = sp_rows(rows)
+    sp = sp[sp["layer"] == 0].set_index(keys)
+    noisy = rows[(rows["estimator"] == "noisy") & (rows["layer"] == 0)].set_index(keys)
+    both = sp[["i_xt", "i_xt_se"]].join(noisy[["i_xt", "i_xt_se"]], rsuffix="_noisy", how="inner")
+    within = (both["i_xt"] - both["i_xt_noisy"]).abs() <= WITHIN_SE * np.hypot(both["i_xt_se"],
+                                                                                both["i_xt_se_noisy"]) + 1e-9
+    return within.groupby(level="activation").agg(["mean", "size"])
+
+
+def _paired(rows: pd.DataFrame, other: pd.DataFrame, name: str) -> pd.DataFrame:
+    keys = ["activation", "seed", "layer", "epoch"]
+    sp = sp_rows(rows).set_index(keys)[["i_xt", "i_xt_se"]]
+    return sp.join(other.set_index(keys)[["i_xt", "i_xt_se"]], rsuffix=f"_{name}", how="inner").reset_index()
+
+
+def _sensitivity(rows: pd.DataFrame) -> pd.DataFrame:
+    """sp at SENSITIVITY_REPLICAS replicas minus sp at MAIN_REPLICAS, per activation and layer: n,
+    median and p90 of the difference (bits; negative: the default overestimates), and the share
+    within WITHIN_SE combined standard errors."""
+    pairs = _paired(rows, sp_rows(rows, SENSITIVITY_REPLICAS), "more")
+    if pairs.empty:
+        return pd.DataFrame(columns=["activation", "layer", "n", "median", "p10", "within"])
+    pairs["gap"] = pairs["i_xt_more"] - pairs["i_xt"]
+    pairs["within"] = pairs["gap"].abs() <= WITHIN_SE * np.hypot(pairs["i_xt_se"], pairs["i_xt_se_more"]) + 1e-9
+    grouped = pairs.groupby(["activation", "layer"])
+    return pd.DataFrame({"n": grouped.size(), "median": grouped["gap"].median(),
+                         "p10": grouped["gap"].quantile(0.1), "within": grouped["within"].mean()}).reset_index()
+
+
+def _kde_gap(rows: pd.DataFrame) -> pd.DataFrame:
+    """Saxe's KDE upper bound at s^2 on the noise-free S minus sp (bits): median and p90 per layer."""
+    pairs = _paired(rows, rows[rows["estimator"] == "kde"], "kde")
+    pairs["gap"] = pairs["i_xt_kde"] - pairs["i_xt"]
+    grouped = pairs.groupby(["activation", "layer"])["gap"]
+    return pd.DataFrame({"n": grouped.size(), "median": grouped.median(), "p90": grouped.quantile(0.9)}).reset_index()
+
+
+def analyse(table: pd.DataFrame) -> NoisyResult:
+    """Every claim's numbers from an MI table of noisy runs (see the module docstring)."""
+    rows = compact_rows(table)
+    hidden = int(rows["layer"].max())  # the last layer is the output layer
+    per_layer = compression(rows)
+    hidden_rows = per_layer[per_layer["layer"] < hidden]
+    rhos = _clustering_rhos(rows, hidden_rows[hidden_rows["compresses"]])
+    binned = _binned_rhos(rows, hidden)
+    first = _first_layer_agreement(rows)
+    claims = []
+    for activation, networks in hidden_rows.groupby("activation"):
+        share = networks.groupby("seed")["compresses"].any()
+        claims.append((activation, 1, share.mean(), len(share), share.mean() >= HOLDS_SHARE))
+        r = rhos[rhos.index.get_level_values(0) == activation] if len(rhos) else rhos
+        claims.append((activation, 2, r.median(), len(r), bool(len(r)) and r.median() >= RHO))
+        b = binned[binned.index.get_level_values(0) == activation] if len(binned) else binned
+        claims.append((activation, 3, b.median(), len(b), bool(len(b)) and b.median() >= RHO))
+        agreed = first.loc[activation] if activation in first.index else pd.Series({"mean": np.nan, "size": 0})
+        claims.append((activation, 4, agreed["mean"], int(agreed["size"]), agreed["mean"] >= 0.95))
+    return NoisyResult(rows, per_layer, pd.DataFrame(claims, columns=["activation", "claim", "value", "n", "holds"]),
+                       _sensitivity(rows), _kde_gap(rows))
+
+
+CLAIMS = {
+    1: ("I(X;T) of a noisy tanh network's hidden layers rises, then falls: compression",
+        f"share of networks with C = max - final sp I(X;T) > max({WITHIN_SE:g} se, {MIN_BITS} bit) in some hidden "
+        f"layer; holds at >= {HOLDS_SHARE:.0%}"),
+    2: ("compression is driven by same-class representations clustering",
+        f"median Spearman rho of sp I(X;T) and within_between from the peak on, over compressing hidden "
+        f"network-layers ({MIN_EPOCHS}+ epochs); holds at >= {RHO}"),
+    3: ("the binned entropy at bin size ~ s tracks I(X;T)",
+        f"median Spearman rho of fixed (bin 0.005) and sp I(X;T) over epochs, hidden network-layers whose sp spans "
+        f">= {MIN_BITS} bit; holds at >= {RHO}"),
+    4: ("(method) SP of the first layer is the Gaussian-mixture information",
+        f"share of first-layer epochs where sp and noisy agree within {WITHIN_SE:g} combined se; holds at >= 95 %"),
+}
+
+
+def _verdict(holds: bool, value: float) -> str:
+    return "n/a" if not np.isfinite(value) else ("holds" if holds else "does not hold")
+
+
+def write_noisy_report(result: NoisyResult, out: Path, figures: list[Path], timings: dict) -> Path:
+    """REPORT.md in ``out`` (with the figures beside it), written atomically."""
+    rows, per_layer = result.rows, result.compression
+    networks = rows.groupby("activation")["seed"].nunique()
+    epochs = sp_rows(rows).groupby("activation")["epoch"].nunique()
+    lines = ["# Noisy networks: Goldfeld et al. (ICML 2019) tested", "",
+             "Networks 12-10-7-5-4-3-2 with N(0, s^2) noise, s = 0.005, after every hidden activation in training "
+             "(`train --noise-std 0.005`), Adam 4e-4, batch 256, 10000 epochs; every recorded epoch's noise-free "
+             "activity S and parameters. I(X;T_l) and I(T_l;Y) by sample propagation (`sp`: "
+             f"{', '.join(f'{k} {v}' for k, v in METHODS['sp'].items() if k != 'noise_std')}), in bits, with "
+             "standard errors (se) that count the Monte Carlo, not the replica bias (measured below). "
+             "n per activation (networks x recorded epochs with sp): " + ", ".join(f"{a} {networks[a]} networks x {epochs[a]} epochs"
+                                                                 for a in networks.index) + ".", "",
+             "## Claims", "",
+             "Goldfeld et al. state claims 1-3 for the tanh network; ReLU is ours, under the same rules.", ""]
+    claims = result.claims
+    frame = []
+    for claim, (statement, rule) in CLAIMS.items():
+        cells = {a: claims[(claims["claim"] == claim) & (claims["activation"] == a)].iloc[0] for a in networks.index}
+        frame.append([claim, statement, rule,
+                      *(f"{number(c['value'])} (n = {c['n']}): {_verdict(c['holds'], c['value'])}" for c in cells.values())])
+    lines += [table(pd.DataFrame(frame, columns=["#", "claim", "rule", *networks.index])), ""]
+    share = per_layer.groupby(["activation", "layer"]).agg(compressing=("compresses", "mean"), c=("c", "median"),
+                                                           peak=("peak_epoch", "median")).reset_index()
+    share["compressing"] = share["compressing"].map(lambda v: f"{v:.0%}")
+    share["c"] = share["c"].map(number)
+    share["layer"] = share["layer"] + 1
+    lines += ["## Compression per layer", "",
+              "Share of networks compressing (rule of claim 1), median C (bits) and median epoch of the peak. The "
+              "last layer is the softmax output, observed with noise s.", "",
+              table(share.rename(columns={"c": "median C", "peak": "median peak epoch"})), ""]
+    sensitivity = result.sensitivity.copy()
+    if len(sensitivity):
+        sensitivity["layer"] += 1
+        for column in ("median", "p10"):
+            sensitivity[column] = sensitivity[column].map(lambda v: number(v, 3))
+        sensitivity["within"] = sensitivity["within"].map(lambda v: f"{v:.0%}")
+        lines += ["## sp's replica bias", "",
+                  "sp represents T_l given X = x by R replicas; the standard error does not count that. sp with "
+                  f"{SENSITIVITY_REPLICAS} replicas (16 for the marginal) minus the default's {MAIN_REPLICAS} (bits; "
+                  "negative: the default overestimates I(X;T)), median and 10th percentile, on seed 0 at every 12th "
+                  f"recorded epoch, and the share within {WITHIN_SE:g} combined se:", "", table(sensitivity), ""]
+    gap = result.kde_gap.copy()
+    gap["layer"] += 1
+    for column in ("median", "p90"):
+        gap[column] = gap[column].map(number)
+    lines += ["## Against the deterministic view", "",
+              "Saxe et al.'s KDE upper bound at s^2 on the noise-free S (the noise added at the layer only) minus sp "
+              "(noise in every earlier layer too), bits:", "", table(gap), "",
+              "## Figures", "", *(f"![{path.stem}]({path.name})" for path in figures), ""]
+    if timings:
+        lines += ["## Stage times", "", f"Wall time per stage: {stage_times(timings)}.", ""]
+    path = out / "REPORT.md"
+    with atomic_path(path) as partial:
+        Path(partial).write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def noisy_report(table_path: str | Path, out: str | Path, timings: dict) -> Path:
+    """Read the table, write the compact rows (noisy.parquet), the figures and REPORT.md into ``out``."""
+    from ib_keras.plots.noisy import make_noisy_figures
+
+    table = read_table(table_path)
+    result = analyse(table)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / "noisy.parquet") as partial:
+        result.rows.to_parquet(partial, index=False)
+    figures = make_noisy_figures(result, table, out)
+    return write_noisy_report(result, out, figures, timings)
