@@ -14,13 +14,14 @@ import numpy as np
 LEAKY_RELU_SLOPE = 0.2  # tf.nn.leaky_relu's default, which the authors' TensorFlow code used
 OUTPUT_ACTIVATION = "softmax"
 PRELU = "prelu"  # the one activation with a weight: a per-unit slope, learnt, starting at 0
+LINEAR = "linear"  # no activation (a user's own model's Dense layer without one)
 
 _GAINS = {  # in the paper's order
     "tanh": 1.0, "relu": 2.0, "softsign": 1.0, "softplus": 2.0, "centered_softplus": 2.0, "elu": 2.0,
     PRELU: 2.0, "swish": 2.0, "abs": 1.0, "leaky_relu": 2.0, "sigmoid": 1.0,
 }
 ACTIVATIONS = tuple(_GAINS)
-STATELESS = (*(name for name in ACTIVATIONS if name != PRELU), OUTPUT_ACTIVATION)  # those with a function alone
+STATELESS = (*(name for name in ACTIVATIONS if name != PRELU), OUTPUT_ACTIVATION, LINEAR)  # a function alone
 
 def check_activation(name: str) -> str:
     """Return ``name`` if it is a hidden activation; raise ValueError listing the valid ones."""
@@ -57,8 +58,9 @@ def activation_function(name: str) -> Callable:
 
 
 def numpy_function(name: str) -> Callable[[np.ndarray], np.ndarray]:
-    """The elementwise function of a stateless activation, or softmax, on NumPy arrays (the
-    functions of `activation_function`, for the estimators, which run without TensorFlow)."""
+    """The elementwise function of a stateless activation, softmax or ``"linear"`` (a layer without
+    one, as `ib_keras.callbacks.activation_recorder.activation_name` names it) on NumPy arrays:
+    the functions of `activation_function`, for the estimators, which run without TensorFlow."""
     def softmax(z):
         e = np.exp(z - z.max(axis=-1, keepdims=True))
         return e / e.sum(axis=-1, keepdims=True)
@@ -78,6 +80,7 @@ def numpy_function(name: str) -> Callable[[np.ndarray], np.ndarray]:
         "centered_softplus": lambda z: softplus(z) - np.float32(math.log(2.0)),
         "swish": lambda z: z / (1 + np.exp(-z)),
         OUTPUT_ACTIVATION: softmax,
+        LINEAR: lambda z: z,
     }
     if name not in functions:
         raise ValueError(f"'{name}' has no stateless function; valid: {', '.join(functions)}")
