@@ -4,6 +4,8 @@ one pass per class; KDE as Saxe et al.'s TensorFlow graph, a matmul distance mat
 per entropy). The last line times the four KDE settings of run_all.sh asked for together, against
 the same baseline run once per setting. Then the truth (``noisy``, r = 4 draws per input) against one ``kde`` setting of the
 same s2, timed side by side at every width of the paper's network (the issue's target: at most 6x).
+Last, sample propagation (``sp`` at its defaults) per layer of a noisy tanh network (s = 0.005)
+beside one ``kde`` setting on the same layer's noise-free activity.
 
     .venv/bin/python benchmarks/estimators.py [--repeats 20]
 """
@@ -18,7 +20,9 @@ import numpy as np
 import tensorflow as tf
 
 from ib_keras.data import tishby_dataset
-from ib_keras.estimators import estimate_mi, estimate_mi_many
+from ib_keras.activations import OUTPUT_ACTIVATION
+from ib_keras.estimators import METHODS, estimate_mi, estimate_mi_many, estimate_sp
+from ib_keras.estimators._propagation import replica_centres
 from ib_keras.models import HIDDEN_UNITS, N_CLASSES
 
 
@@ -101,6 +105,7 @@ def main() -> None:
     baseline = _ms(lambda: [_baseline_kde(activity, y, v) for v in variances], max(3, args.repeats // 4))
     print(f"{'4 KDE':8s} {ours:10.3f} {baseline:10.3f} {baseline / ours:8.1f}x   (kde + akde 0.01, 0.1, 1 together)")
     _noisy_against_kde(x, y, args.repeats)
+    _sp_per_layer(x, y, args.repeats)
 
 
 def _noisy_against_kde(x: np.ndarray, y: np.ndarray, repeats: int) -> None:
@@ -116,6 +121,26 @@ def _noisy_against_kde(x: np.ndarray, y: np.ndarray, repeats: int) -> None:
         totals += times
         print(f"{width:<8d} {times[0]:10.3f} {times[1]:10.3f} {times[0] / times[1]:8.1f}x")
     print(f"{'network':8s} {totals[0]:10.3f} {totals[1]:10.3f} {totals[0] / totals[1]:8.1f}x   (every layer of one epoch)")
+
+
+def _sp_per_layer(x: np.ndarray, y: np.ndarray, repeats: int) -> None:
+    """ms per layer-epoch of sp (defaults) and of one kde setting on the noise-free activity, per
+    layer of a tanh network with kernels N(0, 1/fan_in), s = 0.005; the network's in the last line."""
+    settings = ", ".join(f"{k} {v}" for k, v in METHODS["sp"].items() if k != "noise_std")
+    print(f"\nsp ({settings}), s = 0.005\n{'layer':8s} {'sp':>10s} {'kde':>10s} {'ratio':>9s}")
+    rng = np.random.default_rng(2)
+    widths = (x.shape[1], *HIDDEN_UNITS, N_CLASSES)
+    kernels = [rng.normal(size=(a, b)).astype(np.float32) / np.sqrt(a) for a, b in zip(widths, widths[1:])]
+    biases = [np.zeros(b, np.float32) for b in widths[1:]]
+    activations = ["tanh"] * len(HIDDEN_UNITS) + [OUTPUT_ACTIVATION]
+    totals = np.zeros(2)
+    for layer in range(len(kernels)):
+        activity = replica_centres(x, kernels, biases, activations, layer, 0.0, 1, 0)[:, 0]
+        times = np.array([_ms(lambda: estimate_sp(x, kernels, biases, activations, y, layer, 0.005), max(2, repeats // 10)),
+                          _ms(lambda: estimate_mi(activity, y, "kde"), repeats)])
+        totals += times
+        print(f"{layer + 1:<8d} {times[0]:10.1f} {times[1]:10.3f} {times[0] / times[1]:8.1f}x")
+    print(f"{'network':8s} {totals[0]:10.1f} {totals[1]:10.3f} {totals[0] / totals[1]:8.1f}x   (every layer of one epoch)")
 
 
 if __name__ == "__main__":

@@ -118,7 +118,7 @@ def _first_layer_agreement(rows: pd.DataFrame) -> pd.Series:
     sp = sp_rows(rows)
     sp = sp[sp["layer"] == 0].set_index(keys)
     noisy = rows[(rows["estimator"] == "noisy") & (rows["layer"] == 0)].set_index(keys)
-    both = sp[["i_xt", "i_xt_se"]].join(noisy[["i_xt", "i_xt_se"]], rsuffix="_noisy", how="inner")
+    both = sp[["i_xt", "i_xt_se"]].join(noisy[["i_xt", "i_xt_se"]], suffixes=("", "_noisy"), how="inner")
     within = (both["i_xt"] - both["i_xt_noisy"]).abs() <= WITHIN_SE * np.hypot(both["i_xt_se"],
                                                                                 both["i_xt_se_noisy"]) + 1e-9
     return within.groupby(level="activation").agg(["mean", "size"])
@@ -127,7 +127,7 @@ def _first_layer_agreement(rows: pd.DataFrame) -> pd.Series:
 def _paired(rows: pd.DataFrame, other: pd.DataFrame, name: str) -> pd.DataFrame:
     keys = ["activation", "seed", "layer", "epoch"]
     sp = sp_rows(rows).set_index(keys)[["i_xt", "i_xt_se"]]
-    return sp.join(other.set_index(keys)[["i_xt", "i_xt_se"]], rsuffix=f"_{name}", how="inner").reset_index()
+    return sp.join(other.set_index(keys)[["i_xt", "i_xt_se"]], suffixes=("", f"_{name}"), how="inner").reset_index()
 
 
 def _sensitivity(rows: pd.DataFrame) -> pd.DataFrame:

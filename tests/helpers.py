@@ -1,11 +1,13 @@
 """Helpers shared by the test modules: running the command line, listing written files, writing
 synthetic run files."""
 
+import math
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+from scipy import integrate, stats
 
 from ib_keras.data import tishby_dataset
 from ib_keras.storage import METRICS, LayerSpec, RunWriter
@@ -49,3 +51,18 @@ def cut_growing_datasets(path, rows):
     with h5py.File(path, "r+") as f:
         f.visititems(lambda name, item: item.resize(rows, axis=0)
                      if isinstance(item, h5py.Dataset) and item.maxshape[0] is None else None)
+
+
+def mixture_entropy_1d(points, variance):
+    """H of the equal-weight 1-d mixture of N(point, variance), nats, by numerical integration."""
+    scale = math.sqrt(variance)
+
+    def density(u):
+        return float(np.mean(stats.norm.pdf(u, loc=points, scale=scale)))
+
+    def integrand(u):
+        p = density(u)
+        return -p * math.log(p) if p > 0 else 0.0
+
+    lo, hi = min(points) - 12 * scale, max(points) + 12 * scale
+    return integrate.quad(integrand, lo, hi, points=sorted(points), limit=500, epsabs=1e-12)[0]

@@ -137,8 +137,10 @@ def test_a_plain_keras_model_under_model_fit_logs_without_a_recorder(tmp_path):
     assert [image.step for image in events.Images(PLANE_TAG)] == [1, 3]  # every second epoch, and the end
 
 
-def test_an_estimator_that_needs_the_whole_run_is_refused_before_anything_is_written(tmp_path):
+@pytest.mark.parametrize("setting, reason", [("uniform", "span the whole run's activity"),
+                                             ("sp", "estimate sp afterwards")])
+def test_an_estimator_that_needs_the_whole_run_is_refused_before_anything_is_written(tmp_path, setting, reason):
     result = cli("train", "--activation", "relu", "--epochs", "2", "--out", str(tmp_path / "runs"),
-                 "--tensorboard", str(tmp_path / "tb"), "--tensorboard-estimator", "uniform")
-    assert result.returncode == 2 and "span the whole run's activity" in result.stderr
+                 "--tensorboard", str(tmp_path / "tb"), "--tensorboard-estimator", setting, "--noise-std", "0.1")
+    assert result.returncode == 2 and reason in result.stderr
     assert files(tmp_path) == []

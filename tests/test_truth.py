@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import integrate, stats
 
 from ib_keras.data import tishby_dataset
 from ib_keras.estimators import estimate_mi, estimate_mi_many
@@ -25,7 +24,7 @@ from ib_keras.truth import (
     with_errors,
 )
 
-from .helpers import cli
+from .helpers import cli, mixture_entropy_1d
 
 WITHIN = 3.0  # standard errors
 
@@ -35,29 +34,14 @@ def _h_bits(labels):
     return float(-np.sum(p * np.log2(p)))
 
 
-def _mixture_entropy_1d(points, variance):
-    """H of the equal-weight 1-d mixture of N(point, variance), nats, by numerical integration."""
-    scale = math.sqrt(variance)
-
-    def density(u):
-        return float(np.mean(stats.norm.pdf(u, loc=points, scale=scale)))
-
-    def integrand(u):
-        p = density(u)
-        return -p * math.log(p) if p > 0 else 0.0
-
-    lo, hi = min(points) - 12 * scale, max(points) + 12 * scale
-    return integrate.quad(integrand, lo, hi, points=sorted(points), limit=500, epsabs=1e-12)[0]
-
-
 @pytest.mark.parametrize("points, labels", [([0.0, 0.05], [0, 1]), ([0.0, 0.04, 0.1], [0, 1, 1]),
                                             ([0.0, 0.0, 0.07], [0, 1, 0])])
 def test_noisy_equals_numerical_integration_in_one_dimension(points, labels):
     variance = 1e-3  # s = 0.032: the components overlap
     labels = np.array(labels)
-    h = _mixture_entropy_1d(np.array(points), variance)
+    h = mixture_entropy_1d(np.array(points), variance)
     i_xt = (h - 0.5 * math.log(2 * math.pi * math.e * variance)) / math.log(2)
-    h_given_y = sum(np.mean(labels == c) * _mixture_entropy_1d(np.array(points)[labels == c], variance)
+    h_given_y = sum(np.mean(labels == c) * mixture_entropy_1d(np.array(points)[labels == c], variance)
                     for c in np.unique(labels))
     i_ty = (h - h_given_y) / math.log(2)
     estimate = estimate_mi(np.array(points, np.float32)[:, None], labels, "noisy", noise_variance=variance,

@@ -19,6 +19,7 @@ from tensorboard.compat.proto.summary_pb2 import Summary
 from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
 from ib_keras.callbacks.activation_recorder import activation_name
+from ib_keras.estimators import NETWORK_METHODS
 from ib_keras.mi_table import RUN_MAX, RUN_MIN, EstimatorSpec, layer_information, parse_estimators
 from ib_keras.plots.planes import COLORMAP, X_LABEL, Y_LABEL, add_epoch_colorbar, epoch_norm
 from ib_keras.training import model_members
@@ -37,7 +38,11 @@ def scalar_tag(quantity: str, layer: int, last: int) -> str:
 def live_request(spec: EstimatorSpec, activation: str) -> tuple[str, dict]:
     """(method, params) of ``spec`` for networks of ``activation``, as the estimate stage resolves
     them; ValueError for a parameter that needs the whole run (uniform's default range for an
-    unbounded activation spans the run's activity, unknown while it trains)."""
+    unbounded activation spans the run's activity, unknown while it trains), and for ``sp``,
+    which needs the network's parameters rather than one layer's activity."""
+    if spec.method in NETWORK_METHODS:
+        raise ValueError(f"{spec}: sp propagates noise through the network's recorded parameters, after training; "
+                         "watch a layer estimator live (ebab, akde, noisy) and estimate sp afterwards")
     params = spec.params_for(activation)
     whole_run = [name for name, value in params.items() if value in (RUN_MIN, RUN_MAX)]
     if whole_run:

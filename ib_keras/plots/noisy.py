@@ -33,13 +33,15 @@ def fig_planes(result: NoisyResult, out: Output) -> list[Path]:
 
 def fig_clustering(result: NoisyResult, out: Output) -> list[Path]:
     """Per activation (rows) and layer (columns): sp I(X;T) and the binned entropy at bin size s
-    against epoch (median, 10-90 % band), with within_between on the right axis."""
+    against epoch (median, 10-90 % band; one bits scale for every panel), with within_between on
+    the right axis."""
     rows = result.rows
     activations = sorted(rows["activation"].unique())
     layers = sorted(rows["layer"].unique())
     fig, axes = plt.subplots(len(activations), len(layers), figsize=(2.6 * len(layers), 2.6 * len(activations)),
                              layout="constrained", squeeze=False)
     series = {"sp I(X;T)": sp_rows(rows), "binned, bin 0.005": rows[rows["estimator"] == "fixed"]}
+    top = 1.05 * float(max(chosen["i_xt"].max() for chosen in series.values()))
     for i, activation in enumerate(activations):
         for j, layer in enumerate(layers):
             ax = axes[i, j]
@@ -51,6 +53,7 @@ def fig_clustering(result: NoisyResult, out: Output) -> list[Path]:
             _median_band(right, sp[(sp["activation"] == activation) & (sp["layer"] == layer)], "within_between",
                          "tab:red", "within/between")
             right.set_ylim(0, 1.05)
+            ax.set_ylim(0, top)  # one scale for every panel: the bits each layer loses, as large as they are
             ax.set_xscale("log")
             ax.set_title(f"{activation}, layer {layer + 1}" + (" (softmax)" if layer == layers[-1] else ""), fontsize=8)
             ax.tick_params(labelsize=7)
@@ -75,14 +78,16 @@ def _median_band(ax: plt.Axes, rows: pd.DataFrame, column: str, colour: str, lab
 def fig_representations(table: pd.DataFrame, out: Output) -> list[Path]:
     """The last hidden layer's noise-free activity of each activation's first network at
     SNAPSHOT_EPOCHS (the nearest recorded), its first two principal components, coloured by class."""
-    runs = table.sort_values("seed").groupby("activation")["run"].first()
-    fig, axes = plt.subplots(len(runs), len(SNAPSHOT_EPOCHS), figsize=(2.6 * len(SNAPSHOT_EPOCHS), 2.6 * len(runs)),
-                             layout="constrained", squeeze=False)
-    for i, (activation, path) in enumerate(runs.items()):
-        run = read_run(path)
+    runs = {activation: read_run(path) for activation, path in
+            table.sort_values("seed").groupby("activation")["run"].first().items()}
+    chosen = {activation: sorted({int(np.argmin(np.abs(run.epochs - wanted))) for wanted in SNAPSHOT_EPOCHS})
+              for activation, run in runs.items()}
+    columns = max(map(len, chosen.values()))
+    fig, axes = plt.subplots(len(runs), columns, figsize=(2.6 * columns, 2.6 * len(runs)), layout="constrained",
+                             squeeze=False)
+    for i, (activation, run) in enumerate(runs.items()):
         layer = len(run.activity) - 2
-        for j, wanted in enumerate(SNAPSHOT_EPOCHS):
-            e = int(np.argmin(np.abs(run.epochs - wanted)))
+        for j, e in enumerate(chosen[activation]):
             activity = run.activity[layer][e].astype(np.float64)
             centred = activity - activity.mean(axis=0)
             _, _, components = np.linalg.svd(centred, full_matrices=False)
