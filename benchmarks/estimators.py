@@ -4,10 +4,13 @@ one pass per class; KDE as Saxe et al.'s TensorFlow graph, a matmul distance mat
 per entropy). The last line times the four KDE settings of run_all.sh asked for together, against
 the same baseline run once per setting. Then the truth (``noisy``, r = 4 draws per input) against one ``kde`` setting of the
 same s2, timed side by side at every width of the paper's network (the issue's target: at most 6x).
-Last, sample propagation (``sp`` at its defaults) per layer of a noisy tanh network (s = 0.005)
-beside one ``kde`` setting on the same layer's noise-free activity.
+Then sample propagation (``sp`` at its defaults) per layer of a noisy tanh network (s = 0.005)
+beside one ``kde`` setting on the same layer's noise-free activity. Last, the cost curve of one
+``kde`` setting (I(X;T) and I(T;Y)) over widths d at N = 4096 and over N at d = 10 and 256, each
+beside the plain NumPy way timed in the same run (float32 matrix-product distances and scipy's
+logsumexp, I(X;T) alone).
 
-    .venv/bin/python benchmarks/estimators.py [--repeats 20]
+    .venv/bin/python benchmarks/estimators.py [--repeats 20] [--curve-only]
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import time
 import ib_keras  # noqa: F401  (sets TensorFlow's environment before it loads)
 import numpy as np
 import tensorflow as tf
+from scipy.special import logsumexp
 
 from ib_keras.data import tishby_dataset
 from ib_keras.activations import OUTPUT_ACTIVATION
@@ -89,7 +93,11 @@ def _ms(function, repeats: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--curve-only", action="store_true", help="print the width and size curve alone")
     args = parser.parse_args()
+    if args.curve_only:
+        _cost_curve()
+        return
     x, y = tishby_dataset()
     weights = np.random.default_rng(0).normal(size=(12, 10)).astype(np.float32)
     activity = np.tanh(x @ weights * 0.7)  # a 10-unit layer, the widest of the network
@@ -106,6 +114,34 @@ def main() -> None:
     print(f"{'4 KDE':8s} {ours:10.3f} {baseline:10.3f} {baseline / ours:8.1f}x   (kde + akde 0.01, 0.1, 1 together)")
     _noisy_against_kde(x, y, args.repeats)
     _sp_per_layer(x, y, args.repeats)
+    _cost_curve()
+
+
+def _numpy_kde_i_xt(activity: np.ndarray, variance: float, block: int = 1024) -> float:
+    """I(X;T') (bits, upper bound) the plain NumPy way: float32 distances from a matrix product per
+    block of rows, scipy's logsumexp."""
+    n, d = activity.shape
+    norms = (activity * activity).sum(1)
+    log_sums = np.concatenate([logsumexp(-np.maximum(norms[i:i + block, None] + norms[None] - 2 * activity[i:i + block]
+                                                      @ activity.T, 0) / (2 * variance), axis=1)
+                               for i in range(0, n, block)])
+    return float((np.log(n) - log_sums.mean()) / np.log(2))
+
+
+def _cost_curve() -> None:
+    """ms of one kde setting (s2 = 1e-3) per layer-epoch over widths and sample counts, beside the
+    plain NumPy way; tanh activity of a random layer on random binary inputs."""
+    print(f"\nkde cost curve (one setting, s2 = 1e-3)\n{'N':>6s} {'d':>5s} {'ib_keras':>10s} {'numpy':>10s} {'ratio':>7s}")
+    rng = np.random.default_rng(3)
+    for n, d in [*((4096, d) for d in (2, 10, 24, 32, 64, 256, 1024)),
+                 *((n, d) for d in (10, 256) for n in (1024, 4096, 16384))]:
+        inputs = rng.choice([0.0, 1.0], size=(n, 64)).astype(np.float32)
+        activity = np.tanh(inputs @ rng.normal(size=(64, d)).astype(np.float32) / 4)
+        labels = rng.integers(0, 2, n)
+        repeats = max(1, int(2e8 // (n * n * max(d, 16))))
+        ours = _ms(lambda: estimate_mi(activity, labels, "kde"), repeats)
+        numpy = _ms(lambda: _numpy_kde_i_xt(activity, 1e-3), repeats)
+        print(f"{n:6d} {d:5d} {ours:10.1f} {numpy:10.1f} {numpy / ours:6.2f}x")
 
 
 def _noisy_against_kde(x: np.ndarray, y: np.ndarray, repeats: int) -> None:

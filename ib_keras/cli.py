@@ -141,6 +141,9 @@ def _parser() -> argparse.ArgumentParser:
     estimate.add_argument("--strict", action="store_true", help="fail, writing nothing, if any run file fails")
     estimate.add_argument("--epoch-stride", type=_positive_int, default=1, metavar="K",
                           help="estimate at every K-th recorded epoch from the first, and the last (default: 1, every one)")
+    estimate.add_argument("--samples", type=_positive_int, metavar="K",
+                          help="estimate on a seeded, class-stratified subsample of K inputs (recorded in the rows' "
+                               "params): large data sets, whose N^2 pairs would cost too much")
     estimate.add_argument("--scheduler", metavar="ADDRESS",
                           help="run the tasks on a Dask cluster: tcp://host:port of a running scheduler, or local:N "
                                "for N one-thread worker processes here (--jobs is then not used)")
@@ -248,8 +251,9 @@ def _estimate(args) -> None:
     roots = [Path(p) if Path(p).is_dir() else Path(p).parent for p in args.runs]
     out = Path(args.out) if args.out else Path(os.path.commonpath([p.resolve() for p in roots])) / "mi.parquet"
     table = estimate_runs(args.runs, specs, out, jobs=args.jobs, strict=args.strict, scheduler=args.scheduler,
-                          epoch_stride=args.epoch_stride)
-    print(f"{out}: {len(table)} rows, {table['run'].nunique()} runs, estimators {', '.join(map(str, specs))}")
+                          epoch_stride=args.epoch_stride, samples=args.samples)
+    subsample = f", on subsamples of {args.samples} inputs" if args.samples else ""
+    print(f"{out}: {len(table)} rows, {table['run'].nunique()} runs, estimators {', '.join(map(str, specs))}{subsample}")
 
 
 def _summarize(args) -> None:

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from numbers import Real
 from pathlib import Path
 
@@ -71,23 +71,49 @@ _TASKS_PER_WORKER = 4  # fewer files than this per worker: split them by layer
 
 @dataclass(frozen=True)
 class EstimatorSpec:
-    """An estimator and the parameters the user set; the rest default per activation."""
+    """An estimator and the parameters the user set; the rest default per activation. ``samples``
+    K: estimated on a class-stratified subsample of K inputs (`stratified_subsample`), a
+    parameter of the table's rows like the others."""
 
     method: str
     params: tuple[tuple[str, object], ...] = ()
+    samples: int | None = None
 
     def params_for(self, activation: str) -> dict:
-        """Every parameter for a run of ``activation``, with ``run_max``-style values unresolved."""
+        """Every parameter for a run of ``activation``, with ``run_max``-style values unresolved
+        (and ``samples`` when set)."""
         defaults = {}
         if self.method == "uniform":
             lo, hi = _UNIFORM_RANGES.get(activation, (RUN_MIN, RUN_MAX))
             defaults = {"lo": lo, "hi": hi}
         elif self.method == "ebab":
             defaults = {"low": _EBAB_LOW.get(activation)}
-        return {**method_defaults(self.method, dict(self.params)), **defaults, **dict(self.params)}
+        subsample = {SAMPLES: self.samples} if self.samples is not None else {}
+        return {**method_defaults(self.method, dict(self.params)), **defaults, **dict(self.params), **subsample}
 
     def __str__(self) -> str:
-        return ":".join([self.method, *(f"{name}={value}" for name, value in self.params)])
+        subsample = [f"{SAMPLES}={self.samples}"] if self.samples is not None else []
+        return ":".join([self.method, *(f"{name}={value}" for name, value in self.params), *subsample])
+
+
+SAMPLES = "samples"
+SUBSAMPLE_SEED = 0
+
+
+def stratified_subsample(labels: np.ndarray, samples: int, seed: int = SUBSAMPLE_SEED) -> np.ndarray:
+    """Sorted indices of ``samples`` of the N inputs, each class keeping its share (largest
+    remainders), drawn without replacement by ``default_rng([seed, samples])``: the same K
+    always picks the same inputs. ValueError unless 2 <= K <= N."""
+    labels = np.asarray(labels)
+    if not 2 <= samples <= len(labels):
+        raise ValueError(f"samples must be from 2 to the run's {len(labels)} inputs, got {samples}")
+    classes, counts = np.unique(labels, return_counts=True)
+    quotas = counts * samples / len(labels)
+    kept = np.floor(quotas).astype(np.int64)
+    kept[np.argsort(kept - quotas)[: samples - kept.sum()]] += 1  # the largest remainders first
+    rng = np.random.default_rng([seed, samples])
+    chosen = [rng.choice(np.flatnonzero(labels == c), k, replace=False) for c, k in zip(classes, kept)]
+    return np.sort(np.concatenate(chosen))
 
 
 def parse_estimators(text: str) -> list[EstimatorSpec]:
@@ -231,9 +257,15 @@ def estimate_run(
                 check_finite(activity[diverged[0]])
             except ValueError as error:
                 raise ValueError(f"{path}: epoch {run.epochs[diverged[0]]}, layer_{layer}: {error}") from error
+    samples = {spec.samples for spec in specs} - {None}
+    if len(samples) > 1:
+        raise ValueError(f"one estimate asks for one subsample size, got {sorted(samples)}")
+    if samples:
+        run = _subsampled(run, stratified_subsample(run.y, samples.pop()))
     activation = _activation(run)
     requested = [spec.params_for(activation) for spec in specs]
-    requests = [(spec.method, _resolve_run_values(params, run.activity)) for spec, params in zip(specs, requested)]
+    requests = [(spec.method, {name: value for name, value in _resolve_run_values(params, run.activity).items()
+                               if name != SAMPLES}) for spec, params in zip(specs, requested)]
     by_layer = [k for k, spec in enumerate(specs) if spec.method not in NETWORK_METHODS]
     by_network = [k for k, spec in enumerate(specs) if spec.method in NETWORK_METHODS]
     if by_network:
@@ -260,6 +292,11 @@ def estimate_run(
     for position, (name, value) in enumerate(_identity(path, run_hash, run).items()):
         table.insert(position, name, value)
     return table
+
+
+def _subsampled(run, rows: np.ndarray):
+    """``run`` cut to the inputs ``rows``: x, y and every layer's activity."""
+    return replace(run, x=run.x[rows], y=run.y[rows], activity=[activity[:, rows] for activity in run.activity])
 
 
 def _check_network_estimable(run, path: Path) -> None:
@@ -331,7 +368,8 @@ def _tasks(path: Path, run_hash: str, specs: Sequence[EstimatorSpec], done: dict
     # sp: N^2 R_m mc_samples / 4 (centre, centre) pairs, four draws each: a noisy setting of R_m mc_samples draws
     draws += sum(params["marginal_replicas"] * params["mc_samples"]
                  for params in (spec.params_for(activation) for spec in pending if spec.method == "sp"))
-    per_layer = [len(epochs) * len(run.x) ** 2 * (layer.units + _KDE_SETTING_COST * kde_settings
+    size = min([len(run.x), *(spec.samples for spec in pending if spec.samples is not None)])
+    per_layer = [len(epochs) * size ** 2 * (layer.units + _KDE_SETTING_COST * kde_settings
                                                   + _NOISY_DRAW_COST * draws * (layer.units + _KDE_SETTING_COST))
                  for layer in run.layers]
     if split:
@@ -538,6 +576,7 @@ def estimate_runs(
     report: Callable[[str], None] = lambda message: print(message, file=sys.stderr),
     scheduler: str | None = None,
     epoch_stride: int = 1,
+    samples: int | None = None,
 ) -> pd.DataFrame:
     """Estimate every spec on every run file under ``paths``; update and write the table ``out``.
 
@@ -548,7 +587,9 @@ def estimate_runs(
     rows kept; with ``strict`` ValueError is raised and the table is not written. With
     ``scheduler`` (see `ib_keras.cluster.dask_client`) the tasks run on that Dask cluster instead
     of ``jobs`` local processes; this process alone writes the table. With ``epoch_stride`` K > 1,
-    every K-th recorded epoch and the last (`strided_epochs`).
+    every K-th recorded epoch and the last (`strided_epochs`). With ``samples`` K, every estimate
+    is of a class-stratified subsample of K inputs (`stratified_subsample`; ``samples`` in the
+    rows' params, so that it sits beside the estimates of all inputs).
 
     A run is named in the table by its file's absolute path, however ``paths`` spelled it. Rows
     of a file that was under ``paths`` and no longer exists are dropped (and reported); rows of
@@ -558,6 +599,10 @@ def estimate_runs(
     """
     out = Path(out)
     check_table_path(out)
+    if samples is not None:
+        if samples < 2:
+            raise ValueError(f"--samples must be at least 2, got {samples}")
+        specs = [replace(spec, samples=samples) for spec in specs]
     files = run_files(paths, report)
     if not files:
         raise ValueError(f"no run files (*.h5) under {', '.join(map(str, paths))}")

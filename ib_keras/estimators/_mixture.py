@@ -27,7 +27,7 @@ import math
 import numpy as np
 from numba import njit, uint64
 
-from ib_keras.estimators._pair_sums import _exp2
+from ib_keras.estimators._fast_exp import _exp2
 
 _BITS_PER_NAT = 1.0 / math.log(2.0)
 

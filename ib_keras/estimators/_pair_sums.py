@@ -11,11 +11,11 @@ and every pair adds to exactly one of two arrays, "same class" or "other class"
 (total = same + other). Rows go four at a time against a vectorised sweep over the columns
 (four independent chains per vector and one load of a column per four rows). One setting
 computes distances and exponentials in one sweep; several keep the sweep's squared distances
-and reuse them for every setting. The exponential is
-2**y by Cody-Waite reduction and a degree-6 Taylor polynomial on [-1/2, 1/2] (relative error
-< 3e-7), written so that LLVM vectorises it; NumPy's and XLA's exp cannot be fused into the loop.
+and reuse them for every setting. The exponential is `_fast_exp._exp2`, which LLVM vectorises.
 Distances are summed from coordinate differences of centred points in float32, never from
-|a|^2 + |b|^2 - 2ab, so precision holds far from the origin.
+|a|^2 + |b|^2 - 2ab, so precision holds far from the origin. Activity wider than
+FUSED_MAX_WIDTH units goes to `_gram_pairs` instead, whose distances come from a matrix product
+with the near pairs recomputed this way.
 """
 
 from __future__ import annotations
@@ -24,39 +24,15 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from numba import njit, types, uint64
-from numba.extending import intrinsic
+from numba import njit, uint64
+
+from ib_keras.estimators._fast_exp import _exp2
+from ib_keras.estimators._gram_pairs import gram_pair_sums
 
 _ROWS = 4  # rows per sweep over the columns
-# 2**f = sum_k (f ln 2)^k / k!, k <= 6, for |f| <= 1/2, in Horner order (highest power first).
-_C6, _C5, _C4, _C3, _C2, _C1, _C0 = (np.float32(math.log(2.0) ** k / math.factorial(k)) for k in range(6, -1, -1))
-_SMALLEST_EXPONENT = np.float32(-126.0)  # 2**-126 is float32's smallest normal number
-
-
-@intrinsic
-def _float32_from_bits(typingctx, bits):
-    """Reinterpret an int32's bits as a float32 (a bitcast, not a conversion)."""
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], context.get_value_type(types.float32))
-
-    return types.float32(types.int32), codegen
-
-
-@njit(fastmath=True, inline="always", cache=True)
-def _exp2(y):
-    """2**y for float32 y <= 0; below 2**-126 it returns 2**-126 (irrelevant beside the j = i
-    term 1 of every sum)."""
-    y = max(y, _SMALLEST_EXPONENT)
-    whole = np.rint(y)
-    f = y - whole
-    p = _C6 * f + _C5
-    p = p * f + _C4
-    p = p * f + _C3
-    p = p * f + _C2
-    p = p * f + _C1
-    p = p * f + _C0
-    return p * _float32_from_bits((np.int32(whole) + np.int32(127)) << np.int32(23))
+# Wider activity takes its distances from a blocked matrix product (`_gram_pairs`), narrower the
+# fused sweep below. Measured (benchmarks/estimators.py --widths): see the README, "Performance".
+FUSED_MAX_WIDTH = 24
 
 
 @njit(fastmath=True, inline="always", cache=True)
@@ -175,7 +151,10 @@ def kernel_sums(points: np.ndarray, classes: np.ndarray, variances: Sequence[flo
     betas = np.array([-math.log2(math.e) / (2.0 * v) for v in variances], dtype=np.float32)
     same = np.zeros((len(betas), n), dtype=np.float32)
     other = np.zeros_like(same)
-    _all_pairs(np.ascontiguousarray(centred.T), class_bounds, betas, same, other, (np.float32(0.0),) * d)
+    if d <= FUSED_MAX_WIDTH:
+        _all_pairs(np.ascontiguousarray(centred.T), class_bounds, betas, same, other, (np.float32(0.0),) * d)
+    else:
+        gram_pair_sums(np.ascontiguousarray(centred), class_bounds, betas, same, other)
     own = np.empty((len(betas), n))
     own[:, order] = same + 1.0  # the j = i term, exp(0)
     total = np.empty_like(own)
