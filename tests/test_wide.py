@@ -66,7 +66,6 @@ def test_a_plain_float32_expansion_would_fail_these_cases():
     exact recomputation of near pairs)."""
     rng = np.random.default_rng(256)
     activity = _activity("near pairs", 256, rng).astype(np.float32)
-    labels = rng.integers(0, 2, len(activity))
     norms = (activity * activity).sum(1)
     squared = np.maximum(norms[:, None] + norms[None, :] - 2 * activity @ activity.T, 0).astype(np.float64)
     kernels = np.exp(-squared / 2e-3)
