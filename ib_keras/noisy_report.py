@@ -176,7 +176,7 @@ def analyse(table: pd.DataFrame) -> NoisyResult:
 
 
 CLAIMS = {
-    1: ("I(X;T) of a noisy tanh network's hidden layers rises, then falls: compression",
+    1: ("I(X;T) of a noisy tanh network's hidden layers falls during training: compression",
         f"share of networks with C = max - final sp I(X;T) > max({WITHIN_SE:g} se, {MIN_BITS} bit) in some hidden "
         f"layer; holds at >= {HOLDS_SHARE:.0%}"),
     2: ("compression is driven by same-class representations clustering",
@@ -197,7 +197,7 @@ def _verdict(holds: bool, value: float) -> str:
 def write_noisy_report(result: NoisyResult, out: Path, figures: list[Path], timings: dict) -> Path:
     """REPORT.md in ``out`` (with the figures beside it), written atomically."""
     rows, per_layer = result.rows, result.compression
-    networks = rows.groupby("activation")["seed"].nunique()
+    networks = sp_rows(rows).groupby("activation")["seed"].nunique()
     epochs = sp_rows(rows).groupby("activation")["epoch"].nunique()
     lines = ["# Noisy networks: Goldfeld et al. (ICML 2019) tested", "",
              "Networks 12-10-7-5-4-3-2 with N(0, s^2) noise, s = 0.005, after every hidden activation in training "
@@ -216,15 +216,20 @@ def write_noisy_report(result: NoisyResult, out: Path, figures: list[Path], timi
         frame.append([claim, statement, rule,
                       *(f"{number(c['value'])} (n = {c['n']}): {_verdict(c['holds'], c['value'])}" for c in cells.values())])
     lines += [table(pd.DataFrame(frame, columns=["#", "claim", "rule", *networks.index])), ""]
+    per_layer = per_layer.assign(rises=per_layer["peak_epoch"] > 0)
     share = per_layer.groupby(["activation", "layer"]).agg(compressing=("compresses", "mean"), c=("c", "median"),
-                                                           peak=("peak_epoch", "median")).reset_index()
-    share["compressing"] = share["compressing"].map(lambda v: f"{v:.0%}")
+                                                           peak=("peak_epoch", "median"),
+                                                           rises=("rises", "mean")).reset_index()
+    for column in ("compressing", "rises"):
+        share[column] = share[column].map(lambda v: f"{v:.0%}")
     share["c"] = share["c"].map(number)
     share["layer"] = share["layer"] + 1
     lines += ["## Compression per layer", "",
-              "Share of networks compressing (rule of claim 1), median C (bits) and median epoch of the peak. The "
-              "last layer is the softmax output, observed with noise s.", "",
-              table(share.rename(columns={"c": "median C", "peak": "median peak epoch"})), ""]
+              "Share of networks compressing (rule of claim 1), median C (bits), median epoch of the peak, and the "
+              "share whose I(X;T) peaks after the initialisation (a rise first, then the fall; the others fall "
+              "from the start). The last layer is the softmax output, observed with noise s.", "",
+              table(share.rename(columns={"c": "median C", "peak": "median peak epoch",
+                                          "rises": "peak after epoch 0"})), ""]
     sensitivity = result.sensitivity.copy()
     if len(sensitivity):
         sensitivity["layer"] += 1
@@ -240,9 +245,9 @@ def write_noisy_report(result: NoisyResult, out: Path, figures: list[Path], timi
     gap["layer"] += 1
     for column in ("median", "p90"):
         gap[column] = gap[column].map(number)
-    lines += ["## Against the deterministic view", "",
-              "Saxe et al.'s KDE upper bound at s^2 on the noise-free S (the noise added at the layer only) minus sp "
-              "(noise in every earlier layer too), bits:", "", table(gap), "",
+    lines += ["## KDE on the noise-free activity against sp", "",
+              "Saxe et al.'s KDE upper bound at s^2 on the recorded noise-free S (noise added at the layer alone, as "
+              "for a deterministic network) minus sp (noise in every earlier layer too), bits:", "", table(gap), "",
               "## Figures", "", *(f"![{path.stem}]({path.name})" for path in figures), ""]
     if timings:
         lines += ["## Stage times", "", f"Wall time per stage: {stage_times(timings)}.", ""]

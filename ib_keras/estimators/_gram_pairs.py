@@ -82,7 +82,9 @@ def gram_pair_sums(points: np.ndarray, class_bounds: np.ndarray, betas: np.ndarr
         same, other: (m, n) float32 sums, added to.
     """
     n, d = points.shape
-    norms = np.einsum("ij,ij->i", points.astype(np.float64), points.astype(np.float64)).astype(np.float32)
+    # squared norms summed in float64, a block of rows at a time (no float64 copy of all the points)
+    norms = np.concatenate([np.einsum("ij,ij->i", block, block, dtype=np.float64)
+                            for block in np.array_split(points, max(1, n // BLOCK_ROWS))]).astype(np.float32)
     class_ends = np.repeat(class_bounds[1:], np.diff(class_bounds)).astype(np.int64)
     magnitudes = np.abs(betas)
     # An expanded distance errs by at most ~ (d + 2) roundings of ||a||^2 + ||b||^2 (the products'

@@ -49,9 +49,9 @@ def fig_clustering(result: NoisyResult, out: Output) -> list[Path]:
                 _median_band(ax, chosen[(chosen["activation"] == activation) & (chosen["layer"] == layer)], "i_xt",
                              colour, label)
             right = ax.twinx()
-            sp = series["sp I(X;T)"]
-            _median_band(right, sp[(sp["activation"] == activation) & (sp["layer"] == layer)], "within_between",
-                         "tab:red", "within/between")
+            binned = series["binned, bin 0.005"]  # every recorded epoch; within_between is the layer's, any row has it
+            _median_band(right, binned[(binned["activation"] == activation) & (binned["layer"] == layer)],
+                         "within_between", "tab:red", "within/between")
             right.set_ylim(0, 1.05)
             ax.set_ylim(0, top)  # one scale for every panel: the bits each layer loses, as large as they are
             ax.set_xscale("log")
