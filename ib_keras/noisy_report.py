@@ -132,16 +132,22 @@ def _paired(rows: pd.DataFrame, other: pd.DataFrame, name: str) -> pd.DataFrame:
 
 def _sensitivity(rows: pd.DataFrame) -> pd.DataFrame:
     """sp at SENSITIVITY_REPLICAS replicas minus sp at MAIN_REPLICAS, per activation and layer: n,
-    median and p90 of the difference (bits; negative: the default overestimates), and the share
-    within WITHIN_SE combined standard errors."""
+    median and 10th percentile of the difference (bits; negative: the default overestimates), the
+    share within WITHIN_SE combined standard errors, and the mean compression C = max - final over
+    the networks under each, on the same epochs."""
+    columns = ["activation", "layer", "n", "median", "p10", "within", "C default", "C more"]
     pairs = _paired(rows, sp_rows(rows, SENSITIVITY_REPLICAS), "more")
     if pairs.empty:
-        return pd.DataFrame(columns=["activation", "layer", "n", "median", "p10", "within"])
+        return pd.DataFrame(columns=columns)
     pairs["gap"] = pairs["i_xt_more"] - pairs["i_xt"]
     pairs["within"] = pairs["gap"].abs() <= WITHIN_SE * np.hypot(pairs["i_xt_se"], pairs["i_xt_se_more"]) + 1e-9
+    per_network = pairs.sort_values("epoch").groupby(["activation", "layer", "seed"])
+    compression = pd.DataFrame({name: per_network[column].max() - per_network[column].last()
+                                for name, column in (("C default", "i_xt"), ("C more", "i_xt_more"))})
     grouped = pairs.groupby(["activation", "layer"])
-    return pd.DataFrame({"n": grouped.size(), "median": grouped["gap"].median(),
-                         "p10": grouped["gap"].quantile(0.1), "within": grouped["within"].mean()}).reset_index()
+    return pd.DataFrame({"n": grouped.size(), "median": grouped["gap"].median(), "p10": grouped["gap"].quantile(0.1),
+                         "within": grouped["within"].mean(),
+                         **compression.groupby(["activation", "layer"]).mean()}).reset_index()[columns]
 
 
 def _kde_gap(rows: pd.DataFrame) -> pd.DataFrame:
@@ -233,14 +239,15 @@ def write_noisy_report(result: NoisyResult, out: Path, figures: list[Path], timi
     sensitivity = result.sensitivity.copy()
     if len(sensitivity):
         sensitivity["layer"] += 1
-        for column in ("median", "p10"):
+        for column in ("median", "p10", "C default", "C more"):
             sensitivity[column] = sensitivity[column].map(lambda v: number(v, 3))
         sensitivity["within"] = sensitivity["within"].map(lambda v: f"{v:.0%}")
         lines += ["## sp's replica bias", "",
                   "sp represents T_l given X = x by R replicas; the standard error does not count that. sp with "
                   f"{SENSITIVITY_REPLICAS} replicas (16 for the marginal) minus the default's {MAIN_REPLICAS} (bits; "
                   "negative: the default overestimates I(X;T)), median and 10th percentile, on seed 0 at every 12th "
-                  f"recorded epoch, and the share within {WITHIN_SE:g} combined se:", "", table(sensitivity), ""]
+                  f"recorded epoch, the share within {WITHIN_SE:g} combined se, and the compression C = max - final "
+                  "under each on those epochs (bits):", "", table(sensitivity), ""]
     gap = result.kde_gap.copy()
     gap["layer"] += 1
     for column in ("median", "p90"):
