@@ -1,13 +1,14 @@
 """2**y for float32 y <= 0, vectorisable by LLVM inside Numba loops: Cody-Waite reduction and a
 degree-6 Taylor polynomial on [-1/2, 1/2] (relative error < 3e-7). NumPy's and XLA's exp cannot be
-fused into a Numba loop; this one is, in every kernel sum of the estimators."""
+fused into a Numba loop; this one is, in every kernel sum of the estimators. And `_row_sums`, the
+sweep of one row's kernels over its distances, which both kernel-sum paths share."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
-from numba import njit, types
+from numba import njit, types, uint64
 from numba.extending import intrinsic
 
 # 2**f = sum_k (f ln 2)^k / k!, k <= 6, for |f| <= 1/2, in Horner order (highest power first).
@@ -39,3 +40,17 @@ def _exp2(y):
     p = p * f + _C1
     p = p * f + _C0
     return p * _float32_from_bits((np.int32(whole) + np.int32(127)) << np.int32(23))
+
+
+@njit(fastmath=True, cache=True)
+def _row_sums(distances, j0, j1, betas, sums, i):
+    """Add 2^(beta_s distances[j]) for j in [j0, j1) to sums[s, j] and their total to sums[s, i]."""
+    for s in range(betas.shape[0]):
+        beta = betas[s]
+        acc = np.float32(0.0)
+        column_sums = sums[s]
+        for j in range(uint64(j0), uint64(j1)):
+            e = _exp2(beta * distances[j])
+            acc += e
+            column_sums[j] += e
+        sums[s, i] += acc

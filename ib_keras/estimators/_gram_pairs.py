@@ -15,26 +15,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, uint64
 
-from ib_keras.estimators._fast_exp import _exp2
+from ib_keras.estimators._fast_exp import _row_sums
 
 BLOCK_ROWS = 256  # rows per matrix product: the block holds BLOCK_ROWS x N float32 products
 NEGLIGIBLE = 40.0  # a kernel below 2^-40 of the j = i term moves a sum of N <= 10^6 by < 1e-6
 PRECISION = 1e-5  # the largest error an expanded distance may cause in a kernel's exponent (log2 units)
 _EPSILON = float(np.finfo(np.float32).eps)
-
-
-@njit(fastmath=True, cache=True)
-def _row_sums(distances, j0, j1, betas, sums, i):
-    """Add 2^(beta_s distances[j]) for j in [j0, j1) to sums[s, j] and their total to sums[s, i]."""
-    for s in range(betas.shape[0]):
-        beta = betas[s]
-        acc = np.float32(0.0)
-        column_sums = sums[s]
-        for j in range(uint64(j0), uint64(j1)):
-            e = _exp2(beta * distances[j])
-            acc += e
-            column_sums[j] += e
-        sums[s, i] += acc
 
 
 @njit(inline="always", cache=True)
@@ -88,7 +74,7 @@ def gram_pair_sums(points: np.ndarray, class_bounds: np.ndarray, betas: np.ndarr
     class_ends = np.repeat(class_bounds[1:], np.diff(class_bounds)).astype(np.int64)
     magnitudes = np.abs(betas)
     # An expanded distance errs by at most ~ (d + 2) roundings of ||a||^2 + ||b||^2 (the products'
-    # sums, the norms and the subtraction), in log2 units under the sharpest kernel.
+    # sums, the norms and the subtraction); `_imprecise` weighs that by each kernel's |beta|.
     rounding = np.float32((d + 2) * _EPSILON)
     distances = np.empty(n, dtype=np.float32)
     for i0 in range(0, n, BLOCK_ROWS):

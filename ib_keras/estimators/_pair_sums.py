@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 from numba import njit, uint64
 
-from ib_keras.estimators._fast_exp import _exp2
+from ib_keras.estimators._fast_exp import _exp2, _row_sums
 from ib_keras.estimators._gram_pairs import gram_pair_sums
 
 _ROWS = 4  # rows per sweep over the columns
@@ -96,15 +96,7 @@ def _one_row(points, i, j0, j1, betas, sums, distances, row, width):
     """Row i against columns [j0, j1), as `_four_rows` for a single row."""
     for j in range(uint64(j0), uint64(j1)):
         distances[j] = _squared_distance(points, j, row, width)
-    for s in range(betas.shape[0]):
-        beta = betas[s]
-        acc = np.float32(0.0)
-        column_sums = sums[s]
-        for j in range(uint64(j0), uint64(j1)):
-            e = _exp2(beta * distances[j])
-            acc += e
-            column_sums[j] += e
-        sums[s, i] += acc
+    _row_sums(distances, j0, j1, betas, sums, i)
 
 
 @njit(cache=True)
