@@ -223,15 +223,19 @@ def test_within_between_equals_the_mean_over_pairs():
 # The estimate stage and the report
 
 
+SUBSAMPLE = ("--samples", "1024")  # sp's pairs cost N^2: a quarter of the inputs, a sixteenth of the time
+
+
 @pytest.fixture(scope="module")
 def table(runs, tmp_path_factory):
     out = tmp_path_factory.mktemp("table") / "mi.parquet"
     result = cli("estimate", str(runs["noisy"]), "--estimators",
                  f"sp:mc_samples=8,noisy:noise_variance={NOISE**2},kde:noise_variance={NOISE**2},"
-                 f"fixed:bin_size={NOISE},ebab", "--out", str(out), "--jobs", "2")
+                 f"fixed:bin_size={NOISE},ebab", "--out", str(out), "--jobs", "2", *SUBSAMPLE)
     assert result.returncode == 0, result.stderr
     result = cli("estimate", str(runs["noisy"] / "seed-000.h5"), "--estimators",
-                 "sp:replicas=256:marginal_replicas=16", "--epoch-stride", "3", "--out", str(out), "--jobs", "2")
+                 "sp:replicas=256:marginal_replicas=16", "--epoch-stride", "3", "--out", str(out), "--jobs", "2",
+                 *SUBSAMPLE)
     assert result.returncode == 0, result.stderr
     return out
 
@@ -266,7 +270,7 @@ def test_the_stage_explains_what_sp_cannot_estimate(runs, tmp_path):
 def test_sp_is_reproducible_and_a_layer_estimated_alone_is_the_same(table, runs, tmp_path):
     out = tmp_path / "again.parquet"
     result = cli("estimate", str(runs["noisy"] / "seed-001.h5"), "--estimators", "sp:mc_samples=8", "--out", str(out),
-                 "--jobs", "2")  # one file, two workers: a task per layer
+                 "--jobs", "2", *SUBSAMPLE)  # one file, two workers: a task per layer
     assert result.returncode == 0, result.stderr
     again = read_table(out).set_index(["epoch", "layer"])["i_xt"]
     first = read_table(table)
