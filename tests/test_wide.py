@@ -103,3 +103,28 @@ def test_estimate_on_a_subsample_sits_beside_the_full_estimate(tmp_path):
     result = cli("estimate", str(run.parent), "--estimators", "ebab", "--out", str(tmp_path / "b.parquet"),
                  "--samples", "5000")
     assert result.returncode == 2 and "samples must be from 2 to the run's 4096" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def overlapping():
+    """(activity (512, 40), labels, replica centres (512, 16, 40)): inputs and replicas within a few
+    noise scales of each other, 3 from the origin, so that every kernel sum matters."""
+    rng = np.random.default_rng(0)
+    activity = (rng.normal(size=(512, 40)) * 0.002 + 3).astype(np.float32)
+    centres = (activity[:, None, :] + rng.normal(size=(512, 16, 40)) * 0.002).astype(np.float32)
+    return activity, rng.integers(0, 2, 512), centres
+
+
+def test_the_noisy_draws_of_wide_layers_equal_the_fused_sweeps(overlapping, monkeypatch):
+    """noisy and sp at d = 40 by the matrix-product path (the default beyond 24 units) and by the
+    fused sweep forced: the same draws, the same estimates."""
+    from ib_keras.estimators import _mixture
+
+    activity, labels, centres = overlapping
+    results = {}
+    for name, width in (("fused", 10**6), ("matrix product", 0)):
+        monkeypatch.setattr(_mixture, "FUSED_MAX_WIDTH", width)
+        results[name] = (_mixture.mixture_information(activity, labels, 1e-4, 4, 0),
+                         _mixture.replica_mixture_information(centres, labels, 1e-4, 4, 8, 1))
+    assert 0.5 < results["fused"][0][0] < 8.5 and 0.5 < results["fused"][1][0] < 8.5  # neither 0 nor log2 N
+    np.testing.assert_allclose(results["matrix product"], results["fused"], rtol=1e-5, atol=1e-6)

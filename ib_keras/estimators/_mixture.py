@@ -28,8 +28,15 @@ import numpy as np
 from numba import njit, uint64
 
 from ib_keras.estimators._fast_exp import _exp2
+from ib_keras.estimators._wide_draws import wide_draw_sums
 
 _BITS_PER_NAT = 1.0 / math.log(2.0)
+_INPUT_BLOCK = 64  # inputs per block of the wide conditional sums: 64 x R x d floats
+# Wider activity takes the draws' exponents from matrix products (`_wide_draws`), narrower the fused
+# sweeps below. Measured on the reference machine (noisy, r = 4, N = 4096, ms, fused / matrix
+# products): d = 12 53 / 223, 18 66 / 234, 20 86 / 265, 22 109 / 236, 23 1125 / 380, 24 1084 / 381,
+# 32 1037 / 245: beyond 22 units the sweep's four accumulators per centre stop vectorising.
+FUSED_MAX_WIDTH = 22
 
 
 @njit(fastmath=True, cache=True)
@@ -135,7 +142,14 @@ def mixture_information(
     beta = np.float32(-math.log2(math.e) / (2.0 * noise_variance))
     own = np.zeros((replicas, n), dtype=np.float32)
     other = np.zeros_like(own)
-    _draw_sums(np.ascontiguousarray(centred.T), class_bounds, doubled_noise, beta, own, other, (np.float32(0.0),) * d)
+    if d <= FUSED_MAX_WIDTH:
+        _draw_sums(np.ascontiguousarray(centred.T), class_bounds, doubled_noise, beta, own, other,
+                   (np.float32(0.0),) * d)
+    else:  # wide: from matrix products, every input's draws against all (its own class first)
+        lo, hi = (np.repeat(class_bounds[k:len(class_bounds) - 1 + k], np.diff(class_bounds)) for k in (0, 1))
+        rows = np.arange(replicas).reshape(-1, 2)  # pair m: draws 2m (+z) and 2m + 1 (-z)
+        wide_draw_sums(np.ascontiguousarray(centred), doubled_noise, rows, np.ascontiguousarray(centred),
+                       np.stack([lo, hi, hi, hi, lo, hi], axis=1), np.arange(n), beta, own, other)
     log_own = np.log(own.astype(np.float64))
     log_total = np.log(own.astype(np.float64) + other)
     class_share = np.bincount(sorted_classes) / n
@@ -214,14 +228,16 @@ def replica_mixture_information(
     sorted_classes = np.asarray(classes)[order]
     class_bounds = np.flatnonzero(np.r_[True, sorted_classes[1:] != sorted_classes[:-1], True]).astype(np.int64)
     centred = centres[order] - centres.mean(axis=(0, 1))
-    others = np.ascontiguousarray(centred[:, :marginal_replicas].reshape(n * marginal_replicas, d).T)
-    own = np.ascontiguousarray(centred.transpose(0, 2, 1))
     noise = np.random.default_rng(seed).standard_normal((2 * sources, n, d), dtype=np.float32)
     doubled_noise = np.ascontiguousarray(noise[:, order] * np.float32(2.0 * math.sqrt(noise_variance)))
     beta = np.float32(-math.log2(math.e) / (2.0 * noise_variance))
     conditional, same, rest = (np.zeros((4 * sources, n), dtype=np.float32) for _ in range(3))
-    _replica_draw_sums(others, class_bounds, marginal_replicas, own, doubled_noise, beta, conditional, same, rest,
-                       (np.float32(0.0),) * d)
+    if d <= FUSED_MAX_WIDTH:
+        others = np.ascontiguousarray(centred[:, :marginal_replicas].reshape(n * marginal_replicas, d).T)
+        _replica_draw_sums(others, class_bounds, marginal_replicas, np.ascontiguousarray(centred.transpose(0, 2, 1)),
+                           doubled_noise, beta, conditional, same, rest, (np.float32(0.0),) * d)
+    else:
+        _wide_replica_draw_sums(centred, class_bounds, marginal_replicas, doubled_noise, beta, conditional, same, rest)
     own_term = conditional.astype(np.float64) / replicas
     with_class = own_term + same / marginal_replicas
     log_total = np.log(with_class + rest / marginal_replicas)
@@ -229,6 +245,31 @@ def replica_mixture_information(
     i_xt, i_xt_se = _unit_mean_and_error(math.log(n) + np.log(own_term) - log_total)
     i_ty, i_ty_se = _unit_mean_and_error(np.log(with_class) - log_total - np.log(class_share))
     return i_xt * _BITS_PER_NAT, i_ty * _BITS_PER_NAT, i_xt_se * _BITS_PER_NAT, i_ty_se * _BITS_PER_NAT
+
+
+def _wide_replica_draw_sums(centred, class_bounds, marginal_replicas, doubled_noise, beta, conditional, same,
+                            rest) -> None:
+    """`_replica_draw_sums` for wide centres (N, R, d): the other inputs' centres by matrix
+    products (`wide_draw_sums`, one call per source centre k with its two pairs), each input's own
+    R centres exactly in NumPy, a block of inputs at a time."""
+    n, replicas, d = centred.shape
+    targets = np.ascontiguousarray(centred[:, :marginal_replicas].reshape(n * marginal_replicas, d))
+    lo, hi = (np.repeat(class_bounds[k:len(class_bounds) - 1 + k], np.diff(class_bounds)) * marginal_replicas
+              for k in (0, 1))
+    first = np.arange(n) * marginal_replicas
+    bounds = np.stack([lo, first, first + marginal_replicas, hi, lo, hi], axis=1)
+    for k in range(len(doubled_noise) // 2):
+        rows = np.array([[4 * k, 4 * k + 2], [4 * k + 1, 4 * k + 3]])  # pairs 2k, 2k + 1: their +z and -z draws
+        wide_draw_sums(np.ascontiguousarray(centred[:, k]), doubled_noise[2 * k : 2 * k + 2], rows, targets, bounds,
+                       np.full(n, -1), beta, same, rest)
+        for start in range(0, n, _INPUT_BLOCK):
+            block = slice(start, start + _INPUT_BLOCK)
+            delta = centred[block, k, None, :] - centred[block]  # (inputs, R, d): source minus own centres
+            squared = np.einsum("irk,irk->ir", delta, delta)
+            for pair in (0, 1):
+                dots = np.einsum("irk,ik->ir", delta, doubled_noise[2 * k + pair, block])
+                for sign, row in ((1.0, rows[pair, 0]), (-1.0, rows[pair, 1])):
+                    conditional[row, block] += np.exp2(beta * (squared + sign * dots)).sum(axis=1)
 
 
 def _unit_mean_and_error(draws: np.ndarray) -> tuple[float, float]:
