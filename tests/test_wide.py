@@ -9,10 +9,10 @@ import pytest
 
 from ib_keras.estimators import estimate_mi
 from ib_keras.estimators._pair_sums import FUSED_MAX_WIDTH
-from ib_keras.mi_table import read_table, stratified_subsample
+from ib_keras.mi_table import estimate_runs, parse_estimators, stratified_subsample
 from ib_keras.storage import read_run
 
-from .helpers import cli, write_run
+from .helpers import write_run
 
 TOLERANCE = 1e-4  # bits
 
@@ -89,10 +89,9 @@ def test_a_stratified_subsample_keeps_each_class_share_and_is_the_same_every_tim
 def test_estimate_on_a_subsample_sits_beside_the_full_estimate(tmp_path):
     run = write_run(tmp_path / "runs" / "relu" / "seed-000.h5", 0, epochs=2)
     out = tmp_path / "mi.parquet"
-    for extra in ((), ("--samples", "256"), ("--samples", "256")):  # the third computes nothing new
-        result = cli("estimate", str(run.parent), "--estimators", "ebab,kde", "--out", str(out), *extra)
-        assert result.returncode == 0, result.stderr
-    table = read_table(out)
+    specs = parse_estimators("ebab,kde")
+    estimate_runs([run.parent], specs, out, progress=False)
+    table = estimate_runs([run.parent], specs, out, progress=False, samples=256)
     sub = table[table["params"].str.contains('"samples": 256')]
     assert len(sub) == len(table) - len(sub) == 2 * 2 * 2  # estimators x epochs x layers, each
     recorded = read_run(run)
@@ -100,23 +99,23 @@ def test_estimate_on_a_subsample_sits_beside_the_full_estimate(tmp_path):
     for item in sub[sub["estimator"] == "kde"].itertuples():  # each row is the estimate of those 256 inputs
         activity = recorded.activity[item.layer][list(recorded.epochs).index(item.epoch)]
         assert (item.i_xt, item.i_ty) == tuple(estimate_mi(activity[rows], recorded.y[rows], "kde"))
-    result = cli("estimate", str(run.parent), "--estimators", "ebab", "--out", str(tmp_path / "b.parquet"),
-                 "--samples", "5000")
-    assert result.returncode == 2 and "samples must be from 2 to the run's 4096" in result.stderr
+    with pytest.raises(ValueError, match="samples must be from 2 to the run's 4096"):
+        estimate_runs([run.parent], specs, tmp_path / "b.parquet", progress=False, samples=5000, strict=True)
+    assert not (tmp_path / "b.parquet").exists()
 
 
 @pytest.fixture(scope="module")
 def overlapping():
-    """(activity (512, 40), labels, replica centres (512, 16, 40)): inputs and replicas within a few
+    """(activity (512, 24), labels, replica centres (512, 16, 24)): inputs and replicas within a few
     noise scales of each other, 3 from the origin, so that every kernel sum matters."""
     rng = np.random.default_rng(0)
-    activity = (rng.normal(size=(512, 40)) * 0.002 + 3).astype(np.float32)
-    centres = (activity[:, None, :] + rng.normal(size=(512, 16, 40)) * 0.002).astype(np.float32)
+    activity = (rng.normal(size=(512, 24)) * 0.002 + 3).astype(np.float32)
+    centres = (activity[:, None, :] + rng.normal(size=(512, 16, 24)) * 0.002).astype(np.float32)
     return activity, rng.integers(0, 2, 512), centres
 
 
 def test_the_noisy_draws_of_wide_layers_equal_the_fused_sweeps(overlapping, monkeypatch):
-    """noisy and sp at d = 40 by the matrix-product path (the default beyond 24 units) and by the
+    """noisy and sp at d = 24 by the matrix-product path (their default beyond 22 units) and by the
     fused sweep forced: the same draws, the same estimates."""
     from ib_keras.estimators import _mixture
 
