@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from ib_keras.activations import ACTIVATIONS, activation_function, check_activation, init_gain
+from ib_keras.activations import ACTIVATIONS, STATELESS, activation_function, check_activation, init_gain, numpy_function
 from ib_keras.layers import EnsembleDense
 from ib_keras.models import HIDDEN_UNITS, build_ensemble, kernel_stddevs
 
@@ -115,3 +115,10 @@ def test_a_saved_ensemble_loads_back(tmp_path):
     model.save(tmp_path / "m.keras")
     loaded = keras.models.load_model(tmp_path / "m.keras", compile=False)
     np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(model(x)), rtol=1e-6)
+
+
+def test_numpy_functions_equal_the_keras_ones():
+    z = np.random.default_rng(0).normal(0, 4, (200, 3)).astype(np.float32)
+    for name in STATELESS:
+        expected = z if name == "linear" else np.asarray(activation_function(name)(z))
+        np.testing.assert_allclose(numpy_function(name)(z), expected, atol=3e-6)
