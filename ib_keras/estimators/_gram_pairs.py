@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, uint64
 
+from ib_keras.estimators._classes import class_ranges
 from ib_keras.estimators._fast_exp import _row_sums
 
 BLOCK_ROWS = 256  # rows per matrix product: the block holds BLOCK_ROWS x N float32 products
@@ -71,7 +72,7 @@ def gram_pair_sums(points: np.ndarray, class_bounds: np.ndarray, betas: np.ndarr
     # squared norms summed in float64, a block of rows at a time (no float64 copy of all the points)
     norms = np.concatenate([np.einsum("ij,ij->i", block, block, dtype=np.float64)
                             for block in np.array_split(points, max(1, n // BLOCK_ROWS))]).astype(np.float32)
-    class_ends = np.repeat(class_bounds[1:], np.diff(class_bounds)).astype(np.int64)
+    _, class_ends = class_ranges(class_bounds)
     magnitudes = np.abs(betas)
     # An expanded distance errs by at most ~ (d + 2) roundings of ||a||^2 + ||b||^2 (the products'
     # sums, the norms and the subtraction); `_imprecise` weighs that by each kernel's |beta|.

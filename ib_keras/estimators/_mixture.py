@@ -27,6 +27,7 @@ import math
 import numpy as np
 from numba import njit, uint64
 
+from ib_keras.estimators._classes import class_order, class_ranges
 from ib_keras.estimators._fast_exp import _exp2
 from ib_keras.estimators._wide_draws import wide_draw_sums
 
@@ -134,9 +135,7 @@ def mixture_information(
     activity = np.asarray(activity, dtype=np.float32)
     n, d = activity.shape
     noise = np.random.default_rng(seed).standard_normal((replicas // 2, n, d), dtype=np.float32)
-    order = np.argsort(classes, kind="stable")
-    sorted_classes = np.asarray(classes)[order]
-    class_bounds = np.flatnonzero(np.r_[True, sorted_classes[1:] != sorted_classes[:-1], True]).astype(np.int64)
+    order, sorted_classes, class_bounds = class_order(classes)
     centred = activity[order] - activity.mean(axis=0)
     doubled_noise = np.ascontiguousarray(noise[:, order] * np.float32(2.0 * math.sqrt(noise_variance)))
     beta = np.float32(-math.log2(math.e) / (2.0 * noise_variance))
@@ -146,7 +145,7 @@ def mixture_information(
         _draw_sums(np.ascontiguousarray(centred.T), class_bounds, doubled_noise, beta, own, other,
                    (np.float32(0.0),) * d)
     else:  # wide: from matrix products, every input's draws against all (its own class first)
-        lo, hi = (np.repeat(class_bounds[k:len(class_bounds) - 1 + k], np.diff(class_bounds)) for k in (0, 1))
+        lo, hi = class_ranges(class_bounds)
         rows = np.arange(replicas).reshape(-1, 2)  # pair m: draws 2m (+z) and 2m + 1 (-z)
         wide_draw_sums(np.ascontiguousarray(centred), doubled_noise, rows, np.ascontiguousarray(centred),
                        np.stack([lo, hi, hi, hi, lo, hi], axis=1), np.arange(n), beta, own, other)
@@ -224,9 +223,7 @@ def replica_mixture_information(
     centres = np.asarray(centres, dtype=np.float32)
     n, replicas, d = centres.shape
     sources = mc_samples // 4
-    order = np.argsort(classes, kind="stable")
-    sorted_classes = np.asarray(classes)[order]
-    class_bounds = np.flatnonzero(np.r_[True, sorted_classes[1:] != sorted_classes[:-1], True]).astype(np.int64)
+    order, sorted_classes, class_bounds = class_order(classes)
     centred = centres[order] - centres.mean(axis=(0, 1))
     noise = np.random.default_rng(seed).standard_normal((2 * sources, n, d), dtype=np.float32)
     doubled_noise = np.ascontiguousarray(noise[:, order] * np.float32(2.0 * math.sqrt(noise_variance)))
@@ -254,8 +251,7 @@ def _wide_replica_draw_sums(centred, class_bounds, marginal_replicas, doubled_no
     R centres exactly in NumPy, a block of inputs at a time."""
     n, replicas, d = centred.shape
     targets = np.ascontiguousarray(centred[:, :marginal_replicas].reshape(n * marginal_replicas, d))
-    lo, hi = (np.repeat(class_bounds[k:len(class_bounds) - 1 + k], np.diff(class_bounds)) * marginal_replicas
-              for k in (0, 1))
+    lo, hi = (bound * marginal_replicas for bound in class_ranges(class_bounds))
     first = np.arange(n) * marginal_replicas
     bounds = np.stack([lo, first, first + marginal_replicas, hi, lo, hi], axis=1)
     for k in range(len(doubled_noise) // 2):

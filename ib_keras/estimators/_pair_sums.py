@@ -26,6 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 from numba import njit, uint64
 
+from ib_keras.estimators._classes import class_order
 from ib_keras.estimators._fast_exp import _exp2, _row_sums
 from ib_keras.estimators._gram_pairs import gram_pair_sums
 
@@ -138,9 +139,7 @@ def kernel_sums(points: np.ndarray, classes: np.ndarray, variances: Sequence[flo
     """
     points = np.asarray(points, dtype=np.float32)
     n, d = points.shape
-    order = np.argsort(classes, kind="stable")
-    sorted_classes = np.asarray(classes)[order]
-    class_bounds = np.flatnonzero(np.r_[True, sorted_classes[1:] != sorted_classes[:-1], True]).astype(np.int64)
+    order, sorted_classes, class_bounds = class_order(classes)
     centred = points[order] - points.mean(axis=0)
     betas = np.array([-math.log2(math.e) / (2.0 * v) for v in variances], dtype=np.float32)
     same = np.zeros((len(betas), n), dtype=np.float32)
