@@ -13,7 +13,8 @@
 #                          sample propagation (sp) at every 2nd recorded epoch beside the other estimators
 #                          at every one; claims in figures/noisy
 #   --scheduler ADDRESS    train (one task per configuration) and estimate on a Dask cluster:
-#                          tcp://host:port of a running scheduler, or local:N (see README, "Scale-out")
+#                          tcp://host:port of a running scheduler, or local:N (see README, "Scale-out");
+#                          without it, one local worker process per core trains a configuration at a time
 # Rerunning resumes: complete runs and estimates already in the table are not redone.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -70,8 +71,7 @@ python=.venv/bin/python
 
 plan=$("$python" - "$seeds" "$minutes_per_network" "$record_points" "${groups[@]}" <<'PY'
 import sys
-from ib_keras.models import HIDDEN_UNITS, N_CLASSES
-from ib_keras.protocols import record_schedule
+from ib_keras.protocols import HIDDEN_UNITS, N_CLASSES, record_schedule
 from ib_keras.storage import run_file_bytes
 seeds, minutes, points = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]) if sys.argv[3] else None
 groups = [g.split("|") for g in sys.argv[4:]]
@@ -101,20 +101,11 @@ summaries=()
 for group in "${groups[@]}"; do
   IFS='|' read -r protocol activations l2_activations epochs <<< "$group"
   where=$(group_out "$protocol")
-  if [ -n "$scheduler" ]; then
-    stage train "$python" -m ib_keras sweep --activations "${activations// /,}" \
-      ${l2_activations:+--l2-activations "${l2_activations// /,}"} --l2 "$l2" --seeds "$seeds" --epochs "$epochs" --protocol "$protocol" --out "$where" --scheduler "$scheduler" \
-      ${noise_std:+--noise-std "$noise_std"} ${record_points:+--record-points "$record_points"}
-  else
-    for activation in $activations; do
-      stage train "$python" -m ib_keras train --activation "$activation" --seeds "$seeds" --epochs "$epochs" \
-        --protocol "$protocol" --out "$where" ${noise_std:+--noise-std "$noise_std"} ${record_points:+--record-points "$record_points"}
-    done
-    for activation in $l2_activations; do
-      stage train "$python" -m ib_keras train --activation "$activation" --seeds "$seeds" --epochs "$epochs" \
-        --protocol "$protocol" --l2 "$l2" --out "$where"
-    done
-  fi
+  # one task per configuration, TensorFlow started once per worker (not once per configuration)
+  stage train "$python" -m ib_keras sweep --activations "${activations// /,}" \
+    ${l2_activations:+--l2-activations "${l2_activations// /,}"} --l2 "$l2" --seeds "$seeds" --epochs "$epochs" \
+    --protocol "$protocol" --out "$where" ${scheduler:+--scheduler "$scheduler"} \
+    ${noise_std:+--noise-std "$noise_std"} ${record_points:+--record-points "$record_points"}
   stage estimate "$python" -m ib_keras estimate "$where" --estimators "$estimators" --out "$where/mi.parquet" \
     ${scheduler:+--scheduler "$scheduler"}
   if [ -n "$truth_stride" ]; then

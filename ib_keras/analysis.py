@@ -18,6 +18,9 @@ from scipy import stats
 from ib_keras.mi_table import RUN_SETTINGS, EstimatorSpec, canonical_params
 
 CONFIGURATION = ["activation", "l2"]
+# The one minimum-n rule of every report: a test or share from fewer networks is shown, but never
+# starred, counted in a correction, or turned into a verdict ("not testable").
+STAR_MIN_N = 4
 LEARNED = 0.6  # final train accuracy at or above which a network learned the task (chance is ~0.5)
 ESTIMATE = ["estimator", "params"]
 
@@ -38,13 +41,14 @@ def check_one_setting(table: pd.DataFrame) -> None:
             differing = " vs ".join(f"{value} ({activations})" for value, activations in kinds.items())
             raise ValueError(f"the table mixes runs that differ in {column}: {differing}; their layers cannot be "
                              "compared by position: estimate each into its own table")
-    counts = table.groupby(CONFIGURATION)[RUN_SETTINGS].nunique()  # missing values (older tables) not counted
+    settings = [c for c in RUN_SETTINGS if c in table]  # bundles and tables from before a setting lack it
+    counts = table.groupby(CONFIGURATION)[settings].nunique()  # missing values (older tables) not counted
     mixed = counts[(counts > 1).any(axis=1)]
     if len(mixed):
         (activation, l2), count = next(mixed.iterrows())
         rows = table[(table["activation"] == activation) & (table["l2"] == l2)]
         differing = [f"{c} ({' vs '.join(sorted(map(str, rows[c].dropna().unique())))})"
-                     for c in RUN_SETTINGS if count[c] > 1]
+                     for c in settings if count[c] > 1]
         raise ValueError(f"the table mixes runs of {activation} (l2 {l2}) that differ in {', '.join(differing)}; "
                          "estimate each configuration's directory into its own table")
 
@@ -77,7 +81,8 @@ def compression(table: pd.DataFrame) -> pd.DataFrame:
     last = table.loc[groups["epoch"].idxmax()].set_index(keys)
     first = table.loc[groups["epoch"].idxmin()].set_index(keys)
     peak = table.loc[table.sort_values("epoch", kind="stable").groupby(keys)["i_xt"].idxmax()].set_index(keys)
-    result = last[["activation", "l2", *RUN_SETTINGS, "seed", "units", "epoch", "train_accuracy", "test_accuracy"]].copy()
+    settings = [c for c in RUN_SETTINGS if c in table]  # tables from before a setting lack it
+    result = last[["activation", "l2", *settings, "seed", "units", "epoch", "train_accuracy", "test_accuracy"]].copy()
     result["max_i_xt"] = peak["i_xt"]
     result["final_i_xt"] = last["i_xt"]
     result["compression"] = peak["i_xt"] - last["i_xt"]

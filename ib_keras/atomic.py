@@ -3,7 +3,9 @@ failed command, and names that the tables, which keep paths as UTF-8 text, can h
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,3 +62,49 @@ def check_utf8(path: str | Path) -> None:
     except UnicodeEncodeError:
         raise ValueError(f"{os.fsencode(path)!r} is not a UTF-8 path; ib_keras keeps paths as UTF-8 text: "
                          "choose a UTF-8 name") from None
+
+
+_JOURNAL = ".commit.json"
+_STAGING = ".staging"
+
+
+@contextmanager
+def output_set(directory: str | Path) -> Iterator[Path]:
+    """A staging directory for the block to write a set of outputs into (a report, its tables and
+    figures), moved into ``directory`` as a set: when the block fails (or the process is killed
+    while it runs) ``directory`` keeps the old set untouched; once it succeeds, a journal naming
+    the new files is written, the files are renamed into place, and the journal removed. A set
+    whose renames a kill interrupted is completed by the next `finish_pending` on the directory
+    (every `output_set` and every reader of a bundle calls it), so that a reader finds all new or
+    all old files, never a mixture."""
+    with created_directory(directory) as directory:  # a block that fails leaves no directory it made
+        finish_pending(directory)
+        staging = directory / f"{_STAGING}.{os.getpid()}"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        try:
+            yield staging
+            names = sorted(path.name for path in staging.iterdir() if not path.name.startswith("."))
+            with atomic_path(directory / _JOURNAL) as partial:
+                partial.write_text(json.dumps({"staging": staging.name, "files": names}))
+            finish_pending(directory)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def finish_pending(directory: str | Path) -> None:
+    """Complete the set of outputs a killed `output_set` had begun to move into ``directory`` (its
+    journal is there), and remove staging directories that a killed block left (no journal: the
+    old set stays)."""
+    directory = Path(directory)
+    journal = directory / _JOURNAL
+    if journal.exists():
+        pending = json.loads(journal.read_text())
+        staging = directory / pending["staging"]
+        for name in pending["files"]:
+            if (staging / name).exists():
+                os.replace(staging / name, directory / name)
+        journal.unlink()
+    for leftover in directory.glob(f"{_STAGING}.*"):
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)

@@ -9,17 +9,16 @@ over the networks of a configuration, and all of them form one Benjamini-Hochber
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ib_keras.analysis import benjamini_hochberg, positive_mean
+from ib_keras.analysis import COMPARABLE, STAR_MIN_N, benjamini_hochberg, positive_mean
 from ib_keras.atomic import atomic_path
-from ib_keras.markdown import ALPHA, manifest_section, number, p_value, report_file, stage_times, table
+from ib_keras.markdown import ALPHA, escaped, manifest_section, number, p_value, report_file, stage_times, table
 from ib_keras.mi_table import canonical_params, parse_estimators
-from ib_keras.report import STAR_MIN_N
 from ib_keras.summary import Summary
 
 SZ, SAXE = "shwartz-ziv", "saxe"
@@ -96,7 +95,15 @@ def by_protocol(summaries: list[Summary]) -> dict[str, Summary]:
         if missing:
             raise ValueError(f"the {protocols[0]} summary lacks {', '.join(sorted(missing))} (written before this "
                              "version): summarize its table again")
-        chosen[protocols[0]] = summary
+        # names from the runs' configs go into the Markdown as text, never as markup
+        chosen[protocols[0]] = replace(summary, networks=escaped(summary.networks, ["activation"]))
+    for column in COMPARABLE:
+        values = {protocol: sorted(map(str, summary.networks[column].dropna().unique()))
+                  for protocol, summary in chosen.items()}
+        if len({tuple(v) for v in values.values()}) > 1:
+            differing = " vs ".join(f"{protocol} {' and '.join(v) or 'none'}" for protocol, v in values.items())
+            raise ValueError(f"the summaries differ in {column} ({differing}): their layers cannot be compared by "
+                             "position; give summaries of networks of the same widths on the same data set")
     return chosen
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ib_keras.activations import ACTIVATIONS
-from ib_keras.atomic import check_utf8
+from ib_keras.atomic import check_utf8, output_set
 from ib_keras.data import SPLITS
 from ib_keras.protocols import DEFAULT_PROTOCOL, PROTOCOLS
 
@@ -114,17 +114,21 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--tensorboard", type=_path, metavar="DIR",
                        help="write each network's I(X;T) and I(T;Y) per layer to TensorBoard as it trains "
                             "(tensorboard --logdir DIR)")
-    train.add_argument("--tensorboard-estimator", default="ebab", metavar="SETTING",
+    train.add_argument("--tensorboard-estimator", metavar="SETTING",
                        help="the estimator setting of --tensorboard, as estimate --estimators takes one (default: ebab)")
 
-    sweep = commands.add_parser("sweep", help="train several configurations as tasks of a Dask cluster")
+    sweep = commands.add_parser("sweep", help="train several configurations, a task each, TensorFlow started once per "
+                                              "worker: on local worker processes or a Dask cluster")
     sweep.add_argument("--activations", required=True, type=_activations, help="comma-separated activations, no L2")
     sweep.add_argument("--l2-activations", type=_activations, default=[], help="comma-separated activations with L2")
     sweep.add_argument("--l2", type=_l2, default=0.015, help="L2 strength of those (default: the paper's 0.015)")
     _configuration_options(sweep)
-    sweep.add_argument("--scheduler", required=True, metavar="ADDRESS",
-                       help="tcp://host:port of a running Dask scheduler, or local:N for N one-thread worker processes "
-                            "here; each configuration is one task, writing its run files under --out")
+    sweep.add_argument("--scheduler", metavar="ADDRESS",
+                       help="tcp://host:port of a running Dask scheduler, or local:N for a Dask cluster of N one-thread "
+                            "worker processes here; without it, --workers local processes")
+    sweep.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1,
+                       help="without --scheduler: processes training a configuration each, one thread each (default: "
+                            "one per core; 1 trains in this process)")
 
     inspect = commands.add_parser("inspect", help="summarise one run file")
     inspect.add_argument("file", help="a run file (.h5)")
@@ -157,6 +161,8 @@ def _parser() -> argparse.ArgumentParser:
     plot.add_argument("table", help=source)
     plot.add_argument("--out", type=_path, default="figures", help="directory for the PNG and PDF files (default: figures)")
     plot.add_argument("--png-only", action="store_true", help="write PNG files only, no PDF")
+    plot.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1,
+                      help="processes sharing the figures (default: one per core)")
 
     report = commands.add_parser("report", help="write REPORT.md: the numbers behind each claim, with verdicts")
     report.add_argument("table", help=source)
@@ -195,12 +201,18 @@ def _train(args) -> None:
 
     spec = _train_spec(args, args.activation, args.l2)
     live = None
+    if args.tensorboard_estimator is not None and not args.tensorboard:
+        raise ValueError("--tensorboard-estimator sets the estimator of --tensorboard DIR: give --tensorboard too")
     if args.tensorboard:
-        settings = parse_estimators(args.tensorboard_estimator)
+        if Path(args.tensorboard).exists() and not Path(args.tensorboard).is_dir():
+            raise ValueError(f"--tensorboard {args.tensorboard}: not a directory; give the directory TensorBoard is to "
+                             "read (made if missing)")
+        estimator = args.tensorboard_estimator or "ebab"
+        settings = parse_estimators(estimator)
         if len(settings) != 1:
-            raise ValueError(f"--tensorboard-estimator takes one setting, got '{args.tensorboard_estimator}'")
+            raise ValueError(f"--tensorboard-estimator takes one setting, got '{estimator}'")
         live_request(settings[0], spec.activation)
-        live = LiveView(Path(args.tensorboard), args.tensorboard_estimator)
+        live = LiveView(Path(args.tensorboard), estimator)
 
     def announce(plan):
         print(f"{plan.path(0).parent}: {len(plan.todo)} networks to train, {len(plan.done)} already complete; "
@@ -218,7 +230,7 @@ def _sweep(args) -> None:
     specs = [_train_spec(args, activation, 0.0) for activation in args.activations]
     specs += [_train_spec(args, activation, args.l2) for activation in args.l2_activations]
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    train_sweep(specs, seeds, args.out, args.scheduler, args.overwrite)
+    train_sweep(specs, seeds, args.out, args.scheduler, args.overwrite, args.workers)
 
 
 def _inspect(args) -> None:
@@ -260,8 +272,11 @@ def _summarize(args) -> None:
     from ib_keras.mi_table import read_table
     from ib_keras.summary import summarize, write_summary
 
-    files = write_summary(summarize(read_table(args.table)), args.out)
-    print(f"{args.out}: {len(files)} summary files ({sum(f.stat().st_size for f in files) / 1e6:.1f} MB)")
+    summary = summarize(read_table(args.table))
+    with output_set(args.out) as staging:  # the bundle's files: all new, or all as they were
+        files = write_summary(summary, staging)
+        size = sum(f.stat().st_size for f in files)
+    print(f"{args.out}: {len(files)} summary files ({size / 1e6:.1f} MB)")
 
 
 def _files_only() -> None:
@@ -276,7 +291,9 @@ def _plot(args) -> None:
     from ib_keras.plots import make_figures
     from ib_keras.summary import load
 
-    files = make_figures(load(args.table), args.out, pdf=not args.png_only)
+    summary = load(args.table)
+    with output_set(args.out) as staging:  # the figures: all new, or all as they were
+        files = make_figures(summary, staging, pdf=not args.png_only, workers=args.workers)
     print(f"{args.out}: {len(files)} figure files ({'PNG' if args.png_only else 'PNG and PDF'})")
 
 
@@ -312,9 +329,10 @@ def _baselines(args) -> None:
 
     timings = _timings(args.timings)
     result = baselines([load(path) for path in args.summaries])
-    files = make_baseline_figures(result, args.out)
-    report = write_baselines_report(result, Path(args.out) / "REPORT.md", timings)
-    print(f"{report}: report written, {len(files)} figures beside it")
+    with output_set(args.out) as staging:  # the report and its figures: all new, or all as they were
+        files = make_baseline_figures(result, staging)
+        write_baselines_report(result, staging / "REPORT.md", timings)
+    print(f"{Path(args.out) / 'REPORT.md'}: report written, {len(files)} figures beside it")
 
 
 def _noisy_report(args) -> None:

@@ -1,7 +1,8 @@
 """The estimate stage: every estimator on every run file, epoch and layer, into one tidy table.
 
 Columns: run (file path), run_hash, activation, l2, what else tells the run's configuration
-apart (protocol, dataset, hidden widths, trained_epochs, split, split_seed), seed, epoch, layer,
+apart (protocol, dataset, hidden widths, trained_epochs, split, split_seed, noise_std: s of a
+noisy network, 0 for a deterministic one), seed, epoch, layer,
 units, estimator, params (JSON of every parameter as requested, e.g. ``hi: "run_max"``), i_xt,
 i_ty (bits), i_xt_se, i_ty_se (their Monte Carlo standard errors in bits, for ``noisy`` and
 ``sp``; empty for the other estimators), the run's train/test loss and accuracy at that epoch, and
@@ -49,7 +50,7 @@ KEY = ["run_hash", "estimator", "params"]
 ROW_KEY = [*KEY, "epoch", "layer"]
 # What else tells runs of one activation and L2 apart (from the run's config), so that a table says
 # which configuration each row is of.
-RUN_SETTINGS = ["protocol", "dataset", "hidden", "trained_epochs", "split", "split_seed"]
+RUN_SETTINGS = ["protocol", "dataset", "hidden", "trained_epochs", "split", "split_seed", "noise_std"]
 IDENTITY = ["run", "run_hash", "activation", "l2", *RUN_SETTINGS, "seed"]
 LAYER_COLUMNS = ["max_activity", *LAYER_STATISTICS]
 CLUSTERING = ["within_between"]
@@ -102,14 +103,19 @@ SUBSAMPLE_SEED = 0
 
 def stratified_subsample(labels: np.ndarray, samples: int, seed: int = SUBSAMPLE_SEED) -> np.ndarray:
     """Sorted indices of ``samples`` of the N inputs, each class keeping its share (largest
-    remainders), drawn without replacement by ``default_rng([seed, samples])``: the same K
-    always picks the same inputs. ValueError unless 2 <= K <= N."""
+    remainders) and at least one input, drawn without replacement by ``default_rng([seed,
+    samples])``: the same K always picks the same inputs. ValueError unless the number of classes
+    <= K <= N."""
     labels = np.asarray(labels)
-    if not 2 <= samples <= len(labels):
-        raise ValueError(f"samples must be from 2 to the run's {len(labels)} inputs, got {samples}")
     classes, counts = np.unique(labels, return_counts=True)
+    if not max(2, len(classes)) <= samples <= len(labels):
+        raise ValueError(f"samples must be from {max(2, len(classes))} (one input of each of the {len(classes)} "
+                         f"classes) to the run's {len(labels)} inputs, got {samples}")
     quotas = counts * samples / len(labels)
-    kept = np.floor(quotas).astype(np.int64)
+    kept = np.maximum(np.floor(quotas).astype(np.int64), 1)
+    if kept.sum() > samples:  # the classes raised to one input take theirs from the largest quotas
+        for _ in range(kept.sum() - samples):
+            kept[np.argmax(np.where(kept > 1, kept - quotas, -np.inf))] -= 1
     kept[np.argsort(kept - quotas)[: samples - kept.sum()]] += 1  # the largest remainders first
     rng = np.random.default_rng([seed, samples])
     chosen = [rng.choice(np.flatnonzero(labels == c), k, replace=False) for c, k in zip(classes, kept)]
@@ -201,7 +207,10 @@ def canonical_params(params: dict) -> str:
     return json.dumps(params, sort_keys=True)
 
 
-def _resolve_run_values(params: dict, activity: Sequence[np.ndarray]) -> dict:
+def resolve_run_values(params: dict, activity: Sequence[np.ndarray]) -> dict:
+    """``params`` (as a table's ``params`` column holds them) with ``run_max`` and ``run_min``
+    replaced by the largest and smallest value of the run's ``activity`` (every layer's (E, N, d)
+    array, as `read_run` gives them): what the estimate stage passes to `estimate_mi`."""
     extremes = {RUN_MAX: lambda: max(float(a.max()) for a in activity),
                 RUN_MIN: lambda: min(float(a.min()) for a in activity)}
     return {name: extremes[value]() if isinstance(value, str) and value in extremes else value
@@ -220,7 +229,7 @@ def _identity(path: Path, run_hash: str, run) -> dict:
             "dataset": config.get("dataset"), "hidden": ",".join(str(layer.units) for layer in run.layers[:-1]),
             "trained_epochs": int(config.get("epochs", run.epochs[-1] if len(run.epochs) else 0)),
             "split": config.get("split"), "split_seed": config.get("split_seed"),
-            "seed": int(config.get("seed", -1))}
+            "noise_std": float(config.get("noise_std", 0.0)), "seed": int(config.get("seed", -1))}
 
 
 def layer_information(
@@ -250,6 +259,8 @@ def estimate_run(
     run = read_run(path)
     if not run.complete:
         raise RunFileError(f"{path}: incomplete run ({run.incomplete_reason()}); rerun its train command")
+    if not len(run.epochs):
+        raise RunFileError(f"{path}: no recorded epochs (its schedule was empty); train it again with epochs to record")
     for layer, activity in enumerate(run.activity):  # first: run_max and the constant-layer shortcut assume it
         diverged = np.flatnonzero(~np.isfinite(activity).all(axis=(1, 2)))
         if len(diverged):
@@ -260,11 +271,17 @@ def estimate_run(
     samples = {spec.samples for spec in specs} - {None}
     if len(samples) > 1:
         raise ValueError(f"one estimate asks for one subsample size, got {sorted(samples)}")
+    # The layer's statistics, and run_max and run_min, are the whole run's whatever the subsample:
+    # every row of a (run, epoch, layer) carries the same statistics.
+    whole = run
     if samples:
-        run = _subsampled(run, stratified_subsample(run.y, samples.pop()))
+        try:
+            run = _subsampled(run, stratified_subsample(run.y, samples.pop()))
+        except ValueError as error:
+            raise ValueError(f"{path}: --samples: {error}") from error
     activation = _activation(run)
     requested = [spec.params_for(activation) for spec in specs]
-    requests = [(spec.method, {name: value for name, value in _resolve_run_values(params, run.activity).items()
+    requests = [(spec.method, {name: value for name, value in resolve_run_values(params, whole.activity).items()
                                if name != SAMPLES}) for spec, params in zip(specs, requested)]
     by_layer = [k for k, spec in enumerate(specs) if spec.method not in NETWORK_METHODS]
     by_network = [k for k, spec in enumerate(specs) if spec.method in NETWORK_METHODS]
@@ -283,8 +300,9 @@ def estimate_run(
                 raise ValueError(f"{path}: epoch {epoch}, layer_{layer}: {error}") from error
             estimates = [estimates[k] for k in range(len(specs))]
             metrics = [run.metrics[name][e] for name in METRICS]
-            statistics = [float(activity[e].max()), *(getattr(run, name)[e, layer] for name in LAYER_STATISTICS),
-                          within_between(activity[e], run.y)]
+            statistics = [float(whole.activity[layer][e].max()),
+                          *(getattr(run, name)[e, layer] for name in LAYER_STATISTICS),
+                          within_between(whole.activity[layer][e], whole.y)]
             for spec, params, estimate in zip(specs, requested, estimates):
                 rows.append((epoch, layer, activity.shape[2], spec.method, canonical_params(params), *estimate,
                              estimate.i_xt_se, estimate.i_ty_se, *metrics, *statistics))
@@ -304,7 +322,9 @@ def _check_network_estimable(run, path: Path) -> None:
     epoch's kernels and biases, and stateless activations."""
     if run.kernels is None:
         raise ValueError(f"{path}: sp needs every recorded epoch's kernels and biases, which this file does not keep "
-                         "(written before they were recorded, or from layers that are not Dense); train it again")
+                         "(written before they were kept; or the model is not a chain of Dense layers, with a BatchNormalization, a "
+                         "separate activation or another layer sp does not model, so its parameters alone do not give "
+                         "its activity); estimate it with the other estimators")
     unsupported = sorted({layer.activation for layer in run.layers} - set(STATELESS))
     if unsupported:
         raise ValueError(f"{path}: sp cannot propagate through {', '.join(unsupported)} (its parameters are not "
@@ -355,6 +375,8 @@ def _tasks(path: Path, run_hash: str, specs: Sequence[EstimatorSpec], done: dict
         run = read_run(path, activity=False)
     except RunFileError:
         return [_Task(path, run_hash, tuple(specs), None, None, 0.0)]  # the worker reports the file
+    if not len(run.epochs):
+        return [_Task(path, run_hash, tuple(specs), None, None, 0.0)]  # the worker reports the file
     activation = _activation(run)
     wanted = set(strided_epochs([int(epoch) for epoch in run.epochs], stride))
     missing = {spec: wanted - done.get((run_hash, spec.method, canonical_params(spec.params_for(activation))), set())
@@ -383,7 +405,7 @@ def _fill_later(table: pd.DataFrame, hashes: dict[Path, str]) -> pd.DataFrame:
     current = table["run_hash"] == table["run"].map({str(path): digest for path, digest in hashes.items()})
     # within_between is NaN for a constant layer: only a run none of whose rows has it lacks it
     unclustered = table.groupby("run")["within_between"].transform(lambda column: column.isna().all())
-    lacking = current & (table[LAYER_COLUMNS].isna().any(axis=1) | unclustered)
+    lacking = current & (table[[*LAYER_COLUMNS, "noise_std"]].isna().any(axis=1) | unclustered)
     if not lacking.any():
         return table
     found = []
@@ -660,7 +682,8 @@ def _estimate_into(files: list[Path], roots: list[Path], specs: Sequence[Estimat
                 report(f"skipped: {failure}")
         table = _fill_later(_merge([table, *parts.read(report)], hashes), hashes)
         if table.empty:
-            first = next(iter(failures.values()), f"{min(lost, default=out)}: lost with a worker process that died")
+            first = next(iter(failures.values()), f"{min(lost)}: lost with a worker process that died" if lost else
+                         "nothing to estimate")
             raise ValueError(f"no rows to write to {out}: every run file failed; first: {first}")
         write_table(table, out)
         parts.clear()

@@ -11,10 +11,8 @@ from keras import ops
 from ib_keras.activations import OUTPUT_ACTIVATION, check_activation
 from ib_keras.initializers import MemberGlorotUniform, MemberTruncatedNormal, glorot_uniform_limit
 from ib_keras.layers import EnsembleDense, EnsembleNoise
-from ib_keras.protocols import DEFAULT_PROTOCOL, GLOROT_UNIFORM, get_protocol
+from ib_keras.protocols import DEFAULT_PROTOCOL, GLOROT_UNIFORM, HIDDEN_UNITS, N_CLASSES, get_protocol
 
-HIDDEN_UNITS = (10, 7, 5, 4, 3)
-N_CLASSES = 2
 BATCH_SIZE = 256  # the default protocol's; each protocol carries its own
 _OPTIMIZERS = {"adam": keras.optimizers.Adam}  # a protocol's optimizer by name
 

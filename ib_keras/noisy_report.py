@@ -10,6 +10,7 @@ is stated beside its verdict in the report; all information is in bits.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,21 +18,34 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from ib_keras.atomic import atomic_path
+from ib_keras.analysis import STAR_MIN_N, check_one_setting
+from ib_keras.atomic import atomic_path, output_set
 from ib_keras.estimators import METHODS
-from ib_keras.markdown import number, stage_times, table
-from ib_keras.mi_table import read_table
+from ib_keras.markdown import escape, escaped, number, stage_times, table
+from ib_keras.mi_table import SAMPLES, EstimatorSpec, read_table
 
 MIN_BITS = 0.1  # a compression, or a range of I(X;T), smaller than this is not counted
 WITHIN_SE = 3.0  # standard errors: a compression must exceed this many of its own
 HOLDS_SHARE = 0.5  # a claim about networks holds when at least this share of them show it
 RHO = 0.5  # a claim of tracking holds when the median Spearman correlation is at least this
 MIN_EPOCHS = 5  # epochs from a peak to the end needed to correlate over them
-COMPACT = ["activation", "seed", "epoch", "layer", "estimator", "replicas", "i_xt", "i_ty", "i_xt_se", "i_ty_se",
-           "within_between", "train_accuracy", "test_accuracy"]
-WANTED = {"sp", "noisy", "kde", "fixed", "ebab"}
+# What tells the networks' configuration (one per table) and each row's estimator setting.
+CONFIG = ["activation", "l2", "protocol", "dataset", "hidden", "trained_epochs", "split", "split_seed", "noise_std"]
+COMPACT = [*CONFIG, "run", "seed", "epoch", "layer", "estimator", "params", "replicas", "i_xt", "i_ty", "i_xt_se",
+           "i_ty_se", "within_between", "train_accuracy", "test_accuracy"]
 MAIN_REPLICAS = METHODS["sp"]["replicas"]
 SENSITIVITY_REPLICAS = 256
+SENSITIVITY_MARGINAL = 16
+REPRESENTATIONS = "fig_noisy_representations"  # the one figure drawn from the run files, not the table
+
+
+def study_settings(noise_std: float) -> dict[str, list[dict]]:
+    """The estimator settings the study reads at noise s, by estimator (parameters as requested;
+    ebab's ``low`` stands for its per-activation default): sp at its defaults and at
+    SENSITIVITY_REPLICAS replicas, noisy and kde at s^2, fixed bins of width s, ebab's defaults."""
+    variance = {"noise_variance": noise_std ** 2}
+    return {"sp": [{}, {"replicas": SENSITIVITY_REPLICAS, "marginal_replicas": SENSITIVITY_MARGINAL}],
+            "noisy": [variance], "kde": [variance], "fixed": [{"bin_size": noise_std}], "ebab": [{}]}
 
 
 @dataclass
@@ -39,24 +53,81 @@ class NoisyResult:
     """What the report says: per activation, the compact rows and every claim's numbers."""
 
     rows: pd.DataFrame  # COMPACT columns
+    left_out: list[str]  # the estimator settings of the table that the study does not read
     compression: pd.DataFrame  # per network and layer: peak, final, c, se, compresses
     claims: pd.DataFrame  # one row per claim and activation
-    sensitivity: pd.DataFrame  # sp at 16 replicas against 4, per activation and layer
+    sensitivity: pd.DataFrame  # sp at SENSITIVITY_REPLICAS replicas against the default, per activation and layer
     kde_gap: pd.DataFrame  # KDE upper bound at s^2 on the noise-free S minus sp, per activation and layer
 
 
-def compact_rows(table: pd.DataFrame) -> pd.DataFrame:
-    """The table's rows of the noisy study in COMPACT columns (float32 values): ``replicas`` is
-    sp's (NaN for the others). ValueError when the table has no ``sp`` rows."""
-    rows = table[table["estimator"].isin(WANTED)].copy()
+def _same(given: dict, wanted: dict) -> bool:
+    """Whether two parameter dicts are equal, numbers up to float rounding (s^2 written by hand)."""
+    return given.keys() == wanted.keys() and all(
+        math.isclose(a, b, rel_tol=1e-9) if isinstance(a, float) and isinstance(b, float) else a == b
+        for a, b in ((given[k], wanted[k]) for k in given))
+
+
+def compact_rows(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The rows of the noisy study in COMPACT columns (float32 values; ``replicas`` is sp's, NaN
+    for the others), and a line per estimator setting left out. Only the settings of
+    `study_settings` at the runs' own s are kept, so that no other setting (another bin size, a
+    subsample, other replicas) mixes in. ValueError when the table mixes configurations (widths,
+    data set, noise, ...: `check_one_setting`), holds no noisy runs, or has no ``sp`` rows."""
+    check_one_setting(table)
+    noise = sorted(table["noise_std"].dropna().unique())
+    if len(noise) != 1 or not noise[0] > 0:
+        raise ValueError(f"noisy-report takes the runs of noisy networks of one noise s > 0 (train --noise-std); "
+                         f"this table's runs have noise_std {noise or 'unknown (estimated before it was recorded: '}"
+                         f"{'' if noise else 'estimate the table again)'}")
+    settings = study_settings(float(noise[0]))
+    kinds = table[["estimator", "activation", "params"]].drop_duplicates()
+    samples = _subsample(kinds)
+    kept, left_out = [], []
+    for estimator, activation, params in kinds.itertuples(index=False):
+        wanted = [EstimatorSpec(estimator, tuple(p.items()), samples).params_for(activation)
+                  for p in settings.get(estimator, [])]
+        if any(_same(json.loads(params), w) for w in wanted):
+            kept.append((estimator, activation, params))
+        else:
+            left_out.append(f"{estimator} {params}")
+    rows = table.merge(pd.DataFrame(kept, columns=["estimator", "activation", "params"]))
     if not (rows["estimator"] == "sp").any():
-        raise ValueError("the table has no sp rows: estimate the noisy runs with --estimators sp,... first "
-                         "(./run_all.sh --noisy does)")
+        raise ValueError(f"the table has no sp rows at sp's default settings: estimate the noisy runs with --estimators "
+                         f"sp,... first (./run_all.sh --noisy does){'; left out: ' + '; '.join(left_out) if left_out else ''}")
     rows["replicas"] = [json.loads(p).get("replicas", np.nan) if e == "sp" else np.nan
                         for e, p in zip(rows["estimator"], rows["params"])]
     rows = rows[COMPACT].reset_index(drop=True)
     floats = ["i_xt", "i_ty", "i_xt_se", "i_ty_se", "within_between", "train_accuracy", "test_accuracy"]
-    return rows.astype({column: np.float32 for column in floats})
+    return rows.astype({column: np.float32 for column in floats}), sorted(set(left_out))
+
+
+def _subsample(kinds: pd.DataFrame) -> int | None:
+    """The one subsample size K (``estimate --samples``; None: every input) of the table's sp rows
+    at sp's defaults, which every setting the study reads must share. ValueError for several."""
+    default = dict(METHODS["sp"])
+    sizes = {json.loads(params).get(SAMPLES) for estimator, _, params in kinds.itertuples(index=False)
+             if estimator == "sp" and {k: v for k, v in json.loads(params).items() if k != SAMPLES} == default}
+    if len(sizes) > 1:
+        shown = ", ".join("every input" if size is None else f"samples={size}" for size in sorted(sizes, key=str))
+        raise ValueError(f"the table has sp rows at its default settings on {len(sizes)} subsamples ({shown}); the study "
+                         "reads one: estimate each into its own table")
+    return sizes.pop() if sizes else None
+
+
+def read_rows(path: str | Path) -> pd.DataFrame:
+    """An MI table, or the compact table (noisy.parquet) a noisy report wrote: either can be
+    reported again. ValueError naming the file when it is neither."""
+    path = Path(path)
+    try:
+        return read_table(path)
+    except ValueError as error:
+        try:
+            compact = pd.read_parquet(path)
+        except (OSError, ValueError):
+            raise error from None
+        if set(COMPACT) - set(compact.columns) or compact.empty:
+            raise error from None
+        return compact
 
 
 def sp_rows(rows: pd.DataFrame, replicas: int = MAIN_REPLICAS) -> pd.DataFrame:
@@ -160,7 +231,7 @@ def _kde_gap(rows: pd.DataFrame) -> pd.DataFrame:
 
 def analyse(table: pd.DataFrame) -> NoisyResult:
     """Every claim's numbers from an MI table of noisy runs (see the module docstring)."""
-    rows = compact_rows(table)
+    rows, left_out = compact_rows(table)
     hidden = int(rows["layer"].max())  # the last layer is the output layer
     per_layer = compression(rows)
     hidden_rows = per_layer[per_layer["layer"] < hidden]
@@ -177,7 +248,7 @@ def analyse(table: pd.DataFrame) -> NoisyResult:
         claims.append((activation, 3, b.median(), len(b), bool(len(b)) and b.median() >= RHO))
         agreed = first.loc[activation] if activation in first.index else pd.Series({"mean": np.nan, "size": 0})
         claims.append((activation, 4, agreed["mean"], int(agreed["size"]), agreed["mean"] >= 0.95))
-    return NoisyResult(rows, per_layer, pd.DataFrame(claims, columns=["activation", "claim", "value", "n", "holds"]),
+    return NoisyResult(rows, left_out, per_layer, pd.DataFrame(claims, columns=["activation", "claim", "value", "n", "holds"]),
                        _sensitivity(rows), _kde_gap(rows))
 
 
@@ -189,15 +260,18 @@ CLAIMS = {
         f"median Spearman rho of sp I(X;T) and within_between from the peak on, over compressing hidden "
         f"network-layers ({MIN_EPOCHS}+ epochs); holds at >= {RHO}"),
     3: ("the binned entropy at bin size ~ s tracks I(X;T)",
-        f"median Spearman rho of fixed (bin 0.005) and sp I(X;T) over epochs, hidden network-layers whose sp spans "
+        f"median Spearman rho of fixed (bin s) and sp I(X;T) over epochs, hidden network-layers whose sp spans "
         f">= {MIN_BITS} bit; holds at >= {RHO}"),
     4: ("(method) SP of the first layer is the Gaussian-mixture information",
         f"share of first-layer epochs where sp and noisy agree within {WITHIN_SE:g} combined se; holds at >= 95 %"),
 }
 
 
-def _verdict(holds: bool, value: float) -> str:
-    return "n/a" if not np.isfinite(value) else ("holds" if holds else "does not hold")
+def _verdict(holds: bool, value: float, n: int) -> str:
+    """The rule's word: "not testable" below STAR_MIN_N, as every report says."""
+    if n < STAR_MIN_N or not np.isfinite(value):
+        return "not testable"
+    return "holds" if holds else "does not hold"
 
 
 def write_noisy_report(result: NoisyResult, out: Path, figures: list[Path], timings: dict) -> Path:
@@ -205,22 +279,31 @@ def write_noisy_report(result: NoisyResult, out: Path, figures: list[Path], timi
     rows, per_layer = result.rows, result.compression
     networks = sp_rows(rows).groupby("activation")["seed"].nunique()
     epochs = sp_rows(rows).groupby("activation")["epoch"].nunique()
+    config = rows.iloc[0]
+    noise = f"{config['noise_std']:g}"
     lines = ["# Noisy networks: Goldfeld et al. (ICML 2019) tested", "",
-             "Networks 12-10-7-5-4-3-2 with N(0, s^2) noise, s = 0.005, after every hidden activation in training "
-             "(`train --noise-std 0.005`), Adam 4e-4, batch 256, 10000 epochs; every recorded epoch's noise-free "
+             f"Networks with hidden widths {escape(config['hidden'])} on {escape(config['dataset'])}, N(0, s^2) noise, "
+             f"s = {noise}, after every hidden activation in training (`train --noise-std {noise}`), protocol "
+             f"{escape(config['protocol'])}, {int(config['trained_epochs'])} epochs; every recorded epoch's noise-free "
              "activity S and parameters. I(X;T_l) and I(T_l;Y) by sample propagation (`sp`: "
              f"{', '.join(f'{k} {v}' for k, v in METHODS['sp'].items() if k != 'noise_std')}), in bits, with "
              "standard errors (se) that count the Monte Carlo, not the replica bias (measured below). "
              "n per activation (networks x recorded epochs with sp): " + ", ".join(f"{a} {networks[a]} networks x {epochs[a]} epochs"
                                                                  for a in networks.index) + ".", "",
              "## Claims", "",
-             "Goldfeld et al. state claims 1-3 for the tanh network; ReLU is ours, under the same rules.", ""]
+             "Goldfeld et al. state claims 1-3 for the tanh network; ReLU is ours, under the same rules. A rule "
+             f"applied to fewer than {STAR_MIN_N} networks or network-layers (n) says *not testable*, as in the "
+             "other reports.", ""]
+    if result.left_out:
+        lines += ["Estimator settings of the table that this study does not read (left out): "
+                  + "; ".join(map(escape, result.left_out)) + ".", ""]
     claims = result.claims
     frame = []
     for claim, (statement, rule) in CLAIMS.items():
         cells = {a: claims[(claims["claim"] == claim) & (claims["activation"] == a)].iloc[0] for a in networks.index}
         frame.append([claim, statement, rule,
-                      *(f"{number(c['value'])} (n = {c['n']}): {_verdict(c['holds'], c['value'])}" for c in cells.values())])
+                      *(f"{number(c['value'])} (n = {c['n']}): {_verdict(c['holds'], c['value'], c['n'])}"
+                        for c in cells.values())])
     lines += [table(pd.DataFrame(frame, columns=["#", "claim", "rule", *networks.index])), ""]
     per_layer = per_layer.assign(rises=per_layer["peak_epoch"] > 0)
     share = per_layer.groupby(["activation", "layer"]).agg(compressing=("compresses", "mean"), c=("c", "median"),
@@ -256,6 +339,10 @@ def write_noisy_report(result: NoisyResult, out: Path, figures: list[Path], timi
               "Saxe et al.'s KDE upper bound at s^2 on the recorded noise-free S (noise added at the layer alone, as "
               "for a deterministic network) minus sp (noise in every earlier layer too), bits:", "", table(gap), "",
               "## Figures", "", *(f"![{path.stem}]({path.name})" for path in figures), ""]
+    if not any(path.stem == REPRESENTATIONS for path in figures):
+        lines += [f"Not drawn: {REPRESENTATIONS} (each activation's last hidden layer at four epochs), which reads the "
+                  "run files, not found at the paths the table names (a report made again from noisy.parquet alone). "
+                  "A file of that name beside this report comes from an earlier report made with them.", ""]
     if timings:
         lines += ["## Stage times", "", f"Wall time per stage: {stage_times(timings)}.", ""]
     path = out / "REPORT.md"
@@ -265,14 +352,12 @@ def write_noisy_report(result: NoisyResult, out: Path, figures: list[Path], timi
 
 
 def noisy_report(table_path: str | Path, out: str | Path, timings: dict) -> Path:
-    """Read the table, write the compact rows (noisy.parquet), the figures and REPORT.md into ``out``."""
+    """Read the table (an MI table, or the noisy.parquet of an earlier report), write the compact
+    rows (noisy.parquet), the figures and REPORT.md into ``out`` as one set; returns the report."""
     from ib_keras.plots.noisy import make_noisy_figures
 
-    table = read_table(table_path)
-    result = analyse(table)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out / "noisy.parquet") as partial:
-        result.rows.to_parquet(partial, index=False)
-    figures = make_noisy_figures(result, table, out)
-    return write_noisy_report(result, out, figures, timings)
+    result = analyse(read_rows(table_path))
+    with output_set(out) as staging:  # the table, the figures and the report: all new, or all as they were
+        result.rows.to_parquet(staging / "noisy.parquet", index=False)
+        write_noisy_report(result, staging, make_noisy_figures(result, staging), timings)
+    return Path(out) / "REPORT.md"

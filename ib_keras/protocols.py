@@ -22,6 +22,8 @@ import numpy as np
 from ib_keras.activations import init_gain
 from ib_keras.schedules import idnns_epochs, log_spaced_epochs, saxe_epochs
 
+HIDDEN_UNITS = (10, 7, 5, 4, 3)  # the paper's network, 12-10-7-5-4-3-2
+N_CLASSES = 2
 TRUNCATED_NORMAL = "truncated_normal"  # the protocol's stddev rule, truncated at two stddev
 GLOROT_UNIFORM = "glorot_uniform"  # Keras' Dense default: U(-a, a), a = sqrt(6 / (fan_in + units))
 SHUFFLED = "shuffled"  # a new permutation of the training rows every epoch, from the network's seed

@@ -28,9 +28,11 @@ from ib_keras.atomic import created_directory
 from ib_keras.callbacks import ActivationRecorder, InformationPlaneLogger, TrainingProgress
 from ib_keras.data import TRAIN_FRACTION, check_split, split_indices
 from ib_keras.datasets import TISHBY, Dataset, load_dataset
+from ib_keras.estimators import NOISE_STD_RANGE
 from ib_keras.models import HIDDEN_UNITS, N_CLASSES, build_ensemble, kernel_stddevs
 from ib_keras.protocols import DEFAULT_PROTOCOL, SHUFFLED, Protocol, get_protocol, record_schedule
 from ib_keras.locks import exclusive
+from ib_keras.memory import available_memory
 from ib_keras.storage import ForeignFileError, RunFileError, config_dir, read_run, run_file_bytes, run_path
 from ib_keras.training import fit_ensemble
 from ib_keras.workers import worker_pool
@@ -79,8 +81,10 @@ class TrainSpec:
             raise ValueError(f"--epochs must be >= 1, got {self.epochs}")
         if self.record_points is not None and self.record_points < 1:
             raise ValueError(f"--record-points must be >= 1, got {self.record_points}")
-        if not 0 <= self.noise_std < float("inf"):
-            raise ValueError(f"--noise-std must be a finite number >= 0, got {self.noise_std}")
+        low, high = NOISE_STD_RANGE
+        if not (self.noise_std == 0 or low <= self.noise_std <= high):
+            raise ValueError(f"--noise-std must be 0 (a deterministic network) or from {low:g} to {high:g} (what sp can "
+                             f"estimate), got {self.noise_std}")
 
     @property
     def total_epochs(self) -> int:
@@ -234,20 +238,6 @@ def check_free_disk(plan: TrainPlan) -> None:
         )
 
 
-def _available_memory() -> int:
-    """Bytes of memory available now: Linux's MemAvailable (free memory and what the page cache
-    would give back), else the free pages, else 4 GiB where the system does not say."""
-    try:
-        with open("/proc/meminfo") as f:
-            return next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
-    except (OSError, StopIteration, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return 4 * 2**30
-
-
 def member_bytes(spec: TrainSpec) -> int:
     """Peak memory of one network of ``spec`` while it trains and records (bytes, with a margin):
     its activity on every sample, as measured on the paper's network, and for each parameter the
@@ -261,7 +251,7 @@ def member_bytes(spec: TrainSpec) -> int:
 
 def check_memory(spec: TrainSpec) -> None:
     """ValueError when one network of ``spec`` needs more memory than is available."""
-    needed, free = member_bytes(spec), _available_memory()
+    needed, free = member_bytes(spec), available_memory()
     if needed > free:
         raise ValueError(f"one network of widths {','.join(map(str, spec.hidden))} on {spec.dataset} needs about "
                          f"{needed / 1e9:.1f} GB of memory to train, and {free / 1e9:.1f} GB are available; choose "
@@ -270,7 +260,7 @@ def check_memory(spec: TrainSpec) -> None:
 
 def members_per_model(n_networks: int, spec: TrainSpec) -> int:
     """How many networks of ``spec`` to train in one model: all of them unless memory says otherwise."""
-    return max(1, min(n_networks, int(_MEMORY_SHARE * _available_memory() // member_bytes(spec))))
+    return max(1, min(n_networks, int(_MEMORY_SHARE * available_memory() // member_bytes(spec))))
 
 
 def one_thread() -> None:

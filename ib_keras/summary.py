@@ -44,7 +44,7 @@ from ib_keras.analysis import (
     seed_mean_planes,
     spread,
 )
-from ib_keras.atomic import atomic_path
+from ib_keras.atomic import atomic_path, finish_pending
 from ib_keras.mi_table import LAYER_COLUMNS, check_columns, read_table
 from ib_keras.storage import RunFileError, read_run
 from ib_keras.truth import no_truth, truth_rows
@@ -78,6 +78,11 @@ def summarize(table: pd.DataFrame) -> Summary:
     figure 2's sample, when they can be read; the rest comes from the table."""
     check_one_setting(table)
     default = default_estimates(table)
+    if default.empty:
+        settings = "; ".join(f"{e} {p}" for e, p in table[ESTIMATE].drop_duplicates().itertuples(index=False))
+        raise ValueError(f"the table has no rows at an estimator's default settings on all inputs (it has: {settings}); "
+                         "the figures and the report's claims read those: estimate the runs without --samples, with "
+                         "the defaults (other settings stay beside them)")
     relu = default[(default["activation"] == "relu") & (default["l2"] == 0) & (default["estimator"] == "ebab")]
     chosen = sorted(relu["seed"].unique())[:SINGLE_SEEDS]
     seeds = relu.loc[relu["seed"].isin(chosen), ["seed", "epoch", "layer", "i_xt", "i_ty"]].reset_index(drop=True)
@@ -168,6 +173,9 @@ def read_summary(directory: str | Path) -> Summary:
     """Read a bundle written by `write_summary`, every file checked before anything is drawn from
     it; ValueError naming the missing, unreadable or malformed file and what is wrong with it."""
     directory = Path(directory)
+    if not directory.is_dir():
+        raise ValueError(f"{directory}: no such summary directory; write it with `python -m ib_keras summarize`")
+    finish_pending(directory)  # a bundle whose writing a kill interrupted: all new, not a mixture
     tables = {}
     for name in FILES:
         path = directory / f"{name}.parquet"

@@ -2,8 +2,9 @@
 the same T' = T + N(0, s2 I) (same run, epoch, layer and s2), and what the bounds' error does to
 the paper's claims.
 
-A ``noisy`` setting pairs with the KDE setting of the same s2 rule: ``noise_variance`` with
-``kde``, ``variance_scale`` with ``akde`` (both bounds). Errors are in bits: for I(X;T'),
+A ``noisy`` setting pairs with the KDE setting of the same s2 rule and the same subsample
+(``samples``): ``noise_variance`` with ``kde``, ``variance_scale`` with ``akde`` (both bounds); a
+table with two ``noisy`` settings of one rule (other replicas or seed) is refused. Errors are in bits: for I(X;T'),
 upper - truth and truth - lower (each >= 0 up to Monte Carlo error, the bounds being bounds);
 for I(T';Y), a difference of two bounds that brackets nothing, the signed error bound - truth.
 """
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ib_keras.analysis import CONFIGURATION, spread
-from ib_keras.mi_table import RUN_SETTINGS, STANDARD_ERRORS, EstimatorSpec, canonical_params
+from ib_keras.mi_table import RUN_SETTINGS, SAMPLES, STANDARD_ERRORS, EstimatorSpec, canonical_params
 
 # The rule that sets s2 in each KDE estimator, and so the noisy parameter it is paired by.
 SETTING_OF = {"kde": "noise_variance", "akde": "variance_scale"}
@@ -29,7 +30,9 @@ ROUNDING = 1e-6  # bits: and up to the float32 rounding of the kernel sums (the 
 
 
 def _setting(estimator: str, params: str) -> str | None:
-    """The s2 rule of a row, e.g. "variance_scale=0.1"; None for estimators outside the KDE family."""
+    """The s2 rule of a row and its subsample, by which truth and bounds are paired, e.g.
+    "variance_scale=0.1" or "noise_variance=0.001, samples=512"; None for estimators outside
+    the KDE family."""
     values = json.loads(params)
     if estimator == "noisy":
         name = "noise_variance" if values.get("variance_scale") is None else "variance_scale"
@@ -37,7 +40,20 @@ def _setting(estimator: str, params: str) -> str | None:
         name = SETTING_OF[estimator]
     else:
         return None
-    return f"{name}={values[name]:g}"
+    subsample = f", {SAMPLES}={values[SAMPLES]}" if values.get(SAMPLES) is not None else ""
+    return f"{name}={values[name]:g}{subsample}"
+
+
+def _check_one_truth_per_setting(noisy: pd.DataFrame) -> None:
+    """ValueError when two ``noisy`` settings (other replicas, seed, ...) share an s2 rule and
+    subsample: each KDE bound would be paired with both, every cell counted twice."""
+    settings = noisy[["params"]].drop_duplicates().assign(
+        setting=lambda frame: [_setting("noisy", p) for p in frame["params"]])
+    doubled = settings[settings.duplicated("setting", keep=False)]
+    if len(doubled):
+        setting, group = next(iter(doubled.groupby("setting")))
+        raise ValueError(f"the table has {len(group)} noisy settings of {setting}: {' and '.join(group['params'])}; "
+                         "the KDE bounds of that s2 pair with one truth: estimate the others into their own table")
 
 
 def no_truth() -> pd.DataFrame:
@@ -53,6 +69,7 @@ def truth_rows(table: pd.DataFrame) -> pd.DataFrame:
     noisy = table[table["estimator"] == "noisy"]
     if noisy.empty:
         return no_truth()
+    _check_one_truth_per_setting(noisy)
     settings = {_setting("noisy", p) for p in noisy["params"].unique()}
     cells = noisy[["run", "epoch", "layer"]].drop_duplicates()
     candidates = table.merge(cells, on=["run", "epoch", "layer"])

@@ -96,3 +96,25 @@ def test_compression_and_the_phases_of_one_network_by_hand():
     row = compression(table).iloc[0]
     assert (row["max_i_xt"], row["final_i_xt"], row["compression"]) == (7.0, 4.0, 3.0)
     assert (row["first_i_xt"], row["first_i_ty"], row["final_i_ty"], row["peak_epoch"]) == (2.0, 0.1, 0.9, 3)
+
+
+@pytest.mark.parametrize("seeds, effect, verdict", [(3, 1.0, "not testable"), (8, 1.0, "reproduced"),
+                                                    (8, -1.0, "not reproduced")])
+def test_the_l2_claim_counts_only_starred_comparisons(seeds, effect, verdict):
+    """Claim 3's verdict follows its rule, which counts starred comparisons only: more compression
+    with L2 that no test can star (3 seeds) is not testable, not "partly reproduced"."""
+    from ib_keras.report import _claims
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for l2 in (0.0, 0.015):
+        for seed in range(seeds):
+            for estimator in ("ebab", "akde"):
+                for layer in (0, 1):
+                    c = 0.5 + (effect if l2 else 0.0) + 0.01 * rng.standard_normal()
+                    rows.append({"run": f"{l2}-{seed}", "estimator": estimator, "params": "{}", "layer": layer,
+                                 "activation": "tanh", "l2": l2, "seed": seed, "units": 3, "epoch": 10,
+                                 "compression": c, "max_i_xt": 1.0, "final_i_xt": 1.0 - c, "gap": 0.05,
+                                 "train_accuracy": 0.95, "test_accuracy": 0.9})
+    claims, _ = _claims(pd.DataFrame(rows))
+    assert claims[2].verdict == verdict, claims[2].reason

@@ -154,3 +154,22 @@ def test_the_shipped_report_is_what_this_code_writes_from_the_shipped_summaries(
     timings = json.loads((shipped / "timings.json").read_text())
     written = write_baselines_report(result, tmp_path / "REPORT.md", timings)
     assert written.read_text() == (shipped / "REPORT.md").read_text()
+
+
+def test_summaries_of_networks_of_other_widths_are_refused_naming_them():
+    sz = _summary(_networks(SZ, "tanh", {0}).assign(hidden="4,3"))
+    saxe = _summary(_networks(SAXE, "tanh", {0}))
+    with pytest.raises(ValueError, match=r"differ in hidden \(shwartz-ziv 4,3 vs saxe 10,7,5,4,3\)"):
+        baselines([sz, saxe])
+
+
+def test_names_from_the_runs_reach_the_report_as_text_never_as_markup(tmp_path):
+    hostile = "tanh|x\n# Injected <b>bold</b>"
+    saxe = _summary(pd.concat([_networks(SAXE, "tanh", {0, 1, 2}), _networks(SAXE, hostile, set(), seed=1)]),
+                    pd.concat([_dynamics("tanh", 20.0), _dynamics(hostile, 20.0)]))
+    report = write_baselines_report(baselines([saxe]), tmp_path / "REPORT.md").read_text()
+    assert "\n# Injected" not in report and "<b>" not in report
+    assert r"tanh\|x # Injected \<b\>bold\</b\>" in report
+    tables = [block.splitlines() for block in report.split("\n\n") if block.startswith("| ")]
+    for rows in tables:  # every row of a table has its header's columns: no cell breaks out
+        assert {row.replace("\\|", "").count("|") for row in rows} == {rows[0].count("|")}

@@ -255,3 +255,43 @@ def test_a_complete_file_short_of_its_schedule_is_trained_again(trained, tmp_pat
     cut_growing_datasets(tmp_path / "tanh" / "seed-001.h5", 2)
     plan = plan_training(TrainSpec("tanh", epochs=6), [0, 1], tmp_path)  # what `train` would do
     assert (plan.todo, plan.done) == ([1], [0])
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--noise-std", "1e-30"], "--noise-std must be 0 (a deterministic network) or from 1e-15 to 1e+15"),
+    (["--tensorboard-estimator", "akde"], "--tensorboard-estimator sets the estimator of --tensorboard DIR"),
+    (["--tensorboard", "a-file"], "--tensorboard a-file: not a directory"),
+])
+def test_train_options_that_cannot_work_are_refused_before_the_plan(tmp_path, args, message):
+    (tmp_path / "a-file").write_text("not a directory")
+    result = cli("train", "--activation", "relu", "--epochs", "2", *args, "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "networks to train" not in result.stdout and not (tmp_path / "out").exists()
+
+
+def test_a_table_of_subsample_rows_alone_is_one_line_for_report_and_plot(tmp_path):
+    from tests.helpers import write_run
+
+    write_run(tmp_path / "runs" / "relu" / "seed-000.h5", 0, epochs=2)
+    table = tmp_path / "sub.parquet"
+    made = cli("estimate", str(tmp_path / "runs"), "--estimators", "ebab,akde", "--samples", "64", "--out", str(table))
+    assert made.returncode == 0, made.stderr
+    for command in (["report", str(table), "--out", str(tmp_path / "R.md")], ["plot", str(table), "--out", str(tmp_path / "f")]):
+        result = cli(*command)
+        assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+        assert "no rows at an estimator's default settings on all inputs" in result.stderr
+        assert "estimate the runs without --samples" in result.stderr
+
+
+def test_a_run_file_with_no_recorded_epochs_is_named_with_its_cause(tmp_path):
+    from ib_keras.data import tishby_dataset
+    from ib_keras.storage import LayerSpec, RunWriter
+
+    x, y = tishby_dataset()
+    path = tmp_path / "runs" / "seed-000.h5"
+    RunWriter(path, x, y, np.arange(10), np.arange(10, 20), [LayerSpec(2, "softmax")], {"activation": "relu"},
+              []).finish()
+    result = cli("estimate", str(tmp_path / "runs"), "--estimators", "ebab", "--out", str(tmp_path / "mi.parquet"))
+    assert result.returncode == 2
+    assert f"{path}: no recorded epochs" in result.stderr and "worker process" not in result.stderr

@@ -1,3 +1,4 @@
+import json
 import math
 
 import numpy as np
@@ -93,7 +94,8 @@ def test_permuting_the_samples_changes_nothing(dataset, method):
     assert after == pytest.approx(before, abs=1e-9 if method in BINNING else 1e-5)
 
 
-@pytest.mark.parametrize("method, params", [("uniform", {}), ("uniform", {"lo": 0.0, "hi": 3.0}), ("fixed", {}),
+@pytest.mark.parametrize("method, params", [("uniform", {"lo": -1.0, "hi": 8.0}), ("uniform", {"lo": 0.0, "hi": 5.0}),
+                                            ("fixed", {}),
                                             ("fixed", {"bin_size": 0.3}), ("ebab", {}), ("ebab", {"low": 0.0}),
                                             ("ebab", {"n_bins": 7})])
 def test_binning_agrees_with_a_naive_unique_rows_computation(dataset, method, params):
@@ -274,3 +276,29 @@ def test_estimating_settings_together_equals_estimating_each_alone(dataset):
     together = estimate_mi_many(activity, y, requests)
     alone = [estimate_mi(activity, y, method, **params) for method, params in requests]
     np.testing.assert_allclose(np.array(together), np.array(alone), rtol=0, atol=1e-9)
+
+
+def test_uniform_refuses_activity_beyond_its_range_instead_of_clipping_it():
+    activity = np.linspace(0.0, 2.0, 40, dtype=np.float32)[:, None]
+    labels = np.arange(40) % 2
+    with pytest.raises(ValueError, match=r"spans \[0, 2\], beyond the bins' range \[0, 1\]"):
+        estimate_mi(activity, labels, "uniform", lo=0.0, hi=1.0)
+    assert estimate_mi(activity, labels, "uniform", lo=0.0, hi=2.0) == estimate_mi(activity, labels, "uniform", lo=0.0,
+                                                                                    hi="layer_max")
+
+
+def test_a_tables_run_max_is_resolved_from_the_run_not_refused_without_a_way(tmp_path):
+    from ib_keras.mi_table import estimate_runs, parse_estimators, resolve_run_values
+    from ib_keras.storage import read_run
+
+    from .helpers import write_run
+
+    run = read_run(write_run(tmp_path / "seed-000.h5", 0, epochs=2))
+    table = estimate_runs([run.path], parse_estimators("uniform"), tmp_path / "mi.parquet", progress=False)
+    row = table[(table["layer"] == 0) & (table["epoch"] == 0)].iloc[0]
+    params = json.loads(row["params"])
+    assert params["hi"] == "run_max"
+    with pytest.raises(ValueError, match="resolve_run_values"):
+        estimate_mi(run.activity[0][0], run.y, "uniform", **params)
+    resolved = resolve_run_values(params, run.activity)
+    assert tuple(estimate_mi(run.activity[0][0], run.y, "uniform", **resolved)) == (row["i_xt"], row["i_ty"])

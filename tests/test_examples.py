@@ -45,10 +45,35 @@ def test_your_own_model_notebook_records_logs_estimates_and_draws(tmp_path):
     assert len(_outputs(notebook, "image/png")) == 1  # the two planes
 
 
-def test_the_paper_results_notebook_queries_and_redraws_the_bundle(tmp_path):
-    results = Path(__file__).resolve().parents[1] / "results" / "paper"
-    notebook = _execute("paper_results.ipynb", f"RESULTS = {str(results)!r}\nOUT = {str(tmp_path / 'figs')!r}", tmp_path)
+def test_the_paper_results_notebook_queries_and_redraws_the_bundle_from_anywhere(tmp_path):
+    """Run from a directory of its own with its own default RESULTS (a copy of the notebook): it
+    finds the shipped bundle beside the ib_keras it imports."""
+    [default] = [c.source for c in nbformat.read(EXAMPLES / "paper_results.ipynb", as_version=4).cells
+                 if "parameters" in c.metadata.get("tags", [])]
+    parameters = default.replace('OUT = "figures-from-the-bundle"', f"OUT = {str(tmp_path / 'figs')!r}")
+    assert parameters != default
+    notebook = _execute("paper_results.ipynb", parameters, tmp_path)
     assert (tmp_path / "figs" / "fig6_relu_mean.png").stat().st_size > 10_000
     assert len(_outputs(notebook, "image/png")) == 1
     tables = [o["data"]["text/plain"] for o in _outputs(notebook, "text/plain")]
     assert any("compression" in text or "truth" in text for text in tables)
+
+
+def test_a_missing_bundle_is_named_as_missing(tmp_path):
+    from ib_keras.summary import read_summary
+
+    with pytest.raises(ValueError, match=f"{tmp_path / 'nothing'}: no such summary directory"):
+        read_summary(tmp_path / "nothing")
+
+
+def test_importing_keras_first_warns_that_onednn_stays_on():
+    """ib_keras turns oneDNN off only when it is imported before TensorFlow: after, it says so."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in __import__("os").environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    late = subprocess.run([sys.executable, "-c", "import keras; import ib_keras"], capture_output=True, text=True, env=env)
+    early = subprocess.run([sys.executable, "-c", "import ib_keras; import keras"], capture_output=True, text=True,
+                           env=env)
+    assert "oneDNN kernels stay on" in late.stderr and "import ib_keras first" in late.stderr
+    assert "oneDNN" not in early.stderr

@@ -306,3 +306,57 @@ def test_one_directory_spelled_three_ways_before_and_after_a_retrain_is_one_netw
     hashes = read_table(table).groupby("seed")["run_hash"].unique()
     assert list(hashes[0]) == [file_hash(tmp_path / "r" / "relu" / "seed-000.h5")]  # the retrained content alone
     assert len(hashes[1]) == 1
+
+
+def _digests(directory):
+    """Each file's content hash in ``directory`` (names starting with a dot left out)."""
+    import hashlib
+
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(directory.iterdir())
+            if p.is_file() and not p.name.startswith(".")}
+
+
+def test_a_killed_report_leaves_the_old_set_or_the_new_never_a_mixture(tmp_path):
+    """noisy-report writes a table, figures and REPORT.md: killed at any moment, the directory
+    holds the earlier report's files or (once the next command completes the set) the new ones."""
+    from ib_keras.atomic import finish_pending
+
+    shipped = ROOT / "results" / "noisy" / "noisy.parquet"
+    tanh = tmp_path / "tanh.parquet"
+    table = pd.read_parquet(shipped)
+    table[table["activation"] == "tanh"].to_parquet(tanh)
+    new = tmp_path / "new"
+    started = time.monotonic()
+    assert cli("noisy-report", str(shipped), "--out", str(new)).returncode == 0
+    duration = time.monotonic() - started
+    out = tmp_path / "out"
+    assert cli("noisy-report", str(tanh), "--out", str(out)).returncode == 0
+    old, expected = _digests(out), _digests(new)
+    assert old.keys() == expected.keys() and all(old[name] != expected[name] for name in old)
+    for fraction in (0.5, 0.8, 0.95):
+        process = subprocess.Popen([sys.executable, "-m", "ib_keras", "noisy-report", str(shipped), "--out", str(out)],
+                                   cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(fraction * duration)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        finish_pending(out)  # what the next command on the directory does first
+        assert _digests(out) in (old, expected), fraction
+    assert cli("noisy-report", str(shipped), "--out", str(out)).returncode == 0
+    assert _digests(out) == expected and not list(out.glob(".*"))
+
+
+def test_a_set_whose_renames_were_interrupted_is_completed_not_mixed(tmp_path):
+    from ib_keras.atomic import finish_pending, output_set
+
+    out = tmp_path / "out"
+    with output_set(out) as staging:
+        for name in ("a", "b", "c"):
+            (staging / name).write_text("old")
+    staging = out / ".staging.1"  # a set killed after its journal, with one file moved
+    staging.mkdir()
+    for name in ("b", "c"):
+        (staging / name).write_text("new")
+    (out / "a").write_text("new")
+    (out / ".commit.json").write_text(json.dumps({"staging": staging.name, "files": ["a", "b", "c"]}))
+    finish_pending(out)
+    assert {p.name: p.read_text() for p in out.iterdir()} == {"a": "new", "b": "new", "c": "new"}

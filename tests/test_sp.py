@@ -124,3 +124,14 @@ def test_within_between_equals_the_mean_over_pairs():
                                                              rel=1e-9)
     two_points = np.array([[0.0], [0.0], [1.0], [1.0]])
     assert within_between(two_points, np.array([0, 0, 1, 1])) == 0.0  # each class one point
+
+
+def test_replicas_beyond_the_memory_are_refused_before_anything_is_allocated(monkeypatch):
+    import ib_keras.estimators as estimators
+
+    monkeypatch.setattr(estimators, "available_memory", lambda: 2**30)
+    x = np.zeros((4096, 12), np.float32)
+    kernels, biases = [np.zeros((12, 300), np.float32), np.zeros((300, 2), np.float32)], [np.zeros(300), np.zeros(2)]
+    with pytest.raises(ValueError, match=r"sp: 1000 replicas of 4096 inputs through a layer of 300 units need about "
+                                         r"18\.3 GiB of memory and 1\.0 GiB are available; use fewer replicas"):
+        estimators.estimate_sp(x, kernels, biases, ["tanh", "softmax"], np.arange(4096) % 2, 1, 0.1, replicas=1000)

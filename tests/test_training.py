@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from ib_keras.callbacks import ActivationRecorder
 from ib_keras.data import split_indices, tishby_dataset
+from ib_keras.mi_table import estimate_runs, parse_estimators
 from ib_keras.models import build_ensemble
 from ib_keras.storage import read_run
 from ib_keras.training import fit_ensemble
@@ -20,10 +21,11 @@ def data():
     return x, y, train_idx, test_idx
 
 
-def _train(directory, seeds, data, activation="tanh", l2=0.0):
+def _train(directory, seeds, data, activation="tanh", l2=0.0, parameters=True):
     x, y, train_idx, test_idx = data
     paths = [directory / f"seed-{seed}.h5" for seed in seeds]
-    recorder = ActivationRecorder(paths, x, y, train_idx, test_idx, RECORD, configs=[{"seed": s} for s in seeds])
+    recorder = ActivationRecorder(paths, x, y, train_idx, test_idx, RECORD, configs=[{"seed": s} for s in seeds],
+                                  parameters=parameters)
     model = build_ensemble(activation, seeds, l2)
     fit_ensemble(model, x[train_idx], y[train_idx], seeds, EPOCHS, callbacks=[recorder])
     keras.backend.clear_session()
@@ -46,14 +48,18 @@ def test_a_seed_trained_alone_records_what_it_records_among_others(tmp_path, dat
     np.testing.assert_allclose(alone.grad_std, together.grad_std, rtol=1e-3)
 
 
-def test_the_same_training_twice_gives_identical_records(tmp_path, data, among):
-    again = _train(tmp_path, [4, 7, 9], data, l2=0.015)
+def test_the_same_training_twice_with_and_without_parameters_gives_identical_readings(tmp_path, data, among):
+    """The run file's schema change (kernels and biases kept) changes none of the readings: the same
+    training written with and without them, in this run (no digest made on another machine)."""
+    again = _train(tmp_path, [4, 7, 9], data, l2=0.015, parameters=False)
     for first, second in zip(among, again):
+        assert first.kernels is not None and second.kernels is None and second.biases is None
         for a, b in zip(first.activity, second.activity):
             np.testing.assert_array_equal(a, b)
         for name in first.metrics:
             np.testing.assert_array_equal(first.metrics[name], second.metrics[name])
-        np.testing.assert_array_equal(first.grad_mean, second.grad_mean)
+        for name in ("weights_norm", "grad_mean", "grad_std"):
+            np.testing.assert_array_equal(getattr(first, name), getattr(second, name))
 
 
 def test_members_differ_and_learn(among):
@@ -169,3 +175,64 @@ def test_a_training_stopped_early_is_complete_with_what_it_recorded(tmp_path, da
     model.fit(x[train_idx], onehot[train_idx], batch_size=256, epochs=8, verbose=0, callbacks=[recorder, stop])
     run = read_run(tmp_path / "early.h5")
     assert run.complete and list(run.epochs) == list(run.schedule) == [0, 1, 2, 3]
+
+
+def _normalised_model(seed: int) -> keras.Model:
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential([keras.Input((12,)), keras.layers.Dense(8, activation="relu"),
+                              keras.layers.BatchNormalization(), keras.layers.Dropout(0.3),
+                              keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="categorical_crossentropy")
+    return model
+
+
+def test_the_recorder_leaves_the_model_as_it_would_train_without_it(tmp_path, data):
+    """Its training-mode gradient pass must not move BatchNormalization's moving statistics nor
+    advance a Dropout's random state: the same model trained with and without it ends equal."""
+    x, y, train_idx, test_idx = data
+    onehot = np.eye(2, dtype=np.float32)[y[train_idx]]
+    final = []
+    for recorded in (False, True):
+        model = _normalised_model(seed=5)
+        callbacks = [ActivationRecorder(tmp_path / "bn.h5", x, y, train_idx, test_idx, [0, 1, 3])] if recorded else []
+        keras.utils.set_random_seed(6)
+        model.fit(x[train_idx], onehot, batch_size=256, epochs=3, verbose=0, shuffle=False, callbacks=callbacks)
+        final.append([np.asarray(variable) for variable in model.variables])
+        keras.backend.clear_session()
+    assert len(final[0]) == len(final[1])
+    for without, with_recorder in zip(*final):
+        np.testing.assert_array_equal(without, with_recorder)
+    run = read_run(tmp_path / "bn.h5")
+    assert run.complete and run.kernels is None  # BatchNormalization: sp could not reproduce the activity
+    with pytest.raises(ValueError, match="sp needs every recorded epoch's kernels and biases"):
+        estimate_runs([tmp_path / "bn.h5"], parse_estimators("sp:noise_std=0.01"), tmp_path / "mi.parquet",
+                      progress=False, strict=True)
+
+
+def test_parameters_are_kept_only_for_a_chain_of_dense_layers(tmp_path, data):
+    x, y, train_idx, test_idx = data
+    model = _plain_model()
+    for name, parameters in (("kept.h5", True), ("not-asked.h5", False)):
+        recorder = ActivationRecorder(tmp_path / name, x, y, train_idx, test_idx, [0], parameters=parameters)
+        fit_ensemble(model, x[train_idx], y[train_idx], [0], 0, callbacks=[recorder])
+    kept = read_run(tmp_path / "kept.h5")
+    np.testing.assert_array_equal(kept.kernels[0][0], np.asarray(model.layers[0].kernel))
+    assert read_run(tmp_path / "not-asked.h5").kernels is None
+    separate = keras.Sequential([keras.Input((12,)), keras.layers.Dense(4), keras.layers.Activation("tanh"),
+                                 keras.layers.Dense(2, activation="softmax")])
+    recorder = ActivationRecorder(tmp_path / "separate.h5", x, y, train_idx, test_idx, [0])
+    separate.compile(optimizer="adam", loss="categorical_crossentropy")
+    fit_ensemble(separate, x[train_idx], y[train_idx], [0], 0, callbacks=[recorder])
+    assert read_run(tmp_path / "separate.h5").kernels is None
+
+
+@pytest.mark.parametrize("last", ["linear", "sigmoid"])
+def test_a_model_not_ending_in_softmax_is_refused_before_any_file_is_written(tmp_path, data, last):
+    x, y, train_idx, test_idx = data
+    model = keras.Sequential([keras.Input((12,)), keras.layers.Dense(4, activation="tanh"),
+                              keras.layers.Dense(2, activation=last, name="logits")])
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    recorder = ActivationRecorder(tmp_path / "no.h5", x, y, train_idx, test_idx, [0, 1])
+    with pytest.raises(ValueError, match=f"last Dense layer 'logits' has activation '{last}'.*softmax"):
+        fit_ensemble(model, x[train_idx], y[train_idx], [0], 1, callbacks=[recorder])
+    assert not (tmp_path / "no.h5").exists()

@@ -248,3 +248,44 @@ def test_compression_under_bounds_and_truth_is_max_minus_final_on_the_shared_epo
         truth = compressions.loc[("kde", "noise_variance=0.001", layer), "truth"]
         assert truth == pytest.approx(expected, abs=1e-6)  # the bundle keeps float32
     assert (compressions["n"] == 1).all()
+
+
+def _with_params(rows, **changes):
+    """``rows`` with each params JSON updated by ``changes`` and i_xt moved (another setting's values)."""
+    return rows.assign(params=[json.dumps({**json.loads(p), **changes}, sort_keys=True) for p in rows["params"]],
+                       i_xt=rows["i_xt"] + 0.5)
+
+
+def test_the_truth_pairs_only_with_bounds_of_its_own_subsample(noisy_run):
+    """Truth rows of a subsample (estimate --samples) beside the full ones neither double n nor
+    move the errors of the full-data pairs: a row pairs with the bounds of the same subsample."""
+    _, _, table = noisy_run
+    subsample = _with_params(table[table["estimator"] == "noisy"], samples=512)
+    before = with_errors(paired(truth_rows(table)))
+    after = with_errors(paired(truth_rows(pd.concat([table, subsample], ignore_index=True))))
+    columns = ["estimator", "setting", "epoch", "layer", "upper_excess", "lower_shortfall", "bracketed"]
+    pd.testing.assert_frame_equal(after[columns].reset_index(drop=True), before[columns].reset_index(drop=True))
+    assert error_summary(after)["n"].sum() == len(before)
+
+
+@pytest.mark.parametrize("change", [{"replicas": 8}, {"seed": 3}])
+def test_two_truths_of_one_setting_are_refused_naming_both(noisy_run, change):
+    _, _, table = noisy_run
+    other = _with_params(table[table["estimator"] == "noisy"], **change)
+    with pytest.raises(ValueError, match=r"2 noisy settings of noise_variance=0.001: .* and .*estimate the others"):
+        truth_rows(pd.concat([table, other], ignore_index=True))
+
+
+def test_the_report_escapes_names_from_the_runs_and_links_figures_from_where_it_is(noisy_run, tmp_path):
+    _, _, table = noisy_run
+    hostile = "tanh|x\n# Injected <b>bold</b>"
+    summary = summarize(table.assign(activation=hostile))
+    figures = tmp_path / "my figures (1)"
+    report = write_report(summary, tmp_path / "elsewhere" / "REPORT.md", figures_dir=figures).read_text()
+    assert "\n# Injected" not in report and "<b>" not in report
+    assert r"tanh\|x # Injected \<b\>bold\</b\>" in report
+    tables = [block.splitlines() for block in report.split("\n\n") if block.startswith("| ")]
+    assert tables
+    for rows in tables:  # every row of a table has its header's columns: no cell breaks out
+        assert {row.replace("\\|", "").count("|") for row in rows} == {rows[0].count("|")}
+    assert "](../my%20figures%20%281%29/fig1_max_activity.png)" in report

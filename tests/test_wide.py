@@ -5,6 +5,7 @@ expansion would be bits wrong; and the estimate stage on a class-stratified subs
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from ib_keras.estimators import estimate_mi
@@ -82,8 +83,19 @@ def test_a_stratified_subsample_keeps_each_class_share_and_is_the_same_every_tim
     assert np.bincount(labels[rows]).tolist() == [750, 274]  # 3000 / 4096 and 1096 / 4096 of 1024
     assert np.array_equal(rows, stratified_subsample(labels, 1024))
     assert not np.array_equal(rows, stratified_subsample(labels, 1024, seed=1))
-    with pytest.raises(ValueError, match="from 2 to the run's 4096"):
+    with pytest.raises(ValueError, match=r"from 2 \(one input of each of the 2 classes\) to the run's 4096"):
         stratified_subsample(labels, 4097)
+
+
+@pytest.mark.parametrize("samples", [3, 4, 10])
+def test_a_subsample_keeps_every_class(samples):
+    """A class rarer than 1/K keeps one input (taken from the largest quota), not none."""
+    labels = np.array([0] * 98 + [1, 2])
+    rows = stratified_subsample(labels, samples)
+    assert len(rows) == len(set(rows)) == samples
+    assert set(labels[rows]) == {0, 1, 2}
+    with pytest.raises(ValueError, match=r"from 3 \(one input of each of the 3 classes\)"):
+        stratified_subsample(labels, 2)
 
 
 def test_estimate_on_a_subsample_sits_beside_the_full_estimate(tmp_path):
@@ -99,7 +111,12 @@ def test_estimate_on_a_subsample_sits_beside_the_full_estimate(tmp_path):
     for item in sub[sub["estimator"] == "kde"].itertuples():  # each row is the estimate of those 256 inputs
         activity = recorded.activity[item.layer][list(recorded.epochs).index(item.epoch)]
         assert (item.i_xt, item.i_ty) == tuple(estimate_mi(activity[rows], recorded.y[rows], "kde"))
-    with pytest.raises(ValueError, match="samples must be from 2 to the run's 4096"):
+    # the layer's statistics are the whole run's on every row, whatever the subsample
+    statistics = ["max_activity", "weights_norm", "grad_mean", "grad_std", "within_between"]
+    full = table[~table["params"].str.contains('"samples"')].sort_values(["estimator", "epoch", "layer"])
+    pd.testing.assert_frame_equal(sub.sort_values(["estimator", "epoch", "layer"])[statistics].reset_index(drop=True),
+                                  full[statistics].reset_index(drop=True))
+    with pytest.raises(ValueError, match=f"{run}: --samples: samples must be from 2 .* to the run's 4096"):
         estimate_runs([run.parent], specs, tmp_path / "b.parquet", progress=False, samples=5000, strict=True)
     assert not (tmp_path / "b.parquet").exists()
 

@@ -8,6 +8,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ib_keras.activations import OUTPUT_ACTIVATION
+from ib_keras.layers import EnsembleDense, EnsembleNoise
 from ib_keras.models import BATCH_SIZE
 from ib_keras.seeding import GRADIENT_STREAM, stream
 from ib_keras.storage import LayerSpec, RunWriter
@@ -30,10 +32,15 @@ class ActivationRecorder(keras.callbacks.Callback):
     on all N inputs; each kernel's Frobenius norm; the norms of the mean and of the standard
     deviation, over one shuffled pass of minibatches at the current weights, of each kernel's
     gradient of the training loss (Saxe et al.'s SNR quantities); and train/test cross-entropy
-    (nats, without any L2 term) and accuracy; and each layer's kernel and bias, when every
-    recorded layer is a Dense one (a noisy network's noise is then propagated offline). Epoch 0
-    is the initialisation (recorded in ``on_train_begin``), epoch e the state after e epochs.
-    Activity is recorded with ``training=False``: a noisy network's noise-free S, not S + Z.
+    (nats, without any L2 term) and accuracy; and, with ``parameters``, each layer's kernel and
+    bias when the model is nothing but a chain of Dense layers (and `EnsembleNoise` between
+    them), so that the file's parameters reproduce its activity (a noisy network's noise is then
+    propagated offline by ``sp``). Epoch 0 is the initialisation (recorded in
+    ``on_train_begin``), epoch e the state after e epochs. Activity is recorded with
+    ``training=False``: a noisy network's noise-free S, not S + Z. Recording leaves the model's
+    state as it found it: the gradient pass runs in training mode, and every non-trainable
+    variable it moves (BatchNormalization's moving statistics, a Dropout's random state) is put
+    back, so that a model trains exactly as it would without the recorder.
 
     The file is opened in ``on_train_begin``, appended to and flushed at every recorded epoch,
     and marked complete and closed in ``on_train_end``: a crash leaves every recorded epoch. The
@@ -54,6 +61,8 @@ class ActivationRecorder(keras.callbacks.Callback):
         configs: one JSON-serialisable dict per network, stored with it (or one dict for all).
         batch_size: minibatch size of the gradient statistics.
         gradient_seed: seed of the minibatch order of the gradient statistics.
+        parameters: also keep the kernels and biases (when the model allows it, see above); False
+            saves their disk space, and ``sp`` then cannot estimate the file.
 
     Example:
 
@@ -74,6 +83,7 @@ class ActivationRecorder(keras.callbacks.Callback):
         configs: dict | Sequence[dict] | None = None,
         batch_size: int = BATCH_SIZE,
         gradient_seed: int = 0,
+        parameters: bool = True,
     ):
         super().__init__()
         self.paths = [paths] if isinstance(paths, (str, bytes)) or not isinstance(paths, Sequence) else list(paths)
@@ -86,6 +96,7 @@ class ActivationRecorder(keras.callbacks.Callback):
         self.configs = [configs] * len(self.paths) if isinstance(configs, dict) else list(configs)
         self.batch_size = batch_size
         self.gradient_seed = gradient_seed
+        self.parameters = parameters
         if self.x.ndim != 2 or self.y.shape != (len(self.x),):
             raise ValueError(f"x must be (N, features) and y (N,), got {self.x.shape} and {self.y.shape}")
         if len(self.configs) != len(self.paths):
@@ -98,14 +109,14 @@ class ActivationRecorder(keras.callbacks.Callback):
             raise ValueError(f"model has {members} networks but {len(self.paths)} paths were given")
         self._ensemble = len(self.model.inputs[0].shape) == 3
         self._layers = [layer for layer in self.model.layers if hasattr(layer, "kernel")]
+        _check_output(self.model, self._layers)
         probe = keras.Model(self.model.inputs, [layer.output for layer in self._layers])
         # Called once per recorded epoch: graph mode without XLA, whose compile time would outweigh it.
         self._activity_of = tf.function(lambda inputs: probe(inputs, training=False))
         self._gradient_statistics = self._compile_gradient_statistics()
         specs = [LayerSpec(int(layer.kernel.shape[-1]), activation_name(layer)) for layer in self._layers]
-        dense = all(len(layer.kernel.shape) == (3 if self._ensemble else 2) for layer in self._layers)
-        fan_ins = [int(layer.kernel.shape[-2]) for layer in self._layers] if dense else None
-        self._keeps_parameters = dense
+        self._keeps_parameters = self.parameters and _dense_chain(self.model)
+        fan_ins = [int(layer.kernel.shape[-2]) for layer in self._layers] if self._keeps_parameters else None
         # The epochs this training reaches: the file is complete once each of them is recorded.
         schedule = sorted(e for e in self.epochs if e <= self.params.get("epochs", max(self.epochs, default=0)))
         self._writers = [
@@ -168,7 +179,10 @@ class ActivationRecorder(keras.callbacks.Callback):
         if not self._ensemble:
             activity = [a[:, None, :] for a in activity]  # (N, 1, units): a member axis of one
         order = stream(self.gradient_seed, GRADIENT_STREAM, epoch).permutation(len(self.train_idx))
+        state = [np.asarray(variable) for variable in self.model.non_trainable_variables]
         grad_mean, grad_std = (np.asarray(s).reshape(len(self.paths), -1) for s in self._gradient_statistics(order))
+        for variable, value in zip(self.model.non_trainable_variables, state):
+            variable.assign(value)  # the training-mode pass moved BatchNormalization's statistics, a Dropout's seed
         weights_norm = np.stack(
             [np.linalg.norm(np.asarray(layer.kernel).reshape(len(self.paths), -1), axis=1) for layer in self._layers],
             axis=-1,
@@ -192,3 +206,28 @@ class ActivationRecorder(keras.callbacks.Callback):
         biases = [np.asarray(layer.bias).reshape(members, -1) if getattr(layer, "bias", None) is not None
                   else np.zeros((members, kernel.shape[-1]), np.float32) for layer, kernel in zip(self._layers, kernels)]
         return kernels, biases
+
+
+def _dense_chain(model: keras.Model) -> bool:
+    """Whether ``model`` is a chain of Dense layers, with `EnsembleNoise` between them: one input,
+    one output, and no layer that takes several inputs or that ``sp`` does not model (a separate
+    activation, BatchNormalization, Dropout...), so that the kernels and biases alone give the
+    activity."""
+    chain = (keras.layers.InputLayer, keras.layers.Dense, EnsembleDense, EnsembleNoise)
+    return len(model.inputs) == 1 and len(model.outputs) == 1 and all(isinstance(layer, chain) for layer in model.layers)
+
+
+def _check_output(model: keras.Model, layers: list) -> None:
+    """ValueError unless the model's output is its last layer with a kernel, with a softmax
+    activation: the recorded output activity and loss are those probabilities."""
+    if not layers:
+        raise ValueError(f"model {model.name} has no Dense layer to record")
+    last = layers[-1]
+    if len(model.outputs) != 1 or model.outputs[0] is not last.output:
+        found = f"its output is not that of its last Dense layer {last.name!r}"
+    elif activation_name(last) != OUTPUT_ACTIVATION:
+        found = f"its last Dense layer {last.name!r} has activation {activation_name(last)!r}"
+    else:
+        return
+    raise ValueError(f"model {model.name}: {found}; the recorder records the output as class probabilities and "
+                     f"their cross-entropy: end the model in Dense(n_classes, activation='{OUTPUT_ACTIVATION}')")

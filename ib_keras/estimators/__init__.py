@@ -46,6 +46,7 @@ from ib_keras.estimators._binning import binned_information, ebab_bins, fixed_wi
 from ib_keras.estimators._kde import kde_information
 from ib_keras.estimators._mixture import mixture_information, replica_mixture_information
 from ib_keras.estimators._propagation import DRAW_KEY, replica_centres
+from ib_keras.memory import available_memory
 
 METHODS: dict[str, dict] = {
     "uniform": {"n_bins": 30, "lo": -1.0, "hi": 1.0},
@@ -86,6 +87,11 @@ class Estimate(tuple):
 def _uniform(activity, classes, n_classes, n_bins, lo, hi):
     if hi == LAYER_MAX:
         hi = float(activity.max())
+    low, high = float(activity.min()), float(activity.max())
+    if low < np.float32(lo) or high > np.float32(hi):
+        raise ValueError(f"uniform: the activity spans [{low:g}, {high:g}], beyond the bins' range [{lo:g}, {hi:g}]: "
+                         "values outside would all fall into the two end bins; widen lo and hi, or give "
+                         f"hi='{LAYER_MAX}'")
     return binned_information(uniform_bins(activity, n_bins, lo, hi), classes, n_classes)
 
 
@@ -112,8 +118,9 @@ def _noise_variance(activity: np.ndarray, method: str, params: dict) -> float:
 
 # What works in the float32 the estimators compute in: bin indices activity / bin_size stay far
 # inside int64, and kernel variances (and the largest activity times variance_scale) stay normal.
+NOISE_STD_RANGE = (1e-15, 1e15)  # a noisy network's s, for sp (and so for train --noise-std)
 _POSITIVE_RANGES = {"bin_size": (1e-9, 1e9), "noise_variance": (1e-30, 1e30), "variance_scale": (1e-30, 1e30),
-                    "noise_std": (1e-15, 1e15)}
+                    "noise_std": NOISE_STD_RANGE}
 
 
 def resolve_params(method: str, **params) -> dict:
@@ -161,6 +168,12 @@ def resolve_params(method: str, **params) -> dict:
         _check_sp(resolved)
     if method == "uniform":
         lo, hi = resolved["lo"], resolved["hi"]
+        whole_run = [name for name, value in (("lo", lo), ("hi", hi)) if value in ("run_min", "run_max")]
+        if whole_run:
+            raise ValueError(f"uniform: {whole_run[0]}={resolved[whole_run[0]]!r} is the whole run's smallest or largest "
+                             "activity, which one layer-epoch's activity cannot tell: pass "
+                             "`ib_keras.mi_table.resolve_run_values(params, run.activity)` (a table's params and the "
+                             "run file's activity), or numbers")
         if not (isinstance(lo, Real) and math.isfinite(lo)):
             raise ValueError(f"uniform: lo must be a finite number, got {lo!r}")
         if hi != LAYER_MAX and not (isinstance(hi, Real) and math.isfinite(hi) and hi > lo):
@@ -307,12 +320,27 @@ def estimate_sp(
     values, classes = np.unique(labels, return_inverse=True)
     if len(values) < 2:
         raise ValueError(f"labels hold a single class ({values[0]}); I(T;Y) needs at least two")
+    _check_sp_memory(len(x), [np.shape(x)[1], *(np.shape(kernel)[-1] for kernel in kernels[: layer + 1])], replicas)
     centres = replica_centres(x, kernels, biases, activations, layer, noise_std, replicas,
                               params["seed"])
     check_finite(centres)
     draws_seed = np.random.default_rng([params["seed"], DRAW_KEY, layer]).integers(2**63)
     return Estimate(*replica_mixture_information(centres, classes.astype(np.int64), noise_std**2, marginal_replicas,
                                                  mc_samples, int(draws_seed)))
+
+
+_SP_ARRAYS = 4  # (N, R, width) float32 arrays alive at once while propagating: h, S, the noise, the centres
+
+
+def _check_sp_memory(n: int, widths: list[int], replicas: int) -> None:
+    """ValueError, before anything is allocated, when propagating ``n`` inputs ``replicas`` times
+    through layers of these widths would take more memory than is available."""
+    needed = _SP_ARRAYS * 4 * n * replicas * max(widths)
+    available = available_memory()
+    if needed > available:
+        raise ValueError(f"sp: {replicas} replicas of {n} inputs through a layer of {max(widths)} units need about "
+                         f"{needed / 2**30:.1f} GiB of memory and {available / 2**30:.1f} GiB are available; use fewer "
+                         "replicas, or estimate a subsample (estimate --samples)")
 
 
 def within_between(activity: np.ndarray, labels: np.ndarray) -> float:

@@ -26,6 +26,7 @@ from ib_keras.estimators._binning import ebab_edges
 from ib_keras.plots.planes import add_epoch_colorbar, draw_plane, epoch_norm
 from ib_keras.summary import Summary
 from ib_keras.truth import over_training, paired, with_errors
+from ib_keras.workers import worker_pool
 
 ESTIMATOR_NAMES = {"uniform": "uniform (30 bins)", "fixed": "fixed width 0.07", "kde": "KDE s2=1e-3",
                    "ebab": "EBAB", "akde": "aKDE"}
@@ -46,7 +47,8 @@ class FigureData:
 
     def activations(self, l2: float = 0.0) -> list[str]:
         present = set(self.per_network.loc[self.per_network["l2"] == l2, "activation"])
-        return [a for a in ACTIVATIONS if a in present]  # in the paper's order
+        # the paper's in its order, then any other (a user's own model's) by name
+        return [a for a in ACTIVATIONS if a in present] + sorted(present - set(ACTIVATIONS))
 
     def mean_plane(self, activation: str, estimator: str, l2: float = 0.0) -> pd.DataFrame:
         p = self.planes
@@ -152,7 +154,7 @@ def fig2_ebab_bins(data: FigureData, out: Output) -> list[Path]:
 def plane_grid(norm: mcolors.Normalize, cells: list[list[tuple[pd.DataFrame, str]]], out: Output, name: str,
                size: tuple[float, float]) -> list[Path]:
     """A grid of planes (rows of (plane, title) cells) sharing one epoch colour bar."""
-    rows, columns = len(cells), max(len(row) for row in cells)
+    rows, columns = len(cells), max(1, *(len(row) for row in cells))
     fig, axes = plt.subplots(rows, columns, figsize=size, layout="constrained", squeeze=False)
     for r, row in enumerate(cells):
         for c in range(columns):
@@ -438,15 +440,34 @@ FIGURES: list[Callable[[FigureData, Output], list[Path]]] = [
 ]
 
 
-def make_figures(summary: Summary, out: str | Path, pdf: bool = True) -> list[Path]:
+def make_figures(summary: Summary, out: str | Path, pdf: bool = True, workers: int = 1) -> list[Path]:
     """Draw every figure from ``summary`` into ``out`` (PNG, and PDF if ``pdf``); return the files.
-    ValueError, before anything is drawn, when it lacks the adaptive estimators."""
+    With ``workers`` > 1 the figures are shared among that many worker processes (drawing is
+    matplotlib's layout and rendering, one core each), with the Agg backend. ValueError, before
+    anything is drawn, when it lacks the adaptive estimators."""
     estimators = set(summary.networks["estimator"])
     missing = [name for name in ("ebab", "akde") if name not in estimators]
     if missing:
         raise ValueError(f"the figures need rows of the adaptive estimators; the table has none of {', '.join(missing)} "
                          f"(it has {', '.join(sorted(estimators))}); add them with estimate --estimators")
     Path(out).mkdir(parents=True, exist_ok=True)
-    data = FigureData(summary)
-    output = Output(Path(out), (".png", ".pdf") if pdf else (".png",))
-    return [path for figure in FIGURES for path in figure(data, output)]
+    suffixes = (".png", ".pdf") if pdf else (".png",)
+    if workers <= 1:
+        return _draw(summary, Path(out), suffixes, range(len(FIGURES)))
+    shares = [range(first, len(FIGURES), workers) for first in range(workers)]  # the costly ones spread
+    with worker_pool(workers, _files_only) as pool:
+        futures = [pool.submit(_draw, summary, Path(out), suffixes, share) for share in shares]
+        return [path for future in futures for path in future.result()]
+
+
+def _draw(summary: Summary, out: Path, suffixes: tuple[str, ...], figures: range) -> list[Path]:
+    """The figures at positions ``figures`` of FIGURES, drawn into ``out``."""
+    data, output = FigureData(summary), Output(out, suffixes)
+    return [path for k in figures for path in FIGURES[k](data, output)]
+
+
+def _files_only() -> None:
+    """A drawing worker's set-up: the Agg backend, files only, no display."""
+    import matplotlib
+
+    matplotlib.use("Agg")

@@ -9,10 +9,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ib_keras.noisy_report import NoisyResult, sp_rows
+from ib_keras.noisy_report import REPRESENTATIONS, NoisyResult, sp_rows
 from ib_keras.plots.figures import Output, save_figure
 from ib_keras.plots.planes import add_epoch_colorbar, draw_plane, epoch_norm
-from ib_keras.storage import read_run
+from ib_keras.storage import RunFileError, read_run
 
 SNAPSHOT_EPOCHS = (0, 100, 1000, 10_000)  # the representations figure's epochs (the nearest recorded)
 
@@ -26,7 +26,8 @@ def fig_planes(result: NoisyResult, out: Output) -> list[Path]:
     for ax, activation in zip(axes[0], activations):
         rows = sp[sp["activation"] == activation]
         plane = rows.groupby(["epoch", "layer"])[["i_xt", "i_ty"]].mean().reset_index()
-        draw_plane(ax, plane, norm, f"{activation}, s = 0.005: sp, mean of {rows['seed'].nunique()} networks")
+        draw_plane(ax, plane, norm, f"{activation}, s = {rows['noise_std'].iloc[0]:g}: sp, mean of "
+                                    f"{rows['seed'].nunique()} networks")
     add_epoch_colorbar(fig, axes, norm)
     return save_figure(fig, out, "fig_noisy_planes")
 
@@ -40,7 +41,8 @@ def fig_clustering(result: NoisyResult, out: Output) -> list[Path]:
     layers = sorted(rows["layer"].unique())
     fig, axes = plt.subplots(len(activations), len(layers), figsize=(2.6 * len(layers), 2.6 * len(activations)),
                              layout="constrained", squeeze=False)
-    series = {"sp I(X;T)": sp_rows(rows), "binned, bin 0.005": rows[rows["estimator"] == "fixed"]}
+    binned_label = f"binned, bin {rows['noise_std'].iloc[0]:g}"
+    series = {"sp I(X;T)": sp_rows(rows), binned_label: rows[rows["estimator"] == "fixed"]}
     top = 1.05 * float(max(chosen["i_xt"].max() for chosen in series.values()))
     for i, activation in enumerate(activations):
         for j, layer in enumerate(layers):
@@ -49,7 +51,7 @@ def fig_clustering(result: NoisyResult, out: Output) -> list[Path]:
                 _median_band(ax, chosen[(chosen["activation"] == activation) & (chosen["layer"] == layer)], "i_xt",
                              colour, label)
             right = ax.twinx()
-            binned = series["binned, bin 0.005"]  # every recorded epoch; within_between is the layer's, any row has it
+            binned = series[binned_label]  # every recorded epoch; within_between is the layer's, any row has it
             _median_band(right, binned[(binned["activation"] == activation) & (binned["layer"] == layer)],
                          "within_between", "tab:red", "within/between")
             right.set_ylim(0, 1.05)
@@ -75,11 +77,15 @@ def _median_band(ax: plt.Axes, rows: pd.DataFrame, column: str, colour: str, lab
     ax.fill_between(x, by_epoch.quantile(0.1), by_epoch.quantile(0.9), color=colour, alpha=0.15, linewidth=0)
 
 
-def fig_representations(table: pd.DataFrame, out: Output) -> list[Path]:
+def fig_representations(rows: pd.DataFrame, out: Output) -> list[Path]:
     """The last hidden layer's noise-free activity of each activation's first network at
-    SNAPSHOT_EPOCHS (the nearest recorded), its first two principal components, coloured by class."""
-    runs = {activation: read_run(path) for activation, path in
-            table.sort_values("seed").groupby("activation")["run"].first().items()}
+    SNAPSHOT_EPOCHS (the nearest recorded), its first two principal components, coloured by class;
+    none when a run file cannot be read (a report made again from the compact table alone)."""
+    try:
+        runs = {activation: read_run(path) for activation, path in
+                rows.sort_values("seed").groupby("activation")["run"].first().items()}
+    except (RunFileError, OSError):
+        return []
     chosen = {activation: sorted({int(np.argmin(np.abs(run.epochs - wanted))) for wanted in SNAPSHOT_EPOCHS})
               for activation, run in runs.items()}
     columns = max(map(len, chosen.values()))
@@ -100,10 +106,10 @@ def fig_representations(table: pd.DataFrame, out: Output) -> list[Path]:
                          fontsize=8)
             ax.tick_params(labelsize=6)
     axes[0, 0].legend(fontsize=7, markerscale=4)
-    return save_figure(fig, out, "fig_noisy_representations")
+    return save_figure(fig, out, REPRESENTATIONS)
 
 
-def make_noisy_figures(result: NoisyResult, table: pd.DataFrame, out: str | Path) -> list[Path]:
+def make_noisy_figures(result: NoisyResult, out: str | Path) -> list[Path]:
     """Every figure of the study as PNG into ``out``; returns the files."""
     output = Output(Path(out), (".png",))
-    return [*fig_planes(result, output), *fig_clustering(result, output), *fig_representations(table, output)]
+    return [*fig_planes(result, output), *fig_clustering(result, output), *fig_representations(result.rows, output)]
