@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ib_keras.locks import exclusive
+
 
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
@@ -76,8 +78,11 @@ def output_set(directory: str | Path) -> Iterator[Path]:
     the new files is written, the files are renamed into place, and the journal removed. A set
     whose renames a kill interrupted is completed by the next `finish_pending` on the directory
     (every `output_set` and every reader of a bundle calls it), so that a reader finds all new or
-    all old files, never a mixture."""
-    with created_directory(directory) as directory:  # a block that fails leaves no directory it made
+    all old files, never a mixture. ValueError at once when another process is writing a set into
+    ``directory``."""
+    # a block that fails leaves no directory it made; a second writer stops at once
+    with created_directory(directory) as directory, exclusive(directory, f"{directory}: another command is writing "
+                                                                          "its outputs here"):
         finish_pending(directory)
         staging = directory / f"{_STAGING}.{os.getpid()}"
         shutil.rmtree(staging, ignore_errors=True)
@@ -95,16 +100,35 @@ def output_set(directory: str | Path) -> Iterator[Path]:
 def finish_pending(directory: str | Path) -> None:
     """Complete the set of outputs a killed `output_set` had begun to move into ``directory`` (its
     journal is there), and remove staging directories that a killed block left (no journal: the
-    old set stays)."""
+    old set stays). A staging directory of a process still running is its own: left alone, and
+    a set that such a process is moving is completed by whichever process gets to each file."""
     directory = Path(directory)
     journal = directory / _JOURNAL
-    if journal.exists():
+    try:
         pending = json.loads(journal.read_text())
+    except FileNotFoundError:
+        pending = None
+    if pending is not None:
         staging = directory / pending["staging"]
         for name in pending["files"]:
-            if (staging / name).exists():
+            try:
                 os.replace(staging / name, directory / name)
-        journal.unlink()
+            except FileNotFoundError:  # moved already
+                pass
+        journal.unlink(missing_ok=True)
     for leftover in directory.glob(f"{_STAGING}.*"):
-        if leftover.is_dir():
+        if leftover.is_dir() and not _running(leftover.suffix.lstrip(".")):
             shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _running(pid: str) -> bool:
+    """Whether ``pid`` (a staging directory's suffix) is a running process other than this one."""
+    if not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True

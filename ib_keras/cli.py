@@ -45,7 +45,18 @@ _natural_int = _number(int, 0, 10**9, "a whole number from 0 to 1000000000")
 _epochs = _number(int, 1, 10**7, "a whole number of epochs from 1 to 10000000")
 _record_points = _number(int, 1, 10**5, "a whole number from 1 to 100000")
 _l2 = _number(float, 0.0, 1e3, "an L2 strength from 0 to 1000 (the paper: 0.015)")
-_noise_std = _number(float, 0.0, 1e3, "a noise standard deviation from 0 to 1000 (Goldfeld et al.: 0.005)")
+
+
+def _noise_std(text):
+    """0 (a deterministic network), or s from what sp can estimate to 1000."""
+    from ib_keras.estimators import NOISE_STD_RANGE
+
+    description = (f"0 (a deterministic network) or a noise standard deviation from {NOISE_STD_RANGE[0]:g} to 1000 "
+                   "(Goldfeld et al.: 0.005)")
+    value = _number(float, 0.0, 1e3, description)(text)
+    if 0 < value < NOISE_STD_RANGE[0]:
+        raise argparse.ArgumentTypeError(f"'{text}' is not {description}")
+    return value
 
 
 def _widths(text):
@@ -109,8 +120,9 @@ def _parser() -> argparse.ArgumentParser:
                        help=f"hidden-layer nonlinearity: {', '.join(ACTIVATIONS)}")
     train.add_argument("--l2", type=_l2, default=0.0, help="L2 strength lambda (paper: 0.015)")
     _configuration_options(train)
-    train.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1,
-                       help="processes sharing the seeds, one thread each (default: one per core)")
+    train.add_argument("--workers", type=_positive_int,
+                       help="processes sharing the seeds, one thread each (default: one per core when the training is "
+                            "long enough to repay their start-up, else this process; README, 'Command line')")
     train.add_argument("--tensorboard", type=_path, metavar="DIR",
                        help="write each network's I(X;T) and I(T;Y) per layer to TensorBoard as it trains "
                             "(tensorboard --logdir DIR)")
@@ -199,14 +211,14 @@ def _train(args) -> None:
     from ib_keras.mi_table import parse_estimators
     from ib_keras.runs import LiveView, train_configuration
 
-    spec = _train_spec(args, args.activation, args.l2)
-    live = None
     if args.tensorboard_estimator is not None and not args.tensorboard:
         raise ValueError("--tensorboard-estimator sets the estimator of --tensorboard DIR: give --tensorboard too")
+    if args.tensorboard and Path(args.tensorboard).exists() and not Path(args.tensorboard).is_dir():
+        raise ValueError(f"--tensorboard {args.tensorboard}: not a directory; give the directory TensorBoard is to "
+                         "read (made if missing)")
+    spec = _train_spec(args, args.activation, args.l2)
+    live = None
     if args.tensorboard:
-        if Path(args.tensorboard).exists() and not Path(args.tensorboard).is_dir():
-            raise ValueError(f"--tensorboard {args.tensorboard}: not a directory; give the directory TensorBoard is to "
-                             "read (made if missing)")
         estimator = args.tensorboard_estimator or "ebab"
         settings = parse_estimators(estimator)
         if len(settings) != 1:

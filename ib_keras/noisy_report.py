@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -75,10 +75,12 @@ def compact_rows(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     data set, noise, ...: `check_one_setting`), holds no noisy runs, or has no ``sp`` rows."""
     check_one_setting(table)
     noise = sorted(table["noise_std"].dropna().unique())
+    if not noise:
+        raise ValueError("the table does not say the runs' noise (estimated before it was recorded): estimate the "
+                         "runs again into it, which fills it in without recomputing")
     if len(noise) != 1 or not noise[0] > 0:
         raise ValueError(f"noisy-report takes the runs of noisy networks of one noise s > 0 (train --noise-std); "
-                         f"this table's runs have noise_std {noise or 'unknown (estimated before it was recorded: '}"
-                         f"{'' if noise else 'estimate the table again)'}")
+                         f"this table's runs have noise_std {', '.join(f'{s:g}' for s in noise)}")
     settings = study_settings(float(noise[0]))
     kinds = table[["estimator", "activation", "params"]].drop_duplicates()
     samples = _subsample(kinds)
@@ -276,6 +278,9 @@ def _verdict(holds: bool, value: float, n: int) -> str:
 
 def write_noisy_report(result: NoisyResult, out: Path, figures: list[Path], timings: dict) -> Path:
     """REPORT.md in ``out`` (with the figures beside it), written atomically."""
+    # names from the runs' configs go into the Markdown as text, never as markup
+    result = replace(result, **{name: escaped(getattr(result, name), ["activation"])
+                                for name in ("rows", "compression", "claims", "sensitivity", "kde_gap")})
     rows, per_layer = result.rows, result.compression
     networks = sp_rows(rows).groupby("activation")["seed"].nunique()
     epochs = sp_rows(rows).groupby("activation")["epoch"].nunique()

@@ -22,6 +22,7 @@ def trained(tmp_path_factory):
 
 def test_train_writes_one_complete_file_per_seed_and_says_where(trained):
     out, result = trained
+    assert "oneDNN" not in result.stderr  # ib_keras imported before TensorFlow turns it off, silently
     assert [p.name for p in files(out)] == ["seed-000.h5", "seed-001.h5"]
     assert all(read_run(p, activity=False).complete for p in files(out))
     assert f"{out / 'tanh'}: 2 complete run files" in result.stdout
@@ -258,13 +259,14 @@ def test_a_complete_file_short_of_its_schedule_is_trained_again(trained, tmp_pat
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--noise-std", "1e-30"], "--noise-std must be 0 (a deterministic network) or from 1e-15 to 1e+15"),
+    (["--noise-std", "1e-30"], "'1e-30' is not 0 (a deterministic network) or a noise standard deviation from 1e-15"),
     (["--tensorboard-estimator", "akde"], "--tensorboard-estimator sets the estimator of --tensorboard DIR"),
-    (["--tensorboard", "a-file"], "--tensorboard a-file: not a directory"),
+    (["--tensorboard", "{tmp}/a-file"], "--tensorboard {tmp}/a-file: not a directory"),
 ])
 def test_train_options_that_cannot_work_are_refused_before_the_plan(tmp_path, args, message):
     (tmp_path / "a-file").write_text("not a directory")
-    result = cli("train", "--activation", "relu", "--epochs", "2", *args, "--out", str(tmp_path / "out"), cwd=tmp_path)
+    args, message = [arg.format(tmp=tmp_path) for arg in args], message.format(tmp=tmp_path)
+    result = cli("train", "--activation", "relu", "--epochs", "2", *args, "--out", str(tmp_path / "out"))
     assert result.returncode == 2, result.stderr
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert "networks to train" not in result.stdout and not (tmp_path / "out").exists()
@@ -295,3 +297,28 @@ def test_a_run_file_with_no_recorded_epochs_is_named_with_its_cause(tmp_path):
     result = cli("estimate", str(tmp_path / "runs"), "--estimators", "ebab", "--out", str(tmp_path / "mi.parquet"))
     assert result.returncode == 2
     assert f"{path}: no recorded epochs" in result.stderr and "worker process" not in result.stderr
+
+
+def test_plot_draws_a_users_run_with_a_layer_of_no_activation(tmp_path):
+    """A user's model with a Dense layer without an activation ("linear", not among the paper's):
+    every figure is drawn, that configuration with the others."""
+    from ib_keras.data import tishby_dataset
+    from ib_keras.mi_table import estimate_runs, parse_estimators
+    from ib_keras.plots import make_figures
+    from ib_keras.storage import METRICS, LayerSpec, RunWriter
+    from ib_keras.summary import summarize
+
+    x, y = tishby_dataset()
+    rng = np.random.default_rng(0)
+    weights = [rng.normal(size=(12, 3)), rng.normal(size=(12, 2))]
+    writer = RunWriter(tmp_path / "runs" / "linear" / "seed-000.h5", x, y, np.arange(3277), np.arange(3277, 4096),
+                       [LayerSpec(3, "linear"), LayerSpec(2, "softmax")], {"activation": "linear", "seed": 0}, range(3))
+    for epoch in range(3):
+        logits = x @ weights[1] * (1 + epoch)
+        output = (np.exp(logits) / np.exp(logits).sum(1, keepdims=True)).astype(np.float32)
+        writer.append(epoch, [(x @ weights[0] * (1 + epoch)).astype(np.float32), output], dict.fromkeys(METRICS, 0.5),
+                      np.ones(2), np.ones(2), np.ones(2))
+    writer.finish()
+    table = estimate_runs([tmp_path / "runs"], parse_estimators("ebab,akde"), tmp_path / "mi.parquet", progress=False)
+    make_figures(summarize(table), tmp_path / "figures", pdf=False)
+    assert (tmp_path / "figures" / "fig7_activations.png").stat().st_size > 10_000

@@ -96,15 +96,14 @@ def test_an_unreachable_scheduler_is_one_line_and_writes_nothing(runs, tmp_path)
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.stderr and not out.parent.exists()
 
 
-def test_a_sweep_on_the_cluster_trains_the_files_train_does_and_resumes(tmp_path):
-    args = ["--seeds", "2", "--epochs", "20", "--record-points", "5"]
-    sweep = cli("sweep", "--activations", "tanh", "--l2-activations", "relu", *args, "--scheduler", "local:2",
-                "--out", str(tmp_path / "cluster"), timeout=600)
+def test_a_sweep_on_the_cluster_trains_the_files_a_local_one_does_and_resumes(tmp_path):
+    """The cluster's files against a local sweep's in one process (which writes train's files:
+    test_sweep.py), and a rerun on the cluster's directory that keeps them."""
+    args = ["--activations", "tanh", "--l2-activations", "relu", "--seeds", "2", "--epochs", "20", "--record-points", "5"]
+    sweep = cli("sweep", *args, "--scheduler", "local:2", "--out", str(tmp_path / "cluster"), timeout=600)
     assert sweep.returncode == 0, sweep.stderr
-    for activation, l2 in (("tanh", "0"), ("relu", "0.015")):
-        local = cli("train", "--activation", activation, "--l2", l2, *args, "--workers", "1",
-                    "--out", str(tmp_path / "local"), timeout=600)
-        assert local.returncode == 0, local.stderr
+    local = cli("sweep", *args, "--workers", "1", "--out", str(tmp_path / "local"), timeout=600)
+    assert local.returncode == 0, local.stderr
     names = [path.relative_to(tmp_path / "local") for path in files(tmp_path / "local")]
     assert [path.relative_to(tmp_path / "cluster") for path in files(tmp_path / "cluster")] == names
     for name in names:
@@ -112,8 +111,7 @@ def test_a_sweep_on_the_cluster_trains_the_files_train_does_and_resumes(tmp_path
         assert one.complete and one.config == two.config
         for a, b in zip(one.activity, two.activity):  # one thread against two: float32 rounding apart
             np.testing.assert_allclose(a, b, rtol=0, atol=1e-4)
-    again = cli("sweep", "--activations", "tanh", "--l2-activations", "relu", *args, "--scheduler", "local:2",
-                "--out", str(tmp_path / "cluster"), timeout=600)
+    again = cli("sweep", *args, "--workers", "1", "--out", str(tmp_path / "cluster"), timeout=600)
     assert again.returncode == 0 and again.stdout.count("0 trained, 2 already complete") == 2, again.stdout
 
 

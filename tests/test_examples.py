@@ -67,13 +67,12 @@ def test_a_missing_bundle_is_named_as_missing(tmp_path):
 
 
 def test_importing_keras_first_warns_that_onednn_stays_on():
-    """ib_keras turns oneDNN off only when it is imported before TensorFlow: after, it says so."""
+    """ib_keras turns oneDNN off only when it is imported before TensorFlow: after, it says so
+    (imported first, as the command line does, nothing about oneDNN is printed: test_cli.py)."""
+    import os
     import subprocess
     import sys
 
-    env = {k: v for k, v in __import__("os").environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
     late = subprocess.run([sys.executable, "-c", "import keras; import ib_keras"], capture_output=True, text=True, env=env)
-    early = subprocess.run([sys.executable, "-c", "import ib_keras; import keras"], capture_output=True, text=True,
-                           env=env)
     assert "oneDNN kernels stay on" in late.stderr and "import ib_keras first" in late.stderr
-    assert "oneDNN" not in early.stderr

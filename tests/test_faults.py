@@ -321,9 +321,10 @@ def test_a_killed_report_leaves_the_old_set_or_the_new_never_a_mixture(tmp_path)
     holds the earlier report's files or (once the next command completes the set) the new ones."""
     from ib_keras.atomic import finish_pending
 
-    shipped = ROOT / "results" / "noisy" / "noisy.parquet"
-    tanh = tmp_path / "tanh.parquet"
-    table = pd.read_parquet(shipped)
+    table = pd.read_parquet(ROOT / "results" / "noisy" / "noisy.parquet")
+    table = table[table["seed"] < 2]  # the shipped study's first 2 seeds: a smaller report, the same steps
+    shipped, tanh = tmp_path / "both.parquet", tmp_path / "tanh.parquet"
+    table.to_parquet(shipped)
     table[table["activation"] == "tanh"].to_parquet(tanh)
     new = tmp_path / "new"
     started = time.monotonic()
@@ -352,7 +353,7 @@ def test_a_set_whose_renames_were_interrupted_is_completed_not_mixed(tmp_path):
     with output_set(out) as staging:
         for name in ("a", "b", "c"):
             (staging / name).write_text("old")
-    staging = out / ".staging.1"  # a set killed after its journal, with one file moved
+    staging = out / ".staging.999999999"  # a set killed after its journal (no such process now), one file moved
     staging.mkdir()
     for name in ("b", "c"):
         (staging / name).write_text("new")
@@ -360,3 +361,14 @@ def test_a_set_whose_renames_were_interrupted_is_completed_not_mixed(tmp_path):
     (out / ".commit.json").write_text(json.dumps({"staging": staging.name, "files": ["a", "b", "c"]}))
     finish_pending(out)
     assert {p.name: p.read_text() for p in out.iterdir()} == {"a": "new", "b": "new", "c": "new"}
+
+
+def test_a_second_writer_of_a_set_into_the_same_directory_stops_at_once(tmp_path):
+    from ib_keras.atomic import output_set
+
+    with output_set(tmp_path / "out") as staging:
+        (staging / "REPORT.md").write_text("first")
+        with pytest.raises(ValueError, match="another command is writing its outputs here"):
+            with output_set(tmp_path / "out"):
+                pass
+    assert (tmp_path / "out" / "REPORT.md").read_text() == "first" and not list((tmp_path / "out").glob(".*"))

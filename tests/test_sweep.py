@@ -25,9 +25,10 @@ def _cli(*args):
 def sweep(tmp_path_factory):
     root = tmp_path_factory.mktemp("sweep")
     runs, figures = root / "runs", root / "figures"
-    for activation, l2 in (("tanh", "0"), ("relu", "0"), ("relu", "0.015")):
-        _cli("train", "--activation", activation, "--seeds", "2", "--epochs", "30", "--record-points", "10",
-             "--workers", "1", "--l2", l2, "--out", str(runs))  # one process: its workers' start-up outweighs 30 epochs
+    # the three configurations on two local worker processes, TensorFlow started once in each (one
+    # process: test_cluster.py)
+    _cli("sweep", "--activations", "tanh,relu", "--l2-activations", "relu", "--l2", "0.015", "--seeds", "2",
+         "--epochs", "30", "--record-points", "10", "--workers", "2", "--out", str(runs))
     _cli("estimate", str(runs), "--estimators", ESTIMATORS, "--jobs", "2", "--out", str(runs / "mi.parquet"))
     _cli("plot", str(runs / "mi.parquet"), "--out", str(figures))
     _cli("report", str(runs / "mi.parquet"), "--out", str(figures / "REPORT.md"))
@@ -42,6 +43,18 @@ def test_the_table_has_every_column_run_and_estimator(sweep):
     assert set(table["estimator"]) == {"ebab", "akde", "uniform", "fixed", "kde"}
     assert table["params"].nunique() >= 7
     assert table[["i_xt", "i_ty"]].notna().all().all()
+
+
+def test_a_local_sweep_writes_the_files_train_writes(sweep, tmp_path):
+    from ib_keras.storage import read_run
+
+    runs, _ = sweep
+    _cli("train", "--activation", "relu", "--l2", "0.015", "--seeds", "1", "--first-seed", "1", "--epochs", "30",
+         "--record-points", "10", "--out", str(tmp_path))
+    trained, swept = (read_run(root / "relu_l2-0.015" / "seed-001.h5") for root in (tmp_path, runs))
+    assert trained.config == swept.config and trained.complete and swept.complete
+    for a, b in zip(trained.activity, swept.activity):  # one network alone or two in one model: float32 rounding
+        assert abs(a - b).max() <= 1e-5
 
 
 def test_every_figure_is_drawn_as_png_and_pdf(sweep):
