@@ -322,9 +322,9 @@ def _check_network_estimable(run, path: Path) -> None:
     epoch's kernels and biases, and stateless activations."""
     if run.kernels is None:
         raise ValueError(f"{path}: sp needs every recorded epoch's kernels and biases, which this file does not keep "
-                         "(written before they were kept; or the model is not a chain of Dense layers, with a BatchNormalization, a "
-                         "separate activation or another layer sp does not model, so its parameters alone do not give "
-                         "its activity); estimate it with the other estimators")
+                         "(written before they were kept; or the model is not a chain of Dense layers, with a "
+                         "BatchNormalization, a separate activation or another layer sp does not model, so its "
+                         "parameters alone do not give its activity); estimate it with the other estimators")
     unsupported = sorted({layer.activation for layer in run.layers} - set(STATELESS))
     if unsupported:
         raise ValueError(f"{path}: sp cannot propagate through {', '.join(unsupported)} (its parameters are not "
@@ -374,8 +374,8 @@ def _tasks(path: Path, run_hash: str, specs: Sequence[EstimatorSpec], done: dict
     try:
         run = read_run(path, activity=False)
     except RunFileError:
-        return [_Task(path, run_hash, tuple(specs), None, None, 0.0)]  # the worker reports the file
-    if not len(run.epochs):
+        run = None
+    if run is None or not len(run.epochs):
         return [_Task(path, run_hash, tuple(specs), None, None, 0.0)]  # the worker reports the file
     activation = _activation(run)
     wanted = set(strided_epochs([int(epoch) for epoch in run.epochs], stride))

@@ -297,8 +297,8 @@ def write_noisy_report(result: NoisyResult, out: Path, figures: list[Path], timi
                                                                  for a in networks.index) + ".", "",
              "## Claims", "",
              "Goldfeld et al. state claims 1-3 for the tanh network; ReLU is ours, under the same rules. A rule "
-             f"applied to fewer than {STAR_MIN_N} networks or network-layers (n) says *not testable*, as in the "
-             "other reports.", ""]
+             f"applied to fewer than {STAR_MIN_N} cases (n: the networks, network-layers or epochs it counts) says "
+             "*not testable*, as in the other reports.", ""]
     if result.left_out:
         lines += ["Estimator settings of the table that this study does not read (left out): "
                   + "; ".join(map(escape, result.left_out)) + ".", ""]
