@@ -44,7 +44,7 @@ case "$mode" in
   --quick)
     groups=("chelombiev|tanh relu elu swish|tanh relu|1500"); seeds=3; out=runs/quick
     truth_stride=6; truth_note="every seed, every 6th recorded epoch"
-    minutes_per_network=0.44 ;;  # measured on a 2-core machine, all stages: 8.0 min for 18 (the truth 2.9)
+    minutes_per_network=0.22 ;;  # measured on a 2-core machine, fresh clone: 3.7 min for 18 (train 54 s, estimate 57, truth 86, plot 24)
   --full)
     groups=("chelombiev|tanh relu softsign softplus centered_softplus elu prelu swish abs leaky_relu sigmoid|tanh relu|8000")
     seeds=50; out=runs/paper

@@ -207,7 +207,6 @@ def _train_spec(args, activation: str, l2: float):
 
 
 def _train(args) -> None:
-    from ib_keras.callbacks.information_plane import live_request
     from ib_keras.mi_table import parse_estimators
     from ib_keras.runs import LiveView, train_configuration
 
@@ -219,6 +218,8 @@ def _train(args) -> None:
     spec = _train_spec(args, args.activation, args.l2)
     live = None
     if args.tensorboard:
+        from ib_keras.callbacks.information_plane import live_request
+
         estimator = args.tensorboard_estimator or "ebab"
         settings = parse_estimators(estimator)
         if len(settings) != 1:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import keras
 import numpy as np
 from scipy.stats import truncnorm
 
+from ib_keras.protocols import glorot_uniform_limit
 from ib_keras.seeding import INIT_STREAM, stream
 
 TRUNCATION = 2.0  # in standard deviations, as keras.initializers.TruncatedNormal
@@ -66,8 +66,3 @@ class MemberGlorotUniform(keras.initializers.Initializer):
 
     def get_config(self):
         return {"seeds": self.seeds, "layer": self.layer}
-
-
-def glorot_uniform_limit(fan_in: int, units: int) -> float:
-    """Half-width a of Glorot's uniform initialiser U(-a, a)."""
-    return math.sqrt(6.0 / (fan_in + units))

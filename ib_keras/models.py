@@ -9,9 +9,9 @@ import keras
 from keras import ops
 
 from ib_keras.activations import OUTPUT_ACTIVATION, check_activation
-from ib_keras.initializers import MemberGlorotUniform, MemberTruncatedNormal, glorot_uniform_limit
+from ib_keras.initializers import MemberGlorotUniform, MemberTruncatedNormal
 from ib_keras.layers import EnsembleDense, EnsembleNoise
-from ib_keras.protocols import DEFAULT_PROTOCOL, GLOROT_UNIFORM, HIDDEN_UNITS, N_CLASSES, get_protocol
+from ib_keras.protocols import DEFAULT_PROTOCOL, GLOROT_UNIFORM, HIDDEN_UNITS, N_CLASSES, get_protocol, kernel_stddevs
 
 BATCH_SIZE = 256  # the default protocol's; each protocol carries its own
 _OPTIMIZERS = {"adam": keras.optimizers.Adam}  # a protocol's optimizer by name
@@ -25,18 +25,6 @@ def ensemble_crossentropy(y_true, y_pred):
     each member's gradient is exactly its gradient when trained alone.
     """
     return ops.sum(keras.losses.categorical_crossentropy(y_true, y_pred), axis=-1)
-
-
-def kernel_stddevs(activation: str, protocol: str = DEFAULT_PROTOCOL, input_dim: int = 12,
-                   hidden: Sequence[int] = HIDDEN_UNITS, n_classes: int = N_CLASSES) -> list[float]:
-    """Each layer's initial kernel stddev under ``protocol``: of the TruncatedNormal before its
-    truncation at two stddev, or for a Glorot-uniform output layer its U(-a, a)'s, a / sqrt(3)."""
-    chosen = get_protocol(protocol)
-    widths = (input_dim, *hidden, n_classes)
-    stddevs = [chosen.kernel_stddev(activation, fan_in, units) for fan_in, units in zip(widths, widths[1:])]
-    if chosen.output_init == GLOROT_UNIFORM:
-        stddevs[-1] = glorot_uniform_limit(widths[-2], n_classes) / math.sqrt(3.0)
-    return stddevs
 
 
 def build_ensemble(

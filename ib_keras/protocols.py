@@ -14,7 +14,7 @@ names the file and line of each.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -129,3 +129,20 @@ def get_protocol(name: str) -> Protocol:
     if name not in PROTOCOLS:
         raise ValueError(f"unknown protocol '{name}'; valid protocols: {', '.join(PROTOCOLS)}")
     return PROTOCOLS[name]
+
+
+def glorot_uniform_limit(fan_in: int, units: int) -> float:
+    """Half-width a of Glorot's uniform initialiser U(-a, a)."""
+    return math.sqrt(6.0 / (fan_in + units))
+
+
+def kernel_stddevs(activation: str, protocol: str = DEFAULT_PROTOCOL, input_dim: int = 12,
+                   hidden: Sequence[int] = HIDDEN_UNITS, n_classes: int = N_CLASSES) -> list[float]:
+    """Each layer's initial kernel stddev under ``protocol``: of the TruncatedNormal before its
+    truncation at two stddev, or for a Glorot-uniform output layer its U(-a, a)'s, a / sqrt(3)."""
+    chosen = get_protocol(protocol)
+    widths = (input_dim, *hidden, n_classes)
+    stddevs = [chosen.kernel_stddev(activation, fan_in, units) for fan_in, units in zip(widths, widths[1:])]
+    if chosen.output_init == GLOROT_UNIFORM:
+        stddevs[-1] = glorot_uniform_limit(widths[-2], n_classes) / math.sqrt(3.0)
+    return stddevs

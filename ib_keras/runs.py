@@ -9,6 +9,7 @@ file this ib_keras did not write, is an error unless ``overwrite`` is set.
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import os
 import platform
 import shutil
@@ -18,24 +19,24 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import h5py
-import keras
 import numpy as np
-import tensorflow as tf
 
 from ib_keras import __version__
 from ib_keras.activations import check_activation
 from ib_keras.atomic import created_directory
-from ib_keras.callbacks import ActivationRecorder, InformationPlaneLogger, TrainingProgress
 from ib_keras.data import TRAIN_FRACTION, check_split, split_indices
 from ib_keras.datasets import TISHBY, Dataset, load_dataset
 from ib_keras.estimators import NOISE_STD_RANGE
-from ib_keras.models import HIDDEN_UNITS, N_CLASSES, build_ensemble, kernel_stddevs
-from ib_keras.protocols import DEFAULT_PROTOCOL, SHUFFLED, Protocol, get_protocol, record_schedule
 from ib_keras.locks import exclusive
 from ib_keras.memory import available_memory
+from ib_keras.protocols import (DEFAULT_PROTOCOL, HIDDEN_UNITS, N_CLASSES, SHUFFLED, Protocol, get_protocol,
+                                kernel_stddevs, record_schedule)
 from ib_keras.storage import ForeignFileError, RunFileError, config_dir, read_run, run_file_bytes, run_path
-from ib_keras.training import fit_ensemble
 from ib_keras.workers import worker_pool
+
+# TensorFlow is imported where a network is trained (`_train_seeds`, `one_thread`), not here: the
+# plan, its checks and a refusal come before its start-up, and a process that only plans (a
+# rerun with every network complete, a sweep's client) never pays it.
 
 # Peak memory of one member of the paper's network while training and recording on its 4096
 # inputs (4096 x (12 + 31) values), with a wide margin; other data and widths scale it.
@@ -142,10 +143,21 @@ def _versions() -> dict:
         "ib_keras": __version__,
         "python": platform.python_version(),
         "numpy": np.__version__,
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
+        "tensorflow": _installed("tensorflow", "tensorflow-cpu", "tensorflow-macos", "tensorflow-intel"),
+        "keras": _installed("keras"),
         "h5py": h5py.__version__,
     }
+
+
+def _installed(*distributions: str) -> str | None:
+    """The version of the first of ``distributions`` installed (TensorFlow's name depends on the
+    platform), read from its metadata: without importing it."""
+    for name in distributions:
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return None
 
 
 def _differences(stored: dict, wanted: dict, ignore: tuple[str, ...] = ("versions",)) -> str:
@@ -279,6 +291,8 @@ def members_per_model(n_networks: int, spec: TrainSpec) -> int:
 def one_thread() -> None:
     """Worker set-up: TensorFlow on one thread, so that workers share the cores without contention.
     In a process where TensorFlow already ran (a cluster worker's earlier task) it stays as set."""
+    import tensorflow as tf
+
     try:
         tf.config.threading.set_intra_op_parallelism_threads(1)
         tf.config.threading.set_inter_op_parallelism_threads(1)
@@ -327,6 +341,8 @@ def train_plan(plan: TrainPlan, progress: bool = True, workers: int = 1, live: L
     worker process on one thread: on small networks two such workers train about 1.4x as fast as
     one process on two threads. A network's file is the same however the seeds are split.
     """
+    if not plan.todo:
+        return []
     shares = [[int(seed) for seed in share] for share in np.array_split(plan.todo, max(1, min(workers, len(plan.todo))))]
     if len(shares) == 1:
         _train_seeds(plan, plan.todo, progress, live)
@@ -354,6 +370,12 @@ def _is_complete(path: Path) -> bool:
 def _train_seeds(plan: TrainPlan, seeds: Sequence[int], progress: bool, live: LiveView | None = None) -> None:
     """Train ``seeds`` of ``plan``, K at a time as memory allows; a progress bar if ``progress``;
     each network's information in TensorBoard if ``live``."""
+    import keras
+
+    from ib_keras.callbacks import ActivationRecorder, InformationPlaneLogger, TrainingProgress
+    from ib_keras.models import build_ensemble
+    from ib_keras.training import fit_ensemble
+
     spec = plan.spec
     data = spec.data()
     x, y = data.x, data.y

@@ -322,3 +322,15 @@ def test_plot_draws_a_users_run_with_a_layer_of_no_activation(tmp_path):
     table = estimate_runs([tmp_path / "runs"], parse_estimators("ebab,akde"), tmp_path / "mi.parquet", progress=False)
     make_figures(summarize(table), tmp_path / "figures", pdf=False)
     assert (tmp_path / "figures" / "fig7_activations.png").stat().st_size > 10_000
+
+
+def test_a_refused_or_complete_training_never_starts_tensorflow(trained):
+    """The plan and its checks come before TensorFlow's start-up: a rerun with every network complete
+    and a refused configuration take no time to say so."""
+    out, _ = trained
+    probe = ("import sys; from ib_keras.cli import main; code = main(sys.argv[1:]); "
+             "print(code, 'tensorflow' in sys.modules)")
+    for args, expected in ((["--seeds", "2", "--epochs", "6"], "0 False"), (["--seeds", "1", "--epochs", "7"], "2 False")):
+        result = subprocess.run([sys.executable, "-c", probe, "train", "--activation", "tanh", *args, "--out", str(out)],
+                                capture_output=True, text=True, cwd=ROOT)
+        assert result.stdout.strip().splitlines()[-1] == expected, result.stderr
