@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
                     mode=$1; shift ;;
     --scheduler) [ $# -ge 2 ] || { echo "run_all.sh: --scheduler needs an ADDRESS; $usage" >&2; exit 2; }
                  scheduler=$2; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run_all.sh: unknown option '$1'; $usage" >&2; exit 2 ;;
   esac
 done
