@@ -292,15 +292,10 @@ def _summarize(args) -> None:
     print(f"{args.out}: {len(files)} summary files ({size / 1e6:.1f} MB)")
 
 
-def _files_only() -> None:
-    """Draw with Agg: figures go to files, and no display is needed or opened."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-
-
 def _plot(args) -> None:
-    _files_only()
+    from ib_keras.plots.figures import files_only
+
+    files_only()  # Agg: figures go to files, no display is needed or opened
     from ib_keras.plots import make_figures
     from ib_keras.summary import load
 
@@ -335,7 +330,9 @@ def _report(args) -> None:
 
 
 def _baselines(args) -> None:
-    _files_only()
+    from ib_keras.plots.figures import files_only
+
+    files_only()  # Agg: figures go to files, no display is needed or opened
     from ib_keras.baselines import baselines, write_baselines_report
     from ib_keras.plots.baselines import make_baseline_figures
     from ib_keras.summary import load
@@ -349,7 +346,9 @@ def _baselines(args) -> None:
 
 
 def _noisy_report(args) -> None:
-    _files_only()
+    from ib_keras.plots.figures import files_only
+
+    files_only()  # Agg: figures go to files, no display is needed or opened
     from ib_keras.noisy_report import noisy_report
 
     print(f"{noisy_report(args.table, args.out, _timings(args.timings))}: report written")

@@ -455,7 +455,7 @@ def make_figures(summary: Summary, out: str | Path, pdf: bool = True, workers: i
     if workers <= 1:
         return _draw(summary, Path(out), suffixes, range(len(FIGURES)))
     shares = [range(first, len(FIGURES), workers) for first in range(workers)]  # the costly ones spread
-    with worker_pool(workers, _files_only) as pool:
+    with worker_pool(workers, files_only) as pool:
         futures = [pool.submit(_draw, summary, Path(out), suffixes, share) for share in shares]
         return [path for future in futures for path in future.result()]
 
@@ -466,8 +466,9 @@ def _draw(summary: Summary, out: Path, suffixes: tuple[str, ...], figures: range
     return [path for k in figures for path in FIGURES[k](data, output)]
 
 
-def _files_only() -> None:
-    """A drawing worker's set-up: the Agg backend, files only, no display."""
+def files_only() -> None:
+    """Draw with the Agg backend: figures go to files, no display is needed or opened (the command
+    line's choice, and every drawing worker's set-up)."""
     import matplotlib
 
     matplotlib.use("Agg")
