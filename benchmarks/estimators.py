@@ -18,16 +18,16 @@ from __future__ import annotations
 import argparse
 import time
 
-import ib_keras  # noqa: F401  (sets TensorFlow's environment before it loads)
 import numpy as np
 import tensorflow as tf
 from scipy.special import logsumexp
 
-from ib_keras.data import tishby_dataset
-from ib_keras.activations import OUTPUT_ACTIVATION
-from ib_keras.estimators import METHODS, estimate_mi, estimate_mi_many, estimate_sp
-from ib_keras.estimators._propagation import replica_centres
-from ib_keras.models import HIDDEN_UNITS, N_CLASSES
+import ib_keras  # noqa: F401  (sets TensorFlow's environment before it loads)
+from ib_keras.data.tishby import tishby_dataset
+from ib_keras.estimate.estimators import METHODS, estimate_mi, estimate_mi_many, estimate_sp
+from ib_keras.estimate.estimators._propagation import replica_centres
+from ib_keras.networks.activations import OUTPUT_ACTIVATION
+from ib_keras.networks.models import HIDDEN_UNITS, N_CLASSES
 
 
 def _unique_rows_entropy(rows: np.ndarray) -> float:

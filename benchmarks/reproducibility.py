@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ib_keras.analysis import compression
-from ib_keras.mi_table import read_table
-from ib_keras.storage import read_run
+from ib_keras.analysis.statistics import compression
+from ib_keras.estimate import read_table
+from ib_keras.runfile import read_run
 
 ESTIMATORS = "ebab,akde,kde"
 

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ib_keras.mi_table import estimate_runs, parse_estimators
+from ib_keras.estimate import estimate_runs, parse_estimators
 
 ESTIMATORS = "ebab,akde,uniform,fixed,kde,akde:variance_scale=0.01,akde:variance_scale=1"
 

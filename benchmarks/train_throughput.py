@@ -20,16 +20,16 @@ import tempfile
 import time
 from pathlib import Path
 
-import ib_keras  # noqa: F401  (sets TensorFlow's environment before it loads)
 import keras
 import numpy as np
 
-from ib_keras.callbacks import ActivationRecorder
-from ib_keras.data import split_indices, tishby_dataset
-from ib_keras.models import BATCH_SIZE, HIDDEN_UNITS, N_CLASSES
-from ib_keras.protocols import DEFAULT_PROTOCOL, PROTOCOLS
-from ib_keras.runs import LiveView, TrainSpec, plan_training, train_plan
-from ib_keras.schedules import log_spaced_epochs
+import ib_keras  # noqa: F401  (sets TensorFlow's environment before it loads)
+from ib_keras import ActivationRecorder
+from ib_keras.data.tishby import split_indices, tishby_dataset
+from ib_keras.networks.models import BATCH_SIZE, HIDDEN_UNITS, N_CLASSES
+from ib_keras.networks.protocols import DEFAULT_PROTOCOL, PROTOCOLS
+from ib_keras.networks.schedules import log_spaced_epochs
+from ib_keras.train.runs import LiveView, TrainSpec, plan_training, train_plan
 
 
 def _plain_model(seed: int) -> keras.Model:

@@ -2,6 +2,19 @@
 
 A TensorFlow/Keras reproduction of Chelombiev, Houghton & O'Donnell, "Adaptive Estimators Show
 Information Compression in Deep Neural Networks", ICLR 2019.
+
+The package's folders are the pipeline's stages, each importing only the ones before it:
+``system``, ``scaleout`` -> ``data`` -> ``networks`` -> ``runfile`` -> ``train`` -> ``estimate``
+-> ``analysis`` -> ``plots`` -> ``live`` -> ``studies`` -> ``cli`` (docs/contributing.md).
+
+The names a user needs, importable from here without starting TensorFlow (the callbacks start it
+when first used):
+    ActivationRecorder, InformationPlaneLogger: Keras callbacks recording a network's activity to a
+        run file, and its information plane to TensorBoard as it trains
+    read_run: one run file's contents
+    estimate_mi: I(X;T) and I(T;Y), in bits, of one layer's activity
+    parse_estimators, estimate_runs, read_table: the estimate stage over run files, and its table
+    load: an MI table or a summary directory, as the figures and reports take it
 """
 
 import os
@@ -19,3 +32,16 @@ if "TF_ENABLE_ONEDNN_OPTS" not in os.environ and "tensorflow" in sys.modules:
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 __version__ = "0.1.0"
+
+from ib_keras._lazy import lazy_names  # noqa: E402 (after the oneDNN setting, which must come first)
+
+__getattr__, __dir__, __all__ = lazy_names(__name__, {
+    "train.callbacks.activation_recorder": ("ActivationRecorder",),
+    "live.information_plane": ("InformationPlaneLogger",),
+    "runfile.reader": ("read_run",),
+    "estimate.estimators.mi": ("estimate_mi",),
+    "estimate.settings": ("parse_estimators",),
+    "estimate.stage": ("estimate_runs",),
+    "estimate.table": ("read_table",),
+    "analysis.summary": ("load",),
+})

@@ -1,4 +1,6 @@
-"""Command line: ``python -m ib_keras train|sweep|inspect|estimate|summarize|plot|report|baselines|noisy-report``. Parses arguments and calls the library.
+"""Command line: ``python -m ib_keras train|sweep|inspect|estimate|summarize``, then each study's
+commands (``plot``, ``report``, ``baselines``, ``noisy-report``: `ib_keras.studies.registry`).
+Parses arguments and calls the library.
 
 Every error is one line on stderr and exit code 2, before anything is written.
 """
@@ -6,15 +8,18 @@ Every error is one line on stderr and exit code 2, before anything is written.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ib_keras.activations import ACTIVATIONS
-from ib_keras.atomic import check_utf8, output_set
-from ib_keras.data import SPLITS
-from ib_keras.protocols import DEFAULT_PROTOCOL, PROTOCOLS
+from ib_keras.data.tishby import SPLITS
+from ib_keras.networks.activations import ACTIVATIONS
+from ib_keras.networks.protocols import DEFAULT_PROTOCOL, PROTOCOLS
+from ib_keras.studies.registry import STUDIES, Command
+from ib_keras.system.arguments import number, path_text, positive_int
+from ib_keras.system.atomic import output_set
 
 EXIT_ERROR = 2
 
@@ -26,34 +31,20 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_ERROR, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _number(kind, minimum, maximum, description):
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"'{text}' is not {description}") from None
-        if not minimum <= value <= maximum:  # NaN fails too
-            raise argparse.ArgumentTypeError(f"'{text}' is not {description}")
-        return value
-
-    return parse
-
-
 # Upper bounds far beyond any study, checked before anything is allocated.
-_positive_int = _number(int, 1, 10**6, "a whole number from 1 to 1000000")
-_natural_int = _number(int, 0, 10**9, "a whole number from 0 to 1000000000")
-_epochs = _number(int, 1, 10**7, "a whole number of epochs from 1 to 10000000")
-_record_points = _number(int, 1, 10**5, "a whole number from 1 to 100000")
-_l2 = _number(float, 0.0, 1e3, "an L2 strength from 0 to 1000 (the paper: 0.015)")
+_natural_int = number(int, 0, 10**9, "a whole number from 0 to 1000000000")
+_epochs = number(int, 1, 10**7, "a whole number of epochs from 1 to 10000000")
+_record_points = number(int, 1, 10**5, "a whole number from 1 to 100000")
+_l2 = number(float, 0.0, 1e3, "an L2 strength from 0 to 1000 (the paper: 0.015)")
 
 
 def _noise_std(text):
     """0 (a deterministic network), or s from what sp can estimate to 1000."""
-    from ib_keras.estimators import NOISE_STD_RANGE
+    from ib_keras.networks.protocols import NOISE_STD_RANGE
 
     description = (f"0 (a deterministic network) or a noise standard deviation from {NOISE_STD_RANGE[0]:g} to 1000 "
                    "(Goldfeld et al.: 0.005)")
-    value = _number(float, 0.0, 1e3, description)(text)
+    value = number(float, 0.0, 1e3, description)(text)
     if 0 < value < NOISE_STD_RANGE[0]:
         raise argparse.ArgumentTypeError(f"'{text}' is not {description}")
     return value
@@ -70,15 +61,6 @@ def _widths(text):
     return widths
 
 
-def _path(text):
-    """A path as given, if it is UTF-8 text: run files and tables name each other by path, as text."""
-    try:
-        check_utf8(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    return text
-
-
 def _activations(text):
     names = [name.strip() for name in text.split(",") if name.strip()]
     unknown = [name for name in names if name not in ACTIVATIONS]
@@ -89,12 +71,12 @@ def _activations(text):
 
 def _configuration_options(parser: argparse.ArgumentParser) -> None:
     """The options train and sweep share: what the networks are and where their files go."""
-    parser.add_argument("--seeds", type=_positive_int, default=1, help="how many networks (seeds) to train")
+    parser.add_argument("--seeds", type=positive_int, default=1, help="how many networks (seeds) to train")
     parser.add_argument("--first-seed", type=_natural_int, default=0, help="seed of the first network")
     parser.add_argument("--epochs", type=_epochs, help="epochs (default: the protocol's)")
     parser.add_argument("--protocol", choices=tuple(PROTOCOLS), default=DEFAULT_PROTOCOL,
                         help="published set-up: epochs, batch, initialisation, split, minibatch order, recorded "
-                             "epochs (README, 'Protocols')")
+                             "epochs (docs/protocols.md)")
     parser.add_argument("--hidden", type=_widths, help="hidden-layer widths, comma-separated (default: the paper's 10,7,5,4,3)")
     parser.add_argument("--dataset", default="tishby",
                         help="tishby (the paper's 12-bit task, default), digits (scikit-learn's bundled 8x8 digits), "
@@ -107,7 +89,7 @@ def _configuration_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--noise-std", type=_noise_std, default=0.0, metavar="S",
                         help="noisy networks: add N(0, S^2) after every hidden activation in training (Goldfeld et "
                              "al. 2019: 0.005); 0, the default, trains deterministic ones")
-    parser.add_argument("--out", type=_path, default="runs/paper", help="output root (default: runs/paper)")
+    parser.add_argument("--out", type=path_text, default="runs/paper", help="output root (default: runs/paper)")
     parser.add_argument("--overwrite", action="store_true", help="retrain and replace complete runs")
 
 
@@ -120,10 +102,10 @@ def _parser() -> argparse.ArgumentParser:
                        help=f"hidden-layer nonlinearity: {', '.join(ACTIVATIONS)}")
     train.add_argument("--l2", type=_l2, default=0.0, help="L2 strength lambda (paper: 0.015)")
     _configuration_options(train)
-    train.add_argument("--workers", type=_positive_int,
+    train.add_argument("--workers", type=positive_int,
                        help="processes sharing the seeds, one thread each (default: one per core when the training is "
-                            "long enough to repay their start-up, else this process; README, 'Command line')")
-    train.add_argument("--tensorboard", type=_path, metavar="DIR",
+                            "long enough to repay their start-up, else this process; docs/command-line.md)")
+    train.add_argument("--tensorboard", type=path_text, metavar="DIR",
                        help="write each network's I(X;T) and I(T;Y) per layer to TensorBoard as it trains "
                             "(tensorboard --logdir DIR)")
     train.add_argument("--tensorboard-estimator", metavar="SETTING",
@@ -138,7 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--scheduler", metavar="ADDRESS",
                        help="tcp://host:port of a running Dask scheduler, or local:N for a Dask cluster of N one-thread "
                             "worker processes here; without it, --workers local processes")
-    sweep.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1,
+    sweep.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1,
                        help="without --scheduler: processes training a configuration each, one thread each (default: "
                             "one per core; 1 trains in this process)")
 
@@ -146,18 +128,18 @@ def _parser() -> argparse.ArgumentParser:
     inspect.add_argument("file", help="a run file (.h5)")
 
     estimate = commands.add_parser("estimate", help="mutual information of every run, epoch and layer, into a table")
-    estimate.add_argument("runs", nargs="+", type=_path, help="run files (.h5) or directories searched for them")
+    estimate.add_argument("runs", nargs="+", type=path_text, help="run files (.h5) or directories searched for them")
     estimate.add_argument("--estimators", default="ebab,akde,uniform,fixed,kde",
                           help="comma-separated estimators, each optionally with parameters, e.g. "
                                "'ebab,akde:variance_scale=0.01,uniform:hi=layer_max,noisy:variance_scale=0.1' "
                                "(default: ebab,akde,uniform,fixed,kde)")
-    estimate.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1,
+    estimate.add_argument("--jobs", type=positive_int, default=os.cpu_count() or 1,
                           help="worker processes (default: one per core)")
-    estimate.add_argument("--out", type=_path, help="table to write, .parquet or .csv (default: mi.parquet beside the runs)")
+    estimate.add_argument("--out", type=path_text, help="table to write, .parquet or .csv (default: mi.parquet beside the runs)")
     estimate.add_argument("--strict", action="store_true", help="fail, writing nothing, if any run file fails")
-    estimate.add_argument("--epoch-stride", type=_positive_int, default=1, metavar="K",
+    estimate.add_argument("--epoch-stride", type=positive_int, default=1, metavar="K",
                           help="estimate at every K-th recorded epoch from the first, and the last (default: 1, every one)")
-    estimate.add_argument("--samples", type=_positive_int, metavar="K",
+    estimate.add_argument("--samples", type=positive_int, metavar="K",
                           help="estimate on a seeded, class-stratified subsample of K inputs (recorded in the rows' "
                                "params): large data sets, whose N^2 pairs would cost too much")
     estimate.add_argument("--scheduler", metavar="ADDRESS",
@@ -166,49 +148,23 @@ def _parser() -> argparse.ArgumentParser:
 
     summarize = commands.add_parser("summarize", help="reduce an MI table to the small tables figures and report need")
     summarize.add_argument("table", help="MI table written by estimate (.parquet or .csv)")
-    summarize.add_argument("--out", type=_path, required=True, help="directory for the summary tables (e.g. results/paper)")
+    summarize.add_argument("--out", type=path_text, required=True, help="directory for the summary tables (e.g. results/paper)")
 
-    source = "MI table written by estimate (.parquet or .csv), or a directory written by summarize"
-    plot = commands.add_parser("plot", help="draw the paper's figures from an MI table or its summary")
-    plot.add_argument("table", help=source)
-    plot.add_argument("--out", type=_path, default="figures", help="directory for the PNG and PDF files (default: figures)")
-    plot.add_argument("--png-only", action="store_true", help="write PNG files only, no PDF")
-    plot.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1,
-                      help="processes sharing the figures (default: one per core)")
-
-    report = commands.add_parser("report", help="write REPORT.md: the numbers behind each claim, with verdicts")
-    report.add_argument("table", help=source)
-    report.add_argument("--out", type=_path, default="figures/REPORT.md", help="report file (default: figures/REPORT.md)")
-    report.add_argument("--figures", help="directory of the figures to embed (default: beside the report)")
-    report.add_argument("--timings", help="JSON file of wall time (s) per stage, for the manifest")
-
-    baselines = commands.add_parser("baselines", help="the baseline papers' claims on networks trained under their "
-                                                      "protocols: REPORT.md and figures")
-    baselines.add_argument("summaries", nargs="+", type=_path,
-                           help="one summary directory (or MI table) per protocol: shwartz-ziv, saxe")
-    baselines.add_argument("--out", type=_path, default="figures/baselines",
-                           help="directory for REPORT.md and the figures (default: figures/baselines)")
-    baselines.add_argument("--timings", help="JSON file of wall time (s) per stage, for the manifest")
-
-    noisy = commands.add_parser("noisy-report", help="Goldfeld et al.'s claims on noisy networks (train --noise-std; "
-                                                    "estimate with sp): REPORT.md, figures, noisy.parquet")
-    noisy.add_argument("table", type=_path, help="MI table of the noisy runs, with sp rows (.parquet or .csv)")
-    noisy.add_argument("--out", type=_path, default="figures/noisy",
-                       help="directory for REPORT.md, the figures and noisy.parquet (default: figures/noisy)")
-    noisy.add_argument("--timings", help="JSON file of wall time (s) per stage")
+    for command in study_commands():
+        command.add_arguments(commands.add_parser(command.name, help=command.help))
     return parser
 
 
 def _train_spec(args, activation: str, l2: float):
-    from ib_keras.runs import TrainSpec
+    from ib_keras.train.runs import TrainSpec
 
     return TrainSpec(activation, l2, args.protocol, args.epochs, args.split, args.split_seed, args.record_points,
                      dataset=args.dataset, noise_std=args.noise_std, **({"hidden": args.hidden} if args.hidden else {}))
 
 
 def _train(args) -> None:
-    from ib_keras.mi_table import parse_estimators
-    from ib_keras.runs import LiveView, train_configuration
+    from ib_keras.estimate import parse_estimators
+    from ib_keras.train.runs import train_configuration
 
     if args.tensorboard_estimator is not None and not args.tensorboard:
         raise ValueError("--tensorboard-estimator sets the estimator of --tensorboard DIR: give --tensorboard too")
@@ -218,7 +174,8 @@ def _train(args) -> None:
     spec = _train_spec(args, args.activation, args.l2)
     live = None
     if args.tensorboard:
-        from ib_keras.callbacks.information_plane import live_request
+        from ib_keras.live.information_plane import live_request
+        from ib_keras.live.view import LiveView
 
         estimator = args.tensorboard_estimator or "ebab"
         settings = parse_estimators(estimator)
@@ -233,12 +190,13 @@ def _train(args) -> None:
               f"planned disk use at most {plan.disk_bytes() / 1e9:.2f} GB", flush=True)
 
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    plan = train_configuration(spec, seeds, args.out, args.overwrite, args.workers, announce=announce, live=live)
+    plan = train_configuration(spec, seeds, args.out, args.overwrite, args.workers, announce=announce,
+                               extra_callbacks=live)
     print(f"{plan.path(0).parent}: {len(plan.todo) + len(plan.done)} complete run files (seed-NNN.h5)")
 
 
 def _sweep(args) -> None:
-    from ib_keras.sweep import train_sweep
+    from ib_keras.train.sweep import train_sweep
 
     specs = [_train_spec(args, activation, 0.0) for activation in args.activations]
     specs += [_train_spec(args, activation, args.l2) for activation in args.l2_activations]
@@ -247,7 +205,7 @@ def _sweep(args) -> None:
 
 
 def _inspect(args) -> None:
-    from ib_keras.storage import read_run
+    from ib_keras.runfile import read_run
 
     run = read_run(args.file, activity=False)
     e = run.epochs
@@ -270,7 +228,7 @@ def _inspect(args) -> None:
 
 
 def _estimate(args) -> None:
-    from ib_keras.mi_table import estimate_runs, parse_estimators
+    from ib_keras.estimate import estimate_runs, parse_estimators
 
     specs = parse_estimators(args.estimators)
     roots = [Path(p) if Path(p).is_dir() else Path(p).parent for p in args.runs]
@@ -282,8 +240,8 @@ def _estimate(args) -> None:
 
 
 def _summarize(args) -> None:
-    from ib_keras.mi_table import read_table
-    from ib_keras.summary import summarize, write_summary
+    from ib_keras.analysis.summary import summarize, write_summary
+    from ib_keras.estimate import read_table
 
     summary = summarize(read_table(args.table))
     with output_set(args.out) as staging:  # the bundle's files: all new, or all as they were
@@ -292,66 +250,10 @@ def _summarize(args) -> None:
     print(f"{args.out}: {len(files)} summary files ({size / 1e6:.1f} MB)")
 
 
-def _plot(args) -> None:
-    from ib_keras.plots.figures import files_only
-
-    files_only()  # Agg: figures go to files, no display is needed or opened
-    from ib_keras.plots import make_figures
-    from ib_keras.summary import load
-
-    summary = load(args.table)
-    with output_set(args.out) as staging:  # the figures: all new, or all as they were
-        files = make_figures(summary, staging, pdf=not args.png_only, workers=args.workers)
-    print(f"{args.out}: {len(files)} figure files ({'PNG' if args.png_only else 'PNG and PDF'})")
-
-
-def _timings(path: str | None) -> dict:
-    """The wall times per stage (s) of a --timings file; {} without one."""
-    import json
-
-    if not path:
-        return {}
-    try:
-        timings = json.loads(Path(path).read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path}: not a readable JSON file of timings ({error})") from error
-    if not isinstance(timings, dict) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in timings.values()):
-        raise ValueError(f"{path}: not a JSON object of wall times per stage in seconds, such as "
-                         '{"train": 120, "estimate": 60}')
-    return timings
-
-
-def _report(args) -> None:
-    from ib_keras.report import write_report
-    from ib_keras.summary import load
-
-    print(f"{write_report(load(args.table), args.out, args.figures, _timings(args.timings))}: report written")
-
-
-def _baselines(args) -> None:
-    from ib_keras.plots.figures import files_only
-
-    files_only()  # Agg: figures go to files, no display is needed or opened
-    from ib_keras.baselines import baselines, write_baselines_report
-    from ib_keras.plots.baselines import make_baseline_figures
-    from ib_keras.summary import load
-
-    timings = _timings(args.timings)
-    result = baselines([load(path) for path in args.summaries])
-    with output_set(args.out) as staging:  # the report and its figures: all new, or all as they were
-        files = make_baseline_figures(result, staging)
-        write_baselines_report(result, staging / "REPORT.md", timings)
-    print(f"{Path(args.out) / 'REPORT.md'}: report written, {len(files)} figures beside it")
-
-
-def _noisy_report(args) -> None:
-    from ib_keras.plots.figures import files_only
-
-    files_only()  # Agg: figures go to files, no display is needed or opened
-    from ib_keras.noisy_report import noisy_report
-
-    print(f"{noisy_report(args.table, args.out, _timings(args.timings))}: report written")
+def study_commands() -> list[Command]:
+    """Every registered study's commands (`ib_keras.studies.registry.STUDIES`), in its order."""
+    return [command for study in STUDIES
+            for command in importlib.import_module(f"ib_keras.studies.{study.name}.command").COMMANDS]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -359,7 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         commands = {"train": _train, "sweep": _sweep, "inspect": _inspect, "estimate": _estimate,
-                    "summarize": _summarize, "plot": _plot, "report": _report, "baselines": _baselines, "noisy-report": _noisy_report}
+                    "summarize": _summarize, **{command.name: command.run for command in study_commands()}}
         commands[args.command](args)
     except BrokenPipeError:  # `inspect f.h5 | head -1`: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so that exit's flush fails silently

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 from scipy import integrate, stats
 
-from ib_keras.data import tishby_dataset
-from ib_keras.storage import METRICS, LayerSpec, RunWriter
+from ib_keras.data.tishby import tishby_dataset
+from ib_keras.runfile import METRICS, LayerSpec, RunWriter
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -5,13 +5,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from ib_keras.analysis import (
-    benjamini_hochberg,
-    compression,
-    correlation,
-    generalization_correlations,
-    within_configuration_correlations,
-)
+from ib_keras.analysis.statistics import (benjamini_hochberg, compression, correlation, generalization_correlations,
+                                          within_configuration_correlations)
 
 
 def _networks(compression, accuracy, activations):
@@ -72,7 +67,7 @@ def test_exact_correlation_p_values_agree_with_scipys_permutation_test(n):
 
 
 def test_a_p_value_from_fewer_than_four_networks_is_never_starred():
-    from ib_keras.report import _tests
+    from ib_keras.studies.paper.claims import _tests
 
     # Three networks per configuration with compression in rank order of accuracy, and the test
     # across both configurations: only the 6-network tests may enter the correction.
@@ -103,7 +98,7 @@ def test_compression_and_the_phases_of_one_network_by_hand():
 def test_the_l2_claim_counts_only_starred_comparisons(seeds, effect, verdict):
     """Claim 3's verdict follows its rule, which counts starred comparisons only: more compression
     with L2 that no test can star (3 seeds) is not testable, not "partly reproduced"."""
-    from ib_keras.report import _claims
+    from ib_keras.studies.paper.claims import paper_claims
 
     rng = np.random.default_rng(0)
     rows = []
@@ -116,5 +111,5 @@ def test_the_l2_claim_counts_only_starred_comparisons(seeds, effect, verdict):
                                  "activation": "tanh", "l2": l2, "seed": seed, "units": 3, "epoch": 10,
                                  "compression": c, "max_i_xt": 1.0, "final_i_xt": 1.0 - c, "gap": 0.05,
                                  "train_accuracy": 0.95, "test_accuracy": 0.9})
-    claims, _ = _claims(pd.DataFrame(rows))
+    claims, _ = paper_claims(pd.DataFrame(rows))
     assert claims[2].verdict == verdict, claims[2].reason

@@ -1,6 +1,6 @@
 import pytest
 
-from ib_keras.atomic import atomic_path
+from ib_keras.system.atomic import atomic_path
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_partial(tmp_path):

@@ -7,21 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ib_keras.baselines import (
-    MIN_BITS,
-    SAXE,
-    SZ,
-    adaptive_section,
-    baselines,
-    claim_phases,
-    claim_snr,
-    claim_tanh_relu,
-    write_baselines_report,
-)
+from ib_keras.analysis.summary import DYNAMICS, Summary, read_summary, write_summary
+from ib_keras.analysis.truth import no_truth
 from ib_keras.cli import main
-from ib_keras.mi_table import canonical_params, parse_estimators
-from ib_keras.summary import DYNAMICS, Summary, read_summary, write_summary
-from ib_keras.truth import no_truth
+from ib_keras.estimate import canonical_params, parse_estimators
+from ib_keras.studies.baselines.claims import MIN_BITS, SAXE, SZ, baselines, claim_phases, claim_snr, claim_tanh_relu
+from ib_keras.studies.baselines.report import adaptive_section, write_baselines_report
 
 LAYERS = 6  # five hidden layers and the softmax
 SETTING_TEXTS = ["uniform", "fixed", "kde", "kde:bound=lower", "ebab", "akde"]

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ib_keras.storage import RunFileError, read_run
+from ib_keras.runfile import RunFileError, read_run
 from tests.helpers import ROOT, cli, cut_growing_datasets, files
 
 
@@ -234,9 +234,11 @@ def test_inspect_says_why_a_run_is_incomplete(trained, tmp_path):
 
 
 @pytest.mark.parametrize("args, code, words", [
-    (["--help"], 0, "Reproduce the paper end to end"),
-    (["--quick", "--full"], 2, "give one of --quick, --full, --baselines"),
-    (["--full", "--baselines"], 2, "give one of --quick, --full, --baselines"),
+    (["--help"], 0, "Reproduce a study end to end"),
+    (["--help"], 0, "--noisy      noisy networks (Goldfeld"),  # the modes, from the registry
+    (["--quick", "--full"], 2, "give one mode, not --quick and --full"),
+    (["--full", "--baselines"], 2, "give one mode, not --full and --baselines"),
+    (["--bogus-mode"], 2, "unknown option '--bogus-mode'; modes: --quick, --full, --baselines, --noisy"),
     (["--scheduler"], 2, "--scheduler needs an ADDRESS"),
     (["--bogus"], 2, "unknown option '--bogus'"),
 ])
@@ -249,7 +251,7 @@ def test_run_all_options_are_checked_before_anything_runs(args, code, words):
 def test_a_complete_file_short_of_its_schedule_is_trained_again(trained, tmp_path):
     import shutil
 
-    from ib_keras.runs import TrainSpec, plan_training
+    from ib_keras.train.runs import TrainSpec, plan_training
 
     out, _ = trained
     shutil.copytree(out / "tanh", tmp_path / "tanh")
@@ -287,8 +289,8 @@ def test_a_table_of_subsample_rows_alone_is_one_line_for_report_and_plot(tmp_pat
 
 
 def test_a_run_file_with_no_recorded_epochs_is_named_with_its_cause(tmp_path):
-    from ib_keras.data import tishby_dataset
-    from ib_keras.storage import LayerSpec, RunWriter
+    from ib_keras.data.tishby import tishby_dataset
+    from ib_keras.runfile import LayerSpec, RunWriter
 
     x, y = tishby_dataset()
     path = tmp_path / "runs" / "seed-000.h5"
@@ -302,11 +304,11 @@ def test_a_run_file_with_no_recorded_epochs_is_named_with_its_cause(tmp_path):
 def test_plot_draws_a_users_run_with_a_layer_of_no_activation(tmp_path):
     """A user's model with a Dense layer without an activation ("linear", not among the paper's):
     every figure is drawn, that configuration with the others."""
-    from ib_keras.data import tishby_dataset
-    from ib_keras.mi_table import estimate_runs, parse_estimators
-    from ib_keras.plots import make_figures
-    from ib_keras.storage import METRICS, LayerSpec, RunWriter
-    from ib_keras.summary import summarize
+    from ib_keras.analysis.summary import summarize
+    from ib_keras.data.tishby import tishby_dataset
+    from ib_keras.estimate import estimate_runs, parse_estimators
+    from ib_keras.runfile import METRICS, LayerSpec, RunWriter
+    from ib_keras.studies.paper.figures import make_figures
 
     x, y = tishby_dataset()
     rng = np.random.default_rng(0)

@@ -13,9 +13,9 @@ import pandas as pd
 import psutil
 import pytest
 
-from ib_keras.cluster import dask_client, worker_threads
-from ib_keras.mi_table import read_table
-from ib_keras.storage import read_run
+from ib_keras.estimate import read_table
+from ib_keras.runfile import read_run
+from ib_keras.scaleout.cluster import dask_client, worker_threads
 from tests.helpers import ROOT, cli, files, write_run
 
 SPECS = "ebab,kde,akde"
@@ -160,9 +160,10 @@ def test_an_external_cluster_gets_absolute_paths_and_a_scheduler_without_workers
 
 
 def test_a_worker_that_cannot_see_the_clients_files_fails_the_task_with_one_line(tmp_path):
-    from ib_keras.mi_table import _estimate_cluster_task, _Task, parse_estimators
+    from ib_keras.estimate import parse_estimators
+    from ib_keras.estimate.tasks import Task, estimate_cluster_task
 
     missing = tmp_path / "not-mounted-here" / "seed-000.h5"
-    rows, error = _estimate_cluster_task(_Task(missing, "", tuple(parse_estimators("ebab")), None, None, 0.0))
+    rows, error = estimate_cluster_task(Task(missing, "", tuple(parse_estimators("ebab")), None, None, 0.0))
     assert rows is None and error.startswith(f"{missing}: not there on the Dask worker on {socket.gethostname()}")
     assert "need the client's files at the same paths" in error and "\n" not in error

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import scipy.io
 
-from ib_keras.data import THRESHOLD, load_mat, split_indices, tishby_dataset
+from ib_keras.data.tishby import THRESHOLD, load_mat, split_indices, tishby_dataset
 
 
 def test_generated_dataset_equals_the_original_file(var_u_path):

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import scipy.io
 
-from ib_keras.data import tishby_dataset
-from ib_keras.datasets import load_dataset
-from ib_keras.mi_table import read_table
-from ib_keras.plots.figures import FIGURES
-from ib_keras.storage import read_run
+from ib_keras.data.datasets import load_dataset
+from ib_keras.data.tishby import tishby_dataset
+from ib_keras.estimate import read_table
+from ib_keras.runfile import read_run
+from ib_keras.studies.paper.figures import FIGURES
 from tests.helpers import cli
 
 
@@ -97,7 +97,7 @@ def test_a_bad_data_file_is_one_clear_error_naming_file_and_field(tmp_path, make
 
 
 def test_the_papers_configuration_is_unchanged_by_the_new_options():
-    from ib_keras.runs import TrainSpec
+    from ib_keras.train.runs import TrainSpec
 
     config = TrainSpec("tanh").config(0)
     assert set(config) == {"activation", "l2", "protocol", "epochs", "split", "split_seed", "record_points",

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 from scipy.special import logsumexp
 
-from ib_keras.data import tishby_dataset
-from ib_keras.estimators import METHODS, estimate_mi, estimate_mi_many
-from ib_keras.estimators._binning import ebab_edges
-from ib_keras.estimators._pair_sums import kernel_sums
+from ib_keras.data.tishby import tishby_dataset
+from ib_keras.estimate.estimators import METHODS, estimate_mi, estimate_mi_many
+from ib_keras.estimate.estimators._binning import ebab_edges
+from ib_keras.estimate.estimators._pair_sums import kernel_sums
 
 BINNING = ["uniform", "fixed", "ebab"]
 ALL = [*BINNING, "kde", "akde", "noisy"]
@@ -243,7 +243,7 @@ def test_bad_input_raises_a_value_error_naming_the_problem(activity, labels, met
 
 @pytest.mark.parametrize("n_edges", [1, 30, 300])
 def test_bin_indices_equal_numpy_digitize_including_ties_and_duplicate_edges(n_edges):
-    from ib_keras.estimators._binning import _digitize
+    from ib_keras.estimate.estimators._binning import _digitize
 
     rng = np.random.default_rng(9)
     values = np.round(rng.normal(size=(500, 4)), 1).astype(np.float32)  # many ties with the edges
@@ -288,8 +288,8 @@ def test_uniform_refuses_activity_beyond_its_range_instead_of_clipping_it():
 
 
 def test_a_tables_run_max_is_resolved_from_the_run_not_refused_without_a_way(tmp_path):
-    from ib_keras.mi_table import estimate_runs, parse_estimators, resolve_run_values
-    from ib_keras.storage import read_run
+    from ib_keras.estimate import estimate_runs, parse_estimators, resolve_run_values
+    from ib_keras.runfile import read_run
 
     from .helpers import write_run
 

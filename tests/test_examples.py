@@ -7,8 +7,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from ib_keras.mi_table import read_table
-from ib_keras.storage import read_run
+from ib_keras.estimate import read_table
+from ib_keras.runfile import read_run
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 NOTEBOOKS = sorted(EXAMPLES.glob("*.ipynb"))
@@ -60,7 +60,7 @@ def test_the_paper_results_notebook_queries_and_redraws_the_bundle_from_anywhere
 
 
 def test_a_missing_bundle_is_named_as_missing(tmp_path):
-    from ib_keras.summary import read_summary
+    from ib_keras.analysis.summary import read_summary
 
     with pytest.raises(ValueError, match=f"{tmp_path / 'nothing'}: no such summary directory"):
         read_summary(tmp_path / "nothing")

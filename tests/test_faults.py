@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ib_keras.locks import exclusive
-from ib_keras.mi_table import estimate_runs, file_hash, parse_estimators, read_table, run_files
-from ib_keras.storage import RunFileError, read_run
+from ib_keras.estimate import estimate_runs, file_hash, parse_estimators, read_table, run_files
+from ib_keras.runfile import RunFileError, read_run
+from ib_keras.system.locks import exclusive
 from tests.helpers import ROOT, cli, files, write_run
 
 SPECS = "ebab,kde"
@@ -319,7 +319,7 @@ def _digests(directory):
 def test_a_killed_report_leaves_the_old_set_or_the_new_never_a_mixture(tmp_path):
     """noisy-report writes a table, figures and REPORT.md: killed at any moment, the directory
     holds the earlier report's files or (once the next command completes the set) the new ones."""
-    from ib_keras.atomic import finish_pending
+    from ib_keras.system.atomic import finish_pending
 
     table = pd.read_parquet(ROOT / "results" / "noisy" / "noisy.parquet")
     table = table[table["seed"] < 2]  # the shipped study's first 2 seeds: a smaller report, the same steps
@@ -347,7 +347,7 @@ def test_a_killed_report_leaves_the_old_set_or_the_new_never_a_mixture(tmp_path)
 
 
 def test_a_set_whose_renames_were_interrupted_is_completed_not_mixed(tmp_path):
-    from ib_keras.atomic import finish_pending, output_set
+    from ib_keras.system.atomic import finish_pending, output_set
 
     out = tmp_path / "out"
     with output_set(out) as staging:
@@ -364,7 +364,7 @@ def test_a_set_whose_renames_were_interrupted_is_completed_not_mixed(tmp_path):
 
 
 def test_a_second_writer_of_a_set_into_the_same_directory_stops_at_once(tmp_path):
-    from ib_keras.atomic import output_set
+    from ib_keras.system.atomic import output_set
 
     with output_set(tmp_path / "out") as staging:
         (staging / "REPORT.md").write_text("first")

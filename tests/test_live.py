@@ -18,12 +18,12 @@ import pytest
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from ib_keras.callbacks import InformationPlaneLogger
-from ib_keras.callbacks.information_plane import PLANE_TAG, scalar_tag
-from ib_keras.data import tishby_dataset
-from ib_keras.estimators import estimate_mi
-from ib_keras.mi_table import read_table
-from ib_keras.storage import read_run
+from ib_keras import InformationPlaneLogger
+from ib_keras.data.tishby import tishby_dataset
+from ib_keras.estimate import read_table
+from ib_keras.estimate.estimators import estimate_mi
+from ib_keras.live.information_plane import PLANE_TAG, scalar_tag
+from ib_keras.runfile import read_run
 
 from .helpers import cli, files
 

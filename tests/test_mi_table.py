@@ -5,12 +5,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ib_keras import mi_table
-from ib_keras.data import tishby_dataset
-from ib_keras.estimators import estimate_mi
-from ib_keras.analysis import check_one_setting
-from ib_keras.mi_table import COLUMNS, LATER, EstimatorSpec, estimate_runs, parse_estimators, read_table
-from ib_keras.storage import METRICS, LayerSpec, RunWriter
+from ib_keras.estimate import stage, tasks
+from ib_keras.estimate import table as table_io
+from ib_keras.analysis.statistics import check_one_setting
+from ib_keras.data.tishby import tishby_dataset
+from ib_keras.estimate import COLUMNS, LATER, EstimatorSpec, estimate_runs, parse_estimators, read_table
+from ib_keras.estimate.estimators import estimate_mi
+from ib_keras.runfile import METRICS, LayerSpec, RunWriter
 
 EPOCHS = [0, 2, 9]
 SPECS = parse_estimators("ebab,uniform,fixed,akde")
@@ -79,8 +80,8 @@ def test_work_already_in_the_table_is_not_recomputed(runs, tmp_path, monkeypatch
     out = tmp_path / "mi.parquet"
     first = estimate_runs(runs, SPECS, out, progress=False)
     calls = []
-    real = mi_table.estimate_run
-    monkeypatch.setattr(mi_table, "estimate_run",
+    real = tasks.estimate_run
+    monkeypatch.setattr(tasks, "estimate_run",
                         lambda path, h, specs, *layers: calls.append((path, specs)) or real(path, h, specs, *layers))
     again = estimate_runs(runs, SPECS, out, progress=False)
     assert calls == []
@@ -174,7 +175,7 @@ def test_a_dead_layer_carries_zero_information_and_keeps_its_run(tmp_path):
 
 
 def test_correlations_pool_every_network_of_an_estimator_across_activations(tmp_path):
-    from ib_keras.analysis import compression, default_estimates, generalization_correlations
+    from ib_keras.analysis.statistics import compression, default_estimates, generalization_correlations
 
     paths = [_write_run(tmp_path / a / f"seed-00{s}.h5", activation=a, seed=s) for a in ("relu", "tanh") for s in (0, 1)]
     table = estimate_runs(paths, parse_estimators("ebab,fixed"), tmp_path / "mi.parquet", progress=False)
@@ -184,15 +185,15 @@ def test_correlations_pool_every_network_of_an_estimator_across_activations(tmp_
 
 
 def test_tasks_split_by_layer_give_the_same_table_as_whole_files(runs, tmp_path, monkeypatch):
-    monkeypatch.setattr(mi_table, "_TASKS_PER_WORKER", 0)  # never split
+    monkeypatch.setattr(stage, "TASKS_PER_WORKER", 0)  # never split
     whole = estimate_runs(runs, SPECS, tmp_path / "a.parquet", progress=False)
-    monkeypatch.setattr(mi_table, "_TASKS_PER_WORKER", 100)  # always split
+    monkeypatch.setattr(stage, "TASKS_PER_WORKER", 100)  # always split
     split = estimate_runs(runs, SPECS, tmp_path / "b.parquet", jobs=2, progress=False)
     pd.testing.assert_frame_equal(split, whole)
 
 
 def test_a_file_failing_in_one_layer_keeps_none_of_its_rows(runs, tmp_path, monkeypatch):
-    monkeypatch.setattr(mi_table, "_TASKS_PER_WORKER", 100)  # a task per layer
+    monkeypatch.setattr(stage, "TASKS_PER_WORKER", 100)  # a task per layer
     path = _write_run(runs[0].parent / "seed-007.h5", seed=7)
     with h5py.File(path, "r+") as f:
         f["activations/layer_1"][1] = np.nan  # the output layer diverged at one epoch; layer_0 is fine
@@ -216,7 +217,7 @@ def test_a_table_from_before_the_later_columns_is_read_and_then_filled(runs, tmp
     table.drop(columns=LATER).to_parquet(out)
     older = read_table(out)
     assert list(older.columns) == COLUMNS and older[LATER].isna().all().all()
-    monkeypatch.setattr(mi_table, "estimate_run", None)  # nothing is recomputed to fill them
+    monkeypatch.setattr(tasks, "estimate_run", None)  # nothing is recomputed to fill them
     pd.testing.assert_frame_equal(estimate_runs(runs, SPECS, out, progress=False), table, check_dtype=False)
 
 
@@ -245,7 +246,7 @@ def _spelled(tmp_path, spelling):
 
 @pytest.mark.parametrize("second", ["relative", "absolute", "dotted"])
 def test_a_run_has_one_name_however_its_path_was_spelled_before_and_after_a_retrain(tmp_path, monkeypatch, second):
-    from ib_keras.summary import summarize
+    from ib_keras.analysis.summary import summarize
 
     monkeypatch.chdir(tmp_path)
     directory = tmp_path / "runs" / "relu"
@@ -264,7 +265,7 @@ def test_a_table_of_relative_names_from_before_is_renamed_not_doubled(tmp_path, 
     paths = [_write_run(tmp_path / "runs" / "relu" / f"seed-00{s}.h5", seed=s) for s in (0, 1)]
     out = tmp_path / "mi.parquet"
     table = estimate_runs(paths, SPECS, out, progress=False)
-    mi_table.write_table(table.assign(run=table["run"].str.replace(f"{tmp_path}/", "")), out)  # as older ones held
+    table_io.write_table(table.assign(run=table["run"].str.replace(f"{tmp_path}/", "")), out)  # as older ones held
     again = estimate_runs(["runs"], SPECS, out, progress=False)
     pd.testing.assert_frame_equal(again, table)
 

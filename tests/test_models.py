@@ -4,9 +4,10 @@ import keras
 import numpy as np
 import pytest
 
-from ib_keras.activations import ACTIVATIONS, STATELESS, activation_function, check_activation, init_gain, numpy_function
-from ib_keras.layers import EnsembleDense
-from ib_keras.models import HIDDEN_UNITS, build_ensemble, kernel_stddevs
+from ib_keras.networks.activations import (ACTIVATIONS, STATELESS, activation_function, check_activation, init_gain,
+                                           numpy_function)
+from ib_keras.networks.layers import EnsembleDense
+from ib_keras.networks.models import HIDDEN_UNITS, build_ensemble, kernel_stddevs
 
 
 def _kernels(model):

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ib_keras.activations import numpy_function
-from ib_keras.mi_table import estimate_runs, parse_estimators, read_table
-from ib_keras.storage import read_run
+from ib_keras.estimate import estimate_runs, parse_estimators, read_table
+from ib_keras.networks.activations import numpy_function
+from ib_keras.runfile import read_run
 
 from .helpers import ROOT, cli
 
@@ -178,7 +178,7 @@ def _changed(rows, **params):
 
 
 def test_the_noisy_report_reads_only_its_own_settings_and_says_what_it_left_out(table, tmp_path):
-    from ib_keras.noisy_report import noisy_report
+    from ib_keras.studies.noisy.report import noisy_report
 
     rows = read_table(table)
     fixed = rows[rows["estimator"] == "fixed"]
@@ -193,7 +193,7 @@ def test_the_noisy_report_reads_only_its_own_settings_and_says_what_it_left_out(
 
 
 def test_the_noisy_report_refuses_mixed_subsamples_and_mixed_networks(table, tmp_path):
-    from ib_keras.noisy_report import noisy_report
+    from ib_keras.studies.noisy.report import noisy_report
 
     rows = read_table(table)
     sp = rows[(rows["estimator"] == "sp") & rows["params"].str.contains('"replicas": 64')]
@@ -209,7 +209,7 @@ def test_the_noisy_report_refuses_mixed_subsamples_and_mixed_networks(table, tmp
 
 
 def test_the_shipped_noisy_report_is_what_this_code_writes_from_the_shipped_table(tmp_path):
-    from ib_keras.noisy_report import noisy_report
+    from ib_keras.studies.noisy.report import noisy_report
 
     shipped = ROOT / "results" / "noisy"
     timings = json.loads((shipped / "timings.json").read_text())

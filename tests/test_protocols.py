@@ -10,13 +10,13 @@ import keras
 import numpy as np
 import pytest
 
-from ib_keras.data import tishby_dataset
-from ib_keras.models import HIDDEN_UNITS, build_ensemble
-from ib_keras.protocols import PROTOCOLS, get_protocol
-from ib_keras.runs import TrainSpec
-from ib_keras.schedules import idnns_epochs
-from ib_keras.storage import read_run
-from ib_keras.training import fit_ensemble
+from ib_keras.data.tishby import tishby_dataset
+from ib_keras.networks.models import HIDDEN_UNITS, build_ensemble
+from ib_keras.networks.protocols import PROTOCOLS, get_protocol
+from ib_keras.networks.schedules import idnns_epochs
+from ib_keras.runfile import read_run
+from ib_keras.train.fit import fit_ensemble
+from ib_keras.train.runs import TrainSpec
 
 WIDTHS = (12, *HIDDEN_UNITS, 2)
 

@@ -1,6 +1,6 @@
 import numpy as np
 
-from ib_keras.schedules import idnns_epochs, log_spaced_epochs, saxe_epochs
+from ib_keras.networks.schedules import idnns_epochs, log_spaced_epochs, saxe_epochs
 
 
 def test_log_spaced_epochs_start_at_initialisation_and_end_at_the_last_epoch():

@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from ib_keras.estimators import estimate_mi, estimate_sp, within_between
-from ib_keras.estimators._propagation import replica_centres
+from ib_keras.estimate.estimators import estimate_mi, estimate_sp, within_between
+from ib_keras.estimate.estimators._propagation import replica_centres
 
 from .helpers import mixture_entropy_1d
 
@@ -127,7 +127,7 @@ def test_within_between_equals_the_mean_over_pairs():
 
 
 def test_replicas_beyond_the_memory_are_refused_before_anything_is_allocated(monkeypatch):
-    import ib_keras.estimators as estimators
+    import ib_keras.estimate.estimators.mi as estimators
 
     monkeypatch.setattr(estimators, "available_memory", lambda: 2**30)
     x = np.zeros((4096, 12), np.float32)

@@ -9,8 +9,8 @@ import h5py
 import numpy as np
 import pytest
 
+from ib_keras.runfile import SCHEMA_VERSION, LayerSpec, RunFileError, RunWriter, fletcher32, read_run, run_path
 from tests.helpers import cut_growing_datasets
-from ib_keras.storage import SCHEMA_VERSION, LayerSpec, RunFileError, RunWriter, fletcher32, read_run, run_path
 
 LAYERS = [LayerSpec(3, "tanh"), LayerSpec(2, "softmax")]
 N = 8
@@ -268,12 +268,12 @@ def test_a_fifo_is_refused_without_being_opened(tmp_path):
 
 
 def test_fletcher32_summed_in_blocks_is_the_same_checksum(tmp_path, monkeypatch):
-    from ib_keras import storage
+    from ib_keras.runfile import checksums
 
     data = np.random.default_rng(1).integers(0, 256, 300_001, np.uint8)
     with h5py.File(tmp_path / "c.h5", "w") as f:
         _, raw = f.create_dataset("a", data=data, chunks=(len(data),), fletcher32=True).id.read_direct_chunk((0,))
-    monkeypatch.setattr(storage, "_CHECKSUM_BLOCK", 1000)  # 151 blocks, the last one short
+    monkeypatch.setattr(checksums, "_CHECKSUM_BLOCK", 1000)  # 151 blocks, the last one short
     assert raw[-4:] == fletcher32(data.tobytes()).to_bytes(4, "little")
 
 

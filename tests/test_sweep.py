@@ -8,8 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ib_keras.mi_table import COLUMNS
-from ib_keras.plots.figures import FIGURES, fig_truth
+from ib_keras.estimate import COLUMNS
+from ib_keras.studies.paper.extension_figures import fig_truth
+from ib_keras.studies.paper.figures import FIGURES
 
 ROOT = Path(__file__).resolve().parents[1]
 ESTIMATORS = "ebab,akde,uniform,fixed,kde,akde:variance_scale=0.01,akde:variance_scale=1"
@@ -53,7 +54,7 @@ def test_the_table_has_every_column_run_and_estimator(sweep):
 
 
 def test_a_local_sweep_writes_the_files_train_writes(sweep, tmp_path):
-    from ib_keras.storage import read_run
+    from ib_keras.runfile import read_run
 
     runs, _ = sweep
     _cli("train", "--activation", "relu", "--l2", "0.015", "--seeds", "1", "--first-seed", "1", "--epochs", "30",
@@ -122,8 +123,8 @@ def test_report_into_a_directory_is_refused_and_leaves_nothing(sweep, tmp_path):
 
 
 def test_a_table_without_l2_runs_reports_claim_3_as_not_testable(sweep, tmp_path):
-    from ib_keras.report import write_report
-    from ib_keras.summary import summarize
+    from ib_keras.analysis.summary import summarize
+    from ib_keras.studies.paper.report import write_report
 
     runs, _ = sweep
     table = pd.read_parquet(runs / "mi.parquet")
@@ -147,8 +148,8 @@ def test_claim_1_with_two_seeds_is_not_testable_rather_than_not_reproduced(sweep
 
 
 def test_a_table_of_baseline_estimators_only_reports_every_claim_as_not_testable(sweep, tmp_path):
-    from ib_keras.report import write_report
-    from ib_keras.summary import summarize
+    from ib_keras.analysis.summary import summarize
+    from ib_keras.studies.paper.report import write_report
 
     runs, _ = sweep
     table = pd.read_parquet(runs / "mi.parquet")
@@ -159,8 +160,8 @@ def test_a_table_of_baseline_estimators_only_reports_every_claim_as_not_testable
 
 
 def test_two_seeds_are_counted_as_two(sweep, tmp_path):
-    from ib_keras.report import _claim_variation, _tests
-    from ib_keras.summary import summarize
+    from ib_keras.analysis.summary import summarize
+    from ib_keras.studies.paper.claims import _claim_variation, _tests
 
     runs, _ = sweep
     table = pd.read_parquet(runs / "mi.parquet")
@@ -196,7 +197,7 @@ def test_a_table_mixing_data_sets_or_widths_is_refused_by_plot_and_report(sweep,
 
 @pytest.fixture(scope="module")
 def bundle(sweep, tmp_path_factory):
-    from ib_keras.summary import summarize, write_summary
+    from ib_keras.analysis.summary import summarize, write_summary
 
     runs, _ = sweep
     directory = tmp_path_factory.mktemp("bundle")

@@ -3,12 +3,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from ib_keras.callbacks import ActivationRecorder
-from ib_keras.data import split_indices, tishby_dataset
-from ib_keras.mi_table import estimate_runs, parse_estimators
-from ib_keras.models import build_ensemble
-from ib_keras.storage import read_run
-from ib_keras.training import fit_ensemble
+from ib_keras import ActivationRecorder
+from ib_keras.data.tishby import split_indices, tishby_dataset
+from ib_keras.estimate import estimate_runs, parse_estimators
+from ib_keras.networks.models import build_ensemble
+from ib_keras.runfile import read_run
+from ib_keras.train.fit import fit_ensemble
 
 EPOCHS = 20
 RECORD = [0, 1, 5, 20]
@@ -119,7 +119,7 @@ def test_recorder_works_on_a_plain_keras_model_with_model_fit(tmp_path, data):
 
 def test_gradient_statistics_match_a_brute_force_computation(tmp_path, data):
     """||mean_b g_b|| and ||std_b g_b|| over the recorder's minibatches, recomputed batch by batch."""
-    from ib_keras.seeding import GRADIENT_STREAM, stream
+    from ib_keras.networks.seeding import GRADIENT_STREAM, stream
 
     x, y, train_idx, test_idx = data
     model = _plain_model("relu", seed=3)

@@ -9,20 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ib_keras.data import tishby_dataset
-from ib_keras.estimators import estimate_mi, estimate_mi_many
-from ib_keras.mi_table import read_table, strided_epochs
-from ib_keras.report import write_report
-from ib_keras.storage import read_run
-from ib_keras.summary import read_summary, summarize, write_summary
-from ib_keras.truth import (
-    compression_against_truth,
-    error_summary,
-    paired,
-    truth_in_place,
-    truth_rows,
-    with_errors,
-)
+from ib_keras.analysis.summary import read_summary, summarize, write_summary
+from ib_keras.analysis.truth import (compression_against_truth, error_summary, paired, truth_in_place, truth_rows,
+                                     with_errors)
+from ib_keras.data.tishby import tishby_dataset
+from ib_keras.estimate import read_table, strided_epochs
+from ib_keras.estimate.estimators import estimate_mi, estimate_mi_many
+from ib_keras.runfile import read_run
+from ib_keras.studies.paper.report import write_report
 
 from .helpers import cli, mixture_entropy_1d
 

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ib_keras.estimators import estimate_mi
-from ib_keras.estimators._pair_sums import FUSED_MAX_WIDTH
-from ib_keras.mi_table import estimate_runs, parse_estimators, stratified_subsample
-from ib_keras.storage import read_run
+from ib_keras.estimate import estimate_runs, parse_estimators, stratified_subsample
+from ib_keras.estimate.estimators import estimate_mi
+from ib_keras.estimate.estimators._pair_sums import FUSED_MAX_WIDTH
+from ib_keras.runfile import read_run
 
 from .helpers import write_run
 
@@ -134,7 +134,7 @@ def overlapping():
 def test_the_noisy_draws_of_wide_layers_equal_the_fused_sweeps(overlapping, monkeypatch):
     """noisy and sp at d = 24 by the matrix-product path (their default beyond 22 units) and by the
     fused sweep forced: the same draws, the same estimates."""
-    from ib_keras.estimators import _mixture
+    from ib_keras.estimate.estimators import _mixture
 
     activity, labels, centres = overlapping
     results = {}

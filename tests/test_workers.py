@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # A parent whose two spawned workers would sleep for two minutes.
 PARENT = """
 import time
-from ib_keras.workers import worker_pool
+from ib_keras.system.workers import worker_pool
 with worker_pool(2) as pool:
     for future in [pool.submit(time.sleep, 120) for _ in range(2)]:
         future.result()

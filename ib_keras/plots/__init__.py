@@ -1,5 +1,14 @@
-"""Figures of the paper from the MI table."""
+"""Shared drawing: information planes in the paper's style and figures saved to files. Every
+study's figures (`ib_keras.studies`) are drawn with these; nothing here knows a study.
 
-from ib_keras.plots.figures import make_figures
+Public names (``from ib_keras.plots import draw_plane``):
+    planes: draw_plane, plane_grid, epoch_norm, add_epoch_colorbar, COLORMAP, X_LABEL, Y_LABEL
+    files: Output, save_figure, files_only, PNG_PIXELS
+"""
 
-__all__ = ["make_figures"]
+from ib_keras._lazy import lazy_names
+
+__getattr__, __dir__, __all__ = lazy_names(__name__, {
+    "planes": ("draw_plane", "plane_grid", "epoch_norm", "add_epoch_colorbar", "COLORMAP", "X_LABEL", "Y_LABEL"),
+    "files": ("Output", "save_figure", "files_only", "PNG_PIXELS"),
+})

@@ -3,10 +3,14 @@ at each recorded epoch, the layers of one epoch joined by a thin line, colour = 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib.colors as mcolors
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+
+from ib_keras.plots.files import Output, save_figure
 
 COLORMAP = "gnuplot"
 X_LABEL, Y_LABEL = "I(X;T) (bits)", "I(T;Y) (bits)"
@@ -34,3 +38,23 @@ def add_epoch_colorbar(fig: plt.Figure, axes, norm: mcolors.Normalize) -> None:
     """One colour bar labelled "Epochs" for the given axes."""
     mappable = plt.cm.ScalarMappable(norm=norm, cmap=COLORMAP)
     fig.colorbar(mappable, ax=np.ravel(axes).tolist(), label="Epochs", shrink=0.9)
+
+
+def empty_axes(ax: plt.Axes, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, fontsize=8)
+    ax.set_axis_off()
+
+
+def plane_grid(norm: mcolors.Normalize, cells: list[list[tuple[pd.DataFrame, str]]], out: Output, name: str,
+               size: tuple[float, float]) -> list[Path]:
+    """A grid of planes (rows of (plane, title) cells) sharing one epoch colour bar."""
+    rows, columns = len(cells), max(1, *(len(row) for row in cells))
+    fig, axes = plt.subplots(rows, columns, figsize=size, layout="constrained", squeeze=False)
+    for r, row in enumerate(cells):
+        for c in range(columns):
+            if c >= len(row) or row[c][0].empty:
+                empty_axes(axes[r][c], "no data" if c < len(row) else "")
+            else:
+                draw_plane(axes[r][c], row[c][0], norm, row[c][1])
+    add_epoch_colorbar(fig, axes, norm)
+    return save_figure(fig, out, name)

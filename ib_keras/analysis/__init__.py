@@ -1,0 +1,18 @@
+"""From the MI table to the numbers the studies report: compression and its statistics, the small
+summary bundle the figures and reports are drawn from, and the KDE bounds against the truth.
+
+Public names (``from ib_keras.analysis import compression``):
+    statistics: compression, compression_summary, default_estimates, spread, correlation, benjamini_hochberg,
+        final_accuracies, STAR_MIN_N, LEARNED
+    summary: Summary, summarize, write_summary, read_summary, load
+    truth: truth_rows, paired, with_errors, error_summary, compression_against_truth
+"""
+
+from ib_keras._lazy import lazy_names
+
+__getattr__, __dir__, __all__ = lazy_names(__name__, {
+    "statistics": ("compression", "compression_summary", "default_estimates", "spread", "correlation",
+                   "benjamini_hochberg", "final_accuracies", "STAR_MIN_N", "LEARNED"),
+    "summary": ("Summary", "summarize", "write_summary", "read_summary", "load"),
+    "truth": ("truth_rows", "paired", "with_errors", "error_summary", "compression_against_truth"),
+})

@@ -1,0 +1,14 @@
+"""The data sets: Shwartz-Ziv & Tishby's synthetic task generated exactly, its train/test splits,
+and the other inputs `train --dataset` takes (scikit-learn's digits, a user's .mat or .npz).
+
+Public names (``from ib_keras.data import tishby_dataset``):
+    tishby: tishby_dataset, load_mat, split_indices, check_split, SPLITS, TRAIN_FRACTION
+    datasets: Dataset, load_dataset, TISHBY, DIGITS
+"""
+
+from ib_keras._lazy import lazy_names
+
+__getattr__, __dir__, __all__ = lazy_names(__name__, {
+    "tishby": ("tishby_dataset", "load_mat", "split_indices", "check_split", "SPLITS", "TRAIN_FRACTION"),
+    "datasets": ("Dataset", "load_dataset", "TISHBY", "DIGITS"),
+})

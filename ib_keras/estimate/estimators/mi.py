@@ -1,0 +1,370 @@
+"""`estimate_mi`: I(X;T) and I(T;Y), in bits, of one layer's activity T at one epoch: validated
+once, then dispatched to one private module per method (`ib_keras.estimate.estimators`).
+
+X is the set of the N distinct inputs, uniformly weighted, and the network is deterministic.
+
+Methods (parameters and their defaults):
+
+- ``"uniform"`` (n_bins=30, lo=-1.0, hi=1.0): Shwartz-Ziv & Tishby (2017), equal-width bins over
+  a fixed range; ``hi="layer_max"`` takes the layer's largest activity at this epoch.
+- ``"fixed"`` (bin_size=0.07): Saxe et al. (2018), bins of fixed width.
+- ``"ebab"`` (n_bins=30, low=None): Chelombiev et al. (2019), entropy-based adaptive binning:
+  per layer and epoch, each bin holds the same number of unique activity levels.
+- ``"kde"`` (noise_variance=1e-3, bound="upper"): Saxe et al. (2018), T' = T + N(0, s2 I) with
+  the Kolchinsky & Tracey (2017) upper (KL) or lower (Bhattacharyya) bound on H(T').
+- ``"akde"`` (variance_scale=0.1, bound="upper"): Chelombiev et al. (2019), adaptive KDE: as
+  ``"kde"`` with s2 = variance_scale * max|T| of this layer at this epoch. The paper's constant
+  is not published; 0.1 is this project's default.
+- ``"noisy"`` (noise_variance=1e-3 or variance_scale=v, replicas=4, seed=0): the quantity the
+  KDE bounds bracket, I(X;T') and I(T';Y) of T' = T + N(0, s2 I) themselves, by stratified
+  Monte Carlo with ``replicas`` antithetic draws per input, with standard errors (`Estimate`).
+  s2 = noise_variance as ``"kde"``, or variance_scale * max|T| as ``"akde"``: give one of them.
+- ``"sp"`` (noise_std=None, replicas=64, marginal_replicas=8, mc_samples=8, seed=0): Goldfeld et
+  al. (2019), sample propagation in a noisy network, T_l = S_l + N(0, s^2 I) after every layer:
+  I(X;T_l) and I(T_l;Y) when T_l given an input is the mixture over its ``replicas`` centres (S_l
+  under draws of the earlier layers' noise), the marginal summing ``marginal_replicas`` of every
+  other input's, by ``mc_samples`` draws per input, with standard errors. It needs the whole
+  network (`estimate_sp`), not one layer's activity; noise_std None means the run's own.
+
+References:
+    Shwartz-Ziv & Tishby, Opening the Black Box of Deep Neural Networks via Information, 2017.
+    Saxe et al., On the Information Bottleneck Theory of Deep Learning, ICLR 2018.
+    Kolchinsky & Tracey, Estimating Mixture Entropy with Pairwise Distances, Entropy 2017.
+    Goldfeld et al., Estimating Information Flow in Deep Neural Networks, ICML 2019.
+    Chelombiev, Houghton & O'Donnell, Adaptive Estimators Show Information Compression in Deep
+    Neural Networks, ICLR 2019.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from numbers import Integral, Real
+
+import numpy as np
+
+from ib_keras.estimate.estimators._binning import binned_information, ebab_bins, fixed_width_bins, uniform_bins
+from ib_keras.estimate.estimators._kde import kde_information
+from ib_keras.estimate.estimators._mixture import mixture_information, replica_mixture_information
+from ib_keras.estimate.estimators._propagation import DRAW_KEY, replica_centres
+from ib_keras.networks.protocols import NOISE_STD_RANGE
+from ib_keras.system.memory import available_memory
+
+METHODS: dict[str, dict] = {
+    "uniform": {"n_bins": 30, "lo": -1.0, "hi": 1.0},
+    "fixed": {"bin_size": 0.07},
+    "ebab": {"n_bins": 30, "low": None},
+    "kde": {"noise_variance": 1e-3, "bound": "upper"},
+    "akde": {"variance_scale": 0.1, "bound": "upper"},
+    "noisy": {"noise_variance": 1e-3, "variance_scale": None, "replicas": 4, "seed": 0},
+    "sp": {"noise_std": None, "replicas": 64, "marginal_replicas": 8, "mc_samples": 8, "seed": 0},
+}
+NETWORK_METHODS = ("sp",)  # estimated from the network's inputs and parameters, not one layer's activity
+BOUNDS = ("upper", "lower")
+LAYER_MAX = "layer_max"
+# More bins than any sample count this tool handles (a bin's counts cost memory per unit even when
+# empty): 10^8 bins took 48 s and 2.2 GB for one layer-epoch.
+MAX_BINS = 1_000_000
+MAX_REPLICAS = 1000
+
+
+class Estimate(tuple):
+    """One estimate: the pair (i_xt, i_ty) in bits, which unpacks as a tuple, and its standard
+    errors ``i_xt_se``, ``i_ty_se`` (bits; NaN for the estimators without one)."""
+
+    def __new__(cls, i_xt: float, i_ty: float, i_xt_se: float = math.nan, i_ty_se: float = math.nan):
+        estimate = super().__new__(cls, (i_xt, i_ty))
+        estimate.i_xt_se, estimate.i_ty_se = i_xt_se, i_ty_se
+        return estimate
+
+    @property
+    def i_xt(self) -> float:
+        return self[0]
+
+    @property
+    def i_ty(self) -> float:
+        return self[1]
+
+
+def _uniform(activity, classes, n_classes, n_bins, lo, hi):
+    if hi == LAYER_MAX:
+        hi = float(activity.max())
+    low, high = float(activity.min()), float(activity.max())
+    if low < np.float32(lo) or high > np.float32(hi):
+        raise ValueError(f"uniform: the activity spans [{low:g}, {high:g}], beyond the bins' range [{lo:g}, {hi:g}]: "
+                         "values outside would all fall into the two end bins; widen lo and hi, or give "
+                         f"hi='{LAYER_MAX}'")
+    return binned_information(uniform_bins(activity, n_bins, lo, hi), classes, n_classes)
+
+
+def _fixed(activity, classes, n_classes, bin_size):
+    return binned_information(fixed_width_bins(activity, bin_size), classes, n_classes)
+
+
+def _ebab(activity, classes, n_classes, n_bins, low):
+    return binned_information(ebab_bins(activity, n_bins, low), classes, n_classes)
+
+
+_BINNING = {"uniform": _uniform, "fixed": _fixed, "ebab": _ebab}
+
+
+def _noise_variance(activity: np.ndarray, method: str, params: dict) -> float:
+    """s2 of a kde, akde or noisy request: noise_variance, or variance_scale * max|T| when set."""
+    if params.get("variance_scale") is None:
+        return params["noise_variance"]
+    largest = float(np.abs(activity).max())
+    if largest == 0.0:
+        raise ValueError(f"{method}: the activity is all zero, so its noise variance variance_scale * max|T| would be 0")
+    return params["variance_scale"] * largest
+
+
+# What works in the float32 the estimators compute in: bin indices activity / bin_size stay far
+# inside int64, and kernel variances (and the largest activity times variance_scale) stay normal.
+_POSITIVE_RANGES = {"bin_size": (1e-9, 1e9), "noise_variance": (1e-30, 1e30), "variance_scale": (1e-30, 1e30),
+                    "noise_std": NOISE_STD_RANGE}
+
+
+def resolve_params(method: str, **params) -> dict:
+    """The method's full parameters: its defaults updated by ``params``, each checked.
+
+    Raises ValueError naming an unknown method or parameter, or a bad value.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown estimator '{method}'; valid estimators: {', '.join(METHODS)}")
+    unknown = set(params) - set(METHODS[method])
+    if unknown:
+        raise ValueError(
+            f"{method}: unknown parameter(s) {', '.join(sorted(unknown))}; valid: {', '.join(METHODS[method])}"
+        )
+    resolved = {**method_defaults(method, params), **params}
+    if method == "noisy" and (resolved["noise_variance"] is None) == (resolved["variance_scale"] is None):
+        raise ValueError("noisy: give noise_variance (a fixed s2, as kde) or variance_scale (s2 = variance_scale x "
+                         f"max|T|, as akde), one of them, got {resolved['noise_variance']!r} and {resolved['variance_scale']!r}")
+    for name, value in resolved.items():
+        if value is None and (method, name) in (("noisy", "noise_variance"), ("noisy", "variance_scale"),
+                                                ("sp", "noise_std")):
+            continue
+        if isinstance(value, bool) and name != "bound":  # JSON's true would pass as the number 1
+            raise ValueError(f"{method}: {name} must be a number, not {value!r}")
+        if name == "n_bins" and not (isinstance(value, Integral) and 1 <= value <= MAX_BINS):
+            raise ValueError(f"{method}: n_bins must be a whole number from 1 to {MAX_BINS}, got {value!r}")
+        if name in _POSITIVE_RANGES:
+            low, high = _POSITIVE_RANGES[name]
+            if not (isinstance(value, Real) and low <= value <= high):
+                raise ValueError(f"{method}: {name} must be a number from {low:g} to {high:g}, got {value!r}")
+        if name in ("replicas", "marginal_replicas", "mc_samples") and method == "sp" and not (
+                isinstance(value, Integral) and 1 <= value <= MAX_REPLICAS):
+            raise ValueError(f"sp: {name} must be a whole number from 1 to {MAX_REPLICAS}, got {value!r}")
+        if name == "replicas" and method == "noisy" and not (
+                isinstance(value, Integral) and 4 <= value <= MAX_REPLICAS and value % 2 == 0):
+            raise ValueError(f"{method}: replicas must be an even whole number from 4 to {MAX_REPLICAS} (antithetic pairs, "
+                             f"two at least for a standard error), got {value!r}")
+        if name == "seed" and not (isinstance(value, Integral) and 0 <= value < 2**63):
+            raise ValueError(f"{method}: seed must be a whole number >= 0, got {value!r}")
+        if name == "bound" and value not in BOUNDS:
+            raise ValueError(f"{method}: bound must be one of {', '.join(BOUNDS)}, got {value!r}")
+        if name == "low" and value is not None and not (isinstance(value, Real) and math.isfinite(value)):
+            raise ValueError(f"{method}: low must be a finite number or None, got {value!r}")
+    if method == "sp":
+        _check_sp(resolved)
+    if method == "uniform":
+        lo, hi = resolved["lo"], resolved["hi"]
+        whole_run = [name for name, value in (("lo", lo), ("hi", hi)) if value in ("run_min", "run_max")]
+        if whole_run:
+            raise ValueError(f"uniform: {whole_run[0]}={resolved[whole_run[0]]!r} is the whole run's smallest or largest "
+                             "activity, which one layer-epoch's activity cannot tell: pass "
+                             "`ib_keras.estimate.table.resolve_run_values(params, run.activity)` (a table's params and the "
+                             "run file's activity), or numbers")
+        if not (isinstance(lo, Real) and math.isfinite(lo)):
+            raise ValueError(f"uniform: lo must be a finite number, got {lo!r}")
+        if hi != LAYER_MAX and not (isinstance(hi, Real) and math.isfinite(hi) and hi > lo):
+            raise ValueError(f"uniform: hi must be a finite number > lo ({lo}) or '{LAYER_MAX}', got {hi!r}")
+    return resolved
+
+
+def _check_sp(params: dict) -> None:
+    replicas, marginal, draws = params["replicas"], params["marginal_replicas"], params["mc_samples"]
+    if marginal > replicas:
+        raise ValueError(f"sp: marginal_replicas ({marginal}) must be at most replicas ({replicas})")
+    if draws % 4 or draws < 8 or draws // 4 > replicas:
+        raise ValueError(f"sp: mc_samples must be a multiple of 4 from 8 (four draws from each of two centres per input "
+                         f"at least, for a standard error) to 4 x replicas ({4 * replicas}), got {draws}")
+
+
+def method_defaults(method: str, params: dict) -> dict:
+    """The defaults of ``method`` under the parameters ``params`` a request sets: ``noisy`` given
+    variance_scale alone drops its default noise_variance, so that s2 is set one way."""
+    defaults = dict(METHODS[method])
+    if method == "noisy" and params.get("variance_scale") is not None and "noise_variance" not in params:
+        defaults["noise_variance"] = None
+    return defaults
+
+
+def check_finite(activity: np.ndarray) -> None:
+    """ValueError counting the NaN and inf values of ``activity``, if it holds any."""
+    bad = np.count_nonzero(~np.isfinite(activity))
+    if bad:
+        raise ValueError(f"activity has {bad} NaN or inf values of {activity.size}; the network diverged")
+
+
+def estimate_mi_many(
+    activity: np.ndarray, labels: np.ndarray, requests: Sequence[tuple[str, dict]]
+) -> list[Estimate]:
+    """Estimate (I(X;T), I(T;Y)) in bits for one layer at one epoch under several estimators.
+
+    Every ``kde``/``akde`` request shares one pass over the pairs of samples (their kernel
+    variances differ, the distances do not), so asking for several KDE settings together costs
+    far less than asking for each alone. A ``noisy`` request makes its own pass: all N x N
+    (input, centre) pairs, each with r/2 dot products and r exponentials, where the KDE pass has
+    N^2 / 2 pairs and one exponential per setting.
+
+    Args:
+        activity: (N, d) activity T of the layer's d units on the N distinct inputs; computed on
+            its float32 values, as recorded.
+        labels: (N,) integer labels Y, at least two classes.
+        requests: (method, params) pairs: a method of ``METHODS`` (see the module docstring)
+            and the parameters that override its defaults.
+
+    Returns:
+        One `Estimate` per request, in order: the pair (i_xt, i_ty) in bits, with standard errors
+        for ``noisy`` (NaN for the others).
+
+    Raises:
+        ValueError: NaN or inf activity, mismatched shapes, a single class, an unknown method or
+            parameter, or a bad parameter value (n_bins < 1, a variance <= 0, all-zero activity
+            for akde, an odd number of replicas, ...).
+    """
+    requests = [(method, resolve_params(method, **params)) for method, params in requests]
+    if any(method in NETWORK_METHODS for method, _ in requests):
+        raise ValueError("sp propagates the noise through the network's layers, so it needs the network, not one "
+                         "layer's activity: use estimate_sp, or the estimate stage on a run file")
+    activity = np.asarray(activity)
+    labels = np.asarray(labels)
+    if activity.ndim != 2 or activity.shape[0] == 0 or activity.shape[1] == 0:
+        raise ValueError(f"activity must be a non-empty (N, d) array, got shape {activity.shape}")
+    if labels.shape != (activity.shape[0],):
+        raise ValueError(f"labels must have shape ({activity.shape[0]},) to match activity, got {labels.shape}")
+    if not np.issubdtype(activity.dtype, np.number):
+        raise ValueError(f"activity must be numeric, got dtype {activity.dtype}")
+    activity = activity.astype(np.float32, copy=False)
+    check_finite(activity)
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"labels must be integers, got dtype {labels.dtype}")
+    values, classes = np.unique(labels, return_inverse=True)
+    if len(values) < 2:
+        raise ValueError(f"labels hold a single class ({values[0]}); I(T;Y) needs at least two")
+    classes = classes.astype(np.int64)
+    kde_positions = [k for k, (method, _) in enumerate(requests) if method in ("kde", "akde")]
+    results = {}
+    if kde_positions:
+        settings = [(_noise_variance(activity, *requests[k]), requests[k][1]["bound"]) for k in kde_positions]
+        results = dict(zip(kde_positions, kde_information(activity, classes, settings)))
+    for k, (method, params) in enumerate(requests):
+        if method == "noisy":
+            results[k] = mixture_information(activity, classes, _noise_variance(activity, method, params),
+                                             params["replicas"], params["seed"])
+        elif method in _BINNING:
+            results[k] = _BINNING[method](activity, classes, len(values), **params)
+    return [Estimate(*results[k]) for k in range(len(requests))]
+
+
+def estimate_mi(activity: np.ndarray, labels: np.ndarray, method: str, **params) -> Estimate:
+    """Estimate (I(X;T), I(T;Y)) in bits for one layer at one epoch: `estimate_mi_many` with
+    the one request (method, params). activity (N, d), labels (N,)."""
+    return estimate_mi_many(activity, labels, [(method, params)])[0]
+
+
+def estimate_sp(
+    x: np.ndarray,
+    kernels: Sequence[np.ndarray],
+    biases: Sequence[np.ndarray],
+    activations: Sequence[str],
+    labels: np.ndarray,
+    layer: int,
+    noise_std: float,
+    replicas: int = 64,
+    marginal_replicas: int = 8,
+    mc_samples: int = 8,
+    seed: int = 0,
+) -> Estimate:
+    """Sample propagation (Goldfeld et al. 2019): (I(X;T_l), I(T_l;Y)) in bits, with standard
+    errors, of layer ``layer`` of a noisy network T_l = f_l(T_{l-1} W_l + b_l) + N(0, s^2 I).
+
+    X is uniform over the N inputs. Each input is propagated ``replicas`` times with fresh draws of
+    the earlier layers' noise (`replica_centres`); T_l given X = x is then the mixture of N(c, s^2 I)
+    over x's replica centres c, and the estimate is that of `replica_mixture_information`:
+    ``mc_samples`` draws per input, the marginal with ``marginal_replicas`` centres of every other
+    input. The layer's own noise N(0, s^2 I) is counted for every layer, the output layer too (its
+    activity observed with noise s). For the first layer the replicas coincide and the estimate
+    is the ``noisy`` estimator's quantity at s2 = s^2. Cost: N^2 marginal_replicas mc_samples / 4
+    centre pairs, four exponentials each.
+
+    Args:
+        x: (N, features) inputs.
+        kernels, biases: each layer's (fan_in, units) kernel and (units,) bias at this epoch.
+        activations: each layer's activation name (hidden ones, then ``"softmax"``).
+        labels: (N,) integer labels, two classes at least.
+        layer: which layer (0 = the first hidden one).
+        noise_std: s > 0, in activity units.
+        replicas, marginal_replicas, mc_samples, seed: as ``METHODS["sp"]``; the same seed gives
+            the same estimate.
+
+    Raises ValueError for bad parameters, shapes, labels or non-finite activity.
+    """
+    params = resolve_params("sp", noise_std=noise_std, replicas=replicas, marginal_replicas=marginal_replicas,
+                            mc_samples=mc_samples, seed=seed)
+    if params["noise_std"] is None:
+        raise ValueError("sp: give noise_std, the network's noise standard deviation s > 0")
+    labels = np.asarray(labels)
+    if not np.issubdtype(labels.dtype, np.integer) or labels.shape != (len(x),):
+        raise ValueError(f"labels must be ({len(x)},) integers to match x, got {labels.shape} {labels.dtype}")
+    values, classes = np.unique(labels, return_inverse=True)
+    if len(values) < 2:
+        raise ValueError(f"labels hold a single class ({values[0]}); I(T;Y) needs at least two")
+    _check_sp_memory(len(x), [np.shape(x)[1], *(np.shape(kernel)[-1] for kernel in kernels[: layer + 1])], replicas)
+    centres = replica_centres(x, kernels, biases, activations, layer, noise_std, replicas,
+                              params["seed"])
+    check_finite(centres)
+    draws_seed = np.random.default_rng([params["seed"], DRAW_KEY, layer]).integers(2**63)
+    return Estimate(*replica_mixture_information(centres, classes.astype(np.int64), noise_std**2, marginal_replicas,
+                                                 mc_samples, int(draws_seed)))
+
+
+_SP_ARRAYS = 4  # (N, R, width) float32 arrays alive at once while propagating: h, S, the noise, the centres
+
+
+def _check_sp_memory(n: int, widths: list[int], replicas: int) -> None:
+    """ValueError, before anything is allocated, when propagating ``n`` inputs ``replicas`` times
+    through layers of these widths would take more memory than is available."""
+    needed = _SP_ARRAYS * 4 * n * replicas * max(widths)
+    available = available_memory()
+    if needed > available:
+        raise ValueError(f"sp: {replicas} replicas of {n} inputs through a layer of {max(widths)} units need about "
+                         f"{needed / 2**30:.1f} GiB of memory and {available / 2**30:.1f} GiB are available; use fewer "
+                         "replicas, or estimate a subsample (estimate --samples)")
+
+
+def within_between(activity: np.ndarray, labels: np.ndarray) -> float:
+    """How much same-class representations cluster: the mean squared distance between the
+    activity of two inputs of one class over that between inputs of different classes (ordered
+    pairs of distinct inputs; squared activity units cancel). 1: no clustering by class; towards
+    0: each class collapses to a point. NaN when there is no pair of one kind. activity (N, d),
+    labels (N,); in O(N d) from the class sums, accumulated in float64 (no float64 copy of a
+    float32 activity)."""
+    activity = np.asarray(activity)
+    if not np.issubdtype(activity.dtype, np.floating):
+        activity = activity.astype(np.float64)
+    activity = activity - activity.mean(axis=0, dtype=np.float64).astype(activity.dtype)  # the sums cancel less
+    _, classes = np.unique(np.asarray(labels), return_inverse=True)
+    norms = np.einsum("ij,ij->i", activity, activity, dtype=np.float64)
+    counts = np.bincount(classes).astype(np.float64)
+    sums = np.stack([activity[classes == c].sum(axis=0, dtype=np.float64) for c in range(len(counts))])
+    norm_sums = np.bincount(classes, weights=norms)
+    # sum over ordered pairs (i, j) of one set of ||t_i - t_j||^2 = 2 n sum ||t||^2 - 2 ||sum t||^2
+    within = float(np.sum(2 * counts * norm_sums - 2 * np.einsum("cj,cj->c", sums, sums)))
+    total = 2 * len(activity) * float(norms.sum()) - 2 * float(np.sum(sums.sum(axis=0) ** 2))
+    within_pairs = float(np.sum(counts * (counts - 1)))
+    between_pairs = len(activity) ** 2 - float(np.sum(counts**2))
+    if within_pairs == 0 or between_pairs == 0 or total - within <= 0:
+        return math.nan
+    return (within / within_pairs) / ((total - within) / between_pairs)

@@ -1,0 +1,177 @@
+"""The rows of one run file: every requested estimate of its layers and epochs, with the run's
+identity, metrics and layer statistics beside them (the table's columns, `ib_keras.estimate.table`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ib_keras.estimate.estimators import (NETWORK_METHODS, Estimate, check_finite, estimate_mi_many, estimate_sp,
+                                          within_between)
+from ib_keras.estimate.settings import (SAMPLES, EstimatorSpec, canonical_params, resolve_run_values,
+                                        stratified_subsample)
+from ib_keras.estimate.table import COLUMNS, IDENTITY, LATER, LAYER_COLUMNS, RUN_SETTINGS
+from ib_keras.networks.activations import STATELESS
+from ib_keras.runfile import LAYER_STATISTICS, METRICS, RunFileError, read_run
+
+
+def run_activation(run) -> str:
+    return run.config.get("activation", run.layers[0].activation)
+
+
+def run_identity(path: Path, run_hash: str, run) -> dict:
+    """The IDENTITY columns of ``run``'s rows."""
+    config = run.config
+    return {"run": str(path), "run_hash": run_hash, "activation": run_activation(run),
+            "l2": float(config.get("l2", 0.0)), "protocol": config.get("protocol"),
+            "dataset": config.get("dataset"), "hidden": ",".join(str(layer.units) for layer in run.layers[:-1]),
+            "trained_epochs": int(config.get("epochs", run.epochs[-1] if len(run.epochs) else 0)),
+            "split": config.get("split"), "split_seed": config.get("split_seed"),
+            "noise_std": float(config.get("noise_std", 0.0)), "seed": int(config.get("seed", -1))}
+
+
+def layer_information(
+    activity: np.ndarray, labels: np.ndarray, requests: list[tuple[str, dict]]
+) -> list[Estimate]:
+    """`estimate_mi_many` for one layer-epoch, activity (N, d), as the estimate stage asks it:
+    every estimator gives 0 bits for a constant layer."""
+    if activity.min() == activity.max():
+        # A constant (e.g. dead ReLU) layer carries no information under any estimator; aKDE
+        # alone could not say so, its noise variance variance_scale * max|T| being 0.
+        return [Estimate(0.0, 0.0, *[0.0 if method == "noisy" else np.nan] * 2) for method, _ in requests]
+    return estimate_mi_many(activity, labels, requests)
+
+
+def estimate_run(
+    path: Path, run_hash: str, specs: Sequence[EstimatorSpec], layers: Sequence[int] | None = None,
+    epochs: Sequence[int] | None = None,
+) -> pd.DataFrame:
+    """The rows of one run file for ``specs``: one per (estimator, epoch, layer), for the given
+    ``layers`` (default: every layer) and recorded ``epochs`` (default: every one). All specs of a
+    layer-epoch go to `estimate_mi_many` together, so its KDE settings share one pass over the
+    pairs.
+
+    Raises RunFileError for an unreadable or incomplete file and ValueError for bad activity;
+    the message names the file.
+    """
+    run = read_run(path)
+    if not run.complete:
+        raise RunFileError(f"{path}: incomplete run ({run.incomplete_reason()}); rerun its train command")
+    if not len(run.epochs):
+        raise RunFileError(f"{path}: no recorded epochs (its schedule was empty); train it again with epochs to record")
+    for layer, activity in enumerate(run.activity):  # first: run_max and the constant-layer shortcut assume it
+        diverged = np.flatnonzero(~np.isfinite(activity).all(axis=(1, 2)))
+        if len(diverged):
+            try:
+                check_finite(activity[diverged[0]])
+            except ValueError as error:
+                raise ValueError(f"{path}: epoch {run.epochs[diverged[0]]}, layer_{layer}: {error}") from error
+    samples = {spec.samples for spec in specs} - {None}
+    if len(samples) > 1:
+        raise ValueError(f"one estimate asks for one subsample size, got {sorted(samples)}")
+    # The layer's statistics, and run_max and run_min, are the whole run's whatever the subsample:
+    # every row of a (run, epoch, layer) carries the same statistics.
+    whole = run
+    if samples:
+        try:
+            run = _subsampled(run, stratified_subsample(run.y, samples.pop()))
+        except ValueError as error:
+            raise ValueError(f"{path}: --samples: {error}") from error
+    activation = run_activation(run)
+    requested = [spec.params_for(activation) for spec in specs]
+    requests = [(spec.method, {name: value for name, value in resolve_run_values(params, whole.activity).items()
+                               if name != SAMPLES}) for spec, params in zip(specs, requested)]
+    by_layer = [k for k, spec in enumerate(specs) if spec.method not in NETWORK_METHODS]
+    by_network = [k for k, spec in enumerate(specs) if spec.method in NETWORK_METHODS]
+    if by_network:
+        _check_network_estimable(run, path)
+    rows = []
+    for layer in range(len(run.activity)) if layers is None else layers:
+        activity = run.activity[layer]
+        for e, epoch in enumerate(run.epochs):
+            if epochs is not None and epoch not in epochs:
+                continue
+            try:
+                estimates = dict(zip(by_layer, layer_information(activity[e], run.y, [requests[k] for k in by_layer])))
+                estimates.update({k: _sp_information(run, e, layer, requests[k][1]) for k in by_network})
+            except ValueError as error:
+                raise ValueError(f"{path}: epoch {epoch}, layer_{layer}: {error}") from error
+            estimates = [estimates[k] for k in range(len(specs))]
+            metrics = [run.metrics[name][e] for name in METRICS]
+            statistics = [float(whole.activity[layer][e].max()),
+                          *(getattr(run, name)[e, layer] for name in LAYER_STATISTICS),
+                          within_between(whole.activity[layer][e], whole.y)]
+            for spec, params, estimate in zip(specs, requested, estimates):
+                rows.append((epoch, layer, activity.shape[2], spec.method, canonical_params(params), *estimate,
+                             estimate.i_xt_se, estimate.i_ty_se, *metrics, *statistics))
+    table = pd.DataFrame(rows, columns=COLUMNS[len(IDENTITY):])
+    for position, (name, value) in enumerate(run_identity(path, run_hash, run).items()):
+        table.insert(position, name, value)
+    return table
+
+
+def _subsampled(run, rows: np.ndarray):
+    """``run`` cut to the inputs ``rows``: x, y and every layer's activity."""
+    return replace(run, x=run.x[rows], y=run.y[rows], activity=[activity[:, rows] for activity in run.activity])
+
+
+def _check_network_estimable(run, path: Path) -> None:
+    """ValueError unless ``sp`` can propagate noise through ``run``: it needs every recorded
+    epoch's kernels and biases, and stateless activations."""
+    if run.kernels is None:
+        raise ValueError(f"{path}: sp needs every recorded epoch's kernels and biases, which this file does not keep "
+                         "(written before they were kept; or the model is not a chain of Dense layers, with a "
+                         "BatchNormalization, a separate activation or another layer sp does not model, so its "
+                         "parameters alone do not give its activity); estimate it with the other estimators")
+    unsupported = sorted({layer.activation for layer in run.layers} - set(STATELESS))
+    if unsupported:
+        raise ValueError(f"{path}: sp cannot propagate through {', '.join(unsupported)} (its parameters are not "
+                         "recorded); estimate it with the other estimators")
+
+
+def _sp_information(run, e: int, layer: int, params: dict) -> Estimate:
+    """``sp`` on ``run``'s recorded epoch index ``e``; noise_std None: the run's own noise."""
+    noise_std = params["noise_std"] if params["noise_std"] is not None else run.config.get("noise_std", 0.0)
+    if not noise_std:
+        raise ValueError("sp: a deterministic network (its config has no noise_std); give sp:noise_std=S to "
+                         "estimate it as a noisy network of noise S")
+    return estimate_sp(run.x, [kernel[e] for kernel in run.kernels], [bias[e] for bias in run.biases],
+                       [spec.activation for spec in run.layers], run.y, layer, noise_std, params["replicas"],
+                       params["marginal_replicas"], params["mc_samples"], params["seed"])
+
+
+def fill_later(table: pd.DataFrame, hashes: dict[Path, str]) -> pd.DataFrame:
+    """``table`` with the LATER columns that a table from before them lacks filled in from the run
+    files, for rows of the files' current content (``hashes``) only; nothing is re-estimated."""
+    current = table["run_hash"] == table["run"].map({str(path): digest for path, digest in hashes.items()})
+    # within_between is NaN for a constant layer: only a run none of whose rows has it lacks it
+    unclustered = table.groupby("run")["within_between"].transform(lambda column: column.isna().all())
+    lacking = current & (table[[*LAYER_COLUMNS, "noise_std"]].isna().any(axis=1) | unclustered)
+    if not lacking.any():
+        return table
+    found = []
+    for run_path in table.loc[lacking, "run"].unique():
+        try:
+            run = read_run(run_path)
+        except RunFileError:
+            continue
+        maxima = np.array([activity.max(axis=(1, 2)) for activity in run.activity]).T  # (E, L)
+        clustering = np.array([[within_between(a, run.y) for a in activity] for activity in run.activity]).T
+        epochs, layers = maxima.shape
+        values = {"run": run_path, "epoch": np.repeat(run.epochs, layers), "layer": np.tile(np.arange(layers), epochs),
+                  "max_activity": maxima.ravel(), **{name: getattr(run, name).ravel() for name in LAYER_STATISTICS},
+                  "within_between": clustering.ravel()}
+        identity = run_identity(Path(run_path), hashes[Path(run_path)], run)
+        found.append(pd.DataFrame({**values, **{column: identity[column] for column in RUN_SETTINGS}}))
+    if not found:
+        return table
+    known = pd.concat(found, ignore_index=True).set_index(["run", "epoch", "layer"])
+    wanted = pd.MultiIndex.from_frame(table.loc[lacking, ["run", "epoch", "layer"]])
+    table = table.astype({column: object for column in RUN_SETTINGS})
+    for column in LATER:
+        table.loc[lacking, column] = known[column].reindex(wanted).to_numpy()
+    return table.infer_objects()

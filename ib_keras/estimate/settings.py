@@ -1,0 +1,139 @@
+"""Estimator settings as the command line and the table give them: ``"akde:variance_scale=0.01"``
+parsed and checked, defaults per activation, ``run_max``-style values resolved on a run, and the
+seeded, class-stratified subsample of ``--samples``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from numbers import Real
+
+import numpy as np
+
+from ib_keras.estimate.estimators import LAYER_MAX, METHODS, method_defaults, resolve_params
+
+RUN_MAX, RUN_MIN = "run_max", "run_min"  # the largest / smallest activity anywhere in the run
+
+
+# Shwartz-Ziv & Tishby's fixed range for the bounded activations; the others span the run.
+_UNIFORM_RANGES = {"tanh": (-1.0, 1.0), "softsign": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}
+
+
+# The authors' lowest EBAB edge (their code): 0 for ReLU and softplus, -1.000001 for tanh and
+# ELU; elsewhere the layer's minimum activity.
+_EBAB_LOW = {"relu": 0.0, "softplus": 0.0, "tanh": -1.000001, "elu": -1.000001}
+
+
+@dataclass(frozen=True)
+class EstimatorSpec:
+    """An estimator and the parameters the user set; the rest default per activation. ``samples``
+    K: estimated on a class-stratified subsample of K inputs (`stratified_subsample`), a
+    parameter of the table's rows like the others."""
+
+    method: str
+    params: tuple[tuple[str, object], ...] = ()
+    samples: int | None = None
+
+    def params_for(self, activation: str) -> dict:
+        """Every parameter for a run of ``activation``, with ``run_max``-style values unresolved
+        (and ``samples`` when set)."""
+        defaults = {}
+        if self.method == "uniform":
+            lo, hi = _UNIFORM_RANGES.get(activation, (RUN_MIN, RUN_MAX))
+            defaults = {"lo": lo, "hi": hi}
+        elif self.method == "ebab":
+            defaults = {"low": _EBAB_LOW.get(activation)}
+        subsample = {SAMPLES: self.samples} if self.samples is not None else {}
+        return {**method_defaults(self.method, dict(self.params)), **defaults, **dict(self.params), **subsample}
+
+    def __str__(self) -> str:
+        subsample = [f"{SAMPLES}={self.samples}"] if self.samples is not None else []
+        return ":".join([self.method, *(f"{name}={value}" for name, value in self.params), *subsample])
+
+
+SAMPLES = "samples"
+
+
+SUBSAMPLE_SEED = 0
+
+
+def stratified_subsample(labels: np.ndarray, samples: int, seed: int = SUBSAMPLE_SEED) -> np.ndarray:
+    """Sorted indices of ``samples`` of the N inputs, each class keeping its share (largest
+    remainders) and at least one input, drawn without replacement by ``default_rng([seed,
+    samples])``: the same K always picks the same inputs. ValueError unless the number of classes
+    <= K <= N."""
+    labels = np.asarray(labels)
+    classes, counts = np.unique(labels, return_counts=True)
+    if not max(2, len(classes)) <= samples <= len(labels):
+        raise ValueError(f"samples must be from {max(2, len(classes))} (one input of each of the {len(classes)} "
+                         f"classes) to the run's {len(labels)} inputs, got {samples}")
+    quotas = counts * samples / len(labels)
+    kept = np.maximum(np.floor(quotas).astype(np.int64), 1)
+    if kept.sum() > samples:  # the classes raised to one input take theirs from the largest quotas
+        for _ in range(kept.sum() - samples):
+            kept[np.argmax(np.where(kept > 1, kept - quotas, -np.inf))] -= 1
+    kept[np.argsort(kept - quotas)[: samples - kept.sum()]] += 1  # the largest remainders first
+    rng = np.random.default_rng([seed, samples])
+    chosen = [rng.choice(np.flatnonzero(labels == c), k, replace=False) for c, k in zip(classes, kept)]
+    return np.sort(np.concatenate(chosen))
+
+
+def parse_estimators(text: str) -> list[EstimatorSpec]:
+    """Parse ``"ebab,akde:variance_scale=0.01,uniform:hi=layer_max"`` into specs.
+
+    Values are read as JSON where they parse (numbers, null), as text otherwise. Raises
+    ValueError naming an unknown estimator or parameter.
+    """
+    specs = []
+    for token in filter(None, (t.strip() for t in text.split(","))):
+        method, *assignments = token.split(":")
+        params = []
+        for assignment in assignments:
+            name, equals, value = assignment.partition("=")
+            if not equals:
+                raise ValueError(f"'{assignment}' in '{token}' is not name=value")
+            if name in dict(params):
+                raise ValueError(f"'{token}' sets {name} twice; give each parameter once")
+            try:
+                params.append((name, json.loads(value)))
+            except json.JSONDecodeError:
+                params.append((name, value))
+        spec = EstimatorSpec(method, tuple(params))
+        _check(spec)
+        specs.append(spec)
+    if not specs:
+        raise ValueError("no estimators given")
+    return specs
+
+
+def _check(spec: EstimatorSpec) -> None:
+    """Validate a spec as far as it can be before a run is read (run_max etc. stand in as 1)."""
+    if spec.method not in METHODS:
+        raise ValueError(f"unknown estimator '{spec.method}'; valid estimators: {', '.join(METHODS)}")
+    stand_ins = {RUN_MIN: 0.0, RUN_MAX: 1.0}
+    given = spec.params_for("relu")
+    for name in ("lo", "hi"):
+        if isinstance(given.get(name), str) and given[name] not in (*stand_ins, LAYER_MAX):
+            raise ValueError(f"{spec.method}: {name} must be a finite number, '{RUN_MIN}' or '{RUN_MAX}' (the run's "
+                             f"smallest or largest activity){' or ' + repr(LAYER_MAX) if name == 'hi' else ''}, "
+                             f"got {given[name]!r}")
+    params = {name: stand_ins.get(value, value) if isinstance(value, str) else value for name, value in given.items()}
+    if given.get("hi") == RUN_MAX and isinstance(params["lo"], Real) and params["lo"] >= 1.0:
+        params["hi"] = params["lo"] + 1.0  # only the run can tell whether run_max > lo
+    resolve_params(spec.method, **params)
+
+
+def canonical_params(params: dict) -> str:
+    """The ``params`` column's text for a parameter dict: JSON with sorted keys."""
+    return json.dumps(params, sort_keys=True)
+
+
+def resolve_run_values(params: dict, activity: Sequence[np.ndarray]) -> dict:
+    """``params`` (as a table's ``params`` column holds them) with ``run_max`` and ``run_min``
+    replaced by the largest and smallest value of the run's ``activity`` (every layer's (E, N, d)
+    array, as `read_run` gives them): what the estimate stage passes to `estimate_mi`."""
+    extremes = {RUN_MAX: lambda: max(float(a.max()) for a in activity),
+                RUN_MIN: lambda: min(float(a.min()) for a in activity)}
+    return {name: extremes[value]() if isinstance(value, str) and value in extremes else value
+            for name, value in params.items()}

@@ -1,0 +1,79 @@
+"""The paper's 12-10-7-5-4-3-2 network (or any widths), built as one Keras model holding K independent copies."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import keras
+from keras import ops
+
+from ib_keras.networks.activations import OUTPUT_ACTIVATION, check_activation
+from ib_keras.networks.initializers import MemberGlorotUniform, MemberTruncatedNormal
+from ib_keras.networks.layers import EnsembleDense, EnsembleNoise
+from ib_keras.networks.protocols import (DEFAULT_PROTOCOL, GLOROT_UNIFORM, HIDDEN_UNITS, N_CLASSES, get_protocol,
+                                         kernel_stddevs)
+
+BATCH_SIZE = 256  # the default protocol's; each protocol carries its own
+_OPTIMIZERS = {"adam": keras.optimizers.Adam}  # a protocol's optimizer by name
+
+
+@keras.saving.register_keras_serializable(package="ib_keras")
+def ensemble_crossentropy(y_true, y_pred):
+    """Categorical cross-entropy (nats) summed over members: (batch, K, C) -> (batch,).
+
+    Averaged over the batch by Keras, the loss is the sum of the members' own mean losses, so
+    each member's gradient is exactly its gradient when trained alone.
+    """
+    return ops.sum(keras.losses.categorical_crossentropy(y_true, y_pred), axis=-1)
+
+
+def build_ensemble(
+    activation: str,
+    seeds: Sequence[int],
+    l2: float = 0.0,
+    protocol: str = DEFAULT_PROTOCOL,
+    input_dim: int = 12,
+    hidden: Sequence[int] = HIDDEN_UNITS,
+    n_classes: int = N_CLASSES,
+    noise_std: float = 0.0,
+) -> keras.Model:
+    """A compiled model of ``len(seeds)`` independent networks, member k initialised from seeds[k].
+
+    Input (batch, K, input_dim), output (batch, K, n_classes) softmax probabilities, through
+    hidden layers of the given widths (the paper's 10-7-5-4-3 by default) that use
+    ``activation``; kernels are initialised by the protocol's rules (`ib_keras.networks.protocols`) with zero
+    biases. ``l2`` adds l2 * sum ||W||^2 / 2 over hidden kernels (not biases, not the output layer).
+    Compiled with the protocol's optimizer (Adam) and learning rate, and `ensemble_crossentropy`.
+    ``noise_std`` s > 0 makes noisy networks (Goldfeld et al., ICML 2019): an `EnsembleNoise`
+    adds N(0, s^2) to every hidden unit after its activation, in training only.
+    """
+    check_activation(activation)
+    if not seeds:
+        raise ValueError("need at least one seed")
+    if l2 < 0:
+        raise ValueError(f"l2 must be >= 0, got {l2}")
+    if not 0 <= noise_std < math.inf:
+        raise ValueError(f"noise_std must be a finite number >= 0, got {noise_std}")
+    members = len(seeds)
+    inputs = keras.Input((members, input_dim), name="x")
+    h = inputs
+    chosen = get_protocol(protocol)
+    stddevs = kernel_stddevs(activation, protocol, input_dim, hidden, n_classes)
+    for layer, (units, stddev) in enumerate(zip((*hidden, n_classes), stddevs)):
+        is_hidden = layer < len(hidden)
+        glorot = not is_hidden and chosen.output_init == GLOROT_UNIFORM
+        h = EnsembleDense(
+            units,
+            members=members,
+            activation=activation if is_hidden else OUTPUT_ACTIVATION,
+            kernel_initializer=MemberGlorotUniform(seeds, layer) if glorot else MemberTruncatedNormal(stddev, seeds, layer),
+            # Keras' L2(c) adds c * sum(W^2), so c = l2 / 2 gives the paper's penalty.
+            kernel_regularizer=keras.regularizers.L2(l2 / 2) if is_hidden and l2 > 0 else None,
+            name=f"layer_{layer}",
+        )(h)
+        if is_hidden and noise_std > 0:
+            h = EnsembleNoise(noise_std, seeds, layer, name=f"noise_{layer}")(h)
+    model = keras.Model(inputs, h, name=f"{activation}_x{members}")
+    model.compile(optimizer=_OPTIMIZERS[chosen.optimizer](chosen.learning_rate), loss=ensemble_crossentropy)
+    return model

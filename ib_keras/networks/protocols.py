@@ -1,0 +1,149 @@
+"""Training protocols: everything a published set-up fixes, with the source of each value.
+
+- ``chelombiev`` (default): Chelombiev, Houghton & O'Donnell (2019).
+- ``shwartz-ziv``: Shwartz-Ziv & Tishby (2017), ``ravidziv/IDNNs``.
+- ``saxe``: Saxe et al. (2018), ``artemyk/ibsgd``.
+
+A protocol's schedule is written in its code's own epoch numbering and turned into this project's
+states (epoch e = the state after e epochs) by ``recorded_at``: IDNNs records at the *start* of
+epoch e (the state after e epochs), ibsgd's ``LoggingReporter`` at the *end* of Keras epoch k (the
+state after k + 1 epochs). Values were read from the original codes (never copied); ``sources``
+names the file and line of each.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ib_keras.networks.activations import init_gain
+from ib_keras.networks.schedules import idnns_epochs, log_spaced_epochs, saxe_epochs
+
+HIDDEN_UNITS = (10, 7, 5, 4, 3)  # the paper's network, 12-10-7-5-4-3-2
+N_CLASSES = 2
+TRUNCATED_NORMAL = "truncated_normal"  # the protocol's stddev rule, truncated at two stddev
+GLOROT_UNIFORM = "glorot_uniform"  # Keras' Dense default: U(-a, a), a = sqrt(6 / (fan_in + units))
+SHUFFLED = "shuffled"  # a new permutation of the training rows every epoch, from the network's seed
+FIXED = "fixed"  # the training rows in file order, the same minibatches every epoch
+START, END = "start", "end"
+NOISE_STD_RANGE = (1e-15, 1e15)  # a noisy network's s (train --noise-std; sp reads it from the run)
+
+DEFAULT_PROTOCOL = "chelombiev"
+IDNNS = "ravidziv/IDNNs"
+IBSGD = "artemyk/ibsgd"
+_IDNNS_PARAMS = f"{IDNNS} idnns/networks/network_paramters.py (c4abb1d), get_default_parser"
+_IBSGD_SAVE = f"{IBSGD} IBnet_SaveActivations.ipynb"
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """A published training set-up.
+
+    ``kernel_stddev(activation, fan_in, units)`` is the stddev of the TruncatedNormal(0, stddev)
+    of every hidden kernel, and of the output kernel when ``output_init`` is ``truncated_normal``;
+    biases start at zero. ``schedule(total_epochs)`` gives the recorded epochs in the protocol's
+    own numbering, read at the ``recorded_at`` of each.
+    """
+
+    name: str
+    epochs: int
+    batch_size: int
+    optimizer: str
+    learning_rate: float
+    kernel_stddev: Callable[[str, int, int], float]
+    output_init: str
+    split: str
+    minibatch_order: str
+    schedule: Callable[[int], np.ndarray]
+    recorded_at: str
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    def record_epochs(self, total_epochs: int) -> np.ndarray:
+        """The states recorded in a run of ``total_epochs`` epochs (sorted int64, each <= total)."""
+        states = self.schedule(total_epochs) + (1 if self.recorded_at == END else 0)
+        return states[states <= total_epochs].astype(np.int64)
+
+
+PROTOCOLS = {
+    "chelombiev": Protocol(
+        "chelombiev", epochs=8000, batch_size=256, optimizer="adam", learning_rate=4e-4,
+        kernel_stddev=lambda activation, fan_in, units: init_gain(activation) / math.sqrt(fan_in),
+        output_init=TRUNCATED_NORMAL, split="random", minibatch_order=SHUFFLED,
+        schedule=log_spaced_epochs, recorded_at=START,
+        sources={
+            "epochs, batch size, optimizer, learning rate": "Chelombiev et al. (2019), Section 3",
+            "kernels": "Chelombiev et al. (2019): g / sqrt(fan_in), g by activation (ib-keras's reading)",
+            "split, order, schedule": "ib-keras: a random 80/20 split, shuffled minibatches, 0 and 75 "
+                                      "log-spaced epochs (the paper does not list its epochs)",
+        },
+    ),
+    "shwartz-ziv": Protocol(
+        "shwartz-ziv", epochs=8000, batch_size=512, optimizer="adam", learning_rate=4e-4,
+        kernel_stddev=lambda activation, fan_in, units: 1.0 / math.sqrt(fan_in),
+        output_init=TRUNCATED_NORMAL, split="first", minibatch_order=FIXED,
+        schedule=idnns_epochs, recorded_at=START,
+        sources={
+            "batch size 512": f"{_IDNNS_PARAMS}, lines 20-21",
+            "learning rate 0.0004": f"{_IDNNS_PARAMS}, lines 24-25",
+            "epochs 8000": f"{_IDNNS_PARAMS}, lines 33-34",
+            "training set 80 %": f"{_IDNNS_PARAMS}, lines 41-42 (inds [80]); "
+                                 f"{IDNNS} idnns/networks/utils.py, data_shuffle (shuffle_data=False: first rows)",
+            "400 log-spaced points": f"{_IDNNS_PARAMS}, lines 53-54; schedule: {IDNNS} "
+                                     "idnns/networks/information_network.py (84993fe), lines 44-46",
+            "Adam; kernels TruncatedNormal(0, 1/sqrt(fan_in)), zero biases, softmax output alike":
+                f"{IDNNS} idnns/networks/model.py (c7b75c2), Model.initilizae_layer and optimize",
+            "fixed minibatch order; activity at the start of a recorded epoch, on all inputs":
+                f"{IDNNS} idnns/networks/network.py (c7b75c2), train_network (batch_points, `if j in indexes` "
+                "before the minibatch loop) and exctract_activity",
+        },
+    ),
+    "saxe": Protocol(
+        "saxe", epochs=10000, batch_size=256, optimizer="adam", learning_rate=4e-4,
+        kernel_stddev=lambda activation, fan_in, units: 1.0 / math.sqrt(units),
+        output_init=GLOROT_UNIFORM, split="random", minibatch_order=SHUFFLED,
+        schedule=saxe_epochs, recorded_at=END,
+        sources={
+            "batch size 256, learning rate 0.0004, epochs 10000": f"{_IBSGD_SAVE}, first cell (cfg)",
+            "hidden kernels TruncatedNormal(0, 1/sqrt(units)), zero biases; softmax layer with Keras' "
+            "default initialiser (glorot_uniform); Adam": f"{_IBSGD_SAVE}, second cell",
+            "model.fit (shuffles every epoch); recorded epochs (do_report)": f"{_IBSGD_SAVE}, third cell",
+            "recorded at the end of an epoch (on_epoch_end)": f"{IBSGD} loggingreporter.py, on_epoch_end",
+            "random 80/20 split": f"{_IBSGD_SAVE}, first cell (utils.get_IB_data: a stored random split of var_u)",
+        },
+    ),
+}
+
+
+def record_schedule(protocol: str, epochs: int, record_points: int | None = None) -> np.ndarray:
+    """The epochs a run of ``epochs`` epochs records (sorted int64): ``record_points`` log-spaced
+    ones when given, else the protocol's schedule. ValueError for an unknown protocol."""
+    if record_points is not None:
+        return log_spaced_epochs(epochs, record_points)
+    return get_protocol(protocol).record_epochs(epochs)
+
+
+def get_protocol(name: str) -> Protocol:
+    """The protocol called ``name``; ValueError listing the valid names otherwise."""
+    if name not in PROTOCOLS:
+        raise ValueError(f"unknown protocol '{name}'; valid protocols: {', '.join(PROTOCOLS)}")
+    return PROTOCOLS[name]
+
+
+def glorot_uniform_limit(fan_in: int, units: int) -> float:
+    """Half-width a of Glorot's uniform initialiser U(-a, a)."""
+    return math.sqrt(6.0 / (fan_in + units))
+
+
+def kernel_stddevs(activation: str, protocol: str = DEFAULT_PROTOCOL, input_dim: int = 12,
+                   hidden: Sequence[int] = HIDDEN_UNITS, n_classes: int = N_CLASSES) -> list[float]:
+    """Each layer's initial kernel stddev under ``protocol``: of the TruncatedNormal before its
+    truncation at two stddev, or for a Glorot-uniform output layer its U(-a, a)'s, a / sqrt(3)."""
+    chosen = get_protocol(protocol)
+    widths = (input_dim, *hidden, n_classes)
+    stddevs = [chosen.kernel_stddev(activation, fan_in, units) for fan_in, units in zip(widths, widths[1:])]
+    if chosen.output_init == GLOROT_UNIFORM:
+        stddevs[-1] = glorot_uniform_limit(widths[-2], n_classes) / math.sqrt(3.0)
+    return stddevs

@@ -1,0 +1,121 @@
+"""The run file's layout, its paths and the record of one read file (`Run`).
+
+Layout (``schema_version`` 1)::
+
+    <out>/<activation>[_l2-<lambda>]/seed-<NNN>.h5
+    /                         attrs: schema_version, complete (bool), config (JSON)
+    /x (N, 12) float32   /y (N,) int64   /train_idx (n_train,) int64   /test_idx (n_test,) int64
+    /schedule (S,) int64      the epochs the run is to record (files from before it: its config's)
+    /epochs (E,) int64
+    /activations/layer_<i>    (E, N, units) float32, attrs units, activation
+    /metrics/train_loss, train_accuracy, test_loss, test_accuracy   (E,) float64
+    /weights_norm, /grad_mean, /grad_std   (E, L) float64
+    /kernels/layer_<i> (E, fan_in, units) float32, /biases/layer_<i> (E, units) float32
+                              each recorded epoch's parameters, so that a noisy network's noise can be
+                              propagated afterwards (`ib_keras.estimate.estimators.estimate_sp`); files from
+                              before them, and a recorder of a model whose layers are not all
+                              (fan_in, units) Dense kernels, have none
+
+The file is written in HDF5's single-writer/multiple-reader (SWMR) mode, one epoch per chunk,
+flushed after every epoch, so a writer killed at any instant leaves every flushed epoch readable.
+Until ``complete`` is set such a file opens only with ``h5py.File(path, "r", swmr=True)``, and
+its whole epochs are the rows that every growing dataset has (a writer killed while flushing may
+have extended some datasets and not the others); `read_run` does both itself. A file is
+complete when its ``complete`` attribute is set and its recorded epochs are its schedule.
+
+Every dataset carries HDF5's Fletcher-32 checksum of each chunk (files written before it have
+none and still read), which HDF5 verifies on every read: a file damaged on disk is reported, not
+read as numbers. `read_run` also checks the config's field types, the labels against the number
+of classes, the indices against N and the epochs for order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+METRICS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
+LAYER_STATISTICS = ("weights_norm", "grad_mean", "grad_std")
+
+
+class RunFileError(ValueError):
+    """A run file is missing, unreadable or not of this schema; the message names file and fix."""
+
+
+
+class ForeignFileError(RunFileError):
+    """A readable file that this ib_keras did not write: another program's HDF5, another schema."""
+
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One recorded Dense layer: its width and the nonlinearity its activity comes after."""
+
+    units: int
+    activation: str
+
+
+@dataclass
+class Run:
+    """The contents of one run file, cut to its recorded epochs (E of them).
+
+    ``activity[i]`` is layer i's (E, N, units) float32 activity, hidden layers first, then the
+    output layer's softmax probabilities; None when read with ``activity=False``.
+    """
+
+    path: Path
+    config: dict
+    finished: bool  # the ``complete`` attribute: training ran to its end
+    x: np.ndarray
+    y: np.ndarray
+    train_idx: np.ndarray
+    test_idx: np.ndarray
+    epochs: np.ndarray
+    layers: list[LayerSpec]
+    metrics: dict[str, np.ndarray]
+    weights_norm: np.ndarray
+    grad_mean: np.ndarray
+    grad_std: np.ndarray
+    activity: list[np.ndarray] | None
+    schedule: np.ndarray | None = None  # the epochs to record; None when neither file nor config says
+    kernels: list[np.ndarray] | None = None  # layer i's (E, fan_in, units); None: not recorded, or not read
+    biases: list[np.ndarray] | None = None  # layer i's (E, units)
+
+    @property
+    def complete(self) -> bool:
+        """Training finished (the file says so) and every scheduled epoch is recorded."""
+        return self.finished and (self.schedule is None or np.array_equal(self.epochs, self.schedule))
+
+    def incomplete_reason(self) -> str:
+        """Why the run is not complete, in words for a message ('' when it is)."""
+        if self.complete:
+            return ""
+        if self.finished:
+            return (f"marked complete but holds {len(self.epochs)} of the {len(self.schedule)} epochs its "
+                    "schedule records")
+        return "training was interrupted"
+
+
+def config_dir(out: str | Path, activation: str, l2: float = 0.0) -> Path:
+    """``<out>/<activation>`` or ``<out>/<activation>_l2-<lambda>`` for a regularised run."""
+    return Path(out) / (f"{activation}_l2-{l2:g}" if l2 > 0 else activation)
+
+
+def run_path(out: str | Path, activation: str, l2: float, seed: int) -> Path:
+    """The file of network ``seed`` of one configuration: ``.../seed-<NNN>.h5``."""
+    return config_dir(out, activation, l2) / f"seed-{seed:03d}.h5"
+
+
+def run_file_bytes(n_samples: int, layer_units: Sequence[int], n_epochs: int, input_dim: int = 12) -> int:
+    """Upper bound, in bytes, of one run file (activity stored uncompressed), with the kernels and
+    biases of layers fed by ``input_dim`` inputs."""
+    widths = [input_dim, *layer_units]
+    parameters = sum((fan_in + 1) * units for fan_in, units in zip(widths, widths[1:]))
+    per_epoch = 4 * (n_samples * sum(layer_units) + parameters) \
+        + 8 * (len(METRICS) + 1 + len(LAYER_STATISTICS) * len(layer_units))
+    return n_epochs * per_epoch + 8 * 16 * n_samples + 64 * 1024

@@ -1,0 +1,167 @@
+"""RunWriter: a run file created, grown one flushed epoch at a time, and marked complete.
+
+The file is written in HDF5's single-writer/multiple-reader (SWMR) mode, one epoch per chunk,
+flushed after every epoch, so a writer killed at any instant leaves every flushed epoch readable
+(`ib_keras.runfile.reader.read_run` reads it).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from ib_keras.runfile.checksums import ACTIVITY_FILTERS, CHECKSUM, encode_chunk
+from ib_keras.runfile.schema import LAYER_STATISTICS, METRICS, SCHEMA_VERSION, LayerSpec
+
+_SERIES_CHUNK = 256  # epochs per chunk of the small per-epoch series
+_UPDATE_WAIT = 60.0  # seconds a finished run waits for readers to let go of its file
+
+
+class RunWriter:
+    """Creates one run file and appends recorded epochs to it, each flushed to disk at once.
+
+    Args:
+        path: the file to create (its directory is made); an existing file is replaced.
+        x, y: (N, features) inputs and (N,) labels the activity is recorded on.
+        train_idx, test_idx: rows of x used for training and testing.
+        layers: the recorded layers, in order.
+        config: JSON-serialisable description of the run, stored as the ``config`` attribute.
+        schedule: the epochs that will be appended (sorted); the file is complete once they all are.
+        fan_ins: each layer's kernel rows, to keep every recorded epoch's kernels and biases
+            (None: not kept).
+    """
+
+    def __init__(self, path, x, y, train_idx, test_idx, layers: Sequence[LayerSpec], config: dict,
+                 schedule: Sequence[int], fan_ins: Sequence[int] | None = None):
+        self.path = Path(path)
+        self._layers = list(layers)
+        self._fan_ins = None if fan_ins is None else [int(fan_in) for fan_in in fan_ins]
+        with _writing(self.path):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._create(x, y, train_idx, test_idx, config, schedule)
+
+    def _create(self, x, y, train_idx, test_idx, config: dict, schedule: Sequence[int]) -> None:
+        n = len(x)
+        f = self._file = h5py.File(self.path, "w", libver="latest")
+        f.attrs["schema_version"] = SCHEMA_VERSION
+        f.attrs["complete"] = False
+        f.attrs["config"] = json.dumps(config, sort_keys=True)
+        for name, values, dtype in (("x", x, np.float32), ("y", y, np.int64), ("train_idx", train_idx, np.int64),
+                                    ("test_idx", test_idx, np.int64), ("schedule", schedule, np.int64)):
+            f.create_dataset(name, data=np.asarray(values, dtype=dtype), **CHECKSUM)
+        self._series = {"epochs": self._growing("epochs", (), np.int64)}
+        for name in METRICS:
+            self._series[name] = self._growing(f"metrics/{name}", (), np.float64)
+        for name in LAYER_STATISTICS:
+            self._series[name] = self._growing(name, (len(self._layers),), np.float64)
+        self._activity = []
+        for i, layer in enumerate(self._layers):
+            dataset = f.create_dataset(
+                f"activations/layer_{i}",
+                shape=(0, n, layer.units),
+                maxshape=(None, n, layer.units),
+                chunks=(1, n, layer.units),
+                dtype=np.float32,
+                **ACTIVITY_FILTERS,
+            )
+            dataset.attrs["units"] = layer.units
+            dataset.attrs["activation"] = layer.activation
+            self._activity.append(dataset)
+        self._parameters = []
+        for i, (layer, fan_in) in enumerate(zip(self._layers, self._fan_ins or [])):
+            self._parameters += [self._growing(f"kernels/layer_{i}", (fan_in, layer.units), np.float32),
+                                 self._growing(f"biases/layer_{i}", (layer.units,), np.float32)]
+        f.swmr_mode = True  # from here on the file stays readable whatever happens to the writer
+
+    def _growing(self, name: str, row_shape: tuple, dtype) -> h5py.Dataset:
+        return self._file.create_dataset(
+            name, shape=(0, *row_shape), maxshape=(None, *row_shape), chunks=(_SERIES_CHUNK, *row_shape), dtype=dtype,
+            **CHECKSUM,
+        )
+
+    def append(
+        self,
+        epoch: int,
+        activity: Sequence[np.ndarray],
+        metrics: dict[str, float],
+        weights_norm: np.ndarray,
+        grad_mean: np.ndarray,
+        grad_std: np.ndarray,
+        kernels: Sequence[np.ndarray] = (),
+        biases: Sequence[np.ndarray] = (),
+    ) -> None:
+        """Add one epoch: per-layer (N, units) activity, the four metrics, (L,) statistics, and
+        when the writer keeps them per-layer (fan_in, units) kernels and (units,) biases.
+        ``/epochs`` grows last, so a reader never sees an epoch without its data."""
+        row = len(self._series["epochs"])
+        parameters = [value for pair in zip(kernels, biases, strict=True) for value in pair]
+        for dataset, values in [*zip(self._activity, activity, strict=True),
+                                *zip(self._parameters, parameters, strict=True)]:
+            if values.shape != dataset.shape[1:]:
+                raise ValueError(f"{self.path}: {dataset.name} takes {dataset.shape[1:]} rows, got {values.shape}")
+        values = {**metrics, "weights_norm": weights_norm, "grad_mean": grad_mean, "grad_std": grad_std}
+        with _writing(self.path):
+            for dataset, layer_values in zip(self._activity, activity):
+                dataset.resize(row + 1, axis=0)
+                dataset.id.write_direct_chunk((row, 0, 0), encode_chunk(layer_values))
+            for dataset, parameter in zip(self._parameters, parameters):
+                dataset.resize(row + 1, axis=0)
+                dataset[row] = parameter
+            for name in (*METRICS, *LAYER_STATISTICS, "epochs"):
+                dataset = self._series[name]
+                dataset.resize(row + 1, axis=0)
+                dataset[row] = epoch if name == "epochs" else values[name]
+            self._file.flush()
+
+    def finish(self, stopped_early: bool = False) -> None:
+        """Close the file and mark it complete. ``stopped_early``: the training ended before its
+        schedule (Keras' EarlyStopping), so the epochs recorded become the schedule."""
+        with _writing(self.path):
+            self._file.close()
+            with _open_for_update(self.path) as f:
+                if stopped_early:
+                    recorded = f["epochs"][()]
+                    del f["schedule"]
+                    f.create_dataset("schedule", data=recorded, **CHECKSUM)
+                f.attrs["complete"] = True
+
+    def close(self) -> None:
+        """Close the file, leaving it incomplete. After a failed write the file may not close
+        cleanly: that second error is not raised, the first one is what stopped the run."""
+        try:
+            self._file.close()
+        except (OSError, RuntimeError):
+            pass
+
+
+def _open_for_update(path: Path) -> h5py.File:
+    """``h5py.File(path, "r+")``, waiting up to _UPDATE_WAIT seconds while another process has the
+    file open to read (`inspect`, `estimate`, a user's script): HDF5's file lock refuses the
+    update (EAGAIN) until the reader closes it, and a training must not fail for that."""
+    deadline = time.monotonic() + _UPDATE_WAIT
+    while True:
+        try:
+            return h5py.File(path, "r+")
+        except OSError as error:
+            if error.errno not in (errno.EAGAIN, errno.EWOULDBLOCK) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+@contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """Turn a failed write (a full disk, a file size limit) into one line naming the file and the fix."""
+    try:
+        yield
+    except OSError as error:
+        reason = os.strerror(error.errno) if error.errno else str(error).splitlines()[0]
+        raise OSError(f"{path}: cannot write ({reason}); free disk space or choose another --out, "
+                      "then rerun the same command") from error

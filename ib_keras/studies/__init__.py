@@ -1,0 +1,17 @@
+"""Studies: each a folder of one shape (``claims.py``: its claims and their rules; ``report.py``:
+its REPORT.md; ``figures.py``; ``command.py``: its commands), registered once in `registry`, which
+the command line and ``run_all.sh`` read. Shared: Markdown pieces (`markdown`), stage times (`timings`).
+
+Public names (``from ib_keras.studies import STUDIES``):
+    registry: STUDIES, Study, Mode, Command
+    markdown: table, number, p_value, escape, link
+    timings: read_timings
+"""
+
+from ib_keras._lazy import lazy_names
+
+__getattr__, __dir__, __all__ = lazy_names(__name__, {
+    "registry": ("STUDIES", "Study", "Mode", "Command"),
+    "markdown": ("table", "number", "p_value", "escape", "link"),
+    "timings": ("read_timings",),
+})

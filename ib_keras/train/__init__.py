@@ -1,0 +1,17 @@
+"""The train stage: a configuration's networks trained as ensembles into run files (the plan, its
+checks of disk and memory, worker processes, resumption), sweeps of configurations, and the
+callbacks that record (`callbacks/`). TensorFlow starts only where a network is trained.
+
+Public names (``from ib_keras.train import TrainSpec``):
+    runs: TrainSpec, TrainPlan, plan_training, train_configuration, train_plan, default_workers
+    sweep: train_sweep
+    fit: fit_ensemble, model_members
+"""
+
+from ib_keras._lazy import lazy_names
+
+__getattr__, __dir__, __all__ = lazy_names(__name__, {
+    "runs": ("TrainSpec", "TrainPlan", "plan_training", "train_configuration", "train_plan", "default_workers"),
+    "sweep": ("train_sweep",),
+    "fit": ("fit_ensemble", "model_members"),
+})

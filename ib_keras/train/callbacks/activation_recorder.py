@@ -1,0 +1,233 @@
+"""ActivationRecorder: Saxe et al.'s LoggingReporter for Keras 3, writing one HDF5 file per network."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ib_keras.networks.activations import OUTPUT_ACTIVATION
+from ib_keras.networks.layers import EnsembleDense, EnsembleNoise
+from ib_keras.networks.models import BATCH_SIZE
+from ib_keras.networks.seeding import GRADIENT_STREAM, stream
+from ib_keras.runfile import LayerSpec, RunWriter
+from ib_keras.train.fit import model_members
+
+_PROBABILITY_FLOOR = 1e-7  # Keras' clipping of probabilities in cross-entropy
+
+
+def activation_name(layer) -> str:
+    """The name of a layer's activation function ("linear" without one)."""
+    activation = getattr(layer, "activation", "linear")
+    return activation if isinstance(activation, str) else getattr(activation, "__name__", str(activation))
+
+
+class ActivationRecorder(keras.callbacks.Callback):
+    """Records every Dense layer's activity on all inputs, at chosen epochs, into HDF5.
+
+    At each recorded epoch it stores, per network: the activity of every layer that has a
+    ``kernel`` (hidden layers after their nonlinearity, the last layer as softmax probabilities)
+    on all N inputs; each kernel's Frobenius norm; the norms of the mean and of the standard
+    deviation, over one shuffled pass of minibatches at the current weights, of each kernel's
+    gradient of the training loss (Saxe et al.'s SNR quantities); and train/test cross-entropy
+    (nats, without any L2 term) and accuracy; and, with ``parameters``, each layer's kernel and
+    bias when the model is nothing but a chain of Dense layers (and `EnsembleNoise` between
+    them), so that the file's parameters reproduce its activity (a noisy network's noise is then
+    propagated offline by ``sp``). Epoch 0 is the initialisation (recorded in
+    ``on_train_begin``), epoch e the state after e epochs. Activity is recorded with
+    ``training=False``: a noisy network's noise-free S, not S + Z. Recording leaves the model's
+    state as it found it: the gradient pass runs in training mode, and every non-trainable
+    variable it moves (BatchNormalization's moving statistics, a Dropout's random state) is put
+    back, so that a model trains exactly as it would without the recorder.
+
+    The file is opened in ``on_train_begin``, appended to and flushed at every recorded epoch,
+    and marked complete and closed in ``on_train_end``: a crash leaves every recorded epoch. The
+    file keeps the epochs it is to record (those of ``epochs`` that the training reaches), and is
+    complete once they all are; a training that a callback stops early (EarlyStopping) is complete
+    with the epochs recorded until then.
+
+    Works on a plain Keras model (input (batch, features), one file) and on an ensemble from
+    `ib_keras.networks.models.build_ensemble` (input (batch, K, features), one file per member). The
+    model must be compiled with a loss taking one-hot targets.
+
+    Args:
+        paths: one output path per network (a single path for a plain model).
+        x: (N, features) inputs to record the activity on (all 4096 patterns).
+        y: (N,) integer labels.
+        train_idx, test_idx: rows of x used for training and for testing.
+        epochs: the epochs to record (0 = before training).
+        configs: one JSON-serialisable dict per network, stored with it (or one dict for all).
+        batch_size: minibatch size of the gradient statistics.
+        gradient_seed: seed of the minibatch order of the gradient statistics.
+        parameters: also keep the kernels and biases (when the model allows it, see above); False
+            saves their disk space, and ``sp`` then cannot estimate the file.
+
+    Example:
+
+    ```python
+    recorder = ActivationRecorder("runs/mine.h5", x, y, train_idx, test_idx, epochs=[0, 1, 10, 100])
+    model.fit(x[train_idx], y_onehot[train_idx], epochs=100, callbacks=[recorder])
+    ```
+    """
+
+    def __init__(
+        self,
+        paths,
+        x: np.ndarray,
+        y: np.ndarray,
+        train_idx: np.ndarray,
+        test_idx: np.ndarray,
+        epochs: Sequence[int],
+        configs: dict | Sequence[dict] | None = None,
+        batch_size: int = BATCH_SIZE,
+        gradient_seed: int = 0,
+        parameters: bool = True,
+    ):
+        super().__init__()
+        self.paths = [paths] if isinstance(paths, (str, bytes)) or not isinstance(paths, Sequence) else list(paths)
+        self.x = np.asarray(x, dtype=np.float32)
+        self.y = np.asarray(y, dtype=np.int64)
+        self.train_idx = np.asarray(train_idx, dtype=np.int64)
+        self.test_idx = np.asarray(test_idx, dtype=np.int64)
+        self.epochs = frozenset(int(e) for e in epochs)
+        configs = configs if configs is not None else {}
+        self.configs = [configs] * len(self.paths) if isinstance(configs, dict) else list(configs)
+        self.batch_size = batch_size
+        self.gradient_seed = gradient_seed
+        self.parameters = parameters
+        if self.x.ndim != 2 or self.y.shape != (len(self.x),):
+            raise ValueError(f"x must be (N, features) and y (N,), got {self.x.shape} and {self.y.shape}")
+        if len(self.configs) != len(self.paths):
+            raise ValueError(f"{len(self.paths)} paths but {len(self.configs)} configs")
+        self._writers: list[RunWriter] = []
+
+    def on_train_begin(self, logs=None):
+        members = model_members(self.model)
+        if members != len(self.paths):
+            raise ValueError(f"model has {members} networks but {len(self.paths)} paths were given")
+        self._ensemble = len(self.model.inputs[0].shape) == 3
+        self._layers = [layer for layer in self.model.layers if hasattr(layer, "kernel")]
+        _check_output(self.model, self._layers)
+        probe = keras.Model(self.model.inputs, [layer.output for layer in self._layers])
+        # Called once per recorded epoch: graph mode without XLA, whose compile time would outweigh it.
+        self._activity_of = tf.function(lambda inputs: probe(inputs, training=False))
+        self._gradient_statistics = self._compile_gradient_statistics()
+        specs = [LayerSpec(int(layer.kernel.shape[-1]), activation_name(layer)) for layer in self._layers]
+        self._keeps_parameters = self.parameters and _dense_chain(self.model)
+        fan_ins = [int(layer.kernel.shape[-2]) for layer in self._layers] if self._keeps_parameters else None
+        # The epochs this training reaches: the file is complete once each of them is recorded.
+        schedule = sorted(e for e in self.epochs if e <= self.params.get("epochs", max(self.epochs, default=0)))
+        self._writers = [
+            RunWriter(path, self.x, self.y, self.train_idx, self.test_idx, specs, config, schedule, fan_ins)
+            for path, config in zip(self.paths, self.configs)
+        ]
+        if 0 in self.epochs:
+            self._record(0)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 in self.epochs:
+            self._record(epoch + 1)
+
+    def on_train_end(self, logs=None):
+        for writer in self._writers:
+            writer.finish(stopped_early=bool(getattr(self.model, "stop_training", False)))
+        self._writers = []
+
+    def close(self) -> None:
+        """Close the files of a training that stopped early (an error, a failed write), leaving
+        them incomplete; nothing to do after ``on_train_end``."""
+        for writer in self._writers:
+            writer.close()
+        self._writers = []
+
+    def _network_inputs(self, x: np.ndarray) -> np.ndarray:
+        """(n, features) rows as the model takes them: repeated for every member of an ensemble."""
+        return np.repeat(x[:, None, :], len(self.paths), axis=1) if self._ensemble else x
+
+    def _compile_gradient_statistics(self):
+        kernels = [layer.kernel for layer in self._layers]
+        n_classes = int(self.model.outputs[0].shape[-1])
+        targets = np.eye(n_classes, dtype=np.float32)[self.y[self.train_idx]]
+        rows = tf.constant(self._network_inputs(self.x[self.train_idx]))
+        targets = tf.constant(self._network_inputs(targets))
+        n_train, batch_size, model = len(self.train_idx), self.batch_size, self.model
+
+        @tf.function
+        def statistics(order):
+            """Per layer, ||mean_b g_b|| and ||std_b g_b|| of kernel gradients g_b, per member."""
+            gradients = []
+            for start in range(0, n_train, batch_size):
+                batch = order[start : start + batch_size]
+                x_batch, y_batch = tf.gather(rows, batch), tf.gather(targets, batch)
+                with tf.GradientTape() as tape:
+                    loss = model.compute_loss(x=x_batch, y=y_batch, y_pred=model(x_batch, training=True))
+                gradients.append(tape.gradient(loss, kernels))
+            means, stds = [], []
+            for layer_gradients in zip(*gradients):
+                stacked = tf.stack(layer_gradients)  # (batches, [K,] fan_in, units)
+                member_axes = [-2, -1]
+                means.append(tf.norm(tf.reduce_mean(stacked, axis=0), axis=member_axes))
+                stds.append(tf.norm(tf.math.reduce_std(stacked, axis=0), axis=member_axes))
+            return tf.stack(means, axis=-1), tf.stack(stds, axis=-1)  # ([K,] L) each
+
+        return statistics
+
+    def _record(self, epoch: int) -> None:
+        activity = [np.asarray(a) for a in self._activity_of(self._network_inputs(self.x))]
+        if not self._ensemble:
+            activity = [a[:, None, :] for a in activity]  # (N, 1, units): a member axis of one
+        order = stream(self.gradient_seed, GRADIENT_STREAM, epoch).permutation(len(self.train_idx))
+        state = [np.asarray(variable) for variable in self.model.non_trainable_variables]
+        grad_mean, grad_std = (np.asarray(s).reshape(len(self.paths), -1) for s in self._gradient_statistics(order))
+        for variable, value in zip(self.model.non_trainable_variables, state):
+            variable.assign(value)  # the training-mode pass moved BatchNormalization's statistics, a Dropout's seed
+        weights_norm = np.stack(
+            [np.linalg.norm(np.asarray(layer.kernel).reshape(len(self.paths), -1), axis=1) for layer in self._layers],
+            axis=-1,
+        )
+        kernels, biases = self._parameters() if self._keeps_parameters else ([], [])
+        probabilities = activity[-1]  # (N, K, classes)
+        for k, writer in enumerate(self._writers):
+            p = probabilities[:, k, :]
+            metrics = {}
+            for split, rows in (("train", self.train_idx), ("test", self.test_idx)):
+                p_true = np.clip(p[rows, self.y[rows]], _PROBABILITY_FLOOR, 1.0)
+                metrics[f"{split}_loss"] = float(-np.mean(np.log(p_true)))
+                metrics[f"{split}_accuracy"] = float(np.mean(p[rows].argmax(axis=1) == self.y[rows]))
+            writer.append(epoch, [a[:, k, :] for a in activity], metrics, weights_norm[k], grad_mean[k], grad_std[k],
+                          [kernel[k] for kernel in kernels], [bias[k] for bias in biases])
+
+    def _parameters(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Every layer's kernels (K, fan_in, units) and biases (K, units), zeros without a bias."""
+        members = len(self.paths)
+        kernels = [np.asarray(layer.kernel).reshape(members, *layer.kernel.shape[-2:]) for layer in self._layers]
+        biases = [np.asarray(layer.bias).reshape(members, -1) if getattr(layer, "bias", None) is not None
+                  else np.zeros((members, kernel.shape[-1]), np.float32) for layer, kernel in zip(self._layers, kernels)]
+        return kernels, biases
+
+
+def _dense_chain(model: keras.Model) -> bool:
+    """Whether ``model`` is a chain of Dense layers, with `EnsembleNoise` between them: one input,
+    one output, and no layer that takes several inputs or that ``sp`` does not model (a separate
+    activation, BatchNormalization, Dropout...), so that the kernels and biases alone give the
+    activity."""
+    chain = (keras.layers.InputLayer, keras.layers.Dense, EnsembleDense, EnsembleNoise)
+    return len(model.inputs) == 1 and len(model.outputs) == 1 and all(isinstance(layer, chain) for layer in model.layers)
+
+
+def _check_output(model: keras.Model, layers: list) -> None:
+    """ValueError unless the model's output is its last layer with a kernel, with a softmax
+    activation: the recorded output activity and loss are those probabilities."""
+    if not layers:
+        raise ValueError(f"model {model.name} has no Dense layer to record")
+    last = layers[-1]
+    if len(model.outputs) != 1 or model.outputs[0] is not last.output:
+        found = f"its output is not that of its last Dense layer {last.name!r}"
+    elif activation_name(last) != OUTPUT_ACTIVATION:
+        found = f"its last Dense layer {last.name!r} has activation {activation_name(last)!r}"
+    else:
+        return
+    raise ValueError(f"model {model.name}: {found}; the recorder records the output as class probabilities and "
+                     f"their cross-entropy: end the model in Dense(n_classes, activation='{OUTPUT_ACTIVATION}')")

@@ -1,0 +1,42 @@
+"""The documentation cannot drift from the code: the MkDocs site (with its API reference from the
+docstrings) builds with warnings as errors, and every Python example in the README and docs/ runs."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# Pages in the order their examples run, in one directory: the README's writes the run file that
+# docs/run-file.md reads.
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+SKIP = "<!-- not run:"  # a line right above an example that cannot run here, saying why
+
+
+def examples(page: Path) -> list[str]:
+    """The ```python blocks of ``page``, but those preceded by a SKIP line."""
+    text = page.read_text()
+    return [match.group(2) for match in re.finditer(r"^([^\n]*\n)?```python\n(.*?)```", text, re.M | re.S)
+            if not (match.group(1) or "").startswith(SKIP)]
+
+
+def test_the_site_builds_with_warnings_as_errors(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "site" / "api" / "index.html").read_text().count("estimate_mi") > 1
+
+
+def test_every_example_in_the_readme_and_docs_runs(tmp_path):
+    (tmp_path / "results").symlink_to(ROOT / "results")  # the shipped bundles, as from the repository's root
+    blocks = [(page.relative_to(ROOT), block) for page in PAGES for block in examples(page)]
+    assert len(blocks) >= 6
+    script = "\n".join(f"print('--- {page}', flush=True)\n{block}" for page, block in blocks)
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-1000:] + result.stderr[-3000:]
+
+
+def test_an_example_marked_not_run_is_left_out_and_the_others_are_found(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("text\n```python\nrun = 1\n```\n<!-- not run: it needs a cluster -->\n```python\nskip = 1\n```\n")
+    assert examples(page) == ["run = 1\n"]
