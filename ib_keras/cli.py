@@ -205,7 +205,7 @@ def _sweep(args) -> None:
 
 
 def _inspect(args) -> None:
-    from ib_keras.runfile import read_run
+    from ib_keras.runfile import layer_name, read_run
 
     run = read_run(args.file, activity=False)
     e = run.epochs
@@ -216,9 +216,10 @@ def _inspect(args) -> None:
     shown = ", ".join(map(str, e[:6])) + (f", ..., {', '.join(map(str, e[-3:]))}" if len(e) > 9 else "")
     print(f"epochs: {len(e)} recorded: {shown}")
     print(f"inputs: x {run.x.shape}, {len(run.train_idx)} train / {len(run.test_idx)} test")
-    print("layers:")
+    print("layers (as figures and reports name them = the file's activations/layer_<i> and the table's layer i):")
     for i, layer in enumerate(run.layers):
-        print(f"  layer_{i}: {layer.activation:<18} activity ({len(e)}, {len(run.x)}, {layer.units})")
+        print(f"  {layer_name(i, len(run.layers) - 1):>8} = layer_{i}: {layer.activation:<18} activity ({len(e)}, "
+              f"{len(run.x)}, {layer.units})")
     if len(e):
         m = {name: values[-1] for name, values in run.metrics.items()}
         print(

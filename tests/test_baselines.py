@@ -104,7 +104,7 @@ def test_snr_transition_rule(drop, relu_compresses, verdict):
 def test_fewer_than_four_networks_are_not_testable_but_shown():
     b = baselines([_summary(_networks(SZ, "tanh", {0, 1, 2}, {0, 1, 2}, n=3))])
     claim = claim_phases(b)
-    assert claim.verdict == "not testable" and "| L1 | 3 |" in claim.body
+    assert claim.verdict == "not testable" and "| layer 1 | 3 |" in claim.body
     assert "*" not in claim.body.split("| layer |")[1]  # 3 networks: p-values shown, never starred
 
 

@@ -50,7 +50,7 @@ def test_inspect_prints_config_epochs_layers_and_accuracies(trained):
     out, _ = trained
     result = cli("inspect", str(out / "tanh" / "seed-001.h5"))
     assert result.returncode == 0, result.stderr
-    for expected in ("complete", "activation: tanh", "seed: 1", "epochs: 7 recorded", "layer_5: softmax",
+    for expected in ("complete", "activation: tanh", "seed: 1", "epochs: 7 recorded", " softmax = layer_5: softmax",
                      "activity (7, 4096, 10)", "test accuracy"):
         assert expected in result.stdout
 

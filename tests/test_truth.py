@@ -213,7 +213,7 @@ def test_the_report_has_the_section_and_a_bundle_keeps_the_truth(noisy_run, tmp_
     report = write_report(summary, tmp_path / "REPORT.md").read_text()
     section = report.split("## Against the truth")[1].split("\n## ")[0]
     assert "network-epochs of 1 networks (tanh 1; the table has 1)" in section
-    assert "| kde | noise_variance=0.001 | L1 | 6 |" in section  # the bounds' 6 epochs of 10 (every second)
+    assert "| kde | noise_variance=0.001 | layer 1 | 6 |" in section  # the bounds' 6 epochs of 10 (every second)
     assert "these cells, truth, scale 0.1" in section
     assert "fig_truth.png" in report
     (bundle / "truth.parquet").unlink()  # a bundle from before the truth: read, with no section

@@ -21,6 +21,7 @@ from tensorboard.summary.writer.event_file_writer import EventFileWriter
 from ib_keras.estimate import RUN_MAX, RUN_MIN, EstimatorSpec, layer_information, parse_estimators
 from ib_keras.estimate.estimators import NETWORK_METHODS
 from ib_keras.plots.planes import COLORMAP, X_LABEL, Y_LABEL, add_epoch_colorbar, epoch_norm
+from ib_keras.runfile import layer_name
 from ib_keras.train.callbacks.activation_recorder import activation_name
 from ib_keras.train.fit import model_members
 
@@ -32,7 +33,7 @@ IMAGE_NETWORKS = 4  # the first networks of a model that get images (each image 
 def scalar_tag(quantity: str, layer: int, last: int) -> str:
     """The TensorBoard tag of one layer's quantity, "I(X;T)/layer 1" or "I(T;Y)/softmax": one
     section per quantity, one chart per layer, the members of an ensemble as runs on each chart."""
-    return f"{quantity}/{'softmax' if layer == last else f'layer {layer + 1}'}"
+    return f"{quantity}/{layer_name(layer, last)}"
 
 
 def live_request(spec: EstimatorSpec, activation: str) -> tuple[str, dict]:

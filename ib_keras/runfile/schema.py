@@ -101,6 +101,14 @@ class Run:
         return "training was interrupted"
 
 
+def layer_name(layer: int, last: int) -> str:
+    """The one name a user sees for a recorded layer: "layer 1" ... for the hidden layers, counted
+    from 1 as the papers count them, and "softmax" for the last, the output's probabilities (index
+    ``last``). ``layer`` is the 0-based index that the file's ``activations/layer_<layer>`` and the
+    MI table's ``layer`` column hold. Figures, reports, TensorBoard and `inspect` all name layers so."""
+    return "softmax" if layer == last else f"layer {layer + 1}"
+
+
 def config_dir(out: str | Path, activation: str, l2: float = 0.0) -> Path:
     """``<out>/<activation>`` or ``<out>/<activation>_l2-<lambda>`` for a regularised run."""
     return Path(out) / (f"{activation}_l2-{l2:g}" if l2 > 0 else activation)

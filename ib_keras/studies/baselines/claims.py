@@ -12,6 +12,7 @@ import pandas as pd
 from ib_keras.analysis.statistics import COMPARABLE, STAR_MIN_N, benjamini_hochberg, positive_mean
 from ib_keras.analysis.summary import Summary
 from ib_keras.estimate import canonical_params, parse_estimators
+from ib_keras.runfile import layer_name
 from ib_keras.studies.markdown import ALPHA, escaped, number, p_value, table
 
 SZ, SAXE = "shwartz-ziv", "saxe"
@@ -179,10 +180,6 @@ def _cell(row: pd.Series | None, what: str) -> str:
     return f"{number(row[f'{what}_mean'])} ± {number(row[f'{what}_sd'])} (p {p_value(row[f'{what}_p'], row[f'{what}_q'])})"
 
 
-def _layer(layer: int, last: int) -> str:
-    return "softmax" if layer == last else f"L{layer + 1}"
-
-
 @dataclass(frozen=True)
 class Claim:
     numbers: str  # one line for the claims table
@@ -203,7 +200,7 @@ def claim_phases(b: Baselines) -> Claim:
         fits, compresses = _significant(row, "rise"), _significant(row, "compression")
         if layer != last and fits and compresses:
             both.append(layer)
-        lines.append({"layer": _layer(layer, last), "n": int(row["n"]), "rise to peak (bits)": _cell(row, "rise"),
+        lines.append({"layer": layer_name(layer, last), "n": int(row["n"]), "rise to peak (bits)": _cell(row, "rise"),
                       "compression after it (bits)": _cell(row, "compression"),
                       "median peak epoch": f"{row['peak_epoch']:.0f} of {row['last_epoch']}",
                       "I(T;Y) first -> final": f"{number(row['first_i_ty'])} -> {number(row['final_i_ty'])}",
@@ -226,7 +223,7 @@ def compression_table(b: Baselines, protocol_activations: list[tuple[str, str]],
         for protocol, activation in protocol_activations:
             if b.row(protocol, activation, setting, 0) is None:
                 continue
-            cells = {_layer(layer, last): _cell(b.row(protocol, activation, setting, layer), "compression")
+            cells = {layer_name(layer, last): _cell(b.row(protocol, activation, setting, layer), "compression")
                      for layer in sorted(b.layers["layer"].unique())}
             n = int(b.row(protocol, activation, setting, 0)["n"])
             lines.append({"estimator": SETTINGS[setting][0], "networks": f"{protocol} {activation}", "n": n, **cells})
@@ -292,7 +289,7 @@ def claim_snr(b: Baselines) -> Claim:
     verdict = ("not reproduced" if not in_both else "reproduced" if not relu_compressing else "partly reproduced")
     numbers = (f"transition in {present['tanh']} (tanh) and {present['relu']} (ReLU) of {layers} layers; ReLU "
                f"compresses under KDE upper in {len(relu_compressing)} hidden layers (n = {frame['n'].min()})")
-    shown = frame.assign(layer=[_layer(layer, last) for layer in frame["layer"]],
+    shown = frame.assign(layer=[layer_name(layer, last) for layer in frame["layer"]],
                          early_peak=[f"{v:.3g}" for v in frame["early_peak"]],
                          late_median=[f"{v:.3g}" for v in frame["late_median"]],
                          ratio=[f"{v:.3g}" for v in frame["ratio"]],

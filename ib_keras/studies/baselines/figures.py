@@ -11,6 +11,7 @@ import pandas as pd
 
 from ib_keras.plots.files import Output, save_figure
 from ib_keras.plots.planes import add_epoch_colorbar, draw_plane, epoch_norm, plane_grid
+from ib_keras.runfile import layer_name
 from ib_keras.studies.baselines.claims import (ADAPTIVE_SETTINGS, CONFIGURATIONS, SAXE, SAXE_SETTINGS, SETTINGS, SZ,
                                                Baselines, setting_rows)
 from ib_keras.studies.paper.extension_figures import fig_snr
@@ -41,7 +42,7 @@ def fig_sz_plane(b: Baselines, out: Output) -> list[Path]:
         last = plane["layer"].max()
         for layer, rows in plane.groupby("layer"):
             rows = rows.sort_values("epoch")
-            right.plot(rows["epoch"].clip(lower=1), rows["i_xt"], label="softmax" if layer == last else f"layer {layer + 1}")
+            right.plot(rows["epoch"].clip(lower=1), rows["i_xt"], label=layer_name(layer, last))
         right.set_xscale("log")
         right.set_xlabel("Epoch (0 drawn at 1)")
         right.set_ylabel("I(X;T) (bits)")

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ib_keras.plots.files import Output, save_figure
 from ib_keras.plots.planes import add_epoch_colorbar, draw_plane, epoch_norm
-from ib_keras.runfile import RunFileError, read_run
+from ib_keras.runfile import RunFileError, layer_name, read_run
 from ib_keras.studies.noisy.claims import REPRESENTATIONS, NoisyResult, sp_rows
 
 SNAPSHOT_EPOCHS = (0, 100, 1000, 10_000)  # the representations figure's epochs (the nearest recorded)
@@ -57,7 +57,7 @@ def fig_clustering(result: NoisyResult, out: Output) -> list[Path]:
             right.set_ylim(0, 1.05)
             ax.set_ylim(0, top)  # one scale for every panel: the bits each layer loses, as large as they are
             ax.set_xscale("log")
-            ax.set_title(f"{activation}, layer {layer + 1}" + (" (softmax)" if layer == layers[-1] else ""), fontsize=8)
+            ax.set_title(f"{activation}, {layer_name(layer, layers[-1])}", fontsize=8)
             ax.tick_params(labelsize=7)
             right.tick_params(labelsize=7, colors="tab:red")
             if j == 0:
@@ -102,7 +102,7 @@ def fig_representations(rows: pd.DataFrame, out: Output) -> list[Path]:
             for c, colour in zip(np.unique(run.y), ("tab:blue", "tab:orange")):
                 points = projected[run.y == c]
                 ax.scatter(points[:, 0], points[:, 1], s=2, color=colour, alpha=0.4, label=f"y = {c}")
-            ax.set_title(f"{activation} seed {run.config.get('seed')}, layer {layer + 1}, epoch {run.epochs[e]}",
+            ax.set_title(f"{activation} seed {run.config.get('seed')}, {layer_name(layer, len(run.layers) - 1)}, epoch {run.epochs[e]}",
                          fontsize=8)
             ax.tick_params(labelsize=6)
     axes[0, 0].legend(fontsize=7, markerscale=4)

@@ -11,6 +11,7 @@ import pandas as pd
 
 from ib_keras.analysis.statistics import STAR_MIN_N
 from ib_keras.estimate.estimators import METHODS
+from ib_keras.runfile import layer_name
 from ib_keras.studies.markdown import escape, escaped, number, stage_times, table
 from ib_keras.studies.noisy.claims import (HOLDS_SHARE, MAIN_REPLICAS, MIN_BITS, MIN_EPOCHS, REPRESENTATIONS, RHO,
                                            SENSITIVITY_REPLICAS, WITHIN_SE, NoisyResult, analyse, read_rows, sp_rows)
@@ -79,7 +80,8 @@ def write_noisy_report(result: NoisyResult, out: Path, figures: list[Path], timi
     for column in ("compressing", "rises"):
         share[column] = share[column].map(lambda v: f"{v:.0%}")
     share["c"] = share["c"].map(number)
-    share["layer"] = share["layer"] + 1
+    last = int(rows["layer"].max())
+    share["layer"] = [layer_name(layer, last) for layer in share["layer"]]
     lines += ["## Compression per layer", "",
               "Share of networks compressing (rule of claim 1), median C (bits), median epoch of the peak, and the "
               "share whose I(X;T) peaks after the initialisation (a rise first, then the fall; the others fall "
@@ -88,7 +90,7 @@ def write_noisy_report(result: NoisyResult, out: Path, figures: list[Path], timi
                                           "rises": "peak after epoch 0"})), ""]
     sensitivity = result.sensitivity.copy()
     if len(sensitivity):
-        sensitivity["layer"] += 1
+        sensitivity["layer"] = [layer_name(layer, last) for layer in sensitivity["layer"]]
         for column in ("median", "p10", "C default", "C more"):
             sensitivity[column] = sensitivity[column].map(lambda v: number(v, 3))
         sensitivity["within"] = sensitivity["within"].map(lambda v: f"{v:.0%}")
@@ -99,7 +101,7 @@ def write_noisy_report(result: NoisyResult, out: Path, figures: list[Path], timi
                   f"recorded epoch, the share within {WITHIN_SE:g} combined se, and the compression C = max - final "
                   "under each on those epochs (bits):", "", table(sensitivity), ""]
     gap = result.kde_gap.copy()
-    gap["layer"] += 1
+    gap["layer"] = [layer_name(layer, last) for layer in gap["layer"]]
     for column in ("median", "p90"):
         gap[column] = gap[column].map(number)
     lines += ["## KDE on the noise-free activity against sp", "",

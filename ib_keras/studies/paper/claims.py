@@ -13,16 +13,13 @@ from scipy import stats
 from ib_keras.analysis.statistics import (CONFIGURATION, LEARNED, STAR_MIN_N, benjamini_hochberg, compression_summary,
                                           final_accuracies, generalization_correlations, l2_effect,
                                           within_configuration_correlations)
+from ib_keras.runfile import layer_name
 from ib_keras.studies.markdown import ALPHA, configuration_name, number, p_value, table
 
 ADAPTIVE = ("ebab", "akde")
 
 
 SATURATING = {"tanh", "softsign", "sigmoid"}  # bounded on both sides; the others do not saturate above
-
-
-def layer_name(layer: int, last: int) -> str:
-    return "softmax" if layer == last else f"L{layer + 1}"
 
 
 @dataclass(frozen=True)

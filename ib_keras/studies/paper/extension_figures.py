@@ -13,6 +13,7 @@ from ib_keras.analysis.statistics import with_param
 from ib_keras.analysis.truth import over_training, paired, with_errors
 from ib_keras.plots.files import Output, save_figure
 from ib_keras.plots.planes import empty_axes
+from ib_keras.runfile import layer_name
 from ib_keras.studies.paper.figure_data import ESTIMATOR_NAMES, FigureData, band
 
 SENSITIVITY_SCALES = (0.01, 0.1, 1.0)
@@ -36,7 +37,7 @@ def fig_compression_by_activation(data: FigureData, out: Output) -> list[Path]:
                 position = i + (j - (len(layers) - 1) / 2) * width
                 colour = cmap(j / max(len(layers) - 1, 1))
                 ax.bar(position, values.mean() if len(values) else 0, width=width, color=colour, alpha=0.5,
-                       label=("softmax" if layer == layers[-1] else f"layer {layer + 1}") if i == 0 else None)
+                       label=layer_name(layer, layers[-1]) if i == 0 else None)
                 ax.scatter(np.full(len(values), position), values, color=colour, s=6, zorder=3)
         ax.set_xticks(range(len(activations)), activations, rotation=20)
         ax.set_ylabel("Compression (bits)")
@@ -93,7 +94,7 @@ def fig_mi_epochs(data: FigureData, out: Output) -> list[Path]:
             for layer in layers:
                 rows = plane[plane["layer"] == layer]
                 ax.plot(np.maximum(rows["epoch"], 1), rows[quantity], color=cmap(layer / max(len(layers) - 1, 1)),
-                        label="softmax" if layer == layers[-1] else f"layer {layer + 1}")
+                        label=layer_name(layer, layers[-1]))
             ax.set_xscale("log")
             name = activation if l2 == 0 else f"{activation}, L2 {l2:g}"
             ax.set_title(f"{name}: {ESTIMATOR_NAMES[estimator]}", fontsize=8)
@@ -131,7 +132,7 @@ def fig_snr(data: FigureData, out: Output, name: str = "fig_snr") -> list[Path]:
                 band(ax, layer_rows, column, label=label)
             ax.set_xscale("log")
             ax.set_yscale("log")
-            ax.set_title(f"{activation}, {'softmax' if layer == last else f'layer {layer + 1}'} "
+            ax.set_title(f"{activation}, {layer_name(layer, last)} "
                          f"(n = {int(layer_rows['n'].max())})", fontsize=8)
             if r == len(activations) - 1:
                 ax.set_xlabel("Epoch (0 drawn at 1)", fontsize=8)
@@ -176,7 +177,7 @@ def fig_truth(data: FigureData, out: Output) -> list[Path]:
             ax.axhline(0.0, color="black", linewidth=0.6)
             ax.set_xscale("log")
             n = int(errors.loc[errors["layer"] == layer, "n"].max())
-            ax.set_title(f"{'softmax' if layer == layers[-1] else f'layer {layer + 1}'}: {quantity} (n = {n})", fontsize=8)
+            ax.set_title(f"{layer_name(layer, layers[-1])}: {quantity} (n = {n})", fontsize=8)
             if c == 0:
                 ax.set_ylabel("bound - truth (bits)", fontsize=8)
             if r == 1:

@@ -22,6 +22,7 @@ from ib_keras.analysis.summary import Summary
 from ib_keras.estimate.estimators._binning import ebab_edges
 from ib_keras.plots.files import Output, files_only, save_figure
 from ib_keras.plots.planes import add_epoch_colorbar, draw_plane, empty_axes, plane_grid
+from ib_keras.runfile import layer_name
 from ib_keras.studies.paper.extension_figures import (fig_akde_sensitivity, fig_compression_by_activation,
                                                       fig_mi_epochs, fig_snr, fig_truth)
 from ib_keras.studies.paper.figure_data import ESTIMATOR_NAMES, ROW_LENGTH, FigureData, band
@@ -160,7 +161,7 @@ def fig9_generalization(data: FigureData, out: Output) -> list[Path]:
             # No learned network of this estimator and layer: no row, drawn as r = nan (n = 0).
             kept, every = (correlations[learned_only].reindex([(estimator, layer)]).iloc[0].fillna({"n": 0})
                            for learned_only in (True, False))
-            name = "softmax" if layer == layers[-1] else f"layer {layer + 1}"
+            name = layer_name(layer, layers[-1])
             ax.set_title(f"{ESTIMATOR_NAMES[estimator]}, {name}\n"
                          f"r = {kept['pearson_r']:.2f}, p = {kept['pearson_p']:.2g} (n = {kept['n']:.0f})\n"
                          f"all: r = {every['pearson_r']:.2f}, p = {every['pearson_p']:.2g} (n = {every['n']:.0f})", fontsize=7)

@@ -14,9 +14,10 @@ from ib_keras.analysis.summary import Summary
 from ib_keras.analysis.truth import (WITHIN_SE, compression_against_truth, error_summary, paired, truth_in_place,
                                      with_errors)
 from ib_keras.estimate.estimators import METHODS
+from ib_keras.runfile import layer_name
 from ib_keras.studies.markdown import (ALPHA, configuration_name, escaped, link, manifest_section, number, report_file,
                                        table)
-from ib_keras.studies.paper.claims import CLAIMS, Claim, layer_name, paper_claims
+from ib_keras.studies.paper.claims import CLAIMS, Claim, paper_claims
 from ib_keras.system.atomic import atomic_path
 
 FIGURES = [
