@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduce a study end to end: train -> estimate -> summarize -> figures and REPORT.md. Creates or
-# refreshes .venv. One mode per study setting; the modes are registered in ib_keras/studies/registry.py
-# (`./run_all.sh --help` lists them):
+# refreshes .venv. Each study declares its modes (ib_keras/studies/<name>/configurations.py, registered
+# in ib_keras/studies/registry.py; `./run_all.sh --help` lists them):
 #   ./run_all.sh           the quick run (default, --quick): the paper's claims in a few minutes
 #   ./run_all.sh --MODE    --full (the paper's protocol), --baselines, --noisy, ...
 #   --scheduler ADDRESS    train (one task per configuration) and estimate on a Dask cluster:

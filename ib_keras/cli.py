@@ -17,7 +17,8 @@ from pathlib import Path
 from ib_keras.data.tishby import SPLITS
 from ib_keras.networks.activations import ACTIVATIONS
 from ib_keras.networks.protocols import DEFAULT_PROTOCOL, PROTOCOLS
-from ib_keras.studies.registry import STUDIES, Command
+from ib_keras.studies.registry import REGISTERED
+from ib_keras.studies.study import Command
 from ib_keras.system.arguments import number, path_text, positive_int
 from ib_keras.system.atomic import output_set
 
@@ -252,9 +253,9 @@ def _summarize(args) -> None:
 
 
 def study_commands() -> list[Command]:
-    """Every registered study's commands (`ib_keras.studies.registry.STUDIES`), in its order."""
-    return [command for study in STUDIES
-            for command in importlib.import_module(f"ib_keras.studies.{study.name}.command").COMMANDS]
+    """Every registered study's commands (`ib_keras.studies.registry.REGISTERED`), in its order."""
+    return [command for name in REGISTERED
+            for command in importlib.import_module(f"ib_keras.studies.{name}.command").COMMANDS]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -40,3 +40,21 @@ def test_an_example_marked_not_run_is_left_out_and_the_others_are_found(tmp_path
     page = tmp_path / "page.md"
     page.write_text("text\n```python\nrun = 1\n```\n<!-- not run: it needs a cluster -->\n```python\nskip = 1\n```\n")
     assert examples(page) == ["run = 1\n"]
+
+
+def test_every_ib_keras_name_the_readme_docs_and_notebooks_give_exists():
+    """Each dotted ``ib_keras.…`` name is a module of the package, or a name defined at the top of
+    one (read from the source: no import, no TensorFlow)."""
+    from tests.test_layout import MODULES, _lazy_homes, _top_level_names
+
+    texts = [page.read_text() for page in PAGES] + [path.read_text() for path in (ROOT / "examples").glob("*.ipynb")]
+    names = {name.rstrip(".") for text in texts for name in re.findall(r"\bib_keras(?:\.\w+)+", text)}
+    assert len(names) > 20
+    missing = []
+    for name in sorted(names):
+        module, _, attribute = name.rpartition(".")
+        defined = module in MODULES and (attribute.startswith("__") or attribute in _top_level_names(module)
+                                         or attribute in _lazy_homes(module))
+        if name not in MODULES and not defined:
+            missing.append(name)
+    assert not missing, f"names that do not exist: {missing}"

@@ -137,6 +137,17 @@ def test_every_folder_says_its_job_and_its_public_names_which_exist(package):
     assert not missing, f"{package}: public names its modules do not define: {missing}"
 
 
+def test_every_registered_study_is_a_folder_of_the_one_shape_with_its_own_modes():
+    from ib_keras.studies.registry import REGISTERED, studies
+
+    for name in REGISTERED:
+        parts = {path.stem for path in (PACKAGE / "studies" / name).glob("*.py")}
+        assert parts >= {"__init__", "configurations", "claims", "report", "figures", "command"}, name
+    assert [study.name for study in studies()] == list(REGISTERED)
+    flags = [mode.flag for study in studies() for mode in study.modes]
+    assert len(flags) == len(set(flags)) and "--quick" in flags
+
+
 def test_importing_ib_keras_and_the_estimate_stage_does_not_start_tensorflow():
     code = ("import sys, ib_keras, ib_keras.estimate, ib_keras.analysis, ib_keras.cli\n"
             "from ib_keras import estimate_runs, read_run, load\n"

@@ -1,9 +1,11 @@
-"""Studies: each a folder of one shape (``claims.py``: its claims and their rules; ``report.py``:
-its REPORT.md; ``figures.py``; ``command.py``: its commands), registered once in `registry`, which
-the command line and ``run_all.sh`` read. Shared: Markdown pieces (`markdown`), stage times (`timings`).
+"""Studies: each a folder of one shape (``configurations.py``: its run_all.sh modes; ``claims.py``:
+its claims and their rules; ``report.py``: its REPORT.md; ``figures.py``; ``command.py``: its
+commands), registered by one line in `registry`, which the command line and ``run_all.sh`` read.
+Shared: what a study declares (`study`), Markdown pieces (`markdown`), stage times (`timings`).
 
-Public names (``from ib_keras.studies import STUDIES``):
-    registry: STUDIES, Study, Mode, Command
+Public names (``from ib_keras.studies import REGISTERED``):
+    registry: REGISTERED, studies
+    study: Study, Mode, Group, Estimate, Command
     markdown: table, number, p_value, escape, link
     timings: read_timings
 """
@@ -11,7 +13,8 @@ Public names (``from ib_keras.studies import STUDIES``):
 from ib_keras._lazy import lazy_names
 
 __getattr__, __dir__, __all__ = lazy_names(__name__, {
-    "registry": ("STUDIES", "Study", "Mode", "Command"),
+    "registry": ("REGISTERED", "studies"),
+    "study": ("Study", "Mode", "Group", "Estimate", "Command"),
     "markdown": ("table", "number", "p_value", "escape", "link"),
     "timings": ("read_timings",),
 })

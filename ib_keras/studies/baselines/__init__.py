@@ -2,6 +2,7 @@
 protocols and estimators, then the adaptive estimators on the same networks (``results/baselines``).
 
 Public names (``from ib_keras.studies.baselines import baselines``):
+    configurations: STUDY
     claims: baselines, Baselines, CLAIMS
     report: write_baselines_report
     figures: make_baseline_figures
@@ -10,6 +11,7 @@ Public names (``from ib_keras.studies.baselines import baselines``):
 from ib_keras._lazy import lazy_names
 
 __getattr__, __dir__, __all__ = lazy_names(__name__, {
+    "configurations": ("STUDY",),
     "claims": ("baselines", "Baselines", "CLAIMS"),
     "report": ("write_baselines_report",),
     "figures": ("make_baseline_figures",),

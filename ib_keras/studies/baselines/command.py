@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ib_keras.studies.registry import Command
+from ib_keras.studies.study import Command
 from ib_keras.system.arguments import path_text
 
 

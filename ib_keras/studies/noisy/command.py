@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ib_keras.studies.registry import Command
+from ib_keras.studies.study import Command
 from ib_keras.system.arguments import path_text
 
 

@@ -2,6 +2,7 @@
 claims tested by stated rules, its figures and this project's extensions (``results/paper``).
 
 Public names (``from ib_keras.studies.paper import CLAIMS``):
+    configurations: STUDY
     claims: CLAIMS, paper_claims
     report: write_report
     figures: make_figures
@@ -11,6 +12,7 @@ Public names (``from ib_keras.studies.paper import CLAIMS``):
 from ib_keras._lazy import lazy_names
 
 __getattr__, __dir__, __all__ = lazy_names(__name__, {
+    "configurations": ("STUDY",),
     "claims": ("CLAIMS", "paper_claims"),
     "report": ("write_report",),
     "figures": ("make_figures",),

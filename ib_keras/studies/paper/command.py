@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from ib_keras.studies.registry import Command
+from ib_keras.studies.study import Command
 from ib_keras.system.arguments import path_text, positive_int
 
 _SOURCE = "MI table written by estimate (.parquet or .csv), or a directory written by summarize"
