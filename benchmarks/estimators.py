@@ -18,11 +18,11 @@ from __future__ import annotations
 import argparse
 import time
 
+import ib_keras  # noqa: F401  (sets TensorFlow's environment before it loads)
 import numpy as np
 import tensorflow as tf
 from scipy.special import logsumexp
 
-import ib_keras  # noqa: F401  (sets TensorFlow's environment before it loads)
 from ib_keras.data.tishby import tishby_dataset
 from ib_keras.estimate.estimators import METHODS, estimate_mi, estimate_mi_many, estimate_sp
 from ib_keras.estimate.estimators._propagation import replica_centres

@@ -20,16 +20,17 @@ import tempfile
 import time
 from pathlib import Path
 
+import ib_keras  # noqa: F401  (sets TensorFlow's environment before it loads)
 import keras
 import numpy as np
 
-import ib_keras  # noqa: F401  (sets TensorFlow's environment before it loads)
 from ib_keras import ActivationRecorder
 from ib_keras.data.tishby import split_indices, tishby_dataset
 from ib_keras.networks.models import BATCH_SIZE, HIDDEN_UNITS, N_CLASSES
 from ib_keras.networks.protocols import DEFAULT_PROTOCOL, PROTOCOLS
 from ib_keras.networks.schedules import log_spaced_epochs
-from ib_keras.train.runs import LiveView, TrainSpec, plan_training, train_plan
+from ib_keras.live.view import LiveView
+from ib_keras.train.runs import TrainSpec, plan_training, train_plan
 
 
 def _plain_model(seed: int) -> keras.Model:
@@ -62,7 +63,7 @@ def as_train_does(seeds, epochs, workers, directory: Path, live: LiveView | None
     ``live``, to write their information to TensorBoard as `train --tensorboard` does)."""
     start = time.perf_counter()
     train_plan(plan_training(TrainSpec("tanh", epochs=epochs), seeds, directory), progress=False, workers=workers,
-               live=live)
+               extra_callbacks=live)
     return time.perf_counter() - start
 
 

@@ -137,6 +137,22 @@ def test_every_folder_says_its_job_and_its_public_names_which_exist(package):
     assert not missing, f"{package}: public names its modules do not define: {missing}"
 
 
+def test_every_name_imported_from_ib_keras_exists():
+    """Across the package, the tests and the benchmarks (read, not run): a moved or renamed name is
+    found here, not when a rarely run benchmark starts."""
+    root = PACKAGE.parent
+    missing = []
+    for path in sorted([*PACKAGE.rglob("*.py"), *(root / "tests").glob("*.py"), *(root / "benchmarks").glob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and not node.level and (node.module or "").split(".")[0] == "ib_keras":
+                for alias in node.names:
+                    known = node.module in MODULES and (alias.name in _top_level_names(node.module)
+                                                        or alias.name in _lazy_homes(node.module))
+                    if f"{node.module}.{alias.name}" not in MODULES and not known:
+                        missing.append(f"{path.relative_to(root)}: {node.module}.{alias.name}")
+    assert not missing, "imports of names that do not exist:\n" + "\n".join(missing)
+
+
 def test_every_registered_study_is_a_folder_of_the_one_shape_with_its_own_modes():
     from ib_keras.studies.registry import REGISTERED, studies
 
