@@ -27,7 +27,6 @@ REGISTERED = (
     "baselines",
     "noisy",
 )
-DEFAULT_MODE = "--quick"
 
 
 def studies() -> list[Study]:
