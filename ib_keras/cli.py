@@ -219,8 +219,9 @@ def _inspect(args) -> None:
     print(f"inputs: x {run.x.shape}, {len(run.train_idx)} train / {len(run.test_idx)} test")
     print("layers (as figures and reports name them = the file's activations/layer_<i> and the table's layer i):")
     for i, layer in enumerate(run.layers):
+        shape = f", each input's {layer.shape} flattened" if layer.shape is not None else ""
         print(f"  {layer_name(i, len(run.layers) - 1):>8} = layer_{i}: {layer.activation:<18} activity ({len(e)}, "
-              f"{len(run.x)}, {layer.units})")
+              f"{len(run.x)}, {layer.units}){shape}{f' [{layer.name}]' if layer.name else ''}")
     if len(e):
         m = {name: values[-1] for name, values in run.metrics.items()}
         print(

@@ -3,6 +3,8 @@ from pathlib import Path
 
 import pytest
 
+import ib_keras  # noqa: F401  (before any test module starts TensorFlow: oneDNN off, as for the command line)
+
 SHARED_VAR_U = Path(__file__).resolve().parents[2] / "shared" / "data" / "var_u.mat"
 
 

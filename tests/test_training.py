@@ -233,6 +233,6 @@ def test_a_model_not_ending_in_softmax_is_refused_before_any_file_is_written(tmp
                               keras.layers.Dense(2, activation=last, name="logits")])
     model.compile(optimizer="adam", loss="categorical_crossentropy")
     recorder = ActivationRecorder(tmp_path / "no.h5", x, y, train_idx, test_idx, [0, 1])
-    with pytest.raises(ValueError, match=f"last Dense layer 'logits' has activation '{last}'.*softmax"):
+    with pytest.raises(ValueError, match=f"layer 'logits' gives {last} values, not probabilities.*softmax"):
         fit_ensemble(model, x[train_idx], y[train_idx], [0], 1, callbacks=[recorder])
     assert not (tmp_path / "no.h5").exists()

@@ -22,7 +22,7 @@ from ib_keras.estimate import RUN_MAX, RUN_MIN, EstimatorSpec, layer_information
 from ib_keras.estimate.estimators import NETWORK_METHODS
 from ib_keras.plots.planes import COLORMAP, X_LABEL, Y_LABEL, add_epoch_colorbar, epoch_norm
 from ib_keras.runfile import layer_name
-from ib_keras.train.callbacks.activation_recorder import activation_name
+from ib_keras.train.callbacks.representations import is_ensemble, probe
 from ib_keras.train.fit import model_members
 
 PLANE_TAG = "information plane"
@@ -112,8 +112,9 @@ class InformationPlaneLogger(keras.callbacks.Callback):
         self.image_every = int(image_every)
         self.image_networks = int(image_networks)
         self.activation = activation
-        if self.x.ndim != 2 or self.y.shape != (len(self.x),):
-            raise ValueError(f"x must be (N, features) and y (N,), got {self.x.shape} and {self.y.shape}")
+        if self.x.ndim < 2 or self.y.shape != (len(self.x),):
+            raise ValueError(f"x must be (N, features) or (N, H, W, C) and y (N,), got {self.x.shape} and "
+                             f"{self.y.shape}")
         if self.image_every < 1:
             raise ValueError(f"image_every must be at least 1, got {image_every}")
 
@@ -122,11 +123,11 @@ class InformationPlaneLogger(keras.callbacks.Callback):
         names = self.run_names or (["network"] if members == 1 else [f"member-{k:03d}" for k in range(members)])
         if len(names) != members:
             raise ValueError(f"model has {members} networks but {len(names)} run names were given")
-        self._ensemble = len(self.model.inputs[0].shape) == 3
-        self._layers = [layer for layer in self.model.layers if hasattr(layer, "kernel")]
-        self._request = [live_request(self.spec, self.activation or activation_name(self._layers[0]))]
-        probe = keras.Model(self.model.inputs, [layer.output for layer in self._layers])
-        self._activity_of = tf.function(lambda inputs: probe(inputs, training=False))
+        self._ensemble = is_ensemble(self.model)
+        found, reader, _ = probe(self.model)
+        self._layers = [representation.layer for representation in found]
+        self._request = [live_request(self.spec, self.activation or found[0].activation)]
+        self._activity_of = tf.function(lambda inputs: reader(inputs, training=False))
         inputs = np.repeat(self.x[:, None, :], members, axis=1) if self._ensemble else self.x
         self._inputs = tf.constant(inputs)
         # TensorBoard's own event writer with hand-built summaries: tf.summary costs 0.6 ms per
@@ -148,9 +149,11 @@ class InformationPlaneLogger(keras.callbacks.Callback):
             writer.close()
 
     def _log(self, epoch: int) -> None:
-        activity = [np.asarray(a) for a in self._activity_of(self._inputs)]
-        # (K, N, units), each member's rows contiguous: the binning runs twice as fast on them
-        activity = [np.ascontiguousarray(np.moveaxis(a, 1, 0)) if self._ensemble else a[None] for a in activity]
+        members = len(self._writers)
+        # (K, N, units), each member's rows contiguous (the binning runs twice as fast on them), a
+        # convolution's output flattened per input as the recorder stores it
+        activity = [np.ascontiguousarray(np.moveaxis(np.asarray(a).reshape(len(self.x), members, -1), 1, 0))
+                    for a in self._activity_of(self._inputs)]
         last = len(self._layers) - 1
         for k, writer in enumerate(self._writers):
             values = []

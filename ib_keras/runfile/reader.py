@@ -105,6 +105,16 @@ def _parameter_datasets(f: h5py.File, path: Path, layers: Sequence[h5py.Dataset]
     return pairs
 
 
+def _layer_spec(dataset: h5py.Dataset, path: Path) -> LayerSpec:
+    """A layer's attributes; RunFileError when its shape does not hold its units."""
+    shape = tuple(int(n) for n in dataset.attrs["shape"]) if "shape" in dataset.attrs else None
+    units = int(dataset.attrs["units"])
+    if shape is not None and (not shape or int(np.prod(shape)) != units):
+        raise RunFileError(f"{path}: '{dataset.name}' has shape attribute {shape}, which does not hold its {units} "
+                           "units; train it again")
+    return LayerSpec(units, str(dataset.attrs["activation"]), shape, str(dataset.attrs.get("name", "")))
+
+
 def read_run(path: str | Path, activity: bool = True) -> Run:
     """Read a run file, cut to its recorded epochs; RunFileError names the file, the field and the
     fix (ForeignFileError when the file is readable HDF5 that this ib_keras did not write). With
@@ -218,7 +228,7 @@ def _read(f: h5py.File, path: Path, activity: bool) -> Run:
         train_idx=_field(f, path, "train_idx")[()],
         test_idx=_field(f, path, "test_idx")[()],
         epochs=f["epochs"][:n],
-        layers=[LayerSpec(int(d.attrs["units"]), str(d.attrs["activation"])) for d in datasets],
+        layers=[_layer_spec(d, path) for d in datasets],
         metrics={name: _field(f, path, f"metrics/{name}")[:n] for name in METRICS},
         weights_norm=_field(f, path, "weights_norm")[:n],
         grad_mean=_field(f, path, "grad_mean")[:n],

@@ -4,12 +4,14 @@ Layout (``schema_version`` 1)::
 
     <out>/<activation>[_l2-<lambda>]/seed-<NNN>.h5
     /                         attrs: schema_version, complete (bool), config (JSON)
-    /x (N, 12) float32   /y (N,) int64   /train_idx (n_train,) int64   /test_idx (n_test,) int64
+    /x (N, 12) float32 (a user's model: (N, features), or images (N, H, W, C))
+    /y (N,) int64   /train_idx (n_train,) int64   /test_idx (n_test,) int64
     /schedule (S,) int64      the epochs the run is to record (files from before it: its config's)
     /epochs (E,) int64
-    /activations/layer_<i>    (E, N, units) float32, attrs units, activation
+    /activations/layer_<i>    (E, N, units) float32, attrs units, activation, and (newer files)
+                              name and, for a non-flat layer, shape (flattened in C order)
     /metrics/train_loss, train_accuracy, test_loss, test_accuracy   (E,) float64
-    /weights_norm, /grad_mean, /grad_std   (E, L) float64
+    /weights_norm, /grad_mean, /grad_std   (E, L) float64, NaN for a recorded layer without a kernel
     /kernels/layer_<i> (E, fan_in, units) float32, /biases/layer_<i> (E, units) float32
                               each recorded epoch's parameters, so that a noisy network's noise can be
                               propagated afterwards (`ib_keras.estimate.estimators.estimate_sp`); files from
@@ -51,13 +53,17 @@ class ForeignFileError(RunFileError):
     """A readable file that this ib_keras did not write: another program's HDF5, another schema."""
 
 
-
 @dataclass(frozen=True)
 class LayerSpec:
-    """One recorded Dense layer: its width and the nonlinearity its activity comes after."""
+    """One recorded layer: its width (the values per input), the nonlinearity its activity comes
+    after, and for a layer whose output per input is not flat (a convolution's (H, W, C)) that
+    shape, the activity being stored flattened in C order (None: flat, (units,)); the model's
+    name for the layer ('' when not known)."""
 
     units: int
     activation: str
+    shape: tuple[int, ...] | None = None
+    name: str = ""
 
 
 @dataclass

@@ -74,6 +74,10 @@ class RunWriter:
             )
             dataset.attrs["units"] = layer.units
             dataset.attrs["activation"] = layer.activation
+            if layer.name:
+                dataset.attrs["name"] = layer.name
+            if layer.shape is not None:
+                dataset.attrs["shape"] = np.asarray(layer.shape, dtype=np.int64)
             self._activity.append(dataset)
         self._parameters = []
         for i, (layer, fan_in) in enumerate(zip(self._layers, self._fan_ins or [])):

@@ -15,18 +15,21 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ib_keras.networks.layers import EnsembleDense
 from ib_keras.networks.models import BATCH_SIZE
 from ib_keras.networks.seeding import SHUFFLE_STREAM, stream
 
 
 def model_members(model: keras.Model) -> int:
-    """K for an ensemble whose input is (batch, K, features); 1 for a plain (batch, features) model."""
-    shape = model.inputs[0].shape
-    if len(shape) == 3:
-        return int(shape[1])
-    if len(shape) == 2:
+    """K for an ensemble of `EnsembleDense` layers, whose input is (batch, K, features); 1 for any
+    other model (a plain one: input (batch, features), or images (batch, H, W, C)...)."""
+    members = {layer.members for layer in model.layers if isinstance(layer, EnsembleDense)}
+    if not members:
         return 1
-    raise ValueError(f"model input has shape {shape}; expected (batch, features) or (batch, members, features)")
+    if len(members) > 1 or len(model.inputs[0].shape) != 3:
+        raise ValueError(f"model {model.name}: its EnsembleDense layers hold {sorted(members)} members and its input "
+                         f"has shape {model.inputs[0].shape}; an ensemble takes (batch, members, features)")
+    return members.pop()
 
 
 def fit_ensemble(

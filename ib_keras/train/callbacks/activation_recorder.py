@@ -13,23 +13,22 @@ from ib_keras.networks.layers import EnsembleDense, EnsembleNoise
 from ib_keras.networks.models import BATCH_SIZE
 from ib_keras.networks.seeding import GRADIENT_STREAM, stream
 from ib_keras.runfile import LayerSpec, RunWriter
+from ib_keras.train.callbacks.representations import is_ensemble, probe
 from ib_keras.train.fit import model_members
 
 _PROBABILITY_FLOOR = 1e-7  # Keras' clipping of probabilities in cross-entropy
 
 
-def activation_name(layer) -> str:
-    """The name of a layer's activation function ("linear" without one)."""
-    activation = getattr(layer, "activation", "linear")
-    return activation if isinstance(activation, str) else getattr(activation, "__name__", str(activation))
-
-
 class ActivationRecorder(keras.callbacks.Callback):
-    """Records every Dense layer's activity on all inputs, at chosen epochs, into HDF5.
+    """Records every layer's representation on all inputs, at chosen epochs, into HDF5.
 
     At each recorded epoch it stores, per network: the activity of every layer that has a
-    ``kernel`` (hidden layers after their nonlinearity, the last layer as softmax probabilities)
-    on all N inputs; each kernel's Frobenius norm; the norms of the mean and of the standard
+    ``kernel`` (Dense, a convolution; or the ``layers`` named) on all N inputs, taken after its
+    activation (an argument or a separate layer), after BatchNormalization where present, with
+    Dropout inactive (`ib_keras.train.callbacks.representations`); the last layer as class
+    probabilities, through a softmax when the model ends in logits under a loss with
+    ``from_logits=True``. A convolution's (H, W, C) output is stored flattened, its shape kept in
+    the layer's ``shape`` attribute; each kernel's Frobenius norm; the norms of the mean and of the standard
     deviation, over one shuffled pass of minibatches at the current weights, of each kernel's
     gradient of the training loss (Saxe et al.'s SNR quantities); and train/test cross-entropy
     (nats, without any L2 term) and accuracy; and, with ``parameters``, each layer's kernel and
@@ -48,13 +47,16 @@ class ActivationRecorder(keras.callbacks.Callback):
     complete once they all are; a training that a callback stops early (EarlyStopping) is complete
     with the epochs recorded until then.
 
-    Works on a plain Keras model (input (batch, features), one file) and on an ensemble from
-    `ib_keras.networks.models.build_ensemble` (input (batch, K, features), one file per member). The
-    model must be compiled with a loss taking one-hot targets.
+    Works on a plain Keras model (inputs (batch, features) or images (batch, H, W, C), one file)
+    and on an ensemble from `ib_keras.networks.models.build_ensemble` (input (batch, K, features),
+    one file per member). The model must be compiled with a categorical cross-entropy, on one-hot
+    or (``sparse_categorical_crossentropy``) integer labels. What cannot be recorded faithfully is
+    refused in ``on_train_begin``, naming the layer, before a file is written. Disk: 4 bytes per
+    value, N x (every recorded layer's units) per recorded epoch before compression.
 
     Args:
         paths: one output path per network (a single path for a plain model).
-        x: (N, features) inputs to record the activity on (all 4096 patterns).
+        x: (N, ...) inputs to record the activity on (all 4096 patterns; images (N, H, W, C)).
         y: (N,) integer labels.
         train_idx, test_idx: rows of x used for training and for testing.
         epochs: the epochs to record (0 = before training).
@@ -63,6 +65,8 @@ class ActivationRecorder(keras.callbacks.Callback):
         gradient_seed: seed of the minibatch order of the gradient statistics.
         parameters: also keep the kernels and biases (when the model allows it, see above); False
             saves their disk space, and ``sp`` then cannot estimate the file.
+        layers: names of the layers to record (default: every layer with a kernel), each taken
+            after the layers that follow it alone as above (a pooling or Flatten layer may be named).
 
     Example:
 
@@ -84,6 +88,7 @@ class ActivationRecorder(keras.callbacks.Callback):
         batch_size: int = BATCH_SIZE,
         gradient_seed: int = 0,
         parameters: bool = True,
+        layers: Sequence[str] | None = None,
     ):
         super().__init__()
         self.paths = [paths] if isinstance(paths, (str, bytes)) or not isinstance(paths, Sequence) else list(paths)
@@ -97,8 +102,10 @@ class ActivationRecorder(keras.callbacks.Callback):
         self.batch_size = batch_size
         self.gradient_seed = gradient_seed
         self.parameters = parameters
-        if self.x.ndim != 2 or self.y.shape != (len(self.x),):
-            raise ValueError(f"x must be (N, features) and y (N,), got {self.x.shape} and {self.y.shape}")
+        self.layer_names = None if layers is None else list(layers)
+        if self.x.ndim < 2 or self.y.shape != (len(self.x),):
+            raise ValueError(f"x must be (N, features) or (N, H, W, C) and y (N,), got {self.x.shape} and "
+                             f"{self.y.shape}")
         if len(self.configs) != len(self.paths):
             raise ValueError(f"{len(self.paths)} paths but {len(self.configs)} configs")
         self._writers: list[RunWriter] = []
@@ -107,14 +114,15 @@ class ActivationRecorder(keras.callbacks.Callback):
         members = model_members(self.model)
         if members != len(self.paths):
             raise ValueError(f"model has {members} networks but {len(self.paths)} paths were given")
-        self._ensemble = len(self.model.inputs[0].shape) == 3
-        self._layers = [layer for layer in self.model.layers if hasattr(layer, "kernel")]
-        _check_output(self.model, self._layers)
-        probe = keras.Model(self.model.inputs, [layer.output for layer in self._layers])
+        self._ensemble = is_ensemble(self.model)
+        found, reader, self._sparse = probe(self.model, self.layer_names)
+        self._layers = [representation.layer for representation in found]
         # Called once per recorded epoch: graph mode without XLA, whose compile time would outweigh it.
-        self._activity_of = tf.function(lambda inputs: probe(inputs, training=False))
+        self._activity_of = tf.function(lambda inputs: reader(inputs, training=False))
         self._gradient_statistics = self._compile_gradient_statistics()
-        specs = [LayerSpec(int(layer.kernel.shape[-1]), activation_name(layer)) for layer in self._layers]
+        flat = [len(r.shape) == 1 for r in found]
+        specs = [LayerSpec(r.units, OUTPUT_ACTIVATION if r is found[-1] else r.activation, None if f else r.shape,
+                           r.layer.name) for r, f in zip(found, flat)]
         self._keeps_parameters = self.parameters and _dense_chain(self.model)
         fan_ins = [int(layer.kernel.shape[-2]) for layer in self._layers] if self._keeps_parameters else None
         # The epochs this training reaches: the file is complete once each of them is recorded.
@@ -143,16 +151,18 @@ class ActivationRecorder(keras.callbacks.Callback):
         self._writers = []
 
     def _network_inputs(self, x: np.ndarray) -> np.ndarray:
-        """(n, features) rows as the model takes them: repeated for every member of an ensemble."""
+        """(n, ...) rows as the model takes them: repeated for every member of an ensemble."""
         return np.repeat(x[:, None, :], len(self.paths), axis=1) if self._ensemble else x
 
     def _compile_gradient_statistics(self):
-        kernels = [layer.kernel for layer in self._layers]
+        # a recorded layer without a kernel (one named, such as a pooling layer) has no statistics
+        kernels = [layer.kernel for layer in self._layers if hasattr(layer, "kernel")]
         n_classes = int(self.model.outputs[0].shape[-1])
-        targets = np.eye(n_classes, dtype=np.float32)[self.y[self.train_idx]]
+        labels = self.y[self.train_idx]
+        targets = labels if self._sparse else np.eye(n_classes, dtype=np.float32)[labels]  # an ensemble: one-hot
         rows = tf.constant(self._network_inputs(self.x[self.train_idx]))
         targets = tf.constant(self._network_inputs(targets))
-        n_train, batch_size, model = len(self.train_idx), self.batch_size, self.model
+        n_train, batch_size, model, ensemble = len(self.train_idx), self.batch_size, self.model, self._ensemble
 
         @tf.function
         def statistics(order):
@@ -166,27 +176,27 @@ class ActivationRecorder(keras.callbacks.Callback):
                 gradients.append(tape.gradient(loss, kernels))
             means, stds = [], []
             for layer_gradients in zip(*gradients):
-                stacked = tf.stack(layer_gradients)  # (batches, [K,] fan_in, units)
-                member_axes = [-2, -1]
-                means.append(tf.norm(tf.reduce_mean(stacked, axis=0), axis=member_axes))
-                stds.append(tf.norm(tf.math.reduce_std(stacked, axis=0), axis=member_axes))
+                stacked = tf.stack(layer_gradients)  # (batches, [K,] kernel's shape)
+                # the norm over each member's kernel: an ensemble's (K, fan_in, units) per member
+                axes = [-2, -1] if ensemble else None
+                means.append(tf.norm(tf.reduce_mean(stacked, axis=0), axis=axes))
+                stds.append(tf.norm(tf.math.reduce_std(stacked, axis=0), axis=axes))
             return tf.stack(means, axis=-1), tf.stack(stds, axis=-1)  # ([K,] L) each
 
         return statistics
 
     def _record(self, epoch: int) -> None:
-        activity = [np.asarray(a) for a in self._activity_of(self._network_inputs(self.x))]
-        if not self._ensemble:
-            activity = [a[:, None, :] for a in activity]  # (N, 1, units): a member axis of one
+        members = len(self.paths)
+        # (N, K, units): every layer flattened per input (and per member), a member axis of one for a plain model
+        activity = [np.asarray(a).reshape(len(self.x), members, -1) for a in self._activity_of(self._network_inputs(self.x))]
         order = stream(self.gradient_seed, GRADIENT_STREAM, epoch).permutation(len(self.train_idx))
         state = [np.asarray(variable) for variable in self.model.non_trainable_variables]
-        grad_mean, grad_std = (np.asarray(s).reshape(len(self.paths), -1) for s in self._gradient_statistics(order))
+        grad_mean, grad_std = (self._per_layer(np.asarray(s).reshape(members, -1)) for s in self._gradient_statistics(order))
         for variable, value in zip(self.model.non_trainable_variables, state):
             variable.assign(value)  # the training-mode pass moved BatchNormalization's statistics, a Dropout's seed
-        weights_norm = np.stack(
-            [np.linalg.norm(np.asarray(layer.kernel).reshape(len(self.paths), -1), axis=1) for layer in self._layers],
-            axis=-1,
-        )
+        weights_norm = self._per_layer(np.stack(
+            [np.linalg.norm(np.asarray(layer.kernel).reshape(members, -1), axis=1) for layer in self._layers
+             if hasattr(layer, "kernel")], axis=-1).reshape(members, -1))
         kernels, biases = self._parameters() if self._keeps_parameters else ([], [])
         probabilities = activity[-1]  # (N, K, classes)
         for k, writer in enumerate(self._writers):
@@ -198,6 +208,13 @@ class ActivationRecorder(keras.callbacks.Callback):
                 metrics[f"{split}_accuracy"] = float(np.mean(p[rows].argmax(axis=1) == self.y[rows]))
             writer.append(epoch, [a[:, k, :] for a in activity], metrics, weights_norm[k], grad_mean[k], grad_std[k],
                           [kernel[k] for kernel in kernels], [bias[k] for bias in biases])
+
+    def _per_layer(self, values: np.ndarray) -> np.ndarray:
+        """(K, layers with a kernel) -> (K, L): NaN for a recorded layer without a kernel."""
+        has_kernel = [hasattr(layer, "kernel") for layer in self._layers]
+        out = np.full((len(values), len(self._layers)), np.nan)
+        out[:, has_kernel] = values
+        return out
 
     def _parameters(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Every layer's kernels (K, fan_in, units) and biases (K, units), zeros without a bias."""
@@ -216,18 +233,3 @@ def _dense_chain(model: keras.Model) -> bool:
     chain = (keras.layers.InputLayer, keras.layers.Dense, EnsembleDense, EnsembleNoise)
     return len(model.inputs) == 1 and len(model.outputs) == 1 and all(isinstance(layer, chain) for layer in model.layers)
 
-
-def _check_output(model: keras.Model, layers: list) -> None:
-    """ValueError unless the model's output is its last layer with a kernel, with a softmax
-    activation: the recorded output activity and loss are those probabilities."""
-    if not layers:
-        raise ValueError(f"model {model.name} has no Dense layer to record")
-    last = layers[-1]
-    if len(model.outputs) != 1 or model.outputs[0] is not last.output:
-        found = f"its output is not that of its last Dense layer {last.name!r}"
-    elif activation_name(last) != OUTPUT_ACTIVATION:
-        found = f"its last Dense layer {last.name!r} has activation {activation_name(last)!r}"
-    else:
-        return
-    raise ValueError(f"model {model.name}: {found}; the recorder records the output as class probabilities and "
-                     f"their cross-entropy: end the model in Dense(n_classes, activation='{OUTPUT_ACTIVATION}')")

@@ -1,0 +1,164 @@
+"""A user's own Keras model recorded as they mean it: each layer's representation after its
+activation (an argument or a separate layer) and BatchNormalization, the output as probabilities
+(softmax or logits), integer labels, convolutions on images flattened with their shape, and what
+cannot be read refused before any file is written. Each expectation is computed here in NumPy
+from the model's weights, independently of the recorder."""
+
+import keras
+import numpy as np
+import pytest
+
+from ib_keras import ActivationRecorder, read_run
+from ib_keras.estimate import estimate_runs, parse_estimators
+from ib_keras.train.fit import fit_ensemble
+from tests.helpers import cli
+
+N_CLASSES = 3
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(240, 6)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64) + (x[:, 1] > 0.5)  # three classes
+    return x, y, np.arange(180), np.arange(180, 240)
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _record(model, path, data, epochs=2, labels="onehot", **recorder_options):
+    x, y, train_idx, test_idx = data
+    recorder = ActivationRecorder(path, x, y, train_idx, test_idx, range(epochs + 1), **recorder_options)
+    targets = y if labels == "sparse" else np.eye(N_CLASSES, dtype=np.float32)[y]
+    model.fit(x[train_idx], targets[train_idx], batch_size=32, epochs=epochs, verbose=0, shuffle=False,
+              callbacks=[recorder])
+    return read_run(path)
+
+
+def test_separate_activation_layers_are_recorded_after_them(tmp_path, data):
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(5, name="hidden"), keras.layers.ReLU(),
+                              keras.layers.Dense(N_CLASSES, name="out"), keras.layers.Softmax()])
+    model.compile("adam", "categorical_crossentropy")
+    run = _record(model, tmp_path / "separate.h5", data)
+    assert run.complete and [layer.activation for layer in run.layers] == ["relu", "softmax"]
+    (w1, b1), (w2, b2) = model.get_layer("hidden").get_weights(), model.get_layer("out").get_weights()
+    hidden = np.maximum(data[0] @ w1 + b1, 0)
+    np.testing.assert_allclose(run.activity[0][-1], hidden, atol=1e-5)  # after the ReLU layer, not before
+    np.testing.assert_allclose(run.activity[1][-1], _softmax(hidden @ w2 + b2), atol=1e-5)
+
+
+def test_batch_normalization_is_recorded_after_it_with_its_moving_statistics(tmp_path, data):
+    keras.utils.set_random_seed(2)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(5, name="hidden"),
+                              keras.layers.BatchNormalization(name="bn"), keras.layers.Activation("tanh"),
+                              keras.layers.Dropout(0.5), keras.layers.Dense(N_CLASSES, activation="softmax")])
+    model.compile("adam", "categorical_crossentropy")
+    run = _record(model, tmp_path / "bn.h5", data, epochs=3)
+    assert run.layers[0].activation == "batch_normalization+tanh"
+    w, b = model.get_layer("hidden").get_weights()
+    gamma, beta, mean, variance = model.get_layer("bn").get_weights()
+    normalised = gamma * (data[0] @ w + b - mean) / np.sqrt(variance + model.get_layer("bn").epsilon) + beta
+    assert not np.allclose(mean, 0)  # the moving statistics moved: the test can tell them apart
+    np.testing.assert_allclose(run.activity[0][-1], np.tanh(normalised), atol=1e-5)  # Dropout inactive
+
+
+def test_logits_are_recorded_as_probabilities_with_the_loss_keras_computes(tmp_path, data):
+    x, y, train_idx, _ = data
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(5, activation="tanh"),
+                              keras.layers.Dense(N_CLASSES, name="logits")])
+    model.compile("adam", keras.losses.CategoricalCrossentropy(from_logits=True))
+    run = _record(model, tmp_path / "logits.h5", data)
+    assert run.layers[-1].activation == "softmax"
+    np.testing.assert_allclose(run.activity[-1][-1].sum(axis=1), 1.0, atol=1e-5)
+    keras_loss = model.evaluate(x[train_idx], np.eye(N_CLASSES)[y[train_idx]], batch_size=len(train_idx), verbose=0)
+    assert run.metrics["train_loss"][-1] == pytest.approx(keras_loss, rel=1e-4)
+    assert run.metrics["train_loss"][-1] < np.log(N_CLASSES) + 0.5  # a cross-entropy of probabilities, not of logits
+
+
+def test_integer_labels_under_a_sparse_loss_record_every_epoch(tmp_path, data):
+    keras.utils.set_random_seed(4)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(5, activation="relu"),
+                              keras.layers.Dense(N_CLASSES, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    run = _record(model, tmp_path / "sparse.h5", data, labels="sparse")
+    assert run.complete and list(run.epochs) == [0, 1, 2]
+    assert np.isfinite(run.grad_mean).all() and (run.grad_mean > 0).all()
+
+
+@pytest.fixture(scope="module")
+def images():
+    rng = np.random.default_rng(5)
+    x = rng.random((120, 8, 8, 1), dtype=np.float32)
+    y = (x[:, :4].mean(axis=(1, 2, 3)) > x[:, 4:].mean(axis=(1, 2, 3))).astype(np.int64)
+    return x, y, np.arange(90), np.arange(90, 120)
+
+
+def _conv_model():
+    keras.utils.set_random_seed(6)
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3, activation="relu", name="conv"),
+                              keras.layers.MaxPooling2D(2, name="pool"), keras.layers.Flatten(),
+                              keras.layers.Dense(2, activation="softmax", name="out")])
+    model.compile("adam", "categorical_crossentropy")
+    return model
+
+
+def test_a_convolution_on_images_is_recorded_flattened_with_its_shape(tmp_path, images):
+    x, y, train_idx, test_idx = images
+    model = _conv_model()
+    recorder = ActivationRecorder(tmp_path / "conv.h5", x, y, train_idx, test_idx, [0, 1, 2])
+    model.fit(x[train_idx], np.eye(2)[y[train_idx]], epochs=2, verbose=0, callbacks=[recorder])
+    run = read_run(tmp_path / "conv.h5")
+    assert [(layer.name, layer.units, layer.shape) for layer in run.layers] == [("conv", 144, (6, 6, 4)),
+                                                                                   ("out", 2, None)]
+    kernel, bias = model.get_layer("conv").get_weights()
+    windows = np.lib.stride_tricks.sliding_window_view(x[..., 0], (3, 3), axis=(1, 2))  # (N, 6, 6, 3, 3)
+    conv = np.maximum(np.einsum("nijab,abk->nijk", windows, kernel[:, :, 0, :]) + bias, 0)
+    np.testing.assert_allclose(run.activity[0][-1], conv.reshape(len(x), -1), atol=1e-5)  # C order
+    assert np.isfinite(run.weights_norm).all() and np.isfinite(run.grad_std).all()
+    table = estimate_runs([tmp_path / "conv.h5"], parse_estimators("ebab"), tmp_path / "mi.parquet", progress=False)
+    assert sorted(table.groupby("layer")["units"].first()) == [2, 144]
+    assert "layer 1 = layer_0: relu" in cli("inspect", str(tmp_path / "conv.h5")).stdout
+    assert "(6, 6, 4)" in cli("inspect", str(tmp_path / "conv.h5")).stdout
+
+
+def test_layers_named_are_recorded_a_pooling_layer_among_them(tmp_path, images):
+    x, y, train_idx, test_idx = images
+    model = _conv_model()
+    recorder = ActivationRecorder(tmp_path / "named.h5", x, y, train_idx, test_idx, [0], layers=["pool", "out"])
+    fit_targets = np.eye(2)[y[train_idx]]
+    model.fit(x[train_idx], fit_targets, epochs=0, verbose=0, callbacks=[recorder])
+    run = read_run(tmp_path / "named.h5")
+    assert [(layer.name, layer.shape) for layer in run.layers] == [("pool", (3, 3, 4)), ("out", None)]
+    assert np.isnan(run.weights_norm[0, 0]) and np.isfinite(run.weights_norm[0, 1])  # a pooling layer has no kernel
+
+
+def _branching():
+    inputs = keras.Input((6,))
+    hidden = keras.layers.Dense(5, name="shared")(inputs)
+    merged = keras.layers.Concatenate()([keras.layers.ReLU()(hidden), keras.layers.Activation("tanh")(hidden)])
+    return keras.Model(inputs, keras.layers.Dense(N_CLASSES, activation="softmax")(merged))
+
+
+@pytest.mark.parametrize("build, loss, options, message", [
+    (_branching, "categorical_crossentropy", {}, "the output of layer 'shared' feeds 2 layers"),
+    (lambda: keras.Sequential([keras.Input((6,)), keras.layers.Dense(N_CLASSES, activation="softmax")]),
+     "categorical_crossentropy", {"layers": ["nope"]}, "has no layer 'nope'"),
+    (lambda: keras.Sequential([keras.Input((6,)), keras.layers.Dense(1, activation="sigmoid", name="p")]),
+     "binary_crossentropy", {}, "loss 'binary_crossentropy'"),
+    (lambda: keras.Sequential([keras.Input((6,)), keras.layers.Dense(N_CLASSES, activation="softmax", name="p")]),
+     keras.losses.CategoricalCrossentropy(from_logits=True), {}, "ends in softmax but the loss has from_logits=True"),
+])
+def test_what_cannot_be_recorded_faithfully_is_refused_before_any_file(tmp_path, data, build, loss, options, message):
+    x, y, train_idx, test_idx = data
+    model = build()
+    model.compile("adam", loss)
+    recorder = ActivationRecorder(tmp_path / "no.h5", x, y, train_idx, test_idx, [0, 1], **options)
+    with pytest.raises(ValueError, match=message):
+        model.fit(x[train_idx], np.eye(N_CLASSES)[y[train_idx]][:, : model.outputs[0].shape[-1]], epochs=1, verbose=0,
+                  callbacks=[recorder])
+    assert not (tmp_path / "no.h5").exists()
