@@ -11,7 +11,7 @@ The names a user needs, importable from here without starting TensorFlow (the ca
 when first used):
     ActivationRecorder, InformationPlaneLogger: Keras callbacks recording a network's activity to a
         run file, and its information plane to TensorBoard as it trains
-    read_run: one run file's contents
+    read_run, write_run_arrays: one run file's contents; a run file from NumPy arrays (any framework)
     estimate_mi: I(X;T) and I(T;Y), in bits, of one layer's activity
     parse_estimators, estimate_runs, read_table: the estimate stage over run files, and its table
     load: an MI table or a summary directory, as the figures and reports take it
@@ -39,6 +39,7 @@ __getattr__, __dir__, __all__ = lazy_names(__name__, {
     "train.callbacks.activation_recorder": ("ActivationRecorder",),
     "live.information_plane": ("InformationPlaneLogger",),
     "runfile.reader": ("read_run",),
+    "runfile.arrays": ("write_run_arrays",),
     "estimate.estimators.mi": ("estimate_mi",),
     "estimate.settings": ("parse_estimators",),
     "estimate.stage": ("estimate_runs",),

@@ -162,3 +162,46 @@ def test_what_cannot_be_recorded_faithfully_is_refused_before_any_file(tmp_path,
         model.fit(x[train_idx], np.eye(N_CLASSES)[y[train_idx]][:, : model.outputs[0].shape[-1]], epochs=1, verbose=0,
                   callbacks=[recorder])
     assert not (tmp_path / "no.h5").exists()
+
+
+def test_a_run_written_from_arrays_reads_and_estimates_as_the_keras_one(tmp_path, data):
+    from ib_keras import write_run_arrays
+
+    keras.utils.set_random_seed(7)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(5, activation="tanh"),
+                              keras.layers.Dense(N_CLASSES, activation="softmax")])
+    model.compile("adam", "categorical_crossentropy")
+    recorded = _record(model, tmp_path / "keras" / "seed-000.h5", data)
+    written = read_run(write_run_arrays(
+        tmp_path / "arrays" / "seed-000.h5", recorded.epochs, recorded.activity, recorded.y,
+        [layer.activation for layer in recorded.layers], recorded.x, recorded.train_idx, recorded.test_idx,
+        recorded.metrics, {"activation": "tanh"}))
+    assert written.complete and [layer.activation for layer in written.layers] == ["tanh", "softmax"]
+    for a, b in zip(written.activity, recorded.activity):
+        np.testing.assert_array_equal(a, b)
+    specs = parse_estimators("ebab,akde,kde")
+    tables = [estimate_runs([tmp_path / name], specs, tmp_path / f"{name}.parquet", progress=False)
+              .sort_values(["estimator", "params", "epoch", "layer"], ignore_index=True) for name in ("keras", "arrays")]
+    for column in ("i_xt", "i_ty", "train_loss", "test_accuracy"):
+        np.testing.assert_array_equal(tables[0][column], tables[1][column])
+
+
+def test_arrays_of_a_convolution_keep_its_shape_and_bad_arrays_are_refused_by_name(tmp_path):
+    from ib_keras import write_run_arrays
+
+    rng = np.random.default_rng(8)
+    labels = np.arange(20) % 2
+    conv, out = rng.random((3, 20, 2, 2, 3)), rng.dirichlet([1, 1], (3, 20))
+    run = read_run(write_run_arrays(tmp_path / "conv.h5", [0, 1, 5], [conv, out], labels))
+    assert [(layer.units, layer.shape, layer.activation) for layer in run.layers] == [(12, (2, 2, 3), "linear"),
+                                                                                       (2, None, "softmax")]
+    np.testing.assert_allclose(run.activity[0][2], conv[2].reshape(20, -1))
+    for kwargs, message in [({"epochs": [0, 0, 1]}, "epochs must be increasing"),
+                            ({"activity": [conv[:, :10], out]}, r"activity\[0\] has shape \(3, 10, 2, 2, 3\)"),
+                            ({"labels": labels.astype(float)}, "labels must be"),
+                            ({"metrics": {"loss": [1, 2, 3]}}, "unknown metrics"),
+                            ({"activity": [np.full_like(conv, np.nan), out]}, r"activity\[0\] holds NaN")]:
+        arguments = {"epochs": [0, 1, 5], "activity": [conv, out], "labels": labels, **kwargs}
+        with pytest.raises(ValueError, match=message):
+            write_run_arrays(tmp_path / "bad.h5", **arguments)
+        assert not (tmp_path / "bad.h5").exists()

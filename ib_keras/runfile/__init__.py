@@ -6,6 +6,7 @@ Public names (``from ib_keras.runfile import read_run``):
     schema: Run, LayerSpec, RunFileError, ForeignFileError, SCHEMA_VERSION, METRICS, LAYER_STATISTICS,
         config_dir, run_path, run_file_bytes, layer_name
     writer: RunWriter
+    arrays: write_run_arrays
     reader: read_run, check_regular_file
     checksums: fletcher32
 """
@@ -16,6 +17,7 @@ __getattr__, __dir__, __all__ = lazy_names(__name__, {
     "schema": ("Run", "LayerSpec", "RunFileError", "ForeignFileError", "SCHEMA_VERSION", "METRICS", "LAYER_STATISTICS",
                "config_dir", "run_path", "run_file_bytes", "layer_name"),
     "writer": ("RunWriter",),
+    "arrays": ("write_run_arrays",),
     "reader": ("read_run", "check_regular_file"),
     "checksums": ("fletcher32",),
 })
