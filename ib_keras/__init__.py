@@ -15,6 +15,7 @@ when first used):
     estimate_mi: I(X;T) and I(T;Y), in bits, of one layer's activity
     parse_estimators, estimate_runs, read_table: the estimate stage over run files, and its table
     load: an MI table or a summary directory, as the figures and reports take it
+    plot_plane: the information plane of a run, a directory of runs or a table
 """
 
 import os
@@ -45,4 +46,5 @@ __getattr__, __dir__, __all__ = lazy_names(__name__, {
     "estimate.stage": ("estimate_runs",),
     "estimate.table": ("read_table",),
     "analysis.summary": ("load",),
+    "plots.one_plane": ("plot_plane",),
 })

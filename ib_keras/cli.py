@@ -1,4 +1,4 @@
-"""Command line: ``python -m ib_keras train|sweep|inspect|estimate|summarize``, then each study's
+"""Command line: ``python -m ib_keras train|sweep|inspect|estimate|plane|summarize``, then each study's
 commands (``plot``, ``report``, ``baselines``, ``noisy-report``: `ib_keras.studies.registry`).
 Parses arguments and calls the library.
 
@@ -60,6 +60,15 @@ def _widths(text):
     if not 1 <= len(widths) <= 100 or not all(1 <= units <= 10_000 for units in widths):
         raise argparse.ArgumentTypeError(f"'{text}' is not a comma-separated list of 1 to 100 widths from 1 to 10000")
     return widths
+
+
+def _axis_range(text):
+    """'12,1' -> (12.0, 1.0): the planes' x and y maxima in bits."""
+    parts = text.split(",")
+    values = [number(float, 1e-9, 1e3, "a positive number of bits")(part) for part in parts] if len(parts) == 2 else []
+    if len(values) != 2:
+        raise argparse.ArgumentTypeError(f"'{text}' is not XMAX,YMAX, two positive numbers of bits such as 12,1")
+    return tuple(values)
 
 
 def _activations(text):
@@ -146,6 +155,13 @@ def _parser() -> argparse.ArgumentParser:
     estimate.add_argument("--scheduler", metavar="ADDRESS",
                           help="run the tasks on a Dask cluster: tcp://host:port of a running scheduler, or local:N "
                                "for N one-thread worker processes here (--jobs is then not used)")
+
+    plane = commands.add_parser("plane", help="draw the information plane of one run, the seed mean of a directory of "
+                                              "runs, or an MI table's, one panel per configuration and estimator setting")
+    plane.add_argument("source", type=path_text, help="a run file (.h5), a directory of them, or an MI table")
+    plane.add_argument("--estimators", default="ebab", help="estimator settings, as estimate takes them (default: ebab)")
+    plane.add_argument("--out", type=path_text, default="plane.png", help="the figure, .png or .pdf (default: plane.png)")
+    plane.add_argument("--range", type=_axis_range, metavar="XMAX,YMAX", help="axis ranges in bits, shared with other planes")
 
     summarize = commands.add_parser("summarize", help="reduce an MI table to the small tables figures and report need")
     summarize.add_argument("table", help="MI table written by estimate (.parquet or .csv)")
@@ -253,6 +269,18 @@ def _summarize(args) -> None:
     print(f"{args.out}: {len(files)} summary files ({size / 1e6:.1f} MB)")
 
 
+def _plane(args) -> None:
+    from ib_keras.plots.files import files_only
+
+    files_only()  # Agg: the figure goes to a file
+    from ib_keras.plots.one_plane import plot_plane
+
+    if Path(args.out).suffix.lower() not in (".png", ".pdf"):
+        raise ValueError(f"--out {args.out}: the plane is written as .png or .pdf")
+    plot_plane(args.source, args.estimators, args.out, args.range)
+    print(f"{args.out}: the information plane of {args.source} under {args.estimators}")
+
+
 def study_commands() -> list[Command]:
     """Every registered study's commands (`ib_keras.studies.registry.REGISTERED`), in its order."""
     return [command for name in REGISTERED
@@ -264,7 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         commands = {"train": _train, "sweep": _sweep, "inspect": _inspect, "estimate": _estimate,
-                    "summarize": _summarize, **{command.name: command.run for command in study_commands()}}
+                    "summarize": _summarize, "plane": _plane, **{command.name: command.run for command in study_commands()}}
         commands[args.command](args)
     except BrokenPipeError:  # `inspect f.h5 | head -1`: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so that exit's flush fails silently

@@ -6,11 +6,11 @@ from the model's weights, independently of the recorder."""
 
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 
 from ib_keras import ActivationRecorder, read_run
 from ib_keras.estimate import estimate_runs, parse_estimators
-from ib_keras.train.fit import fit_ensemble
 from tests.helpers import cli
 
 N_CLASSES = 3
@@ -205,3 +205,56 @@ def test_arrays_of_a_convolution_keep_its_shape_and_bad_arrays_are_refused_by_na
         with pytest.raises(ValueError, match=message):
             write_run_arrays(tmp_path / "bad.h5", **arguments)
         assert not (tmp_path / "bad.h5").exists()
+
+
+def test_the_plane_of_a_run_a_directory_and_a_table_is_the_same_seed_mean(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from ib_keras import plot_plane
+    from ib_keras.plots.one_plane import plane_rows
+    from tests.helpers import write_run
+
+    for seed in (0, 1):
+        write_run(tmp_path / "runs" / "relu" / f"seed-{seed:03d}.h5", seed)
+    table = estimate_runs([tmp_path / "runs"], parse_estimators("ebab,kde"), tmp_path / "mi.parquet", progress=False)
+    from_files, from_table = (plane_rows(source, "ebab,kde") for source in (tmp_path / "runs", tmp_path / "mi.parquet"))
+    assert set(from_table["setting"]) == {"ebab:low=0.0:n_bins=30", "kde:bound=upper:noise_variance=0.001"}
+    key = ["setting", "run", "epoch", "layer"]
+    pd.testing.assert_frame_equal(from_files.sort_values(key, ignore_index=True)[[*key, "i_xt", "i_ty"]],
+                                  from_table.sort_values(key, ignore_index=True)[[*key, "i_xt", "i_ty"]])
+    fig = plot_plane(tmp_path / "mi.parquet", "ebab,kde", tmp_path / "plane.png", axis_range=(12, 1))
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title().splitlines() for ax in panels] == [
+        ["relu: ebab:low=0.0:n_bins=30", "mean of 2 networks"], ["relu: kde:bound=upper:noise_variance=0.001",
+                                                                 "mean of 2 networks"]]
+    labels = " ".join(text.get_text() for text in panels[0].texts)
+    assert "layer 1" in labels and "softmax" in labels and panels[0].get_xlim() == (0, 12)
+    assert (tmp_path / "plane.png").stat().st_size > 10_000
+    mean = table[(table.estimator == "ebab") & (table.epoch == 2) & (table.layer == 0)]["i_xt"].mean()
+    drawn = panels[0].collections[-1].get_offsets()  # the last epoch's markers, layer by layer
+    assert drawn[0][0] == pytest.approx(mean)
+
+
+def test_the_plane_says_when_every_layer_keeps_the_inputs_apart_and_the_command_writes_it(tmp_path):
+    from ib_keras import write_run_arrays
+    from ib_keras.data.tishby import tishby_dataset
+
+    x, y = tishby_dataset()  # each layer below a one-to-one function of the 4096 inputs: I(X;T) = 12 bits
+    rows = np.arange(len(x), dtype=np.float32)[:, None] / len(x)
+    hidden = np.stack([x * (1 + e) for e in range(3)])
+    output = np.stack([np.hstack([rows, 1 - rows])] * 3)
+    run = write_run_arrays(tmp_path / "linear" / "seed-000.h5", [0, 1, 2], [hidden, output], y, x=x)
+    out = tmp_path / "apart.png"
+    result = cli("plane", str(run), "--estimators", "kde:noise_variance=1e-12", "--out", str(out))
+    assert result.returncode == 0 and out.stat().st_size > 10_000, result.stderr
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from ib_keras import plot_plane
+
+    fig = plot_plane(run, "kde:noise_variance=1e-12")
+    assert any("keeps the 4096 inputs apart" in text.get_text() for ax in fig.axes for text in ax.texts)
+    refused = cli("plane", str(tmp_path / "missing.h5"), "--out", str(tmp_path / "x.png"))
+    assert refused.returncode == 2 and "no such file or directory" in refused.stderr and not (tmp_path / "x.png").exists()
+    assert cli("plane", str(run), "--out", str(tmp_path / "x.jpg")).returncode == 2
