@@ -258,3 +258,13 @@ def test_the_plane_says_when_every_layer_keeps_the_inputs_apart_and_the_command_
     refused = cli("plane", str(tmp_path / "missing.h5"), "--out", str(tmp_path / "x.png"))
     assert refused.returncode == 2 and "no such file or directory" in refused.stderr and not (tmp_path / "x.png").exists()
     assert cli("plane", str(run), "--out", str(tmp_path / "x.jpg")).returncode == 2
+
+
+def test_a_dense_chain_keeps_its_parameters_only_when_every_layer_is_recorded(tmp_path, data):
+    keras.utils.set_random_seed(9)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(5, activation="tanh", name="a"),
+                              keras.layers.Dense(4, activation="tanh", name="b"),
+                              keras.layers.Dense(N_CLASSES, activation="softmax", name="out")])
+    model.compile("adam", "categorical_crossentropy")
+    assert len(_record(model, tmp_path / "all.h5", data, epochs=0).kernels) == 3  # sp can propagate through them
+    assert _record(model, tmp_path / "some.h5", data, epochs=0, layers=["b", "out"]).kernels is None

@@ -123,7 +123,8 @@ class ActivationRecorder(keras.callbacks.Callback):
         flat = [len(r.shape) == 1 for r in found]
         specs = [LayerSpec(r.units, OUTPUT_ACTIVATION if r is found[-1] else r.activation, None if f else r.shape,
                            r.layer.name) for r, f in zip(found, flat)]
-        self._keeps_parameters = self.parameters and _dense_chain(self.model)
+        # the chain's every layer recorded, or its parameters cannot give the activity
+        self._keeps_parameters = self.parameters and self.layer_names is None and _dense_chain(self.model)
         fan_ins = [int(layer.kernel.shape[-2]) for layer in self._layers] if self._keeps_parameters else None
         # The epochs this training reaches: the file is complete once each of them is recorded.
         schedule = sorted(e for e in self.epochs if e <= self.params.get("epochs", max(self.epochs, default=0)))
