@@ -123,12 +123,11 @@ class InformationPlaneLogger(keras.callbacks.Callback):
         names = self.run_names or (["network"] if members == 1 else [f"member-{k:03d}" for k in range(members)])
         if len(names) != members:
             raise ValueError(f"model has {members} networks but {len(names)} run names were given")
-        self._ensemble = is_ensemble(self.model)
         found, reader, _ = probe(self.model)
-        self._layers = [representation.layer for representation in found]
+        self._last = len(found) - 1
         self._request = [live_request(self.spec, self.activation or found[0].activation)]
         self._activity_of = tf.function(lambda inputs: reader(inputs, training=False))
-        inputs = np.repeat(self.x[:, None, :], members, axis=1) if self._ensemble else self.x
+        inputs = np.repeat(self.x[:, None, :], members, axis=1) if is_ensemble(self.model) else self.x
         self._inputs = tf.constant(inputs)
         # TensorBoard's own event writer with hand-built summaries: tf.summary costs 0.6 ms per
         # scalar in eager mode, as much as the estimates themselves; this, 0.1 ms per event
@@ -154,13 +153,12 @@ class InformationPlaneLogger(keras.callbacks.Callback):
         # convolution's output flattened per input as the recorder stores it
         activity = [np.ascontiguousarray(np.moveaxis(np.asarray(a).reshape(len(self.x), members, -1), 1, 0))
                     for a in self._activity_of(self._inputs)]
-        last = len(self._layers) - 1
         for k, writer in enumerate(self._writers):
             values = []
             for layer, layer_activity in enumerate(activity):
                 i_xt, i_ty = map(float, layer_information(layer_activity[k], self.y, self._request)[0])
-                values += [Summary.Value(tag=scalar_tag("I(X;T)", layer, last), simple_value=i_xt),
-                           Summary.Value(tag=scalar_tag("I(T;Y)", layer, last), simple_value=i_ty)]
+                values += [Summary.Value(tag=scalar_tag("I(X;T)", layer, self._last), simple_value=i_xt),
+                           Summary.Value(tag=scalar_tag("I(T;Y)", layer, self._last), simple_value=i_ty)]
                 self._history[k].append((epoch, layer, i_xt, i_ty))
             writer.add_event(Event(wall_time=time.time(), step=epoch, summary=Summary(value=values)))
             writer.flush()

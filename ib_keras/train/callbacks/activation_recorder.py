@@ -120,9 +120,8 @@ class ActivationRecorder(keras.callbacks.Callback):
         # Called once per recorded epoch: graph mode without XLA, whose compile time would outweigh it.
         self._activity_of = tf.function(lambda inputs: reader(inputs, training=False))
         self._gradient_statistics = self._compile_gradient_statistics()
-        flat = [len(r.shape) == 1 for r in found]
-        specs = [LayerSpec(r.units, OUTPUT_ACTIVATION if r is found[-1] else r.activation, None if f else r.shape,
-                           r.layer.name) for r, f in zip(found, flat)]
+        specs = [LayerSpec(r.units, OUTPUT_ACTIVATION if r is found[-1] else r.activation,
+                           None if len(r.shape) == 1 else r.shape, r.layer.name) for r in found]
         # the chain's every layer recorded, or its parameters cannot give the activity
         self._keeps_parameters = self.parameters and self.layer_names is None and _dense_chain(self.model)
         fan_ins = [int(layer.kernel.shape[-2]) for layer in self._layers] if self._keeps_parameters else None

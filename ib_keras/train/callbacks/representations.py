@@ -122,12 +122,7 @@ def probe(model: keras.Model, names: Sequence[str] | None = None) -> tuple[list[
     """The representations to record, a model giving them (the output as probabilities) and
     whether the loss takes integer labels: what both callbacks read a model through."""
     found = representations(model, names)
-    if is_ensemble(model):  # build_ensemble's own: softmax outputs under its per-member cross-entropy
-        reading = OutputReading(logits=False, sparse=False)
-        if model.outputs[0] is not found[-1].output:
-            raise ValueError(f"model {model.name}: its output is not that of its last recorded layer")
-    else:
-        reading = read_output(model, found[-1])
+    reading = read_output(model, found[-1])
     outputs = [representation.output for representation in found]
     if reading.logits:
         outputs[-1] = keras.ops.softmax(outputs[-1])
@@ -161,6 +156,8 @@ def read_output(model: keras.Model, last: Representation) -> OutputReading:
                          "(after its activation); the recorder records the output as class probabilities: end the "
                          f"model in Dense(n_classes, activation='{OUTPUT_ACTIVATION}'), or in logits with a loss "
                          "given from_logits=True")
+    if is_ensemble(model):  # build_ensemble's own: softmax outputs under its per-member cross-entropy
+        return OutputReading(logits=False, sparse=False)
     loss = getattr(model, "loss", None)
     if loss is None or isinstance(loss, (list, tuple, dict)):
         raise ValueError(f"model {model.name}: compile it with one categorical cross-entropy loss before training "
