@@ -301,29 +301,56 @@ def test_a_run_file_with_no_recorded_epochs_is_named_with_its_cause(tmp_path):
     assert f"{path}: no recorded epochs" in result.stderr and "worker process" not in result.stderr
 
 
-def test_plot_draws_a_users_run_with_a_layer_of_no_activation(tmp_path):
-    """A user's model with a Dense layer without an activation ("linear", not among the paper's):
-    every figure is drawn, that configuration with the others."""
+_ADAPTIVE_ONLY = ["fig7_activations", "fig_compression_by_activation", "fig_mi_epochs"]
+
+
+@pytest.mark.parametrize("activation, hidden, drawn_expected", [
+    ("linear", ["linear"], _ADAPTIVE_ONLY),
+    # a user's CNN as the recorder labels it: a ReLU convolution, then a BatchNormalization and tanh
+    ("relu", ["relu", "batch_normalization+tanh"],
+     [*_ADAPTIVE_ONLY, "fig1_max_activity", "fig2_ebab_bins", "fig3_estimators", "fig5_relu_single_seeds",
+      "fig6_relu_mean", "fig_snr"]),
+])
+def test_plot_draws_what_applies_to_one_users_network_and_names_the_rest(tmp_path, monkeypatch, activation, hidden,
+                                                                         drawn_expected):
+    """A user's model, one network, its layers not all the paper's: the figures that apply are
+    drawn, with no empty panel, and the others are named with what they lack; figure 2's ReLU
+    sample is its last ReLU layer (not the tanh one after it)."""
     from ib_keras.analysis.summary import summarize
     from ib_keras.data.tishby import tishby_dataset
     from ib_keras.estimate import estimate_runs, parse_estimators
     from ib_keras.runfile import METRICS, LayerSpec, RunWriter
-    from ib_keras.studies.paper.figures import make_figures
+    from ib_keras.plots import planes
+    from ib_keras.studies.paper import extension_figures
+    from ib_keras.studies.paper.figures import FIGURES, make_figures, not_drawn
 
     x, y = tishby_dataset()
     rng = np.random.default_rng(0)
-    weights = [rng.normal(size=(12, 3)), rng.normal(size=(12, 2))]
-    writer = RunWriter(tmp_path / "runs" / "linear" / "seed-000.h5", x, y, np.arange(3277), np.arange(3277, 4096),
-                       [LayerSpec(3, "linear"), LayerSpec(2, "softmax")], {"activation": "linear", "seed": 0}, range(3))
+    functions = {"linear": lambda z: z, "relu": lambda z: np.maximum(z, 0), "batch_normalization+tanh": np.tanh}
+    weights = [rng.normal(size=(12, 3)) for _ in hidden]
+    specs = [*(LayerSpec(3, name) for name in hidden), LayerSpec(2, "softmax")]
+    writer = RunWriter(tmp_path / "runs" / activation / "seed-000.h5", x, y, np.arange(3277), np.arange(3277, 4096),
+                       specs, {"activation": activation, "seed": 0}, range(3))
     for epoch in range(3):
-        logits = x @ weights[1] * (1 + epoch)
+        logits = x @ rng.normal(size=(12, 2)) * (1 + epoch)
         output = (np.exp(logits) / np.exp(logits).sum(1, keepdims=True)).astype(np.float32)
-        writer.append(epoch, [(x @ weights[0] * (1 + epoch)).astype(np.float32), output], dict.fromkeys(METRICS, 0.5),
-                      np.ones(2), np.ones(2), np.ones(2))
+        layers = [functions[name](x @ w * (1 + epoch)).astype(np.float32) for name, w in zip(hidden, weights)]
+        writer.append(epoch, [*layers, output], dict.fromkeys(METRICS, 0.5), *[np.ones(len(specs))] * 3)
     writer.finish()
     table = estimate_runs([tmp_path / "runs"], parse_estimators("ebab,akde"), tmp_path / "mi.parquet", progress=False)
-    make_figures(summarize(table), tmp_path / "figures", pdf=False)
+    summary = summarize(table)
+    empty = []
+    for module in (planes, extension_figures):
+        monkeypatch.setattr(module, "empty_axes", lambda ax, text: empty.append(text))
+    drawn = make_figures(summary, tmp_path / "figures", pdf=False)
+    assert empty == []  # no "no data" panel, no blank one
+    assert sorted(path.stem for path in drawn) == sorted(drawn_expected)
     assert (tmp_path / "figures" / "fig7_activations.png").stat().st_size > 10_000
+    missing = not_drawn(summary)
+    assert "1 network(s)" in missing["fig9_generalization"] and "fig8_l2" in missing
+    assert set(missing) | {path.stem for path in drawn} == {figure.name for figure in FIGURES}
+    if activation == "relu":
+        assert summary.manifest["sample"]["layer"] == 0
 
 
 def test_a_refused_or_complete_training_never_starts_tensorflow(trained):

@@ -35,14 +35,19 @@ def test_the_notebooks_are_kept_without_outputs(path):
     assert code and all(not c.outputs and c.execution_count is None for c in code)
 
 
-def test_your_own_model_notebook_records_logs_estimates_and_draws(tmp_path):
-    notebook = _execute("own_model.ipynb", f"EPOCHS = 20\nOUT = {str(tmp_path / 'example')!r}", tmp_path)
-    run = read_run(tmp_path / "example" / "mine.h5", activity=False)
-    assert run.complete and int(run.epochs[-1]) == 20
+def test_your_own_cnn_notebook_records_logs_estimates_and_draws(tmp_path):
+    notebook = _execute("own_model.ipynb", f"EPOCHS = 5\nOUT = {str(tmp_path / 'example')!r}", tmp_path)
+    run = read_run(tmp_path / "example" / "cnn.h5", activity=False)
+    assert run.complete and int(run.epochs[-1]) == 5
+    assert [(layer.name, layer.units, layer.shape) for layer in run.layers] == [
+        ("conv", 288, (6, 6, 8)), ("dense", 32, None), ("logits", 10, None)]
     assert list((tmp_path / "example" / "tb" / "network").glob("events.out.tfevents.*"))
     table = read_table(tmp_path / "example" / "mi.parquet")
-    assert set(table["estimator"]) == {"ebab", "akde"} and table["layer"].nunique() == 3
-    assert len(_outputs(notebook, "image/png")) == 1  # the two planes
+    assert set(table["setting"]) == {"ebab:low=0.0:n_bins=30", "akde:bound=upper:variance_scale=0.1",
+                                     "akde:bound=upper:variance_scale=0.01"}
+    assert table["layer"].nunique() == 3
+    assert (tmp_path / "example" / "plane.png").stat().st_size > 10_000
+    assert len(_outputs(notebook, "image/png")) == 1  # the planes
 
 
 def test_the_paper_results_notebook_queries_and_redraws_the_bundle_from_anywhere(tmp_path):

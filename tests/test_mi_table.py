@@ -9,7 +9,7 @@ from ib_keras.estimate import stage, tasks
 from ib_keras.estimate import table as table_io
 from ib_keras.analysis.statistics import check_one_setting
 from ib_keras.data.tishby import tishby_dataset
-from ib_keras.estimate import COLUMNS, LATER, EstimatorSpec, estimate_runs, parse_estimators, read_table
+from ib_keras.estimate import COLUMNS, LATER, EstimatorSpec, canonical_params, estimate_runs, parse_estimators, read_table
 from ib_keras.estimate.estimators import estimate_mi
 from ib_keras.runfile import METRICS, LayerSpec, RunWriter
 
@@ -150,6 +150,8 @@ def test_parse_estimators_reads_parameters():
                                            ("uniform:n_bins=true", "n_bins must be a number, not True"),
                                            ("akde:variance_scale=false", "variance_scale must be a number, not False"),
                                            ("ebab:n_bins=3:n_bins=4", "sets n_bins twice"),
+                                           ("ebab:samples=1", "samples must be a whole number of inputs, at least 2"),
+                                           ("kde:samples=5.5", "samples must be a whole number"),
                                            ("uniform:hi=foo", "hi must be a finite number, 'run_min' or 'run_max'")])
 def test_parse_estimators_rejects_bad_specs(text, message):
     with pytest.raises(ValueError, match=message):
@@ -203,6 +205,20 @@ def test_a_file_failing_in_one_layer_keeps_none_of_its_rows(runs, tmp_path, monk
     assert len(messages) == 1 and "seed-007.h5" in messages[0] and "layer_1" in messages[0]
 
 
+@pytest.mark.parametrize("samples", [None, 500])
+def test_the_setting_column_tells_settings_apart_and_parses_back_to_the_same_setting(runs, tmp_path, samples):
+    specs = parse_estimators("ebab,uniform,uniform:hi=layer_max,akde,akde:variance_scale=0.01,kde:bound=lower")
+    table = estimate_runs(runs, specs, tmp_path / "mi.parquet", progress=False, samples=samples)
+    settings = table[["estimator", "params", "setting"]].drop_duplicates()
+    assert len(settings) == len(specs) and settings["setting"].is_unique
+    assert "akde:bound=upper:variance_scale=0.01" + (":samples=500" if samples else "") in set(settings["setting"])
+    for estimator, params, setting in settings.itertuples(index=False):
+        spec, = parse_estimators(setting)  # the text is an --estimators setting
+        assert (spec.method, canonical_params(spec.params_for("relu"))) == (estimator, params)
+    chosen = table[table.setting == settings["setting"].iloc[0]]
+    assert len(chosen) == 2 * len(EPOCHS) * 2  # one setting: each run, epoch and layer once
+
+
 def test_the_table_says_which_configuration_each_row_is_of(tmp_path):
     run = _write_run(tmp_path / "seed-000.h5", protocol="saxe", split="authors", split_seed=4)
     table = estimate_runs([run], SPECS[:1], tmp_path / "mi.parquet", progress=False)
@@ -216,7 +232,9 @@ def test_a_table_from_before_the_later_columns_is_read_and_then_filled(runs, tmp
     table = estimate_runs(runs, SPECS, out, progress=False)
     table.drop(columns=LATER).to_parquet(out)
     older = read_table(out)
-    assert list(older.columns) == COLUMNS and older[LATER].isna().all().all()
+    from_run_files = [c for c in LATER if c != "setting"]  # the setting is made from each row's estimator and params
+    assert list(older.columns) == COLUMNS and older[from_run_files].isna().all().all()
+    assert (older["setting"] == table["setting"]).all()
     monkeypatch.setattr(tasks, "estimate_run", None)  # nothing is recomputed to fill them
     pd.testing.assert_frame_equal(estimate_runs(runs, SPECS, out, progress=False), table, check_dtype=False)
 

@@ -107,11 +107,15 @@ def _conv_model():
     return model
 
 
-def test_a_convolution_on_images_is_recorded_flattened_with_its_shape(tmp_path, images):
+def test_a_convolution_on_images_is_recorded_flattened_with_its_shape(tmp_path, images, capsys):
     x, y, train_idx, test_idx = images
     model = _conv_model()
     recorder = ActivationRecorder(tmp_path / "conv.h5", x, y, train_idx, test_idx, [0, 1, 2])
     model.fit(x[train_idx], np.eye(2)[y[train_idx]], epochs=2, verbose=0, callbacks=[recorder])
+    per_epoch = 4 * len(x) * (144 + 2)  # bytes: float32, every input, the conv layer's 6 x 6 x 4 and the output
+    assert (f"2 layers (conv 6x6x4, out 2), 146 values per input x {len(x):,} inputs x 3 recorded epochs: "
+            f"{3 * per_epoch / 1e6:,.1f} MB on disk before compression, {per_epoch / 1e6:,.1f} MB of memory")\
+        in capsys.readouterr().out
     run = read_run(tmp_path / "conv.h5")
     assert [(layer.name, layer.units, layer.shape) for layer in run.layers] == [("conv", 144, (6, 6, 4)),
                                                                                    ("out", 2, None)]

@@ -166,9 +166,9 @@ def test_on_a_real_run_the_truth_lies_between_the_kde_bounds_at_every_layer(nois
     errors = with_errors(paired(truth_rows(table)))
     layers = table["layer"].nunique()
     assert set(errors["estimator"]) == {"kde", "akde"} and errors["layer"].nunique() == layers
-    assert errors["bracketed"].all(), errors.loc[~errors["bracketed"], ["estimator", "setting", "epoch", "layer"]]
+    assert errors["bracketed"].all(), errors.loc[~errors["bracketed"], ["estimator", "s2_rule", "epoch", "layer"]]
     # each noisy setting is paired with its own s2 rule: the akde scale 0.01 bound has no truth here
-    assert set(errors["setting"]) == {"noise_variance=0.001", "variance_scale=0.1"}
+    assert set(errors["s2_rule"]) == {"noise_variance=0.001", "variance_scale=0.1"}
     assert errors[["upper_i_xt", "lower_i_xt", "truth_i_xt"]].notna().all().all()
 
 
@@ -233,7 +233,7 @@ def test_the_shipped_paper_report_is_what_this_code_writes_from_the_shipped_bund
 def test_compression_under_bounds_and_truth_is_max_minus_final_on_the_shared_epochs(noisy_run):
     _, _, table = noisy_run
     pairs = paired(truth_rows(table))
-    compressions = compression_against_truth(pairs).set_index(["estimator", "setting", "layer"])
+    compressions = compression_against_truth(pairs).set_index(["estimator", "s2_rule", "layer"])
     kde = table[(table["estimator"] == "noisy") & ~table["params"].str.contains('"variance_scale": 0.1')]
     kde = kde[kde["epoch"].isin(pairs["epoch"].unique())]  # the bounds' epochs, not the truth's ten
     for layer, rows in kde.groupby("layer"):
@@ -257,7 +257,7 @@ def test_the_truth_pairs_only_with_bounds_of_its_own_subsample(noisy_run):
     subsample = _with_params(table[table["estimator"] == "noisy"], samples=512)
     before = with_errors(paired(truth_rows(table)))
     after = with_errors(paired(truth_rows(pd.concat([table, subsample], ignore_index=True))))
-    columns = ["estimator", "setting", "epoch", "layer", "upper_excess", "lower_shortfall", "bracketed"]
+    columns = ["estimator", "s2_rule", "epoch", "layer", "upper_excess", "lower_shortfall", "bracketed"]
     pd.testing.assert_frame_equal(after[columns].reset_index(drop=True), before[columns].reset_index(drop=True))
     assert error_summary(after)["n"].sum() == len(before)
 
@@ -282,4 +282,5 @@ def test_the_report_escapes_names_from_the_runs_and_links_figures_from_where_it_
     assert tables
     for rows in tables:  # every row of a table has its header's columns: no cell breaks out
         assert {row.replace("\\|", "").count("|") for row in rows} == {rows[0].count("|")}
-    assert "](../my%20figures%20%281%29/fig1_max_activity.png)" in report
+    assert "](../my%20figures%20%281%29/fig7_activations.png)" in report
+    assert "### fig1_max_activity\n\nNot drawn: no ReLU runs." in report  # this table's runs are not

@@ -91,14 +91,18 @@ def _dynamics(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _sample(relu_runs: list[str]) -> tuple[pd.DataFrame, dict]:
-    """Figure 2's data from the first readable ReLU run: its last hidden layer's activity at the last
-    epoch (one column, ``activity``), and where it came from."""
+    """Figure 2's data from the first readable ReLU run: its last ReLU hidden layer's activity at
+    the last epoch (one column, ``activity``), and where it came from. A run of "relu" whose
+    layers are not ReLU (a user's model with others after its convolutions) is passed over."""
     for path in relu_runs:
         try:
             run = read_run(path)
         except (RunFileError, OSError):
             continue
-        layer = len(run.layers) - 2
+        relu_layers = [i for i, spec in enumerate(run.layers[:-1]) if spec.activation == "relu"]
+        if not relu_layers:
+            continue
+        layer = relu_layers[-1]
         info = {"run": path, "seed": run.config.get("seed"), "layer": layer, "epoch": int(run.epochs[-1]),
                 "run_max": max(float(a.max()) for a in run.activity)}
         return pd.DataFrame({"activity": run.activity[layer][-1].ravel()}), info

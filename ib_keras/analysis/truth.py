@@ -29,7 +29,7 @@ WITHIN_SE = 3.0  # a bound "holds" when the truth lies inside it up to this many
 ROUNDING = 1e-6  # bits: and up to the float32 rounding of the kernel sums (the truth's se can be 0)
 
 
-def _setting(estimator: str, params: str) -> str | None:
+def _s2_rule(estimator: str, params: str) -> str | None:
     """The s2 rule of a row and its subsample, by which truth and bounds are paired, e.g.
     "variance_scale=0.1" or "noise_variance=0.001, samples=512"; None for estimators outside
     the KDE family."""
@@ -44,15 +44,15 @@ def _setting(estimator: str, params: str) -> str | None:
     return f"{name}={values[name]:g}{subsample}"
 
 
-def _check_one_truth_per_setting(noisy: pd.DataFrame) -> None:
+def _check_one_truth_per_s2_rule(noisy: pd.DataFrame) -> None:
     """ValueError when two ``noisy`` settings (other replicas, seed, ...) share an s2 rule and
     subsample: each KDE bound would be paired with both, every cell counted twice."""
     settings = noisy[["params"]].drop_duplicates().assign(
-        setting=lambda frame: [_setting("noisy", p) for p in frame["params"]])
-    doubled = settings[settings.duplicated("setting", keep=False)]
+        s2_rule=lambda frame: [_s2_rule("noisy", p) for p in frame["params"]])
+    doubled = settings[settings.duplicated("s2_rule", keep=False)]
     if len(doubled):
-        setting, group = next(iter(doubled.groupby("setting")))
-        raise ValueError(f"the table has {len(group)} noisy settings of {setting}: {' and '.join(group['params'])}; "
+        rule, group = next(iter(doubled.groupby("s2_rule")))
+        raise ValueError(f"the table has {len(group)} noisy settings of {rule}: {' and '.join(group['params'])}; "
                          "the KDE bounds of that s2 pair with one truth: estimate the others into their own table")
 
 
@@ -69,12 +69,12 @@ def truth_rows(table: pd.DataFrame) -> pd.DataFrame:
     noisy = table[table["estimator"] == "noisy"]
     if noisy.empty:
         return no_truth()
-    _check_one_truth_per_setting(noisy)
-    settings = {_setting("noisy", p) for p in noisy["params"].unique()}
+    _check_one_truth_per_s2_rule(noisy)
+    settings = {_s2_rule("noisy", p) for p in noisy["params"].unique()}
     cells = noisy[["run", "epoch", "layer"]].drop_duplicates()
     candidates = table.merge(cells, on=["run", "epoch", "layer"])
     kde = candidates[candidates["estimator"].isin(list(SETTING_OF))]
-    kde = kde[[_setting(e, p) in settings for e, p in zip(kde["estimator"], kde["params"])]]
+    kde = kde[[_s2_rule(e, p) in settings for e, p in zip(kde["estimator"], kde["params"])]]
     ebab = candidates[candidates["estimator"] == "ebab"]
     ebab = ebab[ebab["params"] == [canonical_params(EstimatorSpec("ebab").params_for(a)) for a in ebab["activation"]]]
     rows = pd.concat([noisy, kde, ebab], ignore_index=True).reindex(columns=COLUMNS)
@@ -84,20 +84,20 @@ def truth_rows(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def paired(rows: pd.DataFrame) -> pd.DataFrame:
-    """One row per (run, epoch, layer, KDE estimator, setting) of `truth_rows`: the truth
+    """One row per (run, epoch, layer, KDE estimator, s2_rule: `_s2_rule`) of `truth_rows`: the truth
     (``truth_i_xt``, ``truth_i_ty`` and their ``_se``) beside the ``upper_`` and ``lower_`` bounds
     that exist (NaN where a bound was not estimated), all bits."""
     keys = ["run", *CONFIGURATION, "seed", "epoch", "layer"]
-    rows = rows.assign(setting=[_setting(e, p) for e, p in zip(rows["estimator"], rows["params"])])
+    rows = rows.assign(s2_rule=[_s2_rule(e, p) for e, p in zip(rows["estimator"], rows["params"])])
     truth = rows[rows["estimator"] == "noisy"].rename(
         columns={"i_xt": "truth_i_xt", "i_ty": "truth_i_ty", "i_xt_se": "truth_i_xt_se", "i_ty_se": "truth_i_ty_se"})
-    truth = truth[[*keys, "setting", "truth_i_xt", "truth_i_ty", "truth_i_xt_se", "truth_i_ty_se"]]
+    truth = truth[[*keys, "s2_rule", "truth_i_xt", "truth_i_ty", "truth_i_xt_se", "truth_i_ty_se"]]
     bounds = rows[rows["estimator"].isin(list(SETTING_OF))]
     bounds = bounds.assign(bound=[json.loads(p)["bound"] for p in bounds["params"]])
-    wide = bounds.pivot_table(index=[*keys, "estimator", "setting"], columns="bound", values=["i_xt", "i_ty"])
+    wide = bounds.pivot_table(index=[*keys, "estimator", "s2_rule"], columns="bound", values=["i_xt", "i_ty"])
     wide.columns = [f"{bound}_{quantity}" for quantity, bound in wide.columns]
     wide = wide.reindex(columns=[f"{b}_{q}" for b in ("upper", "lower") for q in ("i_xt", "i_ty")]).reset_index()
-    return wide.merge(truth, on=[*keys, "setting"])
+    return wide.merge(truth, on=[*keys, "s2_rule"])
 
 
 def with_errors(pairs: pd.DataFrame) -> pd.DataFrame:
@@ -119,12 +119,12 @@ ERRORS = ["upper_excess", "lower_shortfall", "upper_ty_error", "lower_ty_error"]
 
 
 def error_summary(errors: pd.DataFrame) -> pd.DataFrame:
-    """Per KDE estimator, setting and layer over every run and epoch of `with_errors`: n cells,
+    """Per KDE estimator, s2 rule and layer over every run and epoch of `with_errors`: n cells,
     the median and 90th percentile of each error (bits; for the signed I(T';Y) errors, of their
     size, with the median signed error beside), and the share of cells ``bracketed``."""
     parts = []
-    for key, group in errors.groupby(["estimator", "setting", "layer"]):
-        row = dict(zip(["estimator", "setting", "layer"], key), n=len(group),
+    for key, group in errors.groupby(["estimator", "s2_rule", "layer"]):
+        row = dict(zip(["estimator", "s2_rule", "layer"], key), n=len(group),
                    bracketed=float(group["bracketed"].mean()))
         for column in ERRORS:
             values = group[column].dropna()
@@ -136,32 +136,32 @@ def error_summary(errors: pd.DataFrame) -> pd.DataFrame:
 
 
 def over_training(errors: pd.DataFrame) -> pd.DataFrame:
-    """Per KDE estimator, setting, layer and epoch: the median, 10th and 90th percentile over
+    """Per KDE estimator, s2 rule, layer and epoch: the median, 10th and 90th percentile over
     runs of each error (bits), for the figure."""
-    return spread(errors, ["estimator", "setting", "layer", "epoch"], ERRORS, centre="median")
+    return spread(errors, ["estimator", "s2_rule", "layer", "epoch"], ERRORS, centre="median")
 
 
 def compression_against_truth(pairs: pd.DataFrame) -> pd.DataFrame:
-    """Per KDE estimator, setting and layer of `paired`: ``n`` networks and their mean compression
+    """Per KDE estimator, s2 rule and layer of `paired`: ``n`` networks and their mean compression
     C (bits, max - final I(X;T') over the epochs where bound and truth were both estimated) under
     the ``upper`` bound, the ``truth`` and the ``lower`` bound."""
-    keys = ["run", "estimator", "setting", "layer"]
+    keys = ["run", "estimator", "s2_rule", "layer"]
     columns = {"upper_i_xt": "upper", "truth_i_xt": "truth", "lower_i_xt": "lower"}
     final = pairs.loc[pairs.groupby(keys)["epoch"].idxmax()].set_index(keys)[list(columns)]
     per = (pairs.groupby(keys)[list(columns)].max() - final).rename(columns=columns).reset_index()
-    groups = per.groupby(["estimator", "setting", "layer"])
+    groups = per.groupby(["estimator", "s2_rule", "layer"])
     return groups[list(columns.values())].mean().join(groups["run"].nunique().rename("n")).reset_index()
 
 
-def truth_in_place(rows: pd.DataFrame, estimator: str, setting: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def truth_in_place(rows: pd.DataFrame, estimator: str, s2_rule: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Two MI tables on the same cells, for the claims: ``ebab`` with ``estimator`` (upper bound)
-    at ``setting``, and ``ebab`` with the truth at that setting relabelled as ``estimator`` (at
+    at ``s2_rule``, and ``ebab`` with the truth at that rule relabelled as ``estimator`` (at
     the upper bound's params, so it stands where the bound stood). Each holds only the runs and
     epochs that have all three."""
-    settings = [_setting(e, p) for e, p in zip(rows["estimator"], rows["params"])]
-    upper = rows[(rows["estimator"] == estimator) & (np.asarray(settings, dtype=object) == setting)
+    rules = [_s2_rule(e, p) for e, p in zip(rows["estimator"], rows["params"])]
+    upper = rows[(rows["estimator"] == estimator) & (np.asarray(rules, dtype=object) == s2_rule)
                  & rows["params"].str.contains('"bound": "upper"')]
-    truth = rows[(rows["estimator"] == "noisy") & (np.asarray(settings, dtype=object) == setting)]
+    truth = rows[(rows["estimator"] == "noisy") & (np.asarray(rules, dtype=object) == s2_rule)]
     cells = upper[["run", "epoch", "layer"]].merge(truth[["run", "epoch", "layer"]])
     upper, truth = upper.merge(cells), truth.merge(cells)
     truth = truth.assign(estimator=estimator, params=upper["params"].iloc[0] if len(upper) else "")

@@ -12,9 +12,9 @@ import pandas as pd
 
 from ib_keras.estimate.estimators import (NETWORK_METHODS, Estimate, check_finite, estimate_mi_many, estimate_sp,
                                           within_between)
-from ib_keras.estimate.settings import (SAMPLES, EstimatorSpec, canonical_params, resolve_run_values,
+from ib_keras.estimate.settings import (SAMPLES, EstimatorSpec, canonical_params, resolve_run_values, setting_text,
                                         stratified_subsample)
-from ib_keras.estimate.table import COLUMNS, IDENTITY, LATER, LAYER_COLUMNS, RUN_SETTINGS
+from ib_keras.estimate.table import COLUMNS, IDENTITY, LAYER_COLUMNS, RUN_SETTINGS
 from ib_keras.networks.activations import STATELESS
 from ib_keras.runfile import LAYER_STATISTICS, METRICS, RunFileError, read_run
 
@@ -82,9 +82,11 @@ def estimate_run(
         except ValueError as error:
             raise ValueError(f"{path}: --samples: {error}") from error
     activation = run_activation(run)
-    requested = [spec.params_for(activation) for spec in specs]
-    requests = [(spec.method, {name: value for name, value in resolve_run_values(params, whole.activity).items()
-                               if name != SAMPLES}) for spec, params in zip(specs, requested)]
+    requested = [canonical_params(spec.params_for(activation)) for spec in specs]
+    settings = [setting_text(spec.method, params) for spec, params in zip(specs, requested)]
+    requests = [(spec.method, {name: value for name, value in resolve_run_values(spec.params_for(activation),
+                                                                                   whole.activity).items()
+                               if name != SAMPLES}) for spec in specs]
     by_layer = [k for k, spec in enumerate(specs) if spec.method not in NETWORK_METHODS]
     by_network = [k for k, spec in enumerate(specs) if spec.method in NETWORK_METHODS]
     if by_network:
@@ -105,8 +107,8 @@ def estimate_run(
             statistics = [float(whole.activity[layer][e].max()),
                           *(getattr(run, name)[e, layer] for name in LAYER_STATISTICS),
                           within_between(whole.activity[layer][e], whole.y)]
-            for spec, params, estimate in zip(specs, requested, estimates):
-                rows.append((epoch, layer, activity.shape[2], spec.method, canonical_params(params), *estimate,
+            for spec, params, setting, estimate in zip(specs, requested, settings, estimates):
+                rows.append((epoch, layer, activity.shape[2], spec.method, params, setting, *estimate,
                              estimate.i_xt_se, estimate.i_ty_se, *metrics, *statistics))
     table = pd.DataFrame(rows, columns=COLUMNS[len(IDENTITY):])
     for position, (name, value) in enumerate(run_identity(path, run_hash, run).items()):
@@ -145,8 +147,9 @@ def _sp_information(run, e: int, layer: int, params: dict) -> Estimate:
 
 
 def fill_later(table: pd.DataFrame, hashes: dict[Path, str]) -> pd.DataFrame:
-    """``table`` with the LATER columns that a table from before them lacks filled in from the run
-    files, for rows of the files' current content (``hashes``) only; nothing is re-estimated."""
+    """``table`` with the LATER columns that a table from before them lacks (all but ``setting``,
+    which `read_table` makes) filled in from the run files, for rows of the files' current content
+    (``hashes``) only; nothing is re-estimated."""
     current = table["run_hash"] == table["run"].map({str(path): digest for path, digest in hashes.items()})
     # within_between is NaN for a constant layer: only a run none of whose rows has it lacks it
     unclustered = table.groupby("run")["within_between"].transform(lambda column: column.isna().all())
@@ -172,6 +175,6 @@ def fill_later(table: pd.DataFrame, hashes: dict[Path, str]) -> pd.DataFrame:
     known = pd.concat(found, ignore_index=True).set_index(["run", "epoch", "layer"])
     wanted = pd.MultiIndex.from_frame(table.loc[lacking, ["run", "epoch", "layer"]])
     table = table.astype({column: object for column in RUN_SETTINGS})
-    for column in LATER:
+    for column in known.columns:
         table.loc[lacking, column] = known[column].reindex(wanted).to_numpy()
     return table.infer_objects()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from numbers import Real
 
 import numpy as np
@@ -82,8 +82,9 @@ def stratified_subsample(labels: np.ndarray, samples: int, seed: int = SUBSAMPLE
 def parse_estimators(text: str) -> list[EstimatorSpec]:
     """Parse ``"ebab,akde:variance_scale=0.01,uniform:hi=layer_max"`` into specs.
 
-    Values are read as JSON where they parse (numbers, null), as text otherwise. Raises
-    ValueError naming an unknown estimator or parameter.
+    Values are read as JSON where they parse (numbers, null), as text otherwise; ``samples=K``
+    sets the spec's subsample, so that a table's ``setting`` (`setting_text`) parses back to the
+    setting it names. Raises ValueError naming an unknown estimator or parameter.
     """
     specs = []
     for token in filter(None, (t.strip() for t in text.split(","))):
@@ -99,7 +100,10 @@ def parse_estimators(text: str) -> list[EstimatorSpec]:
                 params.append((name, json.loads(value)))
             except json.JSONDecodeError:
                 params.append((name, value))
-        spec = EstimatorSpec(method, tuple(params))
+        samples = dict(params).get(SAMPLES)
+        if samples is not None and (not isinstance(samples, int) or isinstance(samples, bool) or samples < 2):
+            raise ValueError(f"'{token}': {SAMPLES} must be a whole number of inputs, at least 2, got {samples!r}")
+        spec = EstimatorSpec(method, tuple(p for p in params if p[0] != SAMPLES), samples)
         _check(spec)
         specs.append(spec)
     if not specs:
@@ -112,7 +116,7 @@ def _check(spec: EstimatorSpec) -> None:
     if spec.method not in METHODS:
         raise ValueError(f"unknown estimator '{spec.method}'; valid estimators: {', '.join(METHODS)}")
     stand_ins = {RUN_MIN: 0.0, RUN_MAX: 1.0}
-    given = spec.params_for("relu")
+    given = replace(spec, samples=None).params_for("relu")  # the subsample is checked on the run
     for name in ("lo", "hi"):
         if isinstance(given.get(name), str) and given[name] not in (*stand_ins, LAYER_MAX):
             raise ValueError(f"{spec.method}: {name} must be a finite number, '{RUN_MIN}' or '{RUN_MAX}' (the run's "
@@ -127,6 +131,15 @@ def _check(spec: EstimatorSpec) -> None:
 def canonical_params(params: dict) -> str:
     """The ``params`` column's text for a parameter dict: JSON with sorted keys."""
     return json.dumps(params, sort_keys=True)
+
+
+def setting_text(estimator: str, params: str) -> str:
+    """The ``setting`` column's text for a row's ``estimator`` and ``params`` (JSON): the estimator
+    and every parameter, sorted (``samples`` last), as ``--estimators`` takes them, e.g.
+    ``"akde:bound=upper:variance_scale=0.1"``; `parse_estimators` reads it back to the same setting."""
+    values = sorted(json.loads(params).items(), key=lambda item: (item[0] == SAMPLES, item[0]))
+    return ":".join([estimator, *(f"{name}={value if isinstance(value, str) else json.dumps(value)}"
+                                  for name, value in values)])
 
 
 def resolve_run_values(params: dict, activity: Sequence[np.ndarray]) -> dict:

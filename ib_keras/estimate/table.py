@@ -3,7 +3,9 @@
 Columns: run (file path), run_hash, activation, l2, what else tells the run's configuration
 apart (protocol, dataset, hidden widths, trained_epochs, split, split_seed, noise_std: s of a
 noisy network, 0 for a deterministic one), seed, epoch, layer,
-units, estimator, params (JSON of every parameter as requested, e.g. ``hi: "run_max"``), i_xt,
+units, estimator, params (JSON of every parameter as requested, e.g. ``hi: "run_max"``), setting
+(the estimator and its parameters as one readable text, ``akde:bound=upper:variance_scale=0.1``,
+`ib_keras.estimate.settings.setting_text`: select a setting with ``table[table.setting == ...]``), i_xt,
 i_ty (bits), i_xt_se, i_ty_se (their Monte Carlo standard errors in bits, for ``noisy`` and
 ``sp``; empty for the other estimators), the run's train/test loss and accuracy at that epoch, and
 the layer's statistics at that epoch: max_activity (its largest activity) and, from the run file,
@@ -23,6 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ib_keras.estimate.settings import setting_text
 from ib_keras.runfile import LAYER_STATISTICS, METRICS
 from ib_keras.system.atomic import atomic_path, check_utf8
 
@@ -49,14 +52,16 @@ CLUSTERING = ["within_between"]
 STANDARD_ERRORS = ["i_xt_se", "i_ty_se"]
 
 
-COLUMNS = [*IDENTITY, "epoch", "layer", "units", "estimator", "params", "i_xt", "i_ty", *STANDARD_ERRORS, *METRICS,
+COLUMNS = [*IDENTITY, "epoch", "layer", "units", "estimator", "params", "setting", "i_xt", "i_ty", *STANDARD_ERRORS, *METRICS,
            *LAYER_COLUMNS, *CLUSTERING]
 
 
-LATER = [*RUN_SETTINGS, *LAYER_COLUMNS, *CLUSTERING]  # tables written before these columns existed lack them
+# Tables written before these columns existed lack them: estimate fills them in from the run files,
+# read_table the setting from each row's estimator and params.
+LATER = [*RUN_SETTINGS, "setting", *LAYER_COLUMNS, *CLUSTERING]
 
 
-_TEXT = ["run", "run_hash", "activation", "protocol", "dataset", "hidden", "split", "estimator", "params"]
+_TEXT = ["run", "run_hash", "activation", "protocol", "dataset", "hidden", "split", "estimator", "params", "setting"]
 
 
 _NUMBERS = ["l2", "seed", "epoch", "layer", "units", "i_xt", "i_ty", *STANDARD_ERRORS, *METRICS, *CLUSTERING]
@@ -106,7 +111,15 @@ def read_table(path: str | Path) -> pd.DataFrame:
     check_columns(table, path, required, _TEXT, _NUMBERS, "not an MI table written by `python -m ib_keras estimate`")
     if table.empty:
         raise ValueError(f"{path}: the MI table has no rows; run `python -m ib_keras estimate` on complete run files")
+    if "setting" not in table.columns:
+        table = with_settings(table)
     return table.reindex(columns=[*COLUMNS, *(c for c in table.columns if c not in COLUMNS)])
+
+
+def with_settings(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with its ``setting`` column made from each row's estimator and params."""
+    names = {pair: setting_text(*pair) for pair in table[["estimator", "params"]].drop_duplicates().itertuples(index=False)}
+    return table.assign(setting=[names[pair] for pair in zip(table["estimator"], table["params"])])
 
 
 def write_table(table: pd.DataFrame, path: str | Path) -> None:

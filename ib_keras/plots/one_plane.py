@@ -10,7 +10,6 @@ fig = plot_plane("runs/quick/tanh/seed-000.h5", estimators="ebab,akde", out="pla
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,14 +28,9 @@ from ib_keras.system.atomic import atomic_path
 APART = 1e-3  # bits: I(X;T) this close to log2 N in every layer means every layer keeps the inputs apart
 
 
-def setting_name(estimator: str, params: str) -> str:
-    """``akde:bound=upper:variance_scale=0.1``: an estimator and every parameter of a table row."""
-    return ":".join([estimator, *(f"{name}={value}" for name, value in sorted(json.loads(params).items()))])
-
-
 def plane_rows(source: str | Path, estimators: str = "ebab") -> pd.DataFrame:
     """Rows of ``source`` (an MI table, a run file, or a directory of run files, estimated here)
-    under ``estimators``, with a ``setting`` column: run, setting, epoch, layer, i_xt, i_ty (bits).
+    under ``estimators``, as the MI table has them: run, setting, epoch, layer, i_xt, i_ty (bits), ...
     ValueError naming the source when it holds none of them."""
     path = Path(source)
     specs = parse_estimators(estimators)
@@ -52,7 +46,7 @@ def plane_rows(source: str | Path, estimators: str = "ebab") -> pd.DataFrame:
         table = pd.concat([estimate_run(file, file_hash(file), specs) for file in files], ignore_index=True)
     if table.empty:
         raise ValueError(f"{path}: no rows of {estimators}; estimate them first (python -m ib_keras estimate)")
-    return table.assign(setting=[setting_name(e, p) for e, p in zip(table["estimator"], table["params"])])
+    return table
 
 
 def _inputs(runs: Sequence[str]) -> int | None:

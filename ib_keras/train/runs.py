@@ -386,7 +386,7 @@ def _train_seeds(plan: TrainPlan, seeds: Sequence[int], progress: bool,
                                spec.noise_std)
         recorder = ActivationRecorder([plan.path(seed) for seed in group], x, y, train_idx, test_idx,
                                       spec.record_epochs(), configs=[spec.config(seed) for seed in group],
-                                      batch_size=protocol.batch_size)
+                                      batch_size=protocol.batch_size, verbose=0)  # the plan said it
         callbacks = [recorder]
         if extra_callbacks is not None:
             callbacks += extra_callbacks(plan, group, x, y)

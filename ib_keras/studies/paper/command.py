@@ -25,13 +25,15 @@ def _plot(args: argparse.Namespace) -> None:
 
     files_only()  # Agg: figures go to files, no display is needed or opened
     from ib_keras.analysis.summary import load
-    from ib_keras.studies.paper.figures import make_figures
+    from ib_keras.studies.paper.figures import make_figures, not_drawn
     from ib_keras.system.atomic import output_set
 
     summary = load(args.table)
     with output_set(args.out) as staging:  # the figures: all new, or all as they were
         files = make_figures(summary, staging, pdf=not args.png_only, workers=args.workers)
     print(f"{args.out}: {len(files)} figure files ({'PNG' if args.png_only else 'PNG and PDF'})")
+    for name, reason in not_drawn(summary).items():
+        print(f"  not drawn: {name} ({reason})")
 
 
 def _report_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,6 +53,7 @@ def _report(args: argparse.Namespace) -> None:
 
 
 COMMANDS = (
-    Command("plot", "draw the paper's figures from an MI table or its summary", _plot_arguments, _plot),
+    Command("plot", "draw the paper's figures that an MI table or its summary has the data for", _plot_arguments,
+            _plot),
     Command("report", "write REPORT.md: the numbers behind each claim, with verdicts", _report_arguments, _report),
 )

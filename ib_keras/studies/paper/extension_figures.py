@@ -14,7 +14,7 @@ from ib_keras.analysis.truth import over_training, paired, with_errors
 from ib_keras.plots.files import Output, save_figure
 from ib_keras.plots.planes import empty_axes
 from ib_keras.runfile import layer_name
-from ib_keras.studies.paper.figure_data import ESTIMATOR_NAMES, FigureData, band
+from ib_keras.studies.paper.figure_data import ADAPTIVE, ESTIMATOR_NAMES, FigureData, band
 
 SENSITIVITY_SCALES = (0.01, 0.1, 1.0)
 
@@ -23,7 +23,7 @@ def fig_compression_by_activation(data: FigureData, out: Output) -> list[Path]:
     """Compression per activation and layer, each dot one seed, bars the mean."""
     per = data.per_network[data.per_network["l2"] == 0]
     activations = data.activations()
-    estimators = [e for e in ("ebab", "akde") if e in set(per["estimator"])]
+    estimators = [e for e in ADAPTIVE if e in set(per["estimator"])]
     fig, axes = plt.subplots(len(estimators), 1, figsize=(max(8, 1.3 * len(activations)), 3.4 * len(estimators)),
                              layout="constrained", squeeze=False)
     layers = sorted(per["layer"].unique())
@@ -48,16 +48,22 @@ def fig_compression_by_activation(data: FigureData, out: Output) -> list[Path]:
     return save_figure(fig, out, "fig_compression_by_activation")
 
 
-def fig_akde_sensitivity(data: FigureData, out: Output) -> list[Path]:
-    """Extension: how aKDE's compression ranking of activations moves with variance_scale."""
+def _sensitivity_rows(data: FigureData) -> pd.DataFrame:
+    """The networks without L2 under aKDE at SENSITIVITY_SCALES, with a variance_scale column."""
     networks = data.summary.networks
     rows = with_param(networks[networks["l2"] == 0], "akde", "variance_scale")
-    rows = rows[rows["variance_scale"].isin(SENSITIVITY_SCALES)]
+    return rows[rows["variance_scale"].isin(SENSITIVITY_SCALES)]
+
+
+def akde_scales(data: FigureData) -> int:
+    """How many of SENSITIVITY_SCALES the summary has aKDE estimates at."""
+    return _sensitivity_rows(data)["variance_scale"].nunique()
+
+
+def fig_akde_sensitivity(data: FigureData, out: Output) -> list[Path]:
+    """Extension: how aKDE's compression ranking of activations moves with variance_scale."""
+    rows = _sensitivity_rows(data)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
-    if rows.empty:
-        for ax in axes:
-            empty_axes(ax, "no aKDE rows at variance_scale 0.01, 0.1, 1")
-        return save_figure(fig, out, "fig_akde_sensitivity")
     mean = {}
     for scale, group in rows.groupby("variance_scale"):
         mean[scale] = group.groupby("activation")["compression"].mean()  # over layers and seeds
@@ -82,7 +88,8 @@ def fig_mi_epochs(data: FigureData, out: Output) -> list[Path]:
     """I(X;T) and I(T;Y) against epoch, one line per layer, under EBAB and aKDE (seed means), a
     row per configuration: when each layer compresses is easier to read here than in the plane."""
     configurations = [(a, l2) for l2 in sorted(data.per_network["l2"].unique()) for a in data.activations(l2)]
-    columns = [(e, quantity) for e in ("ebab", "akde") for quantity in ("i_xt", "i_ty")]
+    estimators = [e for e in ADAPTIVE if any(data.estimated(a, (e,), l2) for a, l2 in configurations)]
+    columns = [(e, quantity) for e in estimators for quantity in ("i_xt", "i_ty")]
     fig, axes = plt.subplots(max(len(configurations), 1), len(columns), figsize=(13, 2.3 * max(len(configurations), 1) + 0.6),
                              layout="constrained", squeeze=False, sharex=True)
     layers = sorted(data.planes["layer"].unique())
@@ -115,8 +122,8 @@ _SNR_LINES = (("grad_mean", "||mean gradient||"), ("grad_std", "||std of gradien
 def fig_snr(data: FigureData, out: Output, name: str = "fig_snr") -> list[Path]:
     """Gradient signal-to-noise per layer against epoch, tanh and ReLU (Shwartz-Ziv & Tishby's
     drift and diffusion phases, Saxe et al.'s SNR plots): seed means with 10-90 % bands."""
-    activations = [a for a in ("tanh", "relu") if not data.dynamics(a).empty] or ["tanh", "relu"]
-    layers = sorted(data.summary.dynamics["layer"].unique()) or [0]
+    activations = [a for a in ("tanh", "relu") if not data.dynamics(a).empty]
+    layers = sorted(data.summary.dynamics["layer"].unique())
     fig, axes = plt.subplots(len(activations), len(layers), figsize=(2.7 * len(layers) + 0.5, 2.9 * len(activations) + 0.6),
                              layout="constrained", squeeze=False, sharex=True)
     last = layers[-1]
@@ -153,10 +160,7 @@ TRUTH_SETTINGS = (("kde", "noise_variance=0.001", "KDE s2=1e-3"), ("akde", "vari
 
 def fig_truth(data: FigureData, out: Output) -> list[Path]:
     """Each KDE bound minus the truth (the noisy estimate of the same T'), bits, against epoch,
-    per layer: I(X;T') above, I(T';Y) below; median over every network with its 10-90 % band.
-    Drawn only when the summary has noisy estimates."""
-    if data.summary.truth.empty:
-        return []
+    per layer: I(X;T') above, I(T';Y) below; median over every network with its 10-90 % band."""
     errors = over_training(with_errors(paired(data.summary.truth)))
     layers = sorted(errors["layer"].unique())
     fig, axes = plt.subplots(2, len(layers), figsize=(2.7 * len(layers) + 0.5, 5.6), layout="constrained",
@@ -166,8 +170,8 @@ def fig_truth(data: FigureData, out: Output) -> list[Path]:
     for r, (quantity, upper, lower) in enumerate(quantities):
         for c, layer in enumerate(layers):
             ax = axes[r][c]
-            for k, (estimator, setting, label) in enumerate(TRUTH_SETTINGS):
-                rows = errors[(errors["estimator"] == estimator) & (errors["setting"] == setting) & (errors["layer"] == layer)]
+            for k, (estimator, rule, label) in enumerate(TRUTH_SETTINGS):
+                rows = errors[(errors["estimator"] == estimator) & (errors["s2_rule"] == rule) & (errors["layer"] == layer)]
                 x = np.maximum(rows["epoch"], 1)
                 # I(X;T')'s lower column is truth - lower: drawn as lower - truth, below zero
                 for column, sign, style, bound in ((upper, 1.0, "-", "upper"), (lower, -1.0 if r == 0 else 1.0, "--", "lower")):

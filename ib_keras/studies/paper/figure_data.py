@@ -16,6 +16,9 @@ ESTIMATOR_NAMES = {"uniform": "uniform (30 bins)", "fixed": "fixed width 0.07", 
                    "ebab": "EBAB", "akde": "aKDE"}
 
 
+ADAPTIVE = ("ebab", "akde")  # the paper's estimators, drawn in most figures
+
+
 ROW_LENGTH = 6  # planes per row in the grid of every activation
 
 
@@ -38,6 +41,10 @@ class FigureData:
         p = self.planes
         return p[(p["activation"] == activation) & (p["estimator"] == estimator) & (p["l2"] == l2)]
 
+    def estimated(self, activation: str, estimators: tuple[str, ...] = ADAPTIVE, l2: float = 0.0) -> list[str]:
+        """Those of ``estimators`` that have a seed-mean plane of ``activation`` at ``l2``."""
+        return [e for e in estimators if not self.mean_plane(activation, e, l2).empty]
+
     def seeds(self, activation: str, l2: float = 0.0) -> int:
         d = self.per_network
         return d.loc[(d["activation"] == activation) & (d["l2"] == l2), "seed"].nunique()
@@ -45,6 +52,11 @@ class FigureData:
     def dynamics(self, activation: str, l2: float = 0.0) -> pd.DataFrame:
         d = self.summary.dynamics
         return d[(d["activation"] == activation) & (d["l2"] == l2)]
+
+
+def seeds_text(n: int) -> str:
+    """"1 seed" or "n seeds"."""
+    return f"{n} seed{'s' * (n != 1)}"
 
 
 def band(ax: plt.Axes, rows: pd.DataFrame, column: str, **style) -> None:

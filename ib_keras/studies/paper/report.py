@@ -18,26 +18,10 @@ from ib_keras.runfile import layer_name
 from ib_keras.studies.markdown import (ALPHA, configuration_name, escaped, link, manifest_section, number, report_file,
                                        table)
 from ib_keras.studies.paper.claims import CLAIMS, Claim, paper_claims
+from ib_keras.studies.paper.extension_figures import SENSITIVITY_SCALES
+from ib_keras.studies.paper.figures import FIGURES, not_drawn
 from ib_keras.system.atomic import atomic_path
 
-FIGURES = [
-    ("fig1_max_activity", "Maximum activity per ReLU layer: one layer sets the network's range."),
-    ("fig2_ebab_bins", "Uniform against EBAB bins on one ReLU layer, with the binned entropy."),
-    ("fig3_estimators", "tanh and ReLU under the baselines and the adaptive estimators (seed means)."),
-    ("fig5_relu_single_seeds", "Single ReLU networks under EBAB: variation between initialisations."),
-    ("fig6_relu_mean", "ReLU averaged over seeds, EBAB and aKDE."),
-    ("fig7_activations", "Every activation, EBAB (top) and aKDE (bottom), seed means."),
-    ("fig8_l2", "Without and with L2, tanh and ReLU, and accuracy curves."),
-    ("fig9_generalization", "Compression against final test accuracy per layer."),
-    ("fig_compression_by_activation", "Compression per activation and layer, every seed."),
-    ("fig_akde_sensitivity", "Extension: the aKDE ranking of activations against its variance scale."),
-    ("fig_snr", "Gradient mean, spread, their ratio (SNR) and the weight norm per layer, tanh and ReLU."),
-    ("fig_mi_epochs", "I(X;T) and I(T;Y) against epoch per layer, EBAB and aKDE, every configuration (seed means)."),
-    ("fig_truth", "Extension: each KDE bound's error against the true I(X;T') and I(T';Y) over training, per layer."),
-]
-
-
-SENSITIVITY_SCALES = (0.01, 0.1, 1.0)
 
 
 def _at_akde_scale(networks: pd.DataFrame, scale: float) -> pd.DataFrame:
@@ -79,6 +63,9 @@ def _other_runs(truth: pd.DataFrame, networks: pd.DataFrame) -> str:
             "protocol (the bundle's README says how).")
 
 
+_RULE = {"s2_rule": "s2 rule"}  # the KDE setting a bound is paired with its truth by (`ib_keras.analysis.truth`)
+
+
 def _against_truth(summary: Summary, reported: list[Claim]) -> str:
     """The section comparing every KDE/aKDE bound with the truth, and the claims recomputed with it."""
     rows = summary.truth
@@ -116,19 +103,19 @@ def _against_truth(summary: Summary, reported: list[Claim]) -> str:
             "I(T';Y) is a difference of two bounds, so its error has either sign: median of the signed error (90th "
             f"percentile of its size). Bracketed: the share of cells with lower - {WITHIN_SE:g} se <= truth <= upper + "
             f"{WITHIN_SE:g} se.", "",
-            table(shown[["estimator", "setting", "layer", "n", *columns, "bracketed"]].rename(columns=columns))]
+            table(shown[["estimator", "s2_rule", "layer", "n", *columns, "bracketed"]].rename(columns={**columns, **_RULE}))]
     compressions = compression_against_truth(errors)
     compressions = compressions.assign(
         layer=[layer_name(layer, int(rows["layer"].max())) for layer in compressions["layer"]],
         **{kind: [number(v) for v in compressions[kind]] for kind in ("upper", "truth", "lower")})
     text += ["", "Mean compression C (bits, max - final over these epochs) of the same networks under each bound and "
              "the truth, every configuration pooled:", "",
-             table(compressions[["estimator", "setting", "layer", "n", "upper", "truth", "lower"]])]
+             table(compressions[["estimator", "s2_rule", "layer", "n", "upper", "truth", "lower"]].rename(columns=_RULE))]
     verdicts = {"as reported (every network and epoch, aKDE upper bound)": [claim.verdict for claim in reported]}
     changes = []
-    for setting in sorted(set(errors.loc[errors["estimator"] == "akde", "setting"])):
-        upper, with_truth = truth_in_place(rows, "akde", setting)
-        scale = setting.split("=")[1]
+    for rule in sorted(set(errors.loc[errors["estimator"] == "akde", "s2_rule"])):
+        upper, with_truth = truth_in_place(rows, "akde", rule)
+        scale = rule.split("=")[1]
         by_bound, by_truth = paper_claims(compression(upper))[0], paper_claims(compression(with_truth))[0]
         verdicts[f"these cells, aKDE upper, scale {scale}"] = [claim.verdict for claim in by_bound]
         verdicts[f"these cells, truth, scale {scale}"] = [claim.verdict for claim in by_truth]
@@ -152,6 +139,7 @@ def write_report(summary: Summary, out: str | Path, figures_dir: str | Path | No
     ``figures_dir`` (default: beside the report); returns its path."""
     out = report_file(out)
     figures_dir = Path(figures_dir) if figures_dir else out.parent
+    missing = not_drawn(summary)  # as plot decides, on the names as the runs give them
     # names from the runs' configs go into the Markdown as text, never as markup
     summary = replace(summary, networks=escaped(summary.networks, ["activation"]),
                       truth=escaped(summary.truth, ["activation"]))
@@ -179,10 +167,12 @@ def write_report(summary: Summary, out: str | Path, figures_dir: str | Path | No
               "## Against the truth", "", _against_truth(summary, claims), "",
               "## Final accuracies", "", "Mean ± sd over seeds of the last recorded epoch; gap = train - test.", "",
               table(accuracy_table), "", "## Figures", ""]
-    for name, caption in FIGURES:
-        if name == "fig_truth" and summary.truth.empty:
+    for figure in FIGURES:
+        name = figure.name
+        if name in missing:
+            parts += [f"### {name}", "", f"Not drawn: {missing[name]}.", ""]
             continue
-        parts += [f"### {name}", "", caption, "", f"![{name}]({link(Path(figures_dir, f'{name}.png'), out)})", ""]
+        parts += [f"### {name}", "", figure.caption, "", f"![{name}]({link(Path(figures_dir, f'{name}.png'), out)})", ""]
     parts.append(manifest_section(summary.manifest, timings or {}))
     with atomic_path(out) as partial:
         partial.write_text("\n".join(parts) + "\n")

@@ -19,6 +19,17 @@ from ib_keras.train.fit import model_members
 _PROBABILITY_FLOOR = 1e-7  # Keras' clipping of probabilities in cross-entropy
 
 
+def recording_size(specs: Sequence[LayerSpec], inputs: int, epochs: int, networks: int = 1) -> str:
+    """What a recording holds, in words: its layers (their shapes), values per input, and the disk
+    (4-byte floats, before compression) and memory (one recorded epoch's activity) it takes."""
+    values = sum(spec.units for spec in specs)
+    per_epoch = 4 * inputs * values * networks
+    layers = ", ".join(f"{spec.name or 'layer'} {'x'.join(map(str, spec.shape or (spec.units,)))}" for spec in specs)
+    return (f"{len(specs)} layers ({layers}), {values:,} values per input x {inputs:,} inputs x {epochs} recorded epochs"
+            f"{f' x {networks} networks' if networks > 1 else ''}: {per_epoch * epochs / 1e6:,.1f} MB on disk before "
+            f"compression, {per_epoch / 1e6:,.1f} MB of memory at each recorded epoch")
+
+
 class ActivationRecorder(keras.callbacks.Callback):
     """Records every layer's representation on all inputs, at chosen epochs, into HDF5.
 
@@ -67,6 +78,8 @@ class ActivationRecorder(keras.callbacks.Callback):
             saves their disk space, and ``sp`` then cannot estimate the file.
         layers: names of the layers to record (default: every layer with a kernel), each taken
             after the layers that follow it alone as above (a pooling or Flatten layer may be named).
+        verbose: 1 says in one line (stdout), when training begins, what the recording holds: its
+            layers, values per input, and its disk and memory (`recording_size`); 0 is silent.
 
     Example:
 
@@ -89,6 +102,7 @@ class ActivationRecorder(keras.callbacks.Callback):
         gradient_seed: int = 0,
         parameters: bool = True,
         layers: Sequence[str] | None = None,
+        verbose: int = 1,
     ):
         super().__init__()
         self.paths = [paths] if isinstance(paths, (str, bytes)) or not isinstance(paths, Sequence) else list(paths)
@@ -103,6 +117,7 @@ class ActivationRecorder(keras.callbacks.Callback):
         self.gradient_seed = gradient_seed
         self.parameters = parameters
         self.layer_names = None if layers is None else list(layers)
+        self.verbose = verbose
         if self.x.ndim < 2 or self.y.shape != (len(self.x),):
             raise ValueError(f"x must be (N, features) or (N, H, W, C) and y (N,), got {self.x.shape} and "
                              f"{self.y.shape}")
@@ -131,6 +146,8 @@ class ActivationRecorder(keras.callbacks.Callback):
             RunWriter(path, self.x, self.y, self.train_idx, self.test_idx, specs, config, schedule, fan_ins)
             for path, config in zip(self.paths, self.configs)
         ]
+        if self.verbose:
+            print(f"ActivationRecorder: {recording_size(specs, len(self.x), len(schedule), len(self.paths))}")
         if 0 in self.epochs:
             self._record(0)
 
