@@ -1,6 +1,8 @@
 """Helpers shared by the test modules: running the command line, listing written files, writing
 synthetic run files."""
 
+import contextlib
+import io
 import math
 import subprocess
 import sys
@@ -18,6 +20,22 @@ ROOT = Path(__file__).resolve().parents[1]
 def cli(*args, cwd=ROOT, **kwargs):
     """``python -m ib_keras ARGS`` in a fresh process; the CompletedProcess, output as text."""
     return subprocess.run([sys.executable, "-m", "ib_keras", *args], capture_output=True, text=True, cwd=cwd, **kwargs)
+
+
+def cli_here(*args):
+    """``python -m ib_keras ARGS`` run in this process, the CompletedProcess as `cli` gives it: a
+    fresh process spends about 6 s importing TensorFlow, this one imports it once. For commands
+    that need no process of their own (no signal, time limit or resource limit, no check of what
+    a fresh process imports)."""
+    from ib_keras.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as exit:  # argparse's refusals
+            code = exit.code
+    return subprocess.CompletedProcess([sys.executable, "-m", "ib_keras", *args], code, out.getvalue(), err.getvalue())
 
 
 def files(directory):

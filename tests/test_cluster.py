@@ -16,7 +16,7 @@ import pytest
 from ib_keras.estimate import read_table
 from ib_keras.runfile import read_run
 from ib_keras.scaleout.cluster import dask_client, worker_threads
-from tests.helpers import ROOT, cli, files, write_run
+from tests.helpers import ROOT, cli, cli_here, files, write_run
 
 SPECS = "ebab,kde,akde"
 
@@ -102,7 +102,7 @@ def test_a_sweep_on_the_cluster_trains_the_files_a_local_one_does_and_resumes(tm
     args = ["--activations", "tanh", "--l2-activations", "relu", "--seeds", "2", "--epochs", "20", "--record-points", "5"]
     sweep = cli("sweep", *args, "--scheduler", "local:2", "--out", str(tmp_path / "cluster"), timeout=600)
     assert sweep.returncode == 0, sweep.stderr
-    local = cli("sweep", *args, "--workers", "1", "--out", str(tmp_path / "local"), timeout=600)
+    local = cli_here("sweep", *args, "--workers", "1", "--out", str(tmp_path / "local"))
     assert local.returncode == 0, local.stderr
     names = [path.relative_to(tmp_path / "local") for path in files(tmp_path / "local")]
     assert [path.relative_to(tmp_path / "cluster") for path in files(tmp_path / "cluster")] == names
@@ -111,7 +111,7 @@ def test_a_sweep_on_the_cluster_trains_the_files_a_local_one_does_and_resumes(tm
         assert one.complete and one.config == two.config
         for a, b in zip(one.activity, two.activity):  # one thread against two: float32 rounding apart
             np.testing.assert_allclose(a, b, rtol=0, atol=1e-4)
-    again = cli("sweep", *args, "--workers", "1", "--out", str(tmp_path / "cluster"), timeout=600)
+    again = cli_here("sweep", *args, "--workers", "1", "--out", str(tmp_path / "cluster"))
     assert again.returncode == 0 and again.stdout.count("0 trained, 2 already complete") == 2, again.stdout
 
 

@@ -11,7 +11,7 @@ from ib_keras.data.tishby import tishby_dataset
 from ib_keras.estimate import read_table
 from ib_keras.runfile import read_run
 from ib_keras.studies.paper.figures import FIGURES
-from tests.helpers import cli
+from tests.helpers import cli, cli_here
 
 
 def test_tishby_is_the_papers_task_named_as_before():
@@ -108,8 +108,8 @@ def test_the_papers_configuration_is_unchanged_by_the_new_options():
 
 def test_digits_train_estimate_and_plot_end_to_end(tmp_path):
     out = tmp_path / "runs"
-    result = cli("train", "--dataset", "digits", "--hidden", "32,16,8", "--activation", "relu", "--seeds", "2",
-                 "--epochs", "20", "--record-points", "5", "--workers", "1", "--out", str(out), timeout=600)
+    result = cli_here("train", "--dataset", "digits", "--hidden", "32,16,8", "--activation", "relu", "--seeds", "2",
+                      "--epochs", "20", "--record-points", "5", "--workers", "1", "--out", str(out))
     assert result.returncode == 0, result.stderr
     run = read_run(out / "relu" / "seed-000.h5")
     assert [layer.units for layer in run.layers] == [32, 16, 8, 10] and run.x.shape == (1797, 64)
@@ -133,14 +133,14 @@ def test_a_user_file_trains_and_estimates(tmp_path, suffix):
     path = tmp_path / f"mine{suffix}"
     np.savez(path, x=x, y=y) if suffix == ".npz" else scipy.io.savemat(path, {"F": x, "y": y[None, :]})
     out = tmp_path / "runs"
-    result = cli("train", "--dataset", str(path), "--hidden", "6,4", "--activation", "tanh", "--epochs", "10",
-                 "--record-points", "3", "--out", str(out), timeout=600)
+    result = cli_here("train", "--dataset", str(path), "--hidden", "6,4", "--activation", "tanh", "--epochs", "10",
+                      "--record-points", "3", "--out", str(out))
     assert result.returncode == 0, result.stderr
     run = read_run(out / "tanh" / "seed-000.h5")
     np.testing.assert_array_equal(run.x, x)
     np.testing.assert_array_equal(run.y, y)
     assert run.config["dataset"] == path.name and run.config["n_classes"] == 3
-    assert cli("estimate", str(out), "--estimators", "ebab,akde", "--jobs", "1", timeout=600).returncode == 0
+    assert cli_here("estimate", str(out), "--estimators", "ebab,akde", "--jobs", "1").returncode == 0
     assert len(read_table(out / "mi.parquet")) == 2 * len(run.epochs) * 3  # estimators x recorded epochs x layers
 
 

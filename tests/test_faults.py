@@ -17,7 +17,7 @@ import pytest
 from ib_keras.estimate import estimate_runs, file_hash, parse_estimators, read_table, run_files
 from ib_keras.runfile import RunFileError, read_run
 from ib_keras.system.locks import exclusive
-from tests.helpers import ROOT, cli, files, write_run
+from tests.helpers import ROOT, cli, cli_here, files, write_run
 
 SPECS = "ebab,kde"
 
@@ -174,19 +174,19 @@ def test_train_never_replaces_a_file_it_did_not_write(tmp_path):
 def test_a_truncated_complete_run_is_trained_again_not_kept(tmp_path):
     out = tmp_path / "runs"
     args = ["train", "--activation", "relu", "--seeds", "1", "--epochs", "5", "--out", str(out)]
-    assert cli(*args, timeout=600).returncode == 0
+    assert cli_here(*args).returncode == 0
     path = out / "relu" / "seed-000.h5"
     with open(path, "r+b") as f:
         f.truncate(path.stat().st_size // 2)
     _one_line_exit_2(cli("inspect", str(path), timeout=600), str(path), "truncated")
-    again = cli(*args, timeout=600)
+    again = cli_here(*args)
     assert again.returncode == 0 and "1 networks to train, 0 already complete" in again.stdout, again.stderr
     assert read_run(path).complete
 
 
 def test_a_directory_holds_one_configuration(tmp_path):
     out = tmp_path / "runs"
-    assert cli("train", "--activation", "tanh", "--seeds", "1", "--epochs", "5", "--out", str(out)).returncode == 0
+    assert cli_here("train", "--activation", "tanh", "--seeds", "1", "--epochs", "5", "--out", str(out)).returncode == 0
     before = files(out)
     result = cli("train", "--activation", "tanh", "--first-seed", "2", "--protocol", "saxe", "--epochs", "4",
                  "--out", str(out), timeout=600)
@@ -206,7 +206,7 @@ def test_a_disk_full_mid_training_is_one_line_and_a_rerun_finishes(tmp_path):
     full = cli(*args, timeout=600, preexec_fn=_file_size_limit(3_000_000))
     _one_line_exit_2(full, "seed-00", "cannot write (File too large)", "free disk space")
     assert "Traceback" not in full.stderr and "Segmentation" not in full.stderr
-    again = cli(*args, timeout=600)
+    again = cli_here(*args)
     assert again.returncode == 0, again.stderr
     assert [read_run(path).complete for path in files(out)] == [True, True]
 
@@ -334,7 +334,7 @@ def test_a_killed_report_leaves_the_old_set_or_the_new_never_a_mixture(tmp_path)
     assert cli("noisy-report", str(tanh), "--out", str(out)).returncode == 0
     old, expected = _digests(out), _digests(new)
     assert old.keys() == expected.keys() and all(old[name] != expected[name] for name in old)
-    for fraction in (0.5, 0.8, 0.95):
+    for fraction in (0.5, 0.9):  # mid-way, and about when it renames the set into place
         process = subprocess.Popen([sys.executable, "-m", "ib_keras", "noisy-report", str(shipped), "--out", str(out)],
                                    cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(fraction * duration)

@@ -25,7 +25,7 @@ from ib_keras.estimate.estimators import estimate_mi
 from ib_keras.live.information_plane import PLANE_TAG, scalar_tag
 from ib_keras.runfile import read_run
 
-from .helpers import cli, files
+from .helpers import cli, cli_here, files
 
 SEEDS = 3
 QUANTITIES = ("I(X;T)", "I(T;Y)")
@@ -45,8 +45,8 @@ def _series(events: EventAccumulator, tag: str) -> dict[int, float]:
 def live(tmp_path_factory):
     """A 3-seed tanh training with --tensorboard, and the offline EBAB table of its run files."""
     root = tmp_path_factory.mktemp("live")
-    trained = cli("train", "--activation", "tanh", "--seeds", str(SEEDS), "--epochs", "30", "--record-points", "8",
-                  "--workers", "1", "--out", str(root / "runs"), "--tensorboard", str(root / "tb"))
+    trained = cli_here("train", "--activation", "tanh", "--seeds", str(SEEDS), "--epochs", "30", "--record-points", "8",
+                       "--workers", "1", "--out", str(root / "runs"), "--tensorboard", str(root / "tb"))
     assert trained.returncode == 0, trained.stderr
     estimated = cli("estimate", str(root / "runs"), "--estimators", "ebab", "--jobs", "1")
     assert estimated.returncode == 0, estimated.stderr
@@ -140,7 +140,7 @@ def test_a_plain_keras_model_under_model_fit_logs_without_a_recorder(tmp_path):
 @pytest.mark.parametrize("setting, reason", [("uniform", "span the whole run's activity"),
                                              ("sp", "estimate sp afterwards")])
 def test_an_estimator_that_needs_the_whole_run_is_refused_before_anything_is_written(tmp_path, setting, reason):
-    result = cli("train", "--activation", "relu", "--epochs", "2", "--out", str(tmp_path / "runs"),
-                 "--tensorboard", str(tmp_path / "tb"), "--tensorboard-estimator", setting, "--noise-std", "0.1")
+    result = cli_here("train", "--activation", "relu", "--epochs", "2", "--out", str(tmp_path / "runs"),
+                      "--tensorboard", str(tmp_path / "tb"), "--tensorboard-estimator", setting, "--noise-std", "0.1")
     assert result.returncode == 2 and reason in result.stderr
     assert files(tmp_path) == []

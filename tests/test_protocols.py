@@ -2,8 +2,6 @@
 
 import json
 import math
-import subprocess
-import sys
 
 import h5py
 import keras
@@ -17,6 +15,7 @@ from ib_keras.networks.schedules import idnns_epochs
 from ib_keras.runfile import read_run
 from ib_keras.train.fit import fit_ensemble
 from ib_keras.train.runs import TrainSpec
+from tests.helpers import cli_here
 
 WIDTHS = (12, *HIDDEN_UNITS, 2)
 
@@ -88,9 +87,9 @@ def test_fixed_minibatch_order_trains_as_keras_fit_without_shuffling():
 
 
 def test_train_with_shwartz_ziv_protocol_records_their_epochs_and_says_so(tmp_path):
-    subprocess.run([sys.executable, "-m", "ib_keras", "train", "--activation", "tanh", "--protocol", "shwartz-ziv",
-                    "--epochs", "20", "--seeds", "1", "--workers", "1", "--out", str(tmp_path)],
-                   check=True, capture_output=True)
+    result = cli_here("train", "--activation", "tanh", "--protocol", "shwartz-ziv", "--epochs", "20", "--seeds", "1",
+                      "--workers", "1", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
     run = read_run(tmp_path / "tanh" / "seed-000.h5", activity=False)
     assert run.complete
     np.testing.assert_array_equal(run.epochs, idnns_epochs(20))  # starts of epochs 0..19: 20 is not recorded

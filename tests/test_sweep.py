@@ -1,9 +1,6 @@
 """A tiny sweep through every stage of the command line: train -> estimate -> plot -> report."""
 
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -11,13 +8,13 @@ import pytest
 from ib_keras.estimate import COLUMNS
 from ib_keras.studies.paper.extension_figures import fig_truth
 from ib_keras.studies.paper.figures import FIGURES
+from tests.helpers import cli_here
 
-ROOT = Path(__file__).resolve().parents[1]
 ESTIMATORS = "ebab,akde,uniform,fixed,kde,akde:variance_scale=0.01,akde:variance_scale=1"
 
 
 def _cli(*args):
-    result = subprocess.run([sys.executable, "-m", "ib_keras", *args], capture_output=True, text=True, cwd=ROOT)
+    result = cli_here(*args)
     assert result.returncode == 0, result.stderr
     return result
 
@@ -95,7 +92,7 @@ def test_figures_and_report_are_drawn_from_the_summary_alone_as_from_the_table(s
 
 
 def _fails_one_line(*args):
-    result = subprocess.run([sys.executable, "-m", "ib_keras", *args], capture_output=True, text=True, cwd=ROOT)
+    result = cli_here(*args)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
     return result.stderr
 

@@ -18,7 +18,7 @@ from ib_keras.estimate.estimators import estimate_mi, estimate_mi_many
 from ib_keras.runfile import read_run
 from ib_keras.studies.paper.report import write_report
 
-from .helpers import cli, mixture_entropy_1d
+from .helpers import cli, cli_here, mixture_entropy_1d
 
 WITHIN = 3.0  # standard errors
 
@@ -133,8 +133,8 @@ def noisy_run(tmp_path_factory):
     """A real tanh network, 30 epochs, 10 recorded; estimated at every second epoch with the
     bounds and the truth, then at every epoch (the stage computes what it lacks)."""
     root = tmp_path_factory.mktemp("truth")
-    trained = cli("train", "--activation", "tanh", "--seeds", "1", "--epochs", "30", "--record-points", "10",
-                  "--out", str(root / "runs"))
+    trained = cli_here("train", "--activation", "tanh", "--seeds", "1", "--epochs", "30", "--record-points", "10",
+                       "--out", str(root / "runs"))
     assert trained.returncode == 0, trained.stderr
     table = root / "mi.parquet"
     strided = cli("estimate", str(root / "runs"), "--estimators", TRUTH_ESTIMATORS, "--epoch-stride", "2",
