@@ -30,7 +30,8 @@ from ib_keras.networks.models import BATCH_SIZE, HIDDEN_UNITS, N_CLASSES
 from ib_keras.networks.protocols import DEFAULT_PROTOCOL, PROTOCOLS
 from ib_keras.networks.schedules import log_spaced_epochs
 from ib_keras.live.view import LiveView
-from ib_keras.train.runs import TrainSpec, plan_training, train_plan
+from ib_keras.train.runs import plan_training, train_plan
+from ib_keras.train.spec import TrainSpec
 
 
 def _plain_model(seed: int) -> keras.Model:

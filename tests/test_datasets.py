@@ -97,7 +97,7 @@ def test_a_bad_data_file_is_one_clear_error_naming_file_and_field(tmp_path, make
 
 
 def test_the_papers_configuration_is_unchanged_by_the_new_options():
-    from ib_keras.train.runs import TrainSpec
+    from ib_keras.train.spec import TrainSpec
 
     config = TrainSpec("tanh").config(0)
     assert set(config) == {"activation", "l2", "protocol", "epochs", "split", "split_seed", "record_points",

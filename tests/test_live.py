@@ -25,7 +25,7 @@ from ib_keras.estimate.estimators import estimate_mi
 from ib_keras.live.information_plane import PLANE_TAG, scalar_tag
 from ib_keras.runfile import read_run
 
-from .helpers import cli, cli_here, files
+from .helpers import cli_here, files
 
 SEEDS = 3
 QUANTITIES = ("I(X;T)", "I(T;Y)")
@@ -48,7 +48,7 @@ def live(tmp_path_factory):
     trained = cli_here("train", "--activation", "tanh", "--seeds", str(SEEDS), "--epochs", "30", "--record-points", "8",
                        "--workers", "1", "--out", str(root / "runs"), "--tensorboard", str(root / "tb"))
     assert trained.returncode == 0, trained.stderr
-    estimated = cli("estimate", str(root / "runs"), "--estimators", "ebab", "--jobs", "1")
+    estimated = cli_here("estimate", str(root / "runs"), "--estimators", "ebab", "--jobs", "1")
     assert estimated.returncode == 0, estimated.stderr
     return root, read_table(root / "runs" / "mi.parquet")
 

@@ -90,3 +90,23 @@ def test_the_real_wheel_gives_mnist():
     assert data.y_train[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4] and data.y_test[:5].tolist() == [7, 2, 1, 0, 4]
     assert data.x_train.mean() / 255 == pytest.approx(0.1307, abs=1e-4)
     assert data.x_train.std() / 255 == pytest.approx(0.3081, abs=1e-4)
+
+
+def test_train_on_mnist_records_its_test_images_in_its_standard_split(tmp_path):
+    from ib_keras.runfile import read_run
+    from tests.helpers import cli_here
+
+    result = cli_here("train", "--dataset", "mnist", "--hidden", "16,8", "--activation", "relu", "--seeds", "2",
+                      "--epochs", "1", "--record-points", "2", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "the networks' memory about" in result.stdout and "planned disk use" in result.stdout
+    data = mnist()
+    for seed in (0, 1):
+        run = read_run(tmp_path / "relu" / f"seed-{seed:03d}.h5")
+        assert run.complete and run.x.shape == (10_000, 784) and run.activity[0].shape == (2, 10_000, 16)
+        np.testing.assert_array_equal(run.y, data.y_test)
+        np.testing.assert_allclose(run.x, data.x_test / 255 * 2 - 1, atol=1e-6)  # Saxe et al.'s [-1, 1]
+        assert (run.config["split"], run.config["recorded_rows"], run.config["dataset"]) == ("standard", "test", "mnist")
+        assert len(run.train_idx) == 0 and len(run.test_idx) == 10_000
+        assert run.metrics["train_accuracy"][-1] > 0.3  # one epoch on 60,000 images: well above chance (0.1)
+        assert run.metrics["test_accuracy"][0] < 0.2  # the untrained network: about chance

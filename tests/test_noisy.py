@@ -3,8 +3,6 @@ estimate stage against the noisy estimator, and the noisy-network report (sp's c
 test_sp.py)."""
 
 import json
-import subprocess
-import sys
 
 import h5py
 import numpy as np
@@ -15,32 +13,29 @@ from ib_keras.estimate import estimate_runs, parse_estimators, read_table
 from ib_keras.networks.activations import numpy_function
 from ib_keras.runfile import read_run
 
-from .helpers import ROOT, cli
+from .helpers import ROOT, cli_here
 
 WITHIN = 3.0  # standard errors
 NOISE = 0.05
 
 
 def _train(out, *extra):
-    """Start `train` (tanh, one worker) into ``out``; returns the process and its directory."""
-    command = [sys.executable, "-m", "ib_keras", "train", "--activation", "tanh", "--workers", "1", "--out", str(out),
-               *extra]
-    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True), out / "tanh"
+    """`train` (tanh, in this process) into ``out``; returns its directory."""
+    result = cli_here("train", "--activation", "tanh", "--workers", "1", "--out", str(out), *extra)
+    assert result.returncode == 0, result.stderr
+    return out / "tanh"
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """A deterministic pair, a noisy pair of the same seeds, and seed 1 trained
-    alone with the same noise: three trainings at once."""
+    alone with the same noise."""
     root = tmp_path_factory.mktemp("noisy")
-    started = {"deterministic": _train(root / "deterministic", "--seeds", "2", "--epochs", "40", "--record-points", "6"),
-               "noisy": _train(root / "noisy", "--seeds", "2", "--epochs", "40", "--record-points", "6",
-                               "--noise-std", str(NOISE)),
-               "alone": _train(root / "alone", "--seeds", "1", "--first-seed", "1", "--epochs", "40",
-                               "--record-points", "6", "--noise-std", str(NOISE))}
-    for process, _ in started.values():
-        assert process.wait() == 0, process.stderr.read()
-    return {name: directory for name, (_, directory) in started.items()}
+    return {"deterministic": _train(root / "deterministic", "--seeds", "2", "--epochs", "40", "--record-points", "6"),
+            "noisy": _train(root / "noisy", "--seeds", "2", "--epochs", "40", "--record-points", "6",
+                            "--noise-std", str(NOISE)),
+            "alone": _train(root / "alone", "--seeds", "1", "--first-seed", "1", "--epochs", "40",
+                            "--record-points", "6", "--noise-std", str(NOISE))}
 
 
 def test_a_deterministic_run_has_no_noise_in_its_config(runs):
@@ -83,7 +78,7 @@ def test_noise_changes_training_and_a_networks_noise_is_its_own(runs):
 
 @pytest.mark.parametrize("value", ["-0.1", "nan"])
 def test_a_bad_noise_std_is_refused_before_anything_is_written(tmp_path, value):
-    result = cli("train", "--activation", "tanh", "--epochs", "2", "--noise-std", value, "--out", str(tmp_path / "r"))
+    result = cli_here("train", "--activation", "tanh", "--epochs", "2", "--noise-std", value, "--out", str(tmp_path / "r"))
     assert result.returncode == 2 and "--noise-std" in result.stderr
     assert not (tmp_path / "r").exists()
 
@@ -97,13 +92,13 @@ SUBSAMPLE = ("--samples", "1024")  # sp's pairs cost N^2: a quarter of the input
 @pytest.fixture(scope="module")
 def table(runs, tmp_path_factory):
     out = tmp_path_factory.mktemp("table") / "mi.parquet"
-    result = cli("estimate", str(runs["noisy"]), "--estimators",
-                 f"sp:mc_samples=8,noisy:noise_variance={NOISE**2},kde:noise_variance={NOISE**2},"
-                 f"fixed:bin_size={NOISE},ebab", "--out", str(out), "--jobs", "2", *SUBSAMPLE)
+    result = cli_here("estimate", str(runs["noisy"]), "--estimators",
+                      f"sp:mc_samples=8,noisy:noise_variance={NOISE**2},kde:noise_variance={NOISE**2},"
+                      f"fixed:bin_size={NOISE},ebab", "--out", str(out), "--jobs", "2", *SUBSAMPLE)
     assert result.returncode == 0, result.stderr
-    result = cli("estimate", str(runs["noisy"] / "seed-000.h5"), "--estimators",
-                 "sp:replicas=256:marginal_replicas=16", "--epoch-stride", "3", "--out", str(out), "--jobs", "2",
-                 *SUBSAMPLE)
+    result = cli_here("estimate", str(runs["noisy"] / "seed-000.h5"), "--estimators",
+                      "sp:replicas=256:marginal_replicas=16", "--epoch-stride", "3", "--out", str(out), "--jobs", "2",
+                      *SUBSAMPLE)
     assert result.returncode == 0, result.stderr
     return out
 
@@ -123,7 +118,7 @@ def test_sp_of_the_first_layer_agrees_with_the_noisy_estimator(table):
 
 def test_the_stage_explains_what_sp_cannot_estimate(runs, tmp_path):
     deterministic = runs["deterministic"] / "seed-000.h5"
-    result = cli("estimate", str(deterministic), "--estimators", "sp", "--out", str(tmp_path / "a.parquet"), "--strict")
+    result = cli_here("estimate", str(deterministic), "--estimators", "sp", "--out", str(tmp_path / "a.parquet"), "--strict")
     assert result.returncode == 2 and "give sp:noise_std=S" in result.stderr and "seed-000.h5" in result.stderr
     old = tmp_path / "old.h5"
     old.write_bytes(deterministic.read_bytes())
@@ -145,7 +140,7 @@ def test_sp_is_reproducible_and_a_layer_estimated_alone_is_the_same(table, runs,
 
 def test_the_noisy_report_states_each_claim_with_its_rule_and_n(table, tmp_path):
     out = tmp_path / "report"
-    result = cli("noisy-report", str(table), "--out", str(out))
+    result = cli_here("noisy-report", str(table), "--out", str(out))
     assert result.returncode == 0, result.stderr
     report = (out / "REPORT.md").read_text()
     for claim in ("compression", "clustering", "binned entropy", "first layer"):
@@ -166,7 +161,7 @@ def test_the_noisy_report_states_each_claim_with_its_rule_and_n(table, tmp_path)
 def test_the_noisy_report_refuses_a_table_without_sp(runs, tmp_path):
     out = tmp_path / "plain.parquet"
     estimate_runs([runs["noisy"]], parse_estimators("ebab"), out, progress=False)
-    result = cli("noisy-report", str(out), "--out", str(tmp_path / "report"))
+    result = cli_here("noisy-report", str(out), "--out", str(tmp_path / "report"))
     assert result.returncode == 2 and "no sp rows" in result.stderr
     assert not (tmp_path / "report" / "REPORT.md").exists()
 

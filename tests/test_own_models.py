@@ -11,7 +11,7 @@ import pytest
 
 from ib_keras import ActivationRecorder, read_run
 from ib_keras.estimate import estimate_runs, parse_estimators
-from tests.helpers import cli
+from tests.helpers import cli_here
 
 N_CLASSES = 3
 
@@ -126,8 +126,8 @@ def test_a_convolution_on_images_is_recorded_flattened_with_its_shape(tmp_path, 
     assert np.isfinite(run.weights_norm).all() and np.isfinite(run.grad_std).all()
     table = estimate_runs([tmp_path / "conv.h5"], parse_estimators("ebab"), tmp_path / "mi.parquet", progress=False)
     assert sorted(table.groupby("layer")["units"].first()) == [2, 144]
-    assert "layer 1 = layer_0: relu" in cli("inspect", str(tmp_path / "conv.h5")).stdout
-    assert "(6, 6, 4)" in cli("inspect", str(tmp_path / "conv.h5")).stdout
+    assert "layer 1 = layer_0: relu" in cli_here("inspect", str(tmp_path / "conv.h5")).stdout
+    assert "(6, 6, 4)" in cli_here("inspect", str(tmp_path / "conv.h5")).stdout
 
 
 def test_layers_named_are_recorded_a_pooling_layer_among_them(tmp_path, images):
@@ -250,7 +250,7 @@ def test_the_plane_says_when_every_layer_keeps_the_inputs_apart_and_the_command_
     output = np.stack([np.hstack([rows, 1 - rows])] * 3)
     run = write_run_arrays(tmp_path / "linear" / "seed-000.h5", [0, 1, 2], [hidden, output], y, x=x)
     out = tmp_path / "apart.png"
-    result = cli("plane", str(run), "--estimators", "kde:noise_variance=1e-12", "--out", str(out))
+    result = cli_here("plane", str(run), "--estimators", "kde:noise_variance=1e-12", "--out", str(out))
     assert result.returncode == 0 and out.stat().st_size > 10_000, result.stderr
     import matplotlib
 
@@ -259,9 +259,9 @@ def test_the_plane_says_when_every_layer_keeps_the_inputs_apart_and_the_command_
 
     fig = plot_plane(run, "kde:noise_variance=1e-12")
     assert any("keeps the 4096 inputs apart" in text.get_text() for ax in fig.axes for text in ax.texts)
-    refused = cli("plane", str(tmp_path / "missing.h5"), "--out", str(tmp_path / "x.png"))
+    refused = cli_here("plane", str(tmp_path / "missing.h5"), "--out", str(tmp_path / "x.png"))
     assert refused.returncode == 2 and "no such file or directory" in refused.stderr and not (tmp_path / "x.png").exists()
-    assert cli("plane", str(run), "--out", str(tmp_path / "x.jpg")).returncode == 2
+    assert cli_here("plane", str(run), "--out", str(tmp_path / "x.jpg")).returncode == 2
 
 
 def test_a_dense_chain_keeps_its_parameters_only_when_every_layer_is_recorded(tmp_path, data):
@@ -272,3 +272,29 @@ def test_a_dense_chain_keeps_its_parameters_only_when_every_layer_is_recorded(tm
     model.compile("adam", "categorical_crossentropy")
     assert len(_record(model, tmp_path / "all.h5", data, epochs=0).kernels) == 3  # sp can propagate through them
     assert _record(model, tmp_path / "some.h5", data, epochs=0, layers=["b", "out"]).kernels is None
+
+
+def test_rows_recorded_alone_are_the_whole_recordings_rows_with_every_rows_losses(tmp_path, data, monkeypatch):
+    """Two recorders on one training: every row, and the test rows alone (as MNIST's 10,000 test
+    images are recorded), the losses of the second computed a chunk of rows at a time."""
+    from ib_keras.train.callbacks import activation_recorder
+
+    monkeypatch.setattr(activation_recorder, "_CHUNK", 50)  # 240 rows: five passes
+    x, y, train_idx, test_idx = data
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(5, activation="tanh"),
+                              keras.layers.Dense(N_CLASSES, activation="softmax")])
+    model.compile("adam", "categorical_crossentropy")
+    every, some = (ActivationRecorder(tmp_path / name, x, y, train_idx, test_idx, [0, 1, 2], verbose=0, **options)
+                   for name, options in (("every.h5", {}), ("test.h5", {"record_rows": test_idx})))
+    model.fit(x[train_idx], np.eye(N_CLASSES)[y[train_idx]], epochs=2, verbose=0, callbacks=[every, some])
+    whole, part = read_run(tmp_path / "every.h5"), read_run(tmp_path / "test.h5")
+    np.testing.assert_array_equal(part.x, x[test_idx])
+    np.testing.assert_array_equal(part.y, y[test_idx])
+    assert len(part.train_idx) == 0 and part.test_idx.tolist() == list(range(len(test_idx)))
+    for a, b in zip(whole.activity, part.activity):  # passes over other rows: float32 rounding apart
+        np.testing.assert_allclose(a[:, test_idx], b, rtol=0, atol=1e-6)
+    for name in whole.metrics:  # the training rows' loss too, though none of them is recorded
+        np.testing.assert_allclose(part.metrics[name], whole.metrics[name], rtol=1e-6)
+    with pytest.raises(ValueError, match="record_rows must be increasing rows of x"):
+        ActivationRecorder(tmp_path / "bad.h5", x, y, train_idx, test_idx, [0], record_rows=[5, 3])

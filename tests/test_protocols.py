@@ -14,7 +14,7 @@ from ib_keras.networks.protocols import PROTOCOLS, get_protocol
 from ib_keras.networks.schedules import idnns_epochs
 from ib_keras.runfile import read_run
 from ib_keras.train.fit import fit_ensemble
-from ib_keras.train.runs import TrainSpec
+from ib_keras.train.spec import TrainSpec
 from tests.helpers import cli_here
 
 WIDTHS = (12, *HIDDEN_UNITS, 2)
@@ -27,6 +27,9 @@ WIDTHS = (12, *HIDDEN_UNITS, 2)
                          minibatch_order="fixed", output_init="truncated_normal", recorded_at="start")),
     ("saxe", dict(epochs=10000, batch_size=256, optimizer="adam", learning_rate=4e-4, split="random",
                   minibatch_order="shuffled", output_init="glorot_uniform", recorded_at="end")),
+    ("saxe-mnist", dict(epochs=10000, batch_size=128, optimizer="sgd", learning_rate=0.001, split="standard",
+                        minibatch_order="shuffled", output_init="glorot_uniform", hidden_init="glorot_uniform",
+                        recorded_at="end", hidden=(1024, 20, 20, 20), dataset="mnist")),
 ])
 def test_each_protocol_carries_its_papers_values(name, values):
     protocol = get_protocol(name)
@@ -48,6 +51,10 @@ def test_recorded_states_of_each_protocol():
     saxe = get_protocol("saxe").record_epochs(10000)
     assert len(saxe) == 211 and saxe[0] == 1 and saxe[-1] == 9901  # the end of Keras epoch k: after k + 1
     np.testing.assert_array_equal(saxe[18:23], [19, 20, 21, 26, 31])
+    mnist = get_protocol("saxe-mnist").record_epochs(10000)  # their MNIST do_report: every 10th epoch < 200
+    assert len(mnist) == 144 and mnist[0] == 1 and mnist[-1] == 9901
+    np.testing.assert_array_equal(mnist[18:23], [19, 20, 21, 26, 31])
+    np.testing.assert_array_equal(mnist[34:40], [91, 96, 101, 111, 121, 131])
     chelombiev = get_protocol("chelombiev").record_epochs(8000)
     assert chelombiev[0] == 0 and chelombiev[-1] == 8000 and len(chelombiev) == 66
 
@@ -106,3 +113,16 @@ def test_a_chelombiev_config_names_no_rule_it_did_not_name_before():
     assert not {"minibatch_order", "output_init", "recorded_at"} & set(config)
     assert config["split"] == "random" and config["batch_size"] == 256
     assert TrainSpec("tanh", protocol="saxe").config(0)["output_init"] == "glorot_uniform"
+
+
+def test_saxe_mnist_is_plain_sgd_with_every_kernel_glorot_uniform_and_refuses_other_data():
+    model = build_ensemble("tanh", list(range(3)), protocol="saxe-mnist", input_dim=784, hidden=(1024, 20, 20, 20),
+                           n_classes=10)
+    assert isinstance(model.optimizer, keras.optimizers.SGD) and float(model.optimizer.momentum) == 0.0
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.001)
+    for layer, (fan_in, units) in zip(model.layers[1:], [(784, 1024), (1024, 20), (20, 20), (20, 20), (20, 10)]):
+        kernel = np.asarray(layer.kernel)  # (3, fan_in, units)
+        limit = math.sqrt(6 / (fan_in + units))
+        assert np.abs(kernel).max() <= limit and kernel.std() == pytest.approx(limit / math.sqrt(3), rel=0.1)
+    with pytest.raises(ValueError, match="--protocol saxe-mnist is the set-up of --dataset mnist, not of tishby"):
+        TrainSpec("tanh", protocol="saxe-mnist")

@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 import pytest
 
-from ib_keras.runfile import SCHEMA_VERSION, LayerSpec, RunFileError, RunWriter, fletcher32, read_run, run_path
+from ib_keras.runfile import METRICS, SCHEMA_VERSION, LayerSpec, RunFileError, RunWriter, fletcher32, read_run, run_path
 from tests.helpers import cut_growing_datasets
 
 LAYERS = [LayerSpec(3, "tanh"), LayerSpec(2, "softmax")]
@@ -294,3 +294,21 @@ def test_a_reader_holding_the_file_when_the_training_ends_delays_finish_not_fail
     writer.finish()  # closing again is a no-op; the update waits for the reader
     reader.wait(timeout=60)
     assert read_run(path).complete
+
+
+def test_a_wide_layers_kernels_take_the_disk_of_the_epochs_recorded_not_of_a_chunk(tmp_path):
+    """A 784 x 1024 kernel (MNIST's first layer) recorded at two epochs: about 2 x 3.2 MB on disk,
+    not a 256-epoch chunk of 822 MB allocated at the first."""
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(20, 784)).astype(np.float32), np.arange(20) % 2
+    writer = RunWriter(tmp_path / "wide.h5", x, y, np.arange(16), np.arange(16, 20),
+                       [LayerSpec(1024, "tanh"), LayerSpec(2, "softmax")], {"activation": "tanh"}, [0, 1], [784, 1024])
+    for epoch in (0, 1):
+        kernels = [rng.normal(size=(784, 1024)).astype(np.float32), rng.normal(size=(1024, 2)).astype(np.float32)]
+        writer.append(epoch, [np.tanh(x @ kernels[0]), np.full((20, 2), 0.5, np.float32)], dict.fromkeys(METRICS, 0.5),
+                      np.ones(2), np.ones(2), np.ones(2), kernels, [np.zeros(1024, np.float32), np.zeros(2, np.float32)])
+    writer.finish()
+    run = read_run(tmp_path / "wide.h5")
+    assert run.complete and run.kernels[0].shape == (2, 784, 1024)
+    # two epochs' kernels, and at most a megabyte for the first chunk of each other series
+    assert (tmp_path / "wide.h5").stat().st_size < 2 * 784 * 1024 * 4 + 4 * 2**20

@@ -33,7 +33,7 @@ def sweep(tmp_path_factory):
     _cli("summarize", str(runs / "mi.parquet"), "--out", str(root / "summary"))
     shutil.move(runs, root / "moved")  # no table, no run files
     try:
-        _cli("plot", str(root / "summary"), "--out", str(figures))
+        _cli("plot", str(root / "summary"), "--out", str(figures), "--workers", "1")
         _cli("report", str(root / "summary"), "--out", str(figures / "REPORT.md"))
     finally:
         shutil.move(root / "moved", runs)

@@ -18,7 +18,7 @@ from ib_keras.estimate.estimators import estimate_mi, estimate_mi_many
 from ib_keras.runfile import read_run
 from ib_keras.studies.paper.report import write_report
 
-from .helpers import cli, cli_here, mixture_entropy_1d
+from .helpers import cli_here, mixture_entropy_1d
 
 WITHIN = 3.0  # standard errors
 
@@ -137,11 +137,11 @@ def noisy_run(tmp_path_factory):
                        "--out", str(root / "runs"))
     assert trained.returncode == 0, trained.stderr
     table = root / "mi.parquet"
-    strided = cli("estimate", str(root / "runs"), "--estimators", TRUTH_ESTIMATORS, "--epoch-stride", "2",
-                  "--jobs", "1", "--out", str(table))
+    strided = cli_here("estimate", str(root / "runs"), "--estimators", TRUTH_ESTIMATORS, "--epoch-stride", "2",
+                       "--jobs", "1", "--out", str(table))
     assert strided.returncode == 0, strided.stderr
     first = read_table(table)
-    every = cli("estimate", str(root / "runs"), "--estimators", "noisy", "--jobs", "1", "--out", str(table))
+    every = cli_here("estimate", str(root / "runs"), "--estimators", "noisy", "--jobs", "1", "--out", str(table))
     assert every.returncode == 0, every.stderr
     return root, first, read_table(table)
 

@@ -191,9 +191,10 @@ def correlation(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     points (the share of the n! pairings of x with y whose |r| reaches the observed one), the
     t-distribution's beyond. Spearman's is this on ranks. (Asymptotic p-values of a few points are
     far too small: 3 points in rank order would give p = 0.)"""
-    r = float(stats.pearsonr(x, y).statistic)
+    result = stats.pearsonr(x, y)
+    r = float(result.statistic)
     if len(x) > EXACT_UP_TO:
-        return r, float(stats.pearsonr(x, y).pvalue)
+        return r, float(result.pvalue)
     xs, ys = (x - x.mean()) / x.std(), (y - y.mean()) / y.std()
     permuted = (xs[_pairings(len(x))] * ys).mean(axis=1)
     return r, float(np.mean(np.abs(permuted) >= abs(r) * (1 - 1e-9)))

@@ -1,5 +1,6 @@
 """The data sets `train --dataset` takes: the paper's 12-bit task, scikit-learn's bundled digits,
-or a user's file (a var_u-style ``.mat`` or an ``.npz``). Nothing is downloaded.
+MNIST (through the package registry, `ib_keras.data.mnist`), or a user's file (a var_u-style
+``.mat`` or an ``.npz``).
 
 Every data set is ``x`` float32 (N, features) and ``y`` int64 (N,) labels 0..C-1, checked the same
 way whatever its source.
@@ -14,11 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ib_keras.data.tishby import load_mat, tishby_dataset
+from ib_keras.data.tishby import STANDARD, load_mat, split_indices, tishby_dataset
 
 TISHBY = "tishby"
 DIGITS = "digits"
-BUILT_IN = (TISHBY, DIGITS)
+MNIST = "mnist"
+BUILT_IN = (TISHBY, DIGITS, MNIST)
 MIN_SAMPLES = 10
 _LARGEST_INPUT = float(np.finfo(np.float32).max)  # training is in float32: larger inputs become inf
 
@@ -29,21 +31,36 @@ class Dataset:
 
     x: np.ndarray  # float32 (N, features)
     y: np.ndarray  # int64 (N,), 0..C-1
-    name: str  # "tishby_var_u", "digits" or the file's name
-    content_hash: str | None  # BLAKE2b of x and y; None for the paper's task, which its name fixes
+    name: str  # "tishby_var_u", "digits", "mnist" or the file's name
+    content_hash: str | None  # BLAKE2b of x and y; None for the paper's task and MNIST, which their names fix
+    standard_split: tuple[np.ndarray, np.ndarray] | None = None  # its own (train, test) rows, if it has them
+    evaluation: np.ndarray | None = None  # the rows whose activity is recorded (None: every row)
 
     @property
     def n_classes(self) -> int:
         return int(self.y.max()) + 1
 
     def config(self) -> dict:
-        """What goes into a run's config: the name and, for other data than the paper's, the hash."""
-        return {"dataset": self.name, **({"dataset_hash": self.content_hash} if self.content_hash else {})}
+        """What goes into a run's config: the name and, for other data than the paper's, the hash;
+        for a data set recorded on some rows only, which ones ("test": its standard test rows)."""
+        return {"dataset": self.name, **({"dataset_hash": self.content_hash} if self.content_hash else {}),
+                **({"recorded_rows": "test"} if self.evaluation is not None else {})}
+
+    def split(self, split: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """Sorted (train, test) rows: ``standard`` its own split, else `split_indices`. ValueError
+        for ``standard`` on a data set without one."""
+        if split != STANDARD:
+            return split_indices(len(self.x), split, seed)
+        if self.standard_split is None:
+            raise ValueError(f"{self.name} has no standard split; give --split random or first")
+        return self.standard_split
 
 
 def load_dataset(name_or_path: str) -> Dataset:
     """``tishby`` (the default task), ``digits`` (scikit-learn's 1797 8x8 images, pixels scaled
-    to [0, 1], 10 classes), or a ``.mat`` (``F``, ``y``) or ``.npz`` (``x``, ``y``) file.
+    to [0, 1], 10 classes), ``mnist`` (70,000 28x28 images, 10 classes, pixels scaled to [-1, 1]
+    as Saxe et al.'s ``utils.get_mnist``; its standard 60,000/10,000 split, and its 10,000 test
+    images the rows recorded), or a ``.mat`` (``F``, ``y``) or ``.npz`` (``x``, ``y``) file.
 
     Raises ValueError naming the data set, the file and the field for anything that cannot train:
     an unknown name, a missing file or key, wrong shapes, non-integer or single-class labels,
@@ -57,6 +74,8 @@ def load_dataset(name_or_path: str) -> Dataset:
 
         digits = load_digits()
         return _checked(digits.data / 16.0, digits.target, DIGITS, DIGITS)
+    if name_or_path == MNIST:
+        return _mnist()
     path = Path(name_or_path)
     if path.suffix not in (".mat", ".npz"):
         raise ValueError(f"unknown dataset '{name_or_path}'; give {', '.join(BUILT_IN)}, or a .mat or .npz file")
@@ -64,6 +83,19 @@ def load_dataset(name_or_path: str) -> Dataset:
         raise ValueError(f"{path}: no such data file")
     x, y = load_mat(path, n_features=None) if path.suffix == ".mat" else _read_npz(path)
     return _checked(x, y, path.name, str(path), ("F", "y") if path.suffix == ".mat" else ("x", "y"))
+
+
+def _mnist() -> Dataset:
+    """MNIST as a data set: the training images, then the test images (`ib_keras.data.mnist`),
+    grey levels g scaled to 2 g / 255 - 1 (``artemyk/ibsgd`` ``utils.py`` lines 9-12)."""
+    from ib_keras.data.mnist import mnist
+
+    data = mnist()
+    x = np.concatenate([data.x_train, data.x_test]).astype(np.float32) * np.float32(2 / 255) - np.float32(1)
+    y = np.concatenate([data.y_train, data.y_test])
+    n_train = len(data.y_train)
+    test = np.arange(n_train, len(y))
+    return Dataset(x, y, MNIST, None, (np.arange(n_train), test), test)
 
 
 def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:

@@ -17,7 +17,8 @@ from scipy.io.matlab import MatReadError
 N_BITS = 12
 N_PATTERNS = 2**N_BITS
 TRAIN_FRACTION = 0.8
-SPLITS = ("random", "first")
+STANDARD = "standard"  # a data set's own split (MNIST's 60,000 / 10,000): `ib_keras.data.datasets.Dataset.split`
+SPLITS = ("random", "first", STANDARD)
 
 _PHI = (1.0 + np.sqrt(5.0)) / 2.0
 # Vertex of the icosahedron that carries bit j (unnormalised; every row has length sqrt(1 + phi^2)).
@@ -100,6 +101,8 @@ def split_indices(
     ``round(train_fraction * n_samples)`` rows, the authors' unshuffled split (3277 of 4096).
     """
     check_split(split)
+    if split == STANDARD:
+        raise ValueError("the standard split is a data set's own (MNIST's): `ib_keras.data.datasets.Dataset.split`")
     if not 0.0 < train_fraction < 1.0:
         raise ValueError(f"train_fraction must lie in (0, 1), got {train_fraction}")
     n_train = int(round(train_fraction * n_samples))

@@ -15,7 +15,7 @@ from ib_keras.networks.protocols import (DEFAULT_PROTOCOL, GLOROT_UNIFORM, HIDDE
                                          kernel_stddevs)
 
 BATCH_SIZE = 256  # the default protocol's; each protocol carries its own
-_OPTIMIZERS = {"adam": keras.optimizers.Adam}  # a protocol's optimizer by name
+_OPTIMIZERS = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD}  # a protocol's optimizer by name
 
 
 @keras.saving.register_keras_serializable(package="ib_keras")
@@ -44,7 +44,8 @@ def build_ensemble(
     hidden layers of the given widths (the paper's 10-7-5-4-3 by default) that use
     ``activation``; kernels are initialised by the protocol's rules (`ib_keras.networks.protocols`) with zero
     biases. ``l2`` adds l2 * sum ||W||^2 / 2 over hidden kernels (not biases, not the output layer).
-    Compiled with the protocol's optimizer (Adam) and learning rate, and `ensemble_crossentropy`.
+    Compiled with the protocol's optimizer (Adam; plain SGD for saxe-mnist) and learning rate, and
+    `ensemble_crossentropy`.
     ``noise_std`` s > 0 makes noisy networks (Goldfeld et al., ICML 2019): an `EnsembleNoise`
     adds N(0, s^2) to every hidden unit after its activation, in training only.
     """
@@ -62,7 +63,7 @@ def build_ensemble(
     stddevs = kernel_stddevs(activation, protocol, input_dim, hidden, n_classes)
     for layer, (units, stddev) in enumerate(zip((*hidden, n_classes), stddevs)):
         is_hidden = layer < len(hidden)
-        glorot = not is_hidden and chosen.output_init == GLOROT_UNIFORM
+        glorot = (chosen.hidden_init if is_hidden else chosen.output_init) == GLOROT_UNIFORM
         h = EnsembleDense(
             units,
             members=members,

@@ -3,6 +3,8 @@
 - ``chelombiev`` (default): Chelombiev, Houghton & O'Donnell (2019).
 - ``shwartz-ziv``: Shwartz-Ziv & Tishby (2017), ``ravidziv/IDNNs``.
 - ``saxe``: Saxe et al. (2018), ``artemyk/ibsgd``.
+- ``saxe-mnist``: Saxe et al. (2018) on MNIST, ``artemyk/ibsgd`` ``MNIST_SaveActivations.ipynb``:
+  784-1024-20-20-20-10, plain SGD, Keras' default initialisers (``--dataset mnist``).
 
 A protocol's schedule is written in its code's own epoch numbering and turned into this project's
 states (epoch e = the state after e epochs) by ``recorded_at``: IDNNs records at the *start* of
@@ -20,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ib_keras.networks.activations import init_gain
-from ib_keras.networks.schedules import idnns_epochs, log_spaced_epochs, saxe_epochs
+from ib_keras.networks.schedules import idnns_epochs, log_spaced_epochs, saxe_epochs, saxe_mnist_epochs
 
 HIDDEN_UNITS = (10, 7, 5, 4, 3)  # the paper's network, 12-10-7-5-4-3-2
 N_CLASSES = 2
@@ -36,6 +38,7 @@ IDNNS = "ravidziv/IDNNs"
 IBSGD = "artemyk/ibsgd"
 _IDNNS_PARAMS = f"{IDNNS} idnns/networks/network_paramters.py (c4abb1d), get_default_parser"
 _IBSGD_SAVE = f"{IBSGD} IBnet_SaveActivations.ipynb"
+_IBSGD_MNIST = f"{IBSGD} MNIST_SaveActivations.ipynb (1ccf656)"
 
 
 @dataclass(frozen=True)
@@ -43,8 +46,9 @@ class Protocol:
     """A published training set-up.
 
     ``kernel_stddev(activation, fan_in, units)`` is the stddev of the TruncatedNormal(0, stddev)
-    of every hidden kernel, and of the output kernel when ``output_init`` is ``truncated_normal``;
-    biases start at zero. ``schedule(total_epochs)`` gives the recorded epochs in the protocol's
+    of every hidden kernel when ``hidden_init`` is ``truncated_normal``, and of the output kernel
+    when ``output_init`` is; biases start at zero. ``hidden`` and ``dataset``, where set, are the
+    network's widths by default and the data set it is for. ``schedule(total_epochs)`` gives the recorded epochs in the protocol's
     own numbering, read at the ``recorded_at`` of each.
     """
 
@@ -60,6 +64,9 @@ class Protocol:
     schedule: Callable[[int], np.ndarray]
     recorded_at: str
     sources: Mapping[str, str] = field(default_factory=dict)
+    hidden_init: str = TRUNCATED_NORMAL
+    hidden: tuple[int, ...] | None = None
+    dataset: str | None = None
 
     def record_epochs(self, total_epochs: int) -> np.ndarray:
         """The states recorded in a run of ``total_epochs`` epochs (sorted int64, each <= total)."""
@@ -112,6 +119,25 @@ PROTOCOLS = {
             "model.fit (shuffles every epoch); recorded epochs (do_report)": f"{_IBSGD_SAVE}, third cell",
             "recorded at the end of an epoch (on_epoch_end)": f"{IBSGD} loggingreporter.py, on_epoch_end",
             "random 80/20 split": f"{_IBSGD_SAVE}, first cell (utils.get_IB_data: a stored random split of var_u)",
+        },
+    ),
+    "saxe-mnist": Protocol(
+        "saxe-mnist", epochs=10000, batch_size=128, optimizer="sgd", learning_rate=0.001,
+        kernel_stddev=lambda activation, fan_in, units: glorot_uniform_limit(fan_in, units) / math.sqrt(3.0),
+        output_init=GLOROT_UNIFORM, split="standard", minibatch_order=SHUFFLED,
+        schedule=saxe_mnist_epochs, recorded_at=END, hidden_init=GLOROT_UNIFORM, hidden=(1024, 20, 20, 20),
+        dataset="mnist",
+        sources={
+            "batch size 128, learning rate 0.001, epochs 10000": f"{_IBSGD_MNIST}, first cell, lines 8-10",
+            "widths 1024, 20, 20, 20; tanh (relu the other choice)": f"{_IBSGD_MNIST}, first cell, lines 12-15",
+            "MNIST, the standard 60,000/10,000 split, pixels in [-1, 1]": f"{_IBSGD_MNIST}, first cell, line 20 "
+                                                                          f"(utils.get_mnist; {IBSGD} utils.py, lines 7-12)",
+            "Dense layers with Keras' default initialisers (glorot_uniform kernels, zero biases), softmax "
+            "output, plain SGD (no momentum), categorical cross-entropy": f"{_IBSGD_MNIST}, second cell, lines 1-9",
+            "model.fit (shuffles every epoch); recorded epochs (do_report)": f"{_IBSGD_MNIST}, third cell, "
+                                                                             "lines 1-10 and 16-21",
+            "recorded at the end of an epoch, on the test images": f"{IBSGD} loggingreporter.py (1ccf656), "
+                                                                   "on_epoch_end (activity_tst of tst.X; FULL_MI off)",
         },
     ),
 }

@@ -43,6 +43,16 @@ def saxe_epochs(total_epochs: int) -> np.ndarray:
     return k[(k < 20) | ((k < 100) & (k % 5 == 0)) | ((k < 2000) & (k % 20 == 0)) | (k % 100 == 0)]
 
 
+def saxe_mnist_epochs(total_epochs: int) -> np.ndarray:
+    """Saxe et al.'s MNIST ``do_report`` (``artemyk/ibsgd``, ``MNIST_SaveActivations.ipynb``, third
+    cell, lines 1-10): Keras epoch indices k < ``total_epochs`` kept when k < 20, k < 100 and
+    k % 5 == 0, k < 200 and k % 10 == 0, or k % 100 == 0; recorded at the end of epoch k. 144 for
+    10000. Sorted int64 array."""
+    _check_total(total_epochs)
+    k = np.arange(total_epochs)
+    return k[(k < 20) | ((k < 100) & (k % 5 == 0)) | ((k < 200) & (k % 10 == 0)) | (k % 100 == 0)]
+
+
 def _check_total(total_epochs: int) -> None:
     if total_epochs < 1:
         raise ValueError(f"need total_epochs >= 1, got {total_epochs}")

@@ -22,6 +22,7 @@ from ib_keras.runfile.checksums import ACTIVITY_FILTERS, CHECKSUM, encode_chunk
 from ib_keras.runfile.schema import LAYER_STATISTICS, METRICS, SCHEMA_VERSION, LayerSpec
 
 _SERIES_CHUNK = 256  # epochs per chunk of the small per-epoch series
+_CHUNK_BYTES = 2**20  # at most this per chunk of a growing series (HDF5 allocates chunks whole)
 _UPDATE_WAIT = 60.0  # seconds a finished run waits for readers to let go of its file
 
 
@@ -86,8 +87,11 @@ class RunWriter:
         f.swmr_mode = True  # from here on the file stays readable whatever happens to the writer
 
     def _growing(self, name: str, row_shape: tuple, dtype) -> h5py.Dataset:
+        """An (epochs, *row_shape) series, chunks of up to _SERIES_CHUNK epochs and _CHUNK_BYTES (a
+        784 x 1024 kernel: one epoch a chunk, not 256 epochs' 822 MB on disk from the first epoch)."""
+        epochs = max(1, min(_SERIES_CHUNK, _CHUNK_BYTES // (np.dtype(dtype).itemsize * int(np.prod(row_shape)))))
         return self._file.create_dataset(
-            name, shape=(0, *row_shape), maxshape=(None, *row_shape), chunks=(_SERIES_CHUNK, *row_shape), dtype=dtype,
+            name, shape=(0, *row_shape), maxshape=(None, *row_shape), chunks=(epochs, *row_shape), dtype=dtype,
             **CHECKSUM,
         )
 

@@ -3,7 +3,9 @@ checks of disk and memory, worker processes, resumption), sweeps of configuratio
 callbacks that record (`callbacks/`). TensorFlow starts only where a network is trained.
 
 Public names (``from ib_keras.train import TrainSpec``):
-    runs: TrainSpec, TrainPlan, plan_training, train_configuration, train_plan, default_workers
+    spec: TrainSpec
+    runs: TrainPlan, plan_training, train_configuration, train_plan
+    resources: default_workers, members_per_model, check_memory
     sweep: train_sweep
     fit: fit_ensemble, model_members
 """
@@ -11,7 +13,9 @@ Public names (``from ib_keras.train import TrainSpec``):
 from ib_keras._lazy import lazy_names
 
 __getattr__, __dir__, __all__ = lazy_names(__name__, {
-    "runs": ("TrainSpec", "TrainPlan", "plan_training", "train_configuration", "train_plan", "default_workers"),
+    "spec": ("TrainSpec",),
+    "runs": ("TrainPlan", "plan_training", "train_configuration", "train_plan"),
+    "resources": ("default_workers", "members_per_model", "check_memory"),
     "sweep": ("train_sweep",),
     "fit": ("fit_ensemble", "model_members"),
 })

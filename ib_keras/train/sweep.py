@@ -21,7 +21,7 @@ from ib_keras.system.workers import worker_pool
 def train_sweep(specs: Sequence, seeds: Sequence[int], out: str | Path, scheduler: str | None = None,
                 overwrite: bool = False, workers: int = 1,
                 report: Callable[[str], None] = lambda message: print(message, flush=True)) -> None:
-    """Train every `ib_keras.train.runs.TrainSpec` in ``specs`` for ``seeds`` under ``out``, a task each,
+    """Train every `ib_keras.train.spec.TrainSpec` in ``specs`` for ``seeds`` under ``out``, a task each,
     reporting each configuration as it finishes: on the Dask cluster ``scheduler``, or without one
     on ``workers`` local processes (one thread each; in this process for one worker). ``out`` goes
     to the workers as an absolute path, made here first: a worker that does not see it fails its

@@ -17,6 +17,7 @@ from ib_keras.train.callbacks.representations import is_ensemble, probe
 from ib_keras.train.fit import model_members
 
 _PROBABILITY_FLOOR = 1e-7  # Keras' clipping of probabilities in cross-entropy
+_CHUNK = 10_000  # rows per forward pass when the losses need rows that are not recorded
 
 
 def recording_size(specs: Sequence[LayerSpec], inputs: int, epochs: int, networks: int = 1) -> str:
@@ -78,6 +79,10 @@ class ActivationRecorder(keras.callbacks.Callback):
             saves their disk space, and ``sp`` then cannot estimate the file.
         layers: names of the layers to record (default: every layer with a kernel), each taken
             after the layers that follow it alone as above (a pooling or Flatten layer may be named).
+        record_rows: the rows of x whose activity is recorded (default: every row), such as
+            MNIST's 10,000 test images (as Saxe et al.'s ``LoggingReporter`` did): the file's x and y
+            are those rows, its train_idx and test_idx their positions among them, and its losses
+            and accuracies still those of every training and test row.
         verbose: 1 says in one line (stdout), when training begins, what the recording holds: its
             layers, values per input, and its disk and memory (`recording_size`); 0 is silent.
 
@@ -102,6 +107,7 @@ class ActivationRecorder(keras.callbacks.Callback):
         gradient_seed: int = 0,
         parameters: bool = True,
         layers: Sequence[str] | None = None,
+        record_rows: Sequence[int] | None = None,
         verbose: int = 1,
     ):
         super().__init__()
@@ -118,11 +124,16 @@ class ActivationRecorder(keras.callbacks.Callback):
         self.parameters = parameters
         self.layer_names = None if layers is None else list(layers)
         self.verbose = verbose
+        self.record_rows = None if record_rows is None else np.asarray(record_rows, dtype=np.int64)
         if self.x.ndim < 2 or self.y.shape != (len(self.x),):
             raise ValueError(f"x must be (N, features) or (N, H, W, C) and y (N,), got {self.x.shape} and "
                              f"{self.y.shape}")
         if len(self.configs) != len(self.paths):
             raise ValueError(f"{len(self.paths)} paths but {len(self.configs)} configs")
+        rows = self.record_rows
+        if rows is not None and (rows.ndim != 1 or not len(rows) or rows.min() < 0 or rows.max() >= len(self.x)
+                                 or np.any(np.diff(rows) <= 0)):
+            raise ValueError(f"record_rows must be increasing rows of x (0..{len(self.x) - 1}), got {rows}")
         self._writers: list[RunWriter] = []
 
     def on_train_begin(self, logs=None):
@@ -142,12 +153,14 @@ class ActivationRecorder(keras.callbacks.Callback):
         fan_ins = [int(layer.kernel.shape[-2]) for layer in self._layers] if self._keeps_parameters else None
         # The epochs this training reaches: the file is complete once each of them is recorded.
         schedule = sorted(e for e in self.epochs if e <= self.params.get("epochs", max(self.epochs, default=0)))
+        rows = np.arange(len(self.x)) if self.record_rows is None else self.record_rows
+        train, test = (np.flatnonzero(np.isin(rows, indices)) for indices in (self.train_idx, self.test_idx))
         self._writers = [
-            RunWriter(path, self.x, self.y, self.train_idx, self.test_idx, specs, config, schedule, fan_ins)
+            RunWriter(path, self.x[rows], self.y[rows], train, test, specs, config, schedule, fan_ins)
             for path, config in zip(self.paths, self.configs)
         ]
         if self.verbose:
-            print(f"ActivationRecorder: {recording_size(specs, len(self.x), len(schedule), len(self.paths))}")
+            print(f"ActivationRecorder: {recording_size(specs, len(rows), len(schedule), len(self.paths))}")
         if 0 in self.epochs:
             self._record(0)
 
@@ -176,36 +189,49 @@ class ActivationRecorder(keras.callbacks.Callback):
         kernels = [layer.kernel for layer in self._layers if hasattr(layer, "kernel")]
         n_classes = int(self.model.outputs[0].shape[-1])
         labels = self.y[self.train_idx]
-        targets = labels if self._sparse else np.eye(n_classes, dtype=np.float32)[labels]  # an ensemble: one-hot
-        rows = tf.constant(self._network_inputs(self.x[self.train_idx]))
-        targets = tf.constant(self._network_inputs(targets))
-        n_train, batch_size, model, ensemble = len(self.train_idx), self.batch_size, self.model, self._ensemble
+        targets = tf.constant(labels if self._sparse else np.eye(n_classes, dtype=np.float32)[labels])
+        rows = tf.constant(self.x[self.train_idx])
+        members, n_train, batch_size, model, ensemble = len(self.paths), len(self.train_idx), self.batch_size, \
+            self.model, self._ensemble
+
+        def batch_gradients(order, start):
+            batch = order[start : start + batch_size]
+            x_batch, y_batch = tf.gather(rows, batch), tf.gather(targets, batch)
+            if ensemble:  # every member sees the batch
+                x_batch, y_batch = (tf.repeat(t[:, None], members, axis=1) for t in (x_batch, y_batch))
+            with tf.GradientTape() as tape:
+                loss = model.compute_loss(x=x_batch, y=y_batch, y_pred=model(x_batch, training=True))
+            return tape.gradient(loss, kernels)
 
         @tf.function
         def statistics(order):
-            """Per layer, ||mean_b g_b|| and ||std_b g_b|| of kernel gradients g_b, per member."""
-            gradients = []
-            for start in range(0, n_train, batch_size):
-                batch = order[start : start + batch_size]
-                x_batch, y_batch = tf.gather(rows, batch), tf.gather(targets, batch)
-                with tf.GradientTape() as tape:
-                    loss = model.compute_loss(x=x_batch, y=y_batch, y_pred=model(x_batch, training=True))
-                gradients.append(tape.gradient(loss, kernels))
+            """Per layer, ||mean_b g_b|| and ||std_b g_b|| of kernel gradients g_b, per member, over
+            the minibatches of ``order``: sums of g - g_0 and its square (g_0 the first batch's,
+            against cancellation), so that memory does not grow with the number of batches."""
+            first = batch_gradients(order, 0)
+            sums = [tf.zeros_like(g) for g in first]
+            squares = [tf.zeros_like(g) for g in first]
+            for start in tf.range(batch_size, max(n_train, batch_size), batch_size):  # a graph loop, not unrolled
+                shifted = [g - g0 for g, g0 in zip(batch_gradients(order, start), first)]
+                sums = [total + d for total, d in zip(sums, shifted)]
+                squares = [square + tf.square(d) for square, d in zip(squares, shifted)]
+            batches = float(-(-n_train // batch_size))
             means, stds = [], []
-            for layer_gradients in zip(*gradients):
-                stacked = tf.stack(layer_gradients)  # (batches, [K,] kernel's shape)
+            for g0, total, square in zip(first, sums, squares):
+                shift = total / batches
+                variance = tf.maximum(square / batches - tf.square(shift), 0.0)
                 # the norm over each member's kernel: an ensemble's (K, fan_in, units) per member
                 axes = [-2, -1] if ensemble else None
-                means.append(tf.norm(tf.reduce_mean(stacked, axis=0), axis=axes))
-                stds.append(tf.norm(tf.math.reduce_std(stacked, axis=0), axis=axes))
+                means.append(tf.norm(g0 + shift, axis=axes))
+                stds.append(tf.norm(tf.sqrt(variance), axis=axes))
             return tf.stack(means, axis=-1), tf.stack(stds, axis=-1)  # ([K,] L) each
 
         return statistics
 
     def _record(self, epoch: int) -> None:
         members = len(self.paths)
-        # (N, K, units): every layer flattened per input (and per member), a member axis of one for a plain model
-        activity = [np.asarray(a).reshape(len(self.x), members, -1) for a in self._activity_of(self._network_inputs(self.x))]
+        # (N, K, units): every layer flattened per recorded input (and per member), a member axis of one for a plain model
+        activity = self._activity(self.x if self.record_rows is None else self.x[self.record_rows])
         order = stream(self.gradient_seed, GRADIENT_STREAM, epoch).permutation(len(self.train_idx))
         state = [np.asarray(variable) for variable in self.model.non_trainable_variables]
         grad_mean, grad_std = (self._per_layer(np.asarray(s).reshape(members, -1)) for s in self._gradient_statistics(order))
@@ -215,7 +241,9 @@ class ActivationRecorder(keras.callbacks.Callback):
             [np.linalg.norm(np.asarray(layer.kernel).reshape(members, -1), axis=1) for layer in self._layers
              if hasattr(layer, "kernel")], axis=-1).reshape(members, -1))
         kernels, biases = self._parameters() if self._keeps_parameters else ([], [])
-        probabilities = activity[-1]  # (N, K, classes)
+        # (all rows, K, classes): the recorded rows' own, or every row's, a chunk at a time
+        probabilities = activity[-1] if self.record_rows is None else np.concatenate(
+            [self._activity(self.x[start : start + _CHUNK])[-1] for start in range(0, len(self.x), _CHUNK)])
         for k, writer in enumerate(self._writers):
             p = probabilities[:, k, :]
             metrics = {}
@@ -225,6 +253,10 @@ class ActivationRecorder(keras.callbacks.Callback):
                 metrics[f"{split}_accuracy"] = float(np.mean(p[rows].argmax(axis=1) == self.y[rows]))
             writer.append(epoch, [a[:, k, :] for a in activity], metrics, weights_norm[k], grad_mean[k], grad_std[k],
                           [kernel[k] for kernel in kernels], [bias[k] for bias in biases])
+
+    def _activity(self, x: np.ndarray) -> list[np.ndarray]:
+        """Every recorded layer's activity on the rows ``x``, (n, K, units) each."""
+        return [np.asarray(a).reshape(len(x), len(self.paths), -1) for a in self._activity_of(self._network_inputs(x))]
 
     def _per_layer(self, values: np.ndarray) -> np.ndarray:
         """(K, layers with a kernel) -> (K, L): NaN for a recorded layer without a kernel."""

@@ -1,0 +1,56 @@
+"""What a training needs of the machine: memory per network, and how many worker processes and
+networks per model it is worth (the free disk is the plan's, `ib_keras.train.runs.check_free_disk`)."""
+
+from __future__ import annotations
+
+import os
+
+from ib_keras.networks.protocols import HIDDEN_UNITS, N_CLASSES
+from ib_keras.system.memory import available_memory
+from ib_keras.train.spec import TrainSpec
+
+# Peak memory of one member of the paper's network while training and recording on its 4096
+# inputs (4096 x (12 + 31) values), with a wide margin; other data and widths scale it.
+_BYTES_PER_MEMBER = 8 * 2**20
+_PAPER_VALUES = 4096 * (12 + sum(HIDDEN_UNITS) + N_CLASSES)
+_BYTES_PER_PARAMETER = 4 * 4  # float32 weight, gradient and Adam's two moments
+_MEMORY_SHARE = 0.25  # of the memory available when training starts
+
+
+def member_bytes(spec: TrainSpec) -> int:
+    """Peak memory of one network of ``spec`` while it trains and records (bytes, with a margin):
+    its activity on every recorded sample, as measured on the paper's network, and for each
+    parameter the weight, its gradient and Adam's two moments in float32."""
+    data = spec.data()
+    widths = [data.x.shape[1], *spec.hidden, data.n_classes]
+    parameters = sum((fan_in + 1) * units for fan_in, units in zip(widths, widths[1:]))
+    recorded = len(data.x) if data.evaluation is None else len(data.evaluation)
+    activity = _BYTES_PER_MEMBER * max(1.0, recorded * sum(widths) / _PAPER_VALUES)
+    return int(activity) + _BYTES_PER_PARAMETER * parameters
+
+
+def check_memory(spec: TrainSpec) -> None:
+    """ValueError when one network of ``spec`` needs more memory than is available."""
+    needed, free = member_bytes(spec), available_memory()
+    if needed > free:
+        raise ValueError(f"one network of widths {','.join(map(str, spec.hidden))} on {spec.dataset} needs about "
+                         f"{needed / 1e9:.1f} GB of memory to train, and {free / 1e9:.1f} GB are available; choose "
+                         "smaller --hidden widths")
+
+
+# Training work (networks x epochs x training rows) from which a second worker process repays its
+# start-up (TensorFlow's import and the compilation, about 9 s): measured on 2 cores with the
+# paper's tanh network, 2 seeds x 1500 epochs took 23 s in one process and 27 s on two workers.
+_WORK_PER_WORKER = 2.5e7
+
+
+def default_workers(spec: TrainSpec, n_networks: int) -> int:
+    """The processes `train` uses unless told: one per core (at most one per network) when the
+    training is long enough to repay a worker's start-up, else 1 (this process)."""
+    work = n_networks * spec.total_epochs * len(spec.data().split(spec.split, spec.split_seed)[0])
+    return max(1, min(os.cpu_count() or 1, n_networks, int(work // _WORK_PER_WORKER)))
+
+
+def members_per_model(n_networks: int, spec: TrainSpec) -> int:
+    """How many networks of ``spec`` to train in one model: all of them unless memory says otherwise."""
+    return max(1, min(n_networks, int(_MEMORY_SHARE * available_memory() // member_bytes(spec))))

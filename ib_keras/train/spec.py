@@ -1,0 +1,143 @@
+"""A training configuration (`TrainSpec`): an activation, an L2 strength, a protocol, hidden
+widths and a data set, whose networks differ only in their seed, and the config each network's
+run file stores."""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import platform
+from dataclasses import asdict, dataclass
+
+import h5py
+import numpy as np
+
+from ib_keras import __version__
+from ib_keras.data.datasets import TISHBY, Dataset, load_dataset
+from ib_keras.data.tishby import STANDARD, TRAIN_FRACTION, check_split
+from ib_keras.networks.activations import check_activation
+from ib_keras.networks.protocols import (DEFAULT_PROTOCOL, HIDDEN_UNITS, NOISE_STD_RANGE, Protocol, get_protocol,
+                                         kernel_stddevs, record_schedule)
+
+MAX_UNITS = 10_000
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """One configuration of the networks to train; every network of it differs only in seed.
+
+    ``epochs`` and ``hidden`` default to the protocol's (the paper's 10-7-5-4-3 unless it says),
+    ``split`` to the data set's own (MNIST's) or else the protocol's; ``record_points`` replaces
+    the protocol's recording schedule by that many log-spaced epochs. A protocol made for one
+    data set (``saxe-mnist``) refuses another.
+    """
+
+    activation: str
+    l2: float = 0.0
+    protocol: str = DEFAULT_PROTOCOL
+    epochs: int | None = None
+    split: str | None = None
+    split_seed: int = 0
+    record_points: int | None = None
+    hidden: tuple[int, ...] | None = None
+    dataset: str = TISHBY  # a name `ib_keras.data.datasets.load_dataset` takes
+    noise_std: float = 0.0  # s > 0: noisy networks, N(0, s^2) added after every hidden activation
+
+    def __post_init__(self):
+        check_activation(self.activation)
+        protocol = get_protocol(self.protocol)
+        if self.hidden is None:
+            object.__setattr__(self, "hidden", protocol.hidden or HIDDEN_UNITS)
+        if not self.hidden or not all(1 <= units <= MAX_UNITS for units in self.hidden):
+            raise ValueError(f"--hidden must be 1 or more widths from 1 to {MAX_UNITS}, got {list(self.hidden)}")
+        if protocol.dataset is not None and self.dataset != protocol.dataset:
+            raise ValueError(f"--protocol {self.protocol} is the set-up of --dataset {protocol.dataset}, "
+                             f"not of {self.dataset}; give --dataset {protocol.dataset}")
+        data = self.data()  # a data set that cannot train fails here, before anything is written
+        if self.split is None:
+            object.__setattr__(self, "split", STANDARD if data.standard_split is not None else protocol.split)
+        check_split(self.split)
+        data.split(self.split, self.split_seed)  # a split the data set does not have fails here too
+        if self.l2 < 0 or not np.isfinite(self.l2):
+            raise ValueError(f"--l2 must be a finite number >= 0, got {self.l2}")
+        if self.epochs is not None and self.epochs < 1:
+            raise ValueError(f"--epochs must be >= 1, got {self.epochs}")
+        if self.record_points is not None and self.record_points < 1:
+            raise ValueError(f"--record-points must be >= 1, got {self.record_points}")
+        low, high = NOISE_STD_RANGE
+        if not (self.noise_std == 0 or low <= self.noise_std <= high):
+            raise ValueError(f"--noise-std must be 0 (a deterministic network) or from {low:g} to {high:g} (what sp can "
+                             f"estimate), got {self.noise_std}")
+
+    @property
+    def total_epochs(self) -> int:
+        return self.epochs if self.epochs is not None else get_protocol(self.protocol).epochs
+
+    def record_epochs(self) -> np.ndarray:
+        """The epochs recorded (int64, from 0 to ``total_epochs``)."""
+        return record_schedule(self.protocol, self.total_epochs, self.record_points)
+
+    def data(self) -> Dataset:
+        """The data set (loaded once per process)."""
+        return _load_dataset(self.dataset)
+
+    def config(self, seed: int) -> dict:
+        """The JSON description stored with network ``seed``: every hyperparameter and versions.
+        The paper's task and widths, and a deterministic network (no ``noise_std``), give the same
+        config as before these were options."""
+        data = self.data()
+        protocol = get_protocol(self.protocol)
+        settings = {name: value for name, value in asdict(self).items()
+                    if name not in ("hidden", "dataset") and (name != "noise_std" or value > 0)}
+        return {
+            **settings,
+            "epochs": self.total_epochs,
+            "hidden_units": list(self.hidden),
+            "n_classes": data.n_classes,
+            "kernel_stddev": kernel_stddevs(self.activation, self.protocol, data.x.shape[1], self.hidden,
+                                            data.n_classes),
+            "optimizer": protocol.optimizer,
+            "learning_rate": protocol.learning_rate,
+            "batch_size": protocol.batch_size,
+            "loss": "categorical_crossentropy",
+            "train_fraction": TRAIN_FRACTION,
+            **_protocol_rules(protocol),
+            **data.config(),
+            "seed": seed,
+            "versions": _versions(),
+        }
+
+
+_load_dataset = functools.cache(load_dataset)
+
+
+def _protocol_rules(protocol: Protocol) -> dict:
+    """The rules in which ``protocol`` departs from the default one (minibatch order, output and
+    hidden kernels, when a recorded epoch is read), as config fields; the default's are implied, so that
+    its files stay as they were before these were stored."""
+    default = get_protocol(DEFAULT_PROTOCOL)
+    names = ("minibatch_order", "output_init", "hidden_init", "recorded_at")
+    rules = {name: getattr(protocol, name) for name in names}
+    return {name: value for name, value in rules.items() if value != getattr(default, name)}
+
+
+def _versions() -> dict:
+    return {
+        "ib_keras": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "tensorflow": _installed("tensorflow", "tensorflow-cpu", "tensorflow-macos", "tensorflow-intel"),
+        "keras": _installed("keras"),
+        "h5py": h5py.__version__,
+    }
+
+
+def _installed(*distributions: str) -> str | None:
+    """The version of the first of ``distributions`` installed (TensorFlow's name depends on the
+    platform), read from its metadata: without importing it."""
+    for name in distributions:
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return None
