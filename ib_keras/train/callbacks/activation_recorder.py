@@ -17,7 +17,7 @@ from ib_keras.train.callbacks.representations import is_ensemble, probe
 from ib_keras.train.fit import model_members
 
 _PROBABILITY_FLOOR = 1e-7  # Keras' clipping of probabilities in cross-entropy
-_CHUNK = 10_000  # rows per forward pass when the losses need rows that are not recorded
+_CHUNK = 10_000  # rows per forward pass when the losses need rows that are not recorded (record_rows)
 
 
 def recording_size(specs: Sequence[LayerSpec], inputs: int, epochs: int, networks: int = 1) -> str:
@@ -230,8 +230,7 @@ class ActivationRecorder(keras.callbacks.Callback):
 
     def _record(self, epoch: int) -> None:
         members = len(self.paths)
-        # (N, K, units): every layer flattened per recorded input (and per member), a member axis of one for a plain model
-        activity = self._activity(self.x if self.record_rows is None else self.x[self.record_rows])
+        activity, probabilities = self._activity_and_output()
         order = stream(self.gradient_seed, GRADIENT_STREAM, epoch).permutation(len(self.train_idx))
         state = [np.asarray(variable) for variable in self.model.non_trainable_variables]
         grad_mean, grad_std = (self._per_layer(np.asarray(s).reshape(members, -1)) for s in self._gradient_statistics(order))
@@ -241,9 +240,6 @@ class ActivationRecorder(keras.callbacks.Callback):
             [np.linalg.norm(np.asarray(layer.kernel).reshape(members, -1), axis=1) for layer in self._layers
              if hasattr(layer, "kernel")], axis=-1).reshape(members, -1))
         kernels, biases = self._parameters() if self._keeps_parameters else ([], [])
-        # (all rows, K, classes): the recorded rows' own, or every row's, a chunk at a time
-        probabilities = activity[-1] if self.record_rows is None else np.concatenate(
-            [self._activity(self.x[start : start + _CHUNK])[-1] for start in range(0, len(self.x), _CHUNK)])
         for k, writer in enumerate(self._writers):
             p = probabilities[:, k, :]
             metrics = {}
@@ -255,8 +251,24 @@ class ActivationRecorder(keras.callbacks.Callback):
                           [kernel[k] for kernel in kernels], [bias[k] for bias in biases])
 
     def _activity(self, x: np.ndarray) -> list[np.ndarray]:
-        """Every recorded layer's activity on the rows ``x``, (n, K, units) each."""
+        """Every recorded layer's activity on the rows ``x``, (n, K, units) each: every layer
+        flattened per input and per member, a member axis of one for a plain model."""
         return [np.asarray(a).reshape(len(x), len(self.paths), -1) for a in self._activity_of(self._network_inputs(x))]
+
+    def _activity_and_output(self) -> tuple[list[np.ndarray], np.ndarray]:
+        """The recorded rows' activity (every layer's (n, K, units)) and every row's output
+        probabilities (N, K, classes), for the losses; with ``record_rows``, one pass over x a
+        chunk of rows at a time, keeping the recorded rows' layers and every row's output."""
+        if self.record_rows is None:
+            activity = self._activity(self.x)
+            return activity, activity[-1]
+        kept, outputs = [], []
+        for start in range(0, len(self.x), _CHUNK):
+            chunk = self._activity(self.x[start : start + _CHUNK])
+            rows = self.record_rows[(self.record_rows >= start) & (self.record_rows < start + _CHUNK)] - start
+            kept.append([layer[rows] for layer in chunk])
+            outputs.append(chunk[-1])
+        return [np.concatenate(layer) for layer in zip(*kept)], np.concatenate(outputs)
 
     def _per_layer(self, values: np.ndarray) -> np.ndarray:
         """(K, layers with a kernel) -> (K, L): NaN for a recorded layer without a kernel."""
