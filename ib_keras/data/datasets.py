@@ -40,6 +40,11 @@ class Dataset:
     def n_classes(self) -> int:
         return int(self.y.max()) + 1
 
+    @property
+    def n_recorded(self) -> int:
+        """How many rows the recorder records."""
+        return len(self.x) if self.evaluation is None else len(self.evaluation)
+
     def config(self) -> dict:
         """What goes into a run's config: the name and, for other data than the paper's, the hash;
         for a data set recorded on some rows only, which ones ("test": its standard test rows)."""

@@ -24,8 +24,7 @@ def member_bytes(spec: TrainSpec) -> int:
     data = spec.data()
     widths = [data.x.shape[1], *spec.hidden, data.n_classes]
     parameters = sum((fan_in + 1) * units for fan_in, units in zip(widths, widths[1:]))
-    recorded = len(data.x) if data.evaluation is None else len(data.evaluation)
-    activity = _BYTES_PER_MEMBER * max(1.0, recorded * sum(widths) / _PAPER_VALUES)
+    activity = _BYTES_PER_MEMBER * max(1.0, data.n_recorded * sum(widths) / _PAPER_VALUES)
     return int(activity) + _BYTES_PER_PARAMETER * parameters
 
 

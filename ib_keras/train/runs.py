@@ -50,8 +50,7 @@ class TrainPlan:
         """Upper bound of the disk the files still to train will take."""
         data = self.spec.data()
         units = [*self.spec.hidden, data.n_classes]
-        recorded = len(data.x) if data.evaluation is None else len(data.evaluation)
-        return len(self.todo) * run_file_bytes(recorded, units, len(self.spec.record_epochs()), data.x.shape[1])
+        return len(self.todo) * run_file_bytes(data.n_recorded, units, len(self.spec.record_epochs()), data.x.shape[1])
 
 
 def plan_training(spec: TrainSpec, seeds: Sequence[int], out: str | Path, overwrite: bool = False) -> TrainPlan:
