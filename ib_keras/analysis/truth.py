@@ -11,6 +11,7 @@ for I(T';Y), a difference of two bounds that brackets nothing, the signed error 
 
 from __future__ import annotations
 
+import functools
 import json
 
 import numpy as np
@@ -29,6 +30,7 @@ WITHIN_SE = 3.0  # a bound "holds" when the truth lies inside it up to this many
 ROUNDING = 1e-6  # bits: and up to the float32 rounding of the kernel sums (the truth's se can be 0)
 
 
+@functools.cache  # a table holds few settings and many rows
 def _s2_rule(estimator: str, params: str) -> str | None:
     """The s2 rule of a row and its subsample, by which truth and bounds are paired, e.g.
     "variance_scale=0.1" or "noise_variance=0.001, samples=512"; None for estimators outside
