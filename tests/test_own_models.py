@@ -188,6 +188,14 @@ def test_a_run_written_from_arrays_reads_and_estimates_as_the_keras_one(tmp_path
               .sort_values(["estimator", "params", "epoch", "layer"], ignore_index=True) for name in ("keras", "arrays")]
     for column in ("i_xt", "i_ty", "train_loss", "test_accuracy"):
         np.testing.assert_array_equal(tables[0][column], tables[1][column])
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from ib_keras import plot_plane
+
+    planes = [plot_plane(tmp_path / name / "seed-000.h5", "ebab", tmp_path / f"{name}.png") for name in ("keras", "arrays")]
+    drawn = [[line.get_xydata().tolist() for line in fig.axes[0].lines] for fig in planes]
+    assert drawn[0] and drawn[0] == drawn[1] and (tmp_path / "arrays.png").stat().st_size > 10_000  # one plane, drawn
 
 
 def test_arrays_of_a_convolution_keep_its_shape_and_bad_arrays_are_refused_by_name(tmp_path):
