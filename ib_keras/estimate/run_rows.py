@@ -82,11 +82,11 @@ def estimate_run(
         except ValueError as error:
             raise ValueError(f"{path}: --samples: {error}") from error
     activation = run_activation(run)
-    requested = [canonical_params(spec.params_for(activation)) for spec in specs]
+    given = [spec.params_for(activation) for spec in specs]
+    requested = [canonical_params(params) for params in given]
     settings = [setting_text(spec.method, params) for spec, params in zip(specs, requested)]
-    requests = [(spec.method, {name: value for name, value in resolve_run_values(spec.params_for(activation),
-                                                                                   whole.activity).items()
-                               if name != SAMPLES}) for spec in specs]
+    requests = [(spec.method, {name: value for name, value in resolve_run_values(params, whole.activity).items()
+                               if name != SAMPLES}) for spec, params in zip(specs, given)]
     by_layer = [k for k, spec in enumerate(specs) if spec.method not in NETWORK_METHODS]
     by_network = [k for k, spec in enumerate(specs) if spec.method in NETWORK_METHODS]
     if by_network:

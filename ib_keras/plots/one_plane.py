@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ib_keras.estimate import canonical_params, file_hash, parse_estimators, read_table, run_files
+from ib_keras.estimate import canonical_params, file_hash, parse_estimators, read_table, run_files, setting_text
 from ib_keras.estimate.run_rows import estimate_run
 from ib_keras.estimate.table import TABLE_SUFFIXES
 from ib_keras.plots.planes import add_epoch_colorbar, draw_plane, epoch_norm
@@ -36,9 +36,9 @@ def plane_rows(source: str | Path, estimators: str = "ebab") -> pd.DataFrame:
     specs = parse_estimators(estimators)
     if path.suffix.lower() in TABLE_SUFFIXES:
         table = read_table(path)
-        wanted = {(spec.method, canonical_params(spec.params_for(activation)))
+        wanted = {setting_text(spec.method, canonical_params(spec.params_for(activation)))
                   for spec in specs for activation in table["activation"].unique()}
-        table = table[[(e, p) in wanted for e, p in zip(table["estimator"], table["params"])]]
+        table = table[table["setting"].isin(wanted)]
     else:
         files = run_files([path])
         if not files:
