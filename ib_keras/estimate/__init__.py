@@ -21,8 +21,8 @@ from ib_keras._lazy import lazy_names
 
 __getattr__, __dir__, __all__ = lazy_names(__name__, {
     "estimators.mi": ("estimate_mi", "estimate_mi_many", "estimate_sp", "within_between", "Estimate", "METHODS"),
-    "settings": ("EstimatorSpec", "parse_estimators", "canonical_params", "setting_text", "resolve_run_values", "stratified_subsample",
-                 "SAMPLES", "RUN_MAX", "RUN_MIN"),
+    "settings": ("EstimatorSpec", "parse_estimators", "canonical_params", "setting_text", "resolve_run_values",
+                 "stratified_subsample", "SAMPLES", "RUN_MAX", "RUN_MIN"),
     "files": ("run_files", "file_hash"),
     "run_rows": ("estimate_run", "layer_information"),
     "table": ("read_table", "write_table", "check_columns", "COLUMNS", "LATER", "RUN_SETTINGS", "LAYER_COLUMNS",
