@@ -37,16 +37,18 @@ python=.venv/bin/python
 
 plan=$("$python" - "$seeds" "$minutes_per_network" "$record_points" "${groups[@]}" <<'PY'
 import sys
-from ib_keras.networks.protocols import HIDDEN_UNITS, N_CLASSES, record_schedule
 from ib_keras.runfile import run_file_bytes
+from ib_keras.train.spec import TrainSpec
 seeds, minutes, points = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]) if sys.argv[3] else None
 groups = [g.split("|") for g in sys.argv[4:]]
 networks, disk, parts = 0, 0.0, []
 for protocol, activations, l2_activations, epochs in groups:
     configs = len(activations.split()) + len(l2_activations.split())
-    recorded = len(record_schedule(protocol, int(epochs), points))
+    spec = TrainSpec(activations.split()[0], protocol=protocol, epochs=int(epochs), record_points=points)
+    data, recorded = spec.data(), len(spec.record_epochs())
     networks += configs * seeds
-    disk += configs * seeds * run_file_bytes(2**12, [*HIDDEN_UNITS, N_CLASSES], recorded) / 1e9
+    disk += configs * seeds * run_file_bytes(spec.n_recorded, [*spec.hidden, data.n_classes], recorded,
+                                             data.x.shape[1]) / 1e9
     parts.append(f"{protocol}: {configs} configurations ({activations}{' and with L2: ' + l2_activations if l2_activations else ''})"
                  f" x {seeds} seeds, {epochs} epochs, {recorded} recorded")
 print(f"{networks} networks; " + "; ".join(parts) + f"; about {networks * minutes:.0f} minutes; at most {disk:.1f} GB of run files")

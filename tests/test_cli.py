@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from ib_keras.runfile import RunFileError, read_run
+from ib_keras.train.spec import TrainSpec
 from tests.helpers import ROOT, cli, cli_here, cut_growing_datasets, files
 
 
@@ -364,3 +365,26 @@ def test_a_refused_or_complete_training_never_starts_tensorflow(trained):
         result = subprocess.run([sys.executable, "-c", probe, "train", "--activation", "tanh", *args, "--out", str(out)],
                                 capture_output=True, text=True, cwd=ROOT)
         assert result.stdout.strip().splitlines()[-1] == expected, result.stderr
+
+
+def test_a_stratified_sample_recorded_in_float16_is_the_float32_recording_of_those_inputs_rounded(trained, tmp_path):
+    out, result = trained
+    assert "of training on this machine" in result.stdout
+    sample = cli_here("train", "--activation", "tanh", "--seeds", "2", "--epochs", "6", "--record-inputs", "101",
+                      "--record-dtype", "float16", "--out", str(tmp_path))
+    assert sample.returncode == 0, sample.stderr
+    spec = TrainSpec("tanh", epochs=6, record_inputs=101, record_dtype="float16")
+    rows = spec.recorded_rows()
+    assert len(rows) == 101 and np.all(np.diff(rows) > 0)
+    assert not np.array_equal(rows, TrainSpec("tanh", epochs=6, split_seed=3, record_inputs=101).recorded_rows())
+    y = spec.data().y
+    share = 101 * np.mean(y == 1)
+    assert np.sum(y[rows] == 1) in (np.floor(share), np.ceil(share))  # stratified: each class its share
+    for seed in (0, 1):
+        whole = read_run(out / "tanh" / f"seed-{seed:03d}.h5")
+        part = read_run(tmp_path / "tanh" / f"seed-{seed:03d}.h5")
+        assert part.config["record_inputs"] == 101 and part.config["record_dtype"] == "float16"
+        np.testing.assert_array_equal(part.x, whole.x[rows])
+        for a_whole, a_part in zip(whole.activity, part.activity, strict=True):
+            np.testing.assert_array_equal(a_part, a_whole[:, rows].astype(np.float16))
+        np.testing.assert_array_equal(part.metrics["train_loss"], whole.metrics["train_loss"])

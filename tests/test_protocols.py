@@ -125,4 +125,5 @@ def test_saxe_mnist_is_plain_sgd_with_every_kernel_glorot_uniform_and_refuses_ot
         limit = math.sqrt(6 / (fan_in + units))
         assert np.abs(kernel).max() <= limit and kernel.std() == pytest.approx(limit / math.sqrt(3), rel=0.1)
     with pytest.raises(ValueError, match="--protocol saxe-mnist is the set-up of --dataset mnist, not of tishby"):
-        TrainSpec("tanh", protocol="saxe-mnist")
+        TrainSpec("tanh", protocol="saxe-mnist", dataset="tishby")
+    assert TrainSpec("tanh", protocol="saxe-mnist").dataset == "mnist"  # its data set unless told otherwise

@@ -312,3 +312,44 @@ def test_a_wide_layers_kernels_take_the_disk_of_the_epochs_recorded_not_of_a_chu
     assert run.complete and run.kernels[0].shape == (2, 784, 1024)
     # two epochs' kernels, and at most a megabyte for the first chunk of each other series
     assert (tmp_path / "wide.h5").stat().st_size < 2 * 784 * 1024 * 4 + 4 * 2**20
+
+
+def test_float16_activity_is_the_float32_rounded_and_a_value_beyond_its_range_is_refused_by_layer(tmp_path):
+    x = np.zeros((N, 12), np.float32)
+    writer = RunWriter(tmp_path / "half.h5", x, np.arange(N) % 2, np.arange(6), np.arange(6, N), LAYERS, {}, [0, 1],
+                       activity_dtype="float16")
+    activity, *rest = _epoch_data(0)
+    activity = [np.linspace(-1, 1, N * 3, dtype=np.float32).reshape(N, 3) / 3, activity[1]]
+    writer.append(0, activity, *rest)
+    with pytest.raises(OverflowError, match="layer 1's activity exceeds float16's range"):
+        writer.append(1, [activity[0], np.full((N, 2), 7e4, np.float32)], *rest)
+    writer.close()
+    with h5py.File(tmp_path / "half.h5", "r", swmr=True) as f:
+        assert f["activations/layer_0"].dtype == np.float16
+    run = read_run(tmp_path / "half.h5")
+    assert run.activity[0].dtype == np.float32 and len(run.epochs) == 1  # the refused epoch was not written
+    np.testing.assert_array_equal(run.activity[0][0], activity[0].astype(np.float16))
+
+
+def test_a_continued_file_keeps_its_first_epochs_and_records_the_rest_once(tmp_path):
+    path = tmp_path / "run.h5"
+    schedule = (0, 1, 2, 5, 9)
+    writer = _writer(path, schedule)
+    for epoch in (0, 1, 2):
+        writer.append(epoch, *_epoch_data(epoch))
+    writer.close()  # killed after epoch 2; its checkpoint holds epoch 1: keep 0 and 1, record 2 again
+    x = np.arange(N * 12, dtype=np.float32).reshape(N, 12)
+    arguments = (x, np.arange(N) % 2, np.arange(6), np.arange(6, N), LAYERS)
+    with pytest.raises(RunFileError, match="its configuration differs"):
+        RunWriter.continuing(path, 2, *arguments, {"seed": 4}, schedule)
+    with pytest.raises(RunFileError, match="fewer than the 4 recorded epochs"):
+        RunWriter.continuing(path, 4, *arguments, {"seed": 3}, schedule)
+    writer = RunWriter.continuing(path, 2, *arguments, {"seed": 3}, schedule)
+    for epoch in (2, 5, 9):
+        writer.append(epoch, *_epoch_data(epoch))
+    writer.finish()
+    run = read_run(path)
+    assert run.complete and list(path.parent.iterdir()) == [path]
+    np.testing.assert_array_equal(run.epochs, schedule)
+    np.testing.assert_array_equal(run.activity[1][:, 0, 0], [-e for e in schedule])
+    np.testing.assert_array_equal(run.weights_norm[:, 0], schedule)

@@ -40,11 +40,6 @@ class Dataset:
     def n_classes(self) -> int:
         return int(self.y.max()) + 1
 
-    @property
-    def n_recorded(self) -> int:
-        """How many rows the recorder records."""
-        return len(self.x) if self.evaluation is None else len(self.evaluation)
-
     def config(self) -> dict:
         """What goes into a run's config: the name and, for other data than the paper's, the hash;
         for a data set recorded on some rows only, which ones ("test": its standard test rows)."""
@@ -59,6 +54,20 @@ class Dataset:
         if self.standard_split is None:
             raise ValueError(f"{self.name} has no standard split; give --split random or first")
         return self.standard_split
+
+
+def stratified_rows(y: np.ndarray, rows: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` of ``rows`` (sorted), drawn class by class in proportion to the classes' counts among
+    them (the largest remainders rounded up) by ``rng``. ValueError for an ``n`` that is more than
+    the rows or fewer than their classes."""
+    classes, counts = np.unique(y[rows], return_counts=True)
+    if not len(classes) <= n <= len(rows):
+        raise ValueError(f"--record-inputs must be from {len(classes)} (one per class) to {len(rows)} (the rows it "
+                         f"samples from), got {n}")
+    quota = n * counts / len(rows)
+    take = np.floor(quota).astype(int)
+    take[np.argsort(take - quota, kind="stable")[: n - take.sum()]] += 1
+    return np.sort(np.concatenate([rng.choice(rows[y[rows] == c], k, replace=False) for c, k in zip(classes, take)]))
 
 
 def load_dataset(name_or_path: str) -> Dataset:

@@ -9,6 +9,7 @@ INIT_STREAM = 0  # kernel initialisation, one sub-stream per layer
 SHUFFLE_STREAM = 1  # the minibatch order of every epoch
 GRADIENT_STREAM = 2  # the recorder's minibatches for gradient statistics
 NOISE_STREAM = 3  # a noisy network's noise, one sub-stream per hidden layer
+RECORD_STREAM = 4  # the stratified sample of inputs a run records (seeded by the split's seed)
 
 
 def stream(seed: int, purpose: int, *keys: int) -> np.random.Generator:

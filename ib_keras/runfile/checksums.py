@@ -20,10 +20,10 @@ CHECKSUM = {"fletcher32": True}  # every other dataset: chunked, each chunk with
 _CHECKSUM_BLOCK = 1 << 22  # words: sum of j w_j over a block stays below 2^63
 
 
-def encode_chunk(values: np.ndarray) -> bytes:
-    """One (N, units) float32 chunk through HDF5's filters in their order: shuffle (byte planes),
-    deflate, then Fletcher-32 (the checksum of the compressed bytes appended, little-endian)."""
-    raw = np.ascontiguousarray(values, dtype=np.float32)
+def encode_chunk(values: np.ndarray, dtype=np.float32) -> bytes:
+    """One (N, units) chunk of ``dtype`` through HDF5's filters in their order: shuffle (byte
+    planes), deflate, then Fletcher-32 (the checksum of the compressed bytes appended, little-endian)."""
+    raw = np.ascontiguousarray(values, dtype=dtype)
     compressed = isal_zlib.compress(raw.view(np.uint8).reshape(-1, raw.itemsize).T.tobytes(), _DEFLATE_LEVEL)
     return compressed + fletcher32(compressed).to_bytes(4, "little")
 

@@ -233,7 +233,7 @@ def _read(f: h5py.File, path: Path, activity: bool) -> Run:
         weights_norm=_field(f, path, "weights_norm")[:n],
         grad_mean=_field(f, path, "grad_mean")[:n],
         grad_std=_field(f, path, "grad_std")[:n],
-        activity=[d[:n] for d in datasets] if activity else None,
+        activity=[d[:n].astype(np.float32, copy=False) for d in datasets] if activity else None,
         schedule=_schedule(f, path, config),
         kernels=[kernel[:n] for kernel, _ in parameters] if activity and parameters else None,
         biases=[bias[:n] for _, bias in parameters] if activity and parameters else None,

@@ -8,7 +8,7 @@ Layout (``schema_version`` 1)::
     /y (N,) int64   /train_idx (n_train,) int64   /test_idx (n_test,) int64
     /schedule (S,) int64      the epochs the run is to record (files from before it: its config's)
     /epochs (E,) int64
-    /activations/layer_<i>    (E, N, units) float32, attrs units, activation, and (newer files)
+    /activations/layer_<i>    (E, N, units) float32 or float16, attrs units, activation, and (newer files)
                               name and, for a non-flat layer, shape (flattened in C order)
     /metrics/train_loss, train_accuracy, test_loss, test_accuracy   (E,) float64
     /weights_norm, /grad_mean, /grad_std   (E, L) float64, NaN for a recorded layer without a kernel
@@ -70,7 +70,7 @@ class LayerSpec:
 class Run:
     """The contents of one run file, cut to its recorded epochs (E of them).
 
-    ``activity[i]`` is layer i's (E, N, units) float32 activity, hidden layers first, then the
+    ``activity[i]`` is layer i's (E, N, units) float32 activity (a float16 file's widened), hidden layers first, then the
     output layer's softmax probabilities; None when read with ``activity=False``.
     """
 
@@ -125,11 +125,13 @@ def run_path(out: str | Path, activation: str, l2: float, seed: int) -> Path:
     return config_dir(out, activation, l2) / f"seed-{seed:03d}.h5"
 
 
-def run_file_bytes(n_samples: int, layer_units: Sequence[int], n_epochs: int, input_dim: int = 12) -> int:
-    """Upper bound, in bytes, of one run file (activity stored uncompressed), with the kernels and
-    biases of layers fed by ``input_dim`` inputs."""
+def run_file_bytes(n_samples: int, layer_units: Sequence[int], n_epochs: int, input_dim: int = 12,
+                   activity_bytes: int = 4) -> int:
+    """Upper bound, in bytes, of one run file (activity stored uncompressed, ``activity_bytes`` a
+    value: 4 for float32, 2 for float16), with the kernels and biases of layers fed by
+    ``input_dim`` inputs, and the inputs themselves."""
     widths = [input_dim, *layer_units]
     parameters = sum((fan_in + 1) * units for fan_in, units in zip(widths, widths[1:]))
-    per_epoch = 4 * (n_samples * sum(layer_units) + parameters) \
+    per_epoch = activity_bytes * n_samples * sum(layer_units) + 4 * parameters \
         + 8 * (len(METRICS) + 1 + len(LAYER_STATISTICS) * len(layer_units))
-    return n_epochs * per_epoch + 8 * 16 * n_samples + 64 * 1024
+    return n_epochs * per_epoch + (4 * input_dim + 8 * 16) * n_samples + 64 * 1024

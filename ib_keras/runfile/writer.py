@@ -2,7 +2,8 @@
 
 The file is written in HDF5's single-writer/multiple-reader (SWMR) mode, one epoch per chunk,
 flushed after every epoch, so a writer killed at any instant leaves every flushed epoch readable
-(`ib_keras.runfile.reader.read_run` reads it).
+(`ib_keras.runfile.reader.read_run` reads it). A training resumed from a checkpoint continues
+such a file (`RunWriter.continuing`): its first epochs are kept, the rest recorded again.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import h5py
 import numpy as np
 
 from ib_keras.runfile.checksums import ACTIVITY_FILTERS, CHECKSUM, encode_chunk
-from ib_keras.runfile.schema import LAYER_STATISTICS, METRICS, SCHEMA_VERSION, LayerSpec
+from ib_keras.runfile.schema import LAYER_STATISTICS, METRICS, SCHEMA_VERSION, LayerSpec, RunFileError
 
 _SERIES_CHUNK = 256  # epochs per chunk of the small per-epoch series
 _CHUNK_BYTES = 2**20  # at most this per chunk of a growing series (HDF5 allocates chunks whole)
@@ -38,16 +39,56 @@ class RunWriter:
         schedule: the epochs that will be appended (sorted); the file is complete once they all are.
         fan_ins: each layer's kernel rows, to keep every recorded epoch's kernels and biases
             (None: not kept).
+        activity_dtype: "float32", or "float16" (half the disk; values beyond its range of
+            +-65504 are refused, naming the layer).
     """
 
     def __init__(self, path, x, y, train_idx, test_idx, layers: Sequence[LayerSpec], config: dict,
-                 schedule: Sequence[int], fan_ins: Sequence[int] | None = None):
+                 schedule: Sequence[int], fan_ins: Sequence[int] | None = None, activity_dtype: str = "float32"):
         self.path = Path(path)
+        self._dtype = np.dtype(activity_dtype)
         self._layers = list(layers)
         self._fan_ins = None if fan_ins is None else [int(fan_in) for fan_in in fan_ins]
         with _writing(self.path):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._create(x, y, train_idx, test_idx, config, schedule)
+
+    @classmethod
+    def continuing(cls, path, keep: int, x, y, train_idx, test_idx, layers: Sequence[LayerSpec], config: dict,
+                   schedule: Sequence[int], fan_ins: Sequence[int] | None = None,
+                   activity_dtype: str = "float32") -> RunWriter:
+        """A writer that continues the incomplete file ``path`` after its first ``keep`` recorded
+        epochs (a training resumed from a checkpoint), the arguments as for a new file. The file
+        is written anew beside it, those epochs copied chunk by chunk (HDF5 does not reopen a
+        killed SWMR writer's file for writing), and renamed over it: a kill before the rename
+        leaves it as it was. RunFileError (`check_continuable`) when it cannot be continued."""
+        path = Path(path)
+        check_continuable(path, config, schedule, keep)
+        partial = path.with_name(f".{path.name}.continuing")
+        writer = cls(partial, x, y, train_idx, test_idx, layers, config, schedule, fan_ins, activity_dtype)
+        try:
+            with _writing(path), h5py.File(path, "r", swmr=True) as old:
+                for dataset in writer._rows():
+                    source = old[dataset.name]
+                    dataset.resize(keep, axis=0)
+                    for row in range(keep):
+                        if dataset in writer._activity:  # one compressed, checksummed chunk per epoch: copied as is
+                            dataset.id.write_direct_chunk((row, 0, 0), source.id.read_direct_chunk((row, 0, 0))[1])
+                        else:
+                            dataset[row] = source[row]
+                writer._file.flush()
+            os.replace(partial, path)
+        except BaseException:
+            writer.close()
+            partial.unlink(missing_ok=True)
+            raise
+        writer.path = path
+        return writer
+
+    def _rows(self) -> list[h5py.Dataset]:
+        """Every dataset that grows one row per recorded epoch, ``/epochs`` last."""
+        return [*self._activity, *self._parameters, *(self._series[name] for name in (*METRICS, *LAYER_STATISTICS)),
+                self._series["epochs"]]
 
     def _create(self, x, y, train_idx, test_idx, config: dict, schedule: Sequence[int]) -> None:
         n = len(x)
@@ -70,7 +111,7 @@ class RunWriter:
                 shape=(0, n, layer.units),
                 maxshape=(None, n, layer.units),
                 chunks=(1, n, layer.units),
-                dtype=np.float32,
+                dtype=self._dtype,
                 **ACTIVITY_FILTERS,
             )
             dataset.attrs["units"] = layer.units
@@ -115,11 +156,12 @@ class RunWriter:
                                 *zip(self._parameters, parameters, strict=True)]:
             if values.shape != dataset.shape[1:]:
                 raise ValueError(f"{self.path}: {dataset.name} takes {dataset.shape[1:]} rows, got {values.shape}")
+        chunks = [encode_chunk(_narrowed(values, self._dtype, i), self._dtype) for i, values in enumerate(activity)]
         values = {**metrics, "weights_norm": weights_norm, "grad_mean": grad_mean, "grad_std": grad_std}
         with _writing(self.path):
-            for dataset, layer_values in zip(self._activity, activity):
+            for dataset, chunk in zip(self._activity, chunks):
                 dataset.resize(row + 1, axis=0)
-                dataset.id.write_direct_chunk((row, 0, 0), encode_chunk(layer_values))
+                dataset.id.write_direct_chunk((row, 0, 0), chunk)
             for dataset, parameter in zip(self._parameters, parameters):
                 dataset.resize(row + 1, axis=0)
                 dataset[row] = parameter
@@ -148,6 +190,37 @@ class RunWriter:
             self._file.close()
         except (OSError, RuntimeError):
             pass
+
+
+def _narrowed(values: np.ndarray, dtype: np.dtype, layer: int) -> np.ndarray:
+    """``values`` as ``dtype``; OverflowError naming the layer when a finite value does not fit."""
+    with np.errstate(over="ignore"):  # said below, naming the layer
+        narrow = np.asarray(values).astype(dtype)
+    if dtype != np.float32 and not np.array_equal(np.isfinite(narrow), np.isfinite(values)):
+        raise OverflowError(f"layer {layer}'s activity exceeds {dtype}'s range (+-{np.finfo(dtype).max:g}); "
+                            "record it in float32 (--record-dtype float32)")
+    return narrow
+
+
+def check_continuable(path: str | Path, config: dict, schedule: Sequence[int], keep: int) -> None:
+    """RunFileError naming the file and the reason unless ``path`` is an incomplete run of
+    ``config`` (its versions aside) and ``schedule`` that holds at least its first ``keep``
+    recorded epochs."""
+    path = Path(path)
+    try:
+        with h5py.File(path, "r", swmr=True) as f:
+            stored = json.loads(f.attrs["config"])
+            reason = (
+                "it is complete" if f.attrs.get("complete") else
+                "its configuration differs" if {**stored, "versions": None} != {**config, "versions": None} else
+                "its schedule differs" if not np.array_equal(f["schedule"][()], schedule) else
+                f"it holds fewer than the {keep} recorded epochs to keep"
+                if len(f["epochs"]) < keep or not np.array_equal(f["epochs"][:keep], np.asarray(schedule)[:keep]) else
+                "")
+    except (OSError, KeyError, ValueError) as error:
+        reason = f"it cannot be read ({str(error).splitlines()[0]})"
+    if reason:
+        raise RunFileError(f"{path}: cannot continue this run file: {reason}")
 
 
 def _open_for_update(path: Path) -> h5py.File:

@@ -26,6 +26,7 @@ REGISTERED = (
     "paper",
     "baselines",
     "noisy",
+    "mnist",
 )
 
 

@@ -3,7 +3,9 @@
 Each member keeps its own minibatch order, drawn from its own seed (or, for Shwartz-Ziv &
 Tishby's protocol, every member takes the rows in file order every epoch); one compiled call runs a
 whole epoch of Keras' own ``train_step`` for all members, and Keras callbacks see the usual
-``on_train_begin`` / ``on_epoch_end`` / ``on_train_end`` lifecycle.
+``on_train_begin`` / ``on_epoch_end`` / ``on_train_end`` lifecycle. A callback that restores a
+checkpoint in ``on_train_begin`` (`ib_keras.train.callbacks.TrainingCheckpoint`, or Keras'
+``BackupAndRestore``) sets the epoch the training continues from, as for Keras' ``fit``.
 """
 
 from __future__ import annotations
@@ -58,7 +60,8 @@ def fit_ensemble(
             (Shwartz-Ziv & Tishby's fixed minibatches).
 
     Raises FloatingPointError when the loss stops being finite; ``on_train_end`` is then not
-    called, so the recorder leaves its files incomplete.
+    called, so the recorder leaves its files incomplete. A training restored at epoch e by a
+    callback trains epochs e+1.. with the minibatch orders an uninterrupted one would draw.
     """
     members = model_members(model)
     plain = len(model.inputs[0].shape) == 2
@@ -92,8 +95,15 @@ def fit_ensemble(
         list(callbacks), model=model, epochs=epochs, steps=-(-len(x) // batch_size), verbose=0
     )
     model.stop_training = False
+    model._initial_epoch = None  # Keras' attribute: set by a callback that restores a checkpoint
     callback_list.on_train_begin()
-    for epoch in range(epochs):
+    first = model._initial_epoch or 0
+    if not 0 <= first <= epochs:
+        raise ValueError(f"a checkpoint restored epoch {first} of a training of {epochs} epochs")
+    for rng in shufflers if shuffle else ():  # the orders of the epochs already trained, drawn again
+        for _ in range(first):
+            rng.permutation(len(x))
+    for epoch in range(first, epochs):
         callback_list.on_epoch_begin(epoch)
         model.reset_metrics()
         if shuffle:

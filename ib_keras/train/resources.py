@@ -1,11 +1,12 @@
-"""What a training needs of the machine: memory per network, and how many worker processes and
-networks per model it is worth (the free disk is the plan's, `ib_keras.train.runs.check_free_disk`)."""
+"""What a training needs of the machine: memory per network, time, and how many worker processes
+and networks per model it is worth (the free disk is the plan's, `ib_keras.train.runs.check_free_disk`)."""
 
 from __future__ import annotations
 
 import os
 
-from ib_keras.networks.protocols import HIDDEN_UNITS, N_CLASSES
+from ib_keras.networks.protocols import HIDDEN_UNITS, N_CLASSES, get_protocol
+from ib_keras.system.compute import matmul_gflops
 from ib_keras.system.memory import available_memory
 from ib_keras.train.spec import TrainSpec
 
@@ -24,7 +25,7 @@ def member_bytes(spec: TrainSpec) -> int:
     data = spec.data()
     widths = [data.x.shape[1], *spec.hidden, data.n_classes]
     parameters = sum((fan_in + 1) * units for fan_in, units in zip(widths, widths[1:]))
-    activity = _BYTES_PER_MEMBER * max(1.0, data.n_recorded * sum(widths) / _PAPER_VALUES)
+    activity = _BYTES_PER_MEMBER * max(1.0, spec.n_recorded * sum(widths) / _PAPER_VALUES)
     return int(activity) + _BYTES_PER_PARAMETER * parameters
 
 
@@ -53,3 +54,31 @@ def default_workers(spec: TrainSpec, n_networks: int) -> int:
 def members_per_model(n_networks: int, spec: TrainSpec) -> int:
     """How many networks of ``spec`` to train in one model: all of them unless memory says otherwise."""
     return max(1, min(n_networks, int(_MEMORY_SHARE * available_memory() // member_bytes(spec))))
+
+
+# Measured on this project's 2-core machine (docs/performance.md): an ensemble's Dense products
+# ran at _EFFICIENCY of the machine's NumPy matrix-product rate on MNIST's 784-1024-20-20-20-10,
+# and a minibatch step of the paper's small networks cost _STEP_SECONDS whatever its width.
+_EFFICIENCY = 0.5
+_STEP_SECONDS = 1e-4
+
+
+def network_epoch_flops(spec: TrainSpec) -> float:
+    """Floating-point operations of one network's epoch of training: 6 per weight and training
+    row (the forward product 2, the two backward ones 4)."""
+    data = spec.data()
+    widths = [data.x.shape[1], *spec.hidden, data.n_classes]
+    rows = len(data.split(spec.split, spec.split_seed)[0])
+    return 6.0 * rows * sum(fan_in * units for fan_in, units in zip(widths, widths[1:]))
+
+
+def training_seconds(spec: TrainSpec, networks: int, gflops: float | None = None) -> float:
+    """Rough wall time (seconds) to train ``networks`` networks of ``spec`` on this machine:
+    their products at _EFFICIENCY of ``gflops`` (default: `matmul_gflops` measured now) plus
+    _STEP_SECONDS per minibatch step of a model; recording not counted."""
+    data = spec.data()
+    rows = len(data.split(spec.split, spec.split_seed)[0])
+    steps = -(-rows // get_protocol(spec.protocol).batch_size) * spec.total_epochs
+    models = -(-networks // members_per_model(networks, spec)) if networks else 0
+    rate = _EFFICIENCY * 1e9 * (gflops or matmul_gflops())
+    return networks * spec.total_epochs * network_epoch_flops(spec) / rate + models * steps * _STEP_SECONDS

@@ -9,6 +9,8 @@ file this ib_keras did not write, is an error unless ``overwrite`` is set.
 from __future__ import annotations
 
 import shutil
+import sys
+import zipfile
 from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -17,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from ib_keras.networks.protocols import SHUFFLED, get_protocol
-from ib_keras.runfile import ForeignFileError, RunFileError, config_dir, read_run, run_file_bytes, run_path
+from ib_keras.runfile import (ForeignFileError, RunFileError, check_continuable, config_dir, read_run, run_file_bytes,
+                              run_path)
 from ib_keras.system.atomic import created_directory
 from ib_keras.system.locks import exclusive
 from ib_keras.system.workers import worker_pool
@@ -42,6 +45,7 @@ class TrainPlan:
     out: Path
     todo: list[int]
     done: list[int]
+    checkpoint_seconds: float | None = None  # least time between checkpoints (None: TrainingCheckpoint's minute)
 
     def path(self, seed: int) -> Path:
         return run_path(self.out, self.spec.activation, self.spec.l2, seed)
@@ -50,7 +54,21 @@ class TrainPlan:
         """Upper bound of the disk the files still to train will take."""
         data = self.spec.data()
         units = [*self.spec.hidden, data.n_classes]
-        return len(self.todo) * run_file_bytes(data.n_recorded, units, len(self.spec.record_epochs()), data.x.shape[1])
+        return len(self.todo) * run_file_bytes(self.spec.n_recorded, units, len(self.spec.record_epochs()), data.x.shape[1],
+                                               np.dtype(self.spec.record_dtype).itemsize)
+
+
+    def checkpoints(self) -> list[tuple[str, int]]:
+        """The checkpoints in the configuration's directory (`checkpoint_path`), as (file name,
+        its epoch), in name order; a file that cannot be read is left out (it is not resumed)."""
+        found = []
+        for path in sorted(self.path(0).parent.glob(_CHECKPOINTS)):
+            try:
+                with np.load(path, allow_pickle=False) as saved:
+                    found.append((path.name, int(saved["epoch"])))
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+                continue
+        return found
 
 
 def plan_training(spec: TrainSpec, seeds: Sequence[int], out: str | Path, overwrite: bool = False) -> TrainPlan:
@@ -58,8 +76,12 @@ def plan_training(spec: TrainSpec, seeds: Sequence[int], out: str | Path, overwr
 
     Raises ValueError when, and ``overwrite`` is off, a complete file holds another configuration
     or a readable file was not written by this ib_keras (another program's HDF5, another schema).
+    With ``overwrite`` the directory's checkpoints are deleted: nothing resumes.
     """
     plan = TrainPlan(spec, Path(out), [], [])
+    if overwrite:  # every network trained afresh: no checkpoint of the files it replaces resumes
+        for path in plan.path(0).parent.glob(_CHECKPOINTS):
+            path.unlink()
     for seed in seeds:
         path = plan.path(seed)
         if overwrite or not path.exists():
@@ -147,15 +169,19 @@ def train_configuration(
     progress: bool = True,
     announce: Callable[[TrainPlan], None] = lambda plan: None,
     extra_callbacks: CallbackFactory | None = None,
+    checkpoint_seconds: float | None = None,
 ) -> TrainPlan:
     """Everything `train` does for one configuration: make and lock its directory (a second writer
     stops at once), plan, check the disk and the memory, ``announce`` the plan, train. Returns the
     plan. ValueError before anything is trained for a bad output, a busy directory, a short disk or
     too little memory (the directories it made are then removed again); ValueError once the
-    finished networks are kept when a worker process dies. ``workers`` None: `default_workers`."""
+    finished networks are kept when a worker process dies. ``workers`` None: `default_workers`.
+    Each model of networks trained together keeps a checkpoint beside its run files every
+    ``checkpoint_seconds`` (None: a minute); a rerun resumes from it (`TrainPlan.checkpoints`)."""
     directory = config_dir(out, spec.activation, spec.l2)
     with created_directory(directory), exclusive(directory, f"{directory}: another train command is writing here"):
         plan = plan_training(spec, seeds, out, overwrite)
+        plan.checkpoint_seconds = checkpoint_seconds
         check_memory(spec)
         check_free_disk(plan)
         announce(plan)
@@ -212,18 +238,20 @@ def _train_seeds(plan: TrainPlan, seeds: Sequence[int], progress: bool,
     data = spec.data()
     x, y = data.x, data.y
     train_idx, test_idx = data.split(spec.split, spec.split_seed)
-    recorded = data.evaluation if data.evaluation is not None else slice(None)
+    record_rows = spec.recorded_rows()
+    recorded = record_rows if record_rows is not None else slice(None)
     group_size = members_per_model(len(seeds), spec)
     protocol = get_protocol(spec.protocol)
     for start in range(0, len(seeds), group_size):
         group = seeds[start : start + group_size]
+        checkpoint = _checkpoint(plan, group)
         model = build_ensemble(spec.activation, group, spec.l2, spec.protocol, x.shape[1], spec.hidden, data.n_classes,
                                spec.noise_std)
         recorder = ActivationRecorder([plan.path(seed) for seed in group], x, y, train_idx, test_idx,
                                       spec.record_epochs(), configs=[spec.config(seed) for seed in group],
-                                      batch_size=protocol.batch_size, record_rows=data.evaluation,
+                                      batch_size=protocol.batch_size, record_rows=record_rows, activity_dtype=spec.record_dtype,
                                       verbose=0)  # the plan said it
-        callbacks = [recorder]
+        callbacks = [checkpoint, recorder]  # the checkpoint first: the recorder continues from its epoch
         if extra_callbacks is not None:
             callbacks += extra_callbacks(plan, group, x[recorded], y[recorded])
         if progress:  # every share trains at the same pace: one bar, for all of the plan's networks
@@ -233,4 +261,34 @@ def _train_seeds(plan: TrainPlan, seeds: Sequence[int], progress: bool,
                          shuffle=protocol.minibatch_order == SHUFFLED)
         finally:
             recorder.close()
+        checkpoint.remove()  # the files are complete
         keras.backend.clear_session()
+
+
+def _checkpoint(plan: TrainPlan, group: Sequence[int]):
+    """The checkpoint of the networks ``group`` trained together, beside their run files; one that
+    cannot continue (a run file gone, replaced or short of its epochs) is removed, and said."""
+    from ib_keras.train.callbacks.checkpoint import TrainingCheckpoint
+
+    spec = plan.spec
+    configs = [spec.config(seed) for seed in group]
+    checkpoint = TrainingCheckpoint(checkpoint_path(plan, group), [{**c, "versions": None} for c in configs],
+                                    *([] if plan.checkpoint_seconds is None else [plan.checkpoint_seconds]))
+    epoch = checkpoint.epoch()
+    if epoch:
+        schedule = spec.record_epochs()
+        try:
+            for seed, config in zip(group, configs):
+                check_continuable(plan.path(seed), config, schedule, int(np.sum(schedule < epoch)))
+        except RunFileError as error:
+            print(f"{error}; training seeds {', '.join(map(str, group))} afresh", file=sys.stderr)
+            checkpoint.remove()
+    return checkpoint
+
+
+_CHECKPOINTS = "checkpoint-seed-*.npz"
+
+
+def checkpoint_path(plan: TrainPlan, group: Sequence[int]) -> Path:
+    """Where the checkpoint of the networks ``group``, trained in one model, is kept."""
+    return plan.path(group[0]).parent / _CHECKPOINTS.replace("*", "-".join(f"{seed:03d}" for seed in group))

@@ -13,11 +13,12 @@ import h5py
 import numpy as np
 
 from ib_keras import __version__
-from ib_keras.data.datasets import TISHBY, Dataset, load_dataset
+from ib_keras.data.datasets import TISHBY, Dataset, load_dataset, stratified_rows
 from ib_keras.data.tishby import STANDARD, TRAIN_FRACTION, check_split
 from ib_keras.networks.activations import check_activation
 from ib_keras.networks.protocols import (DEFAULT_PROTOCOL, HIDDEN_UNITS, NOISE_STD_RANGE, Protocol, get_protocol,
                                          kernel_stddevs, record_schedule)
+from ib_keras.networks.seeding import RECORD_STREAM, stream
 
 MAX_UNITS = 10_000
 
@@ -26,7 +27,7 @@ MAX_UNITS = 10_000
 class TrainSpec:
     """One configuration of the networks to train; every network of it differs only in seed.
 
-    ``epochs`` and ``hidden`` default to the protocol's (the paper's 10-7-5-4-3 unless it says),
+    ``epochs``, ``hidden`` and ``dataset`` default to the protocol's (the paper's 10-7-5-4-3 on tishby unless it says),
     ``split`` to the data set's own (MNIST's) or else the protocol's; ``record_points`` replaces
     the protocol's recording schedule by that many log-spaced epochs. A protocol made for one
     data set (``saxe-mnist``) refuses another.
@@ -40,8 +41,10 @@ class TrainSpec:
     split_seed: int = 0
     record_points: int | None = None
     hidden: tuple[int, ...] | None = None
-    dataset: str = TISHBY  # a name `ib_keras.data.datasets.load_dataset` takes
+    dataset: str | None = None  # a name `load_dataset` takes; None: the protocol's, else tishby
     noise_std: float = 0.0  # s > 0: noisy networks, N(0, s^2) added after every hidden activation
+    record_inputs: int | None = None  # record a stratified sample of this many inputs (None: the data set's rows)
+    record_dtype: str = "float32"  # or "float16": half the disk, about 3 significant digits
 
     def __post_init__(self):
         check_activation(self.activation)
@@ -50,6 +53,8 @@ class TrainSpec:
             object.__setattr__(self, "hidden", protocol.hidden or HIDDEN_UNITS)
         if not self.hidden or not all(1 <= units <= MAX_UNITS for units in self.hidden):
             raise ValueError(f"--hidden must be 1 or more widths from 1 to {MAX_UNITS}, got {list(self.hidden)}")
+        if self.dataset is None:
+            object.__setattr__(self, "dataset", protocol.dataset or TISHBY)
         if protocol.dataset is not None and self.dataset != protocol.dataset:
             raise ValueError(f"--protocol {self.protocol} is the set-up of --dataset {protocol.dataset}, "
                              f"not of {self.dataset}; give --dataset {protocol.dataset}")
@@ -64,6 +69,9 @@ class TrainSpec:
             raise ValueError(f"--epochs must be >= 1, got {self.epochs}")
         if self.record_points is not None and self.record_points < 1:
             raise ValueError(f"--record-points must be >= 1, got {self.record_points}")
+        if self.record_dtype not in RECORD_DTYPES:
+            raise ValueError(f"--record-dtype must be one of {', '.join(RECORD_DTYPES)}, got '{self.record_dtype}'")
+        self.recorded_rows()  # a sample the data set cannot give fails here
         low, high = NOISE_STD_RANGE
         if not (self.noise_std == 0 or low <= self.noise_std <= high):
             raise ValueError(f"--noise-std must be 0 (a deterministic network) or from {low:g} to {high:g} (what sp can "
@@ -77,6 +85,22 @@ class TrainSpec:
         """The epochs recorded (int64, from 0 to ``total_epochs``)."""
         return record_schedule(self.protocol, self.total_epochs, self.record_points)
 
+    def recorded_rows(self) -> np.ndarray | None:
+        """The rows whose activity is recorded (sorted int64; None: every row): the data set's own
+        (MNIST's test images), or with ``record_inputs`` a class-stratified sample of them drawn
+        from the split's seed (the same rows for every network of the configuration)."""
+        data = self.data()
+        if self.record_inputs is None:
+            return data.evaluation
+        rows = np.arange(len(data.x)) if data.evaluation is None else data.evaluation
+        return stratified_rows(data.y, rows, self.record_inputs, stream(self.split_seed, RECORD_STREAM))
+
+    @property
+    def n_recorded(self) -> int:
+        """How many inputs the recorder records."""
+        rows = self.recorded_rows()
+        return len(self.data().x) if rows is None else len(rows)
+
     def data(self) -> Dataset:
         """The data set (loaded once per process)."""
         return _load_dataset(self.dataset)
@@ -88,7 +112,7 @@ class TrainSpec:
         data = self.data()
         protocol = get_protocol(self.protocol)
         settings = {name: value for name, value in asdict(self).items()
-                    if name not in ("hidden", "dataset") and (name != "noise_std" or value > 0)}
+                    if name not in ("hidden", "dataset") and value != _UNSTATED.get(name, ...)}
         return {
             **settings,
             "epochs": self.total_epochs,
@@ -109,6 +133,9 @@ class TrainSpec:
 
 
 _load_dataset = functools.cache(load_dataset)
+RECORD_DTYPES = ("float32", "float16")
+# Settings a config leaves out at these values: configs of runs made before they were options stay equal.
+_UNSTATED = {"noise_std": 0.0, "record_inputs": None, "record_dtype": "float32"}
 
 
 def _protocol_rules(protocol: Protocol) -> dict:

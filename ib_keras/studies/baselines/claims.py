@@ -4,7 +4,7 @@ et al.'s tanh-compresses-ReLU-does-not; `baselines` gathers the numbers from one
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -14,8 +14,6 @@ from ib_keras.analysis.summary import Summary
 from ib_keras.estimate import canonical_params, parse_estimators
 from ib_keras.runfile import layer_name
 from ib_keras.studies.markdown import ALPHA, escaped, number, p_value, table
-
-SZ, SAXE = "shwartz-ziv", "saxe"
 
 SZ, SAXE = "shwartz-ziv", "saxe"
 
@@ -44,6 +42,9 @@ SAXE_SETTINGS = ("fixed", "kde_upper", "kde_lower")
 
 
 ADAPTIVE_SETTINGS = ("ebab", "akde")
+
+
+_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
 
 
 CONFIGURATIONS = ((SZ, "tanh"), (SAXE, "tanh"), (SAXE, "relu"))
@@ -75,10 +76,15 @@ CLAIMS = [
 
 @dataclass(frozen=True)
 class Baselines:
-    """The summaries by protocol and the per-network statistics drawn from them."""
+    """The summaries by protocol and the per-network statistics drawn from them, under the
+    estimator ``settings`` (by name: the label shown and the setting as ``--estimators`` takes it)."""
 
     summaries: dict[str, Summary]
     layers: pd.DataFrame  # per protocol, activation, setting, layer: compression and rise, n, p, q
+    settings: dict[str, tuple[str, str]] = field(default_factory=lambda: SETTINGS)
+
+    def label(self, setting: str) -> str:
+        return self.settings[setting][0]
 
     def hidden(self) -> list[int]:
         return sorted(self.layers["layer"].unique())[:-1]
@@ -122,23 +128,23 @@ def by_protocol(summaries: list[Summary]) -> dict[str, Summary]:
 
 
 def setting_rows(frame: pd.DataFrame, setting: str) -> pd.DataFrame:
-    """The rows of ``frame`` (networks or planes of a summary) estimated with ``setting``, as each
-    activation's parameters resolve it."""
-    spec = parse_estimators(SETTINGS[setting][1])[0]
+    """The rows of ``frame`` (networks or planes of a summary) estimated with ``setting`` (as
+    ``--estimators`` takes one), as each activation's parameters resolve it."""
+    spec = parse_estimators(setting)[0]
     wanted = {a: canonical_params(spec.params_for(a)) for a in frame["activation"].unique()}
     keep = (frame["estimator"] == spec.method) & (frame["params"] == frame["activation"].map(wanted))
     return frame[keep]
 
 
-def layer_statistics(summaries: dict[str, Summary]) -> pd.DataFrame:
-    """Per protocol, activation, setting and layer, over networks: compression C = max - final
-    I(X;T) and rise R = max - first I(X;T) (bits) with mean, sd, n and t-test p, q (one
-    Benjamini-Hochberg family), the median epoch of the peak, and mean first and final I(T;Y)."""
+def layer_statistics(summaries: dict[str, Summary], settings: dict[str, tuple[str, str]] = SETTINGS) -> pd.DataFrame:
+    """Per protocol, activation, setting (of ``settings``) and layer, over networks: compression
+    C = max - final I(X;T) and rise R = max - first I(X;T) (bits) with mean, sd, n and t-test p, q
+    (one Benjamini-Hochberg family), the median epoch of the peak, and mean first and final I(T;Y)."""
     rows = []
     for protocol, summary in summaries.items():
         networks = summary.networks
-        for setting in SETTINGS:
-            chosen = setting_rows(networks[networks["l2"] == 0], setting)
+        for setting, (_, text) in settings.items():
+            chosen = setting_rows(networks[networks["l2"] == 0], text)
             for (activation, layer), group in chosen.groupby(["activation", "layer"]):
                 effects = {"compression": group["compression"], "rise": group["max_i_xt"] - group["first_i_xt"]}
                 tests = {f"{what}_{key}": value for what, values in effects.items()
@@ -150,8 +156,8 @@ def layer_statistics(summaries: dict[str, Summary]) -> pd.DataFrame:
                              "first_i_ty": group["first_i_ty"].mean(), "final_i_ty": group["final_i_ty"].mean()})
     frame = pd.DataFrame(rows)
     if frame.empty:
-        raise ValueError("the summaries hold no networks under any of the baselines' estimator settings "
-                         f"({', '.join(text for _, text in SETTINGS.values())}); estimate them with these")
+        raise ValueError("the summaries hold no networks under any of the study's estimator settings "
+                         f"({', '.join(text for _, text in settings.values())}); estimate them with these")
     # A p-value from fewer than STAR_MIN_N networks is shown but kept out of the family (never starred).
     counted = (frame["n"] >= STAR_MIN_N).to_numpy()
     q = benjamini_hochberg(np.concatenate([np.where(counted, frame[f"{what}_p"], np.nan)
@@ -226,36 +232,39 @@ def compression_table(b: Baselines, protocol_activations: list[tuple[str, str]],
             cells = {layer_name(layer, last): _cell(b.row(protocol, activation, setting, layer), "compression")
                      for layer in sorted(b.layers["layer"].unique())}
             n = int(b.row(protocol, activation, setting, 0)["n"])
-            lines.append({"estimator": SETTINGS[setting][0], "networks": f"{protocol} {activation}", "n": n, **cells})
+            lines.append({"estimator": b.label(setting), "networks": f"{protocol} {activation}", "n": n, **cells})
     return table(pd.DataFrame(lines)) if lines else "No rows."
 
 
-def claim_tanh_relu(b: Baselines) -> Claim:
-    """Saxe et al.: under each of their estimators, tanh's hidden layers compress and ReLU's do not."""
-    if SAXE not in b.summaries:
-        return Claim("no saxe runs", "not testable", "No such runs were given.")
+def claim_tanh_relu(b: Baselines, protocol: str = SAXE, settings: tuple[str, ...] = SAXE_SETTINGS) -> Claim:
+    """Saxe et al.: under each of their estimators (``settings``), tanh's hidden layers compress
+    and ReLU's do not, in the networks of ``protocol``."""
+    if protocol not in b.summaries:
+        return Claim(f"no {protocol} runs", "not testable", "No such runs were given.")
     hidden = len(b.hidden())
     results, lines, sizes = [], [], []
-    for setting in SAXE_SETTINGS:
-        tanh, relu = b.compressing(SAXE, "tanh", setting), b.compressing(SAXE, "relu", setting)
+    for setting in settings:
+        tanh, relu = b.compressing(protocol, "tanh", setting), b.compressing(protocol, "relu", setting)
         if tanh is None or relu is None:
             continue
-        sizes += [int(b.row(SAXE, activation, setting, 0)["n"]) for activation in ("tanh", "relu")]
+        sizes += [int(b.row(protocol, activation, setting, 0)["n"]) for activation in ("tanh", "relu")]
         holds = "holds" if len(tanh) > hidden / 2 and not relu else "partly" if len(tanh) > len(relu) else "fails"
         results.append(holds)
-        lines.append(f"{SETTINGS[setting][0]}: tanh compresses in {len(tanh)}, ReLU in {len(relu)} of {hidden} "
+        lines.append(f"{b.label(setting)}: tanh compresses in {len(tanh)}, ReLU in {len(relu)} of {hidden} "
                      f"hidden layers: {holds}")
     if not results:
-        return Claim("no saxe tanh and ReLU runs under their estimators", "not testable", "No such runs were given.")
+        return Claim(f"no {protocol} tanh and ReLU runs under their estimators", "not testable",
+                     "No such runs were given.")
     verdict = ("reproduced" if all(r == "holds" for r in results) else
                "partly reproduced" if any(r != "fails" for r in results) else "not reproduced")
     body = ("Compression C = max - final I(X;T) per layer, bits, mean ± sd over the networks, one-sided t-test p. "
             f"**Rule:** a layer compresses when mean C >= {MIN_BITS} bits and starred. Under an estimator the claim "
             "holds when tanh compresses in more than half of the hidden layers and ReLU in none; partly when tanh "
-            "compresses in more hidden layers than ReLU; it fails otherwise. Reproduced when it holds under all "
-            "three of their settings, partly when it holds at least partly under one.\n\n"
+            f"compresses in more hidden layers than ReLU; it fails otherwise. Reproduced when it holds under all "
+            f"{_WORDS.get(len(settings), len(settings))} of their settings, partly when it holds at least partly "
+            "under one.\n\n"
             + "\n".join(f"- {line}" for line in lines) + "\n\n"
-            + compression_table(b, [(SAXE, "tanh"), (SAXE, "relu")], SAXE_SETTINGS))
+            + compression_table(b, [(protocol, "tanh"), (protocol, "relu")], settings))
     return _held_to_n(Claim("; ".join(lines) + f" (n = {min(sizes)} each)", verdict, body), min(sizes))
 
 
@@ -273,19 +282,19 @@ def snr_transitions(summary: Summary) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def claim_snr(b: Baselines) -> Claim:
+def claim_snr(b: Baselines, protocol: str = SAXE, rule: str = "claim 2") -> Claim:
     """Saxe et al.: the drift-to-diffusion SNR transition in tanh and in ReLU, the latter without
-    compression (under their KDE upper bound)."""
-    if SAXE not in b.summaries:
-        return Claim("no saxe runs", "not testable", "No such runs were given.")
-    frame = snr_transitions(b.summaries[SAXE])
+    compression (under their KDE upper bound, the setting ``kde_upper``), in the networks of ``protocol``."""
+    if protocol not in b.summaries:
+        return Claim(f"no {protocol} runs", "not testable", "No such runs were given.")
+    frame = snr_transitions(b.summaries[protocol])
     if not {"tanh", "relu"} <= set(frame["activation"]):
         return Claim("no saxe tanh and ReLU dynamics", "not testable", "No such runs were given.")
     last = int(frame["layer"].max())
     present = {a: int(g["transition"].sum()) for a, g in frame.groupby("activation")}
     layers = frame["layer"].nunique()
     in_both = all(present[a] > layers / 2 for a in ("tanh", "relu"))
-    relu_compressing = b.compressing(SAXE, "relu", "kde_upper") or []
+    relu_compressing = b.compressing(protocol, "relu", "kde_upper") or []
     verdict = ("not reproduced" if not in_both else "reproduced" if not relu_compressing else "partly reproduced")
     numbers = (f"transition in {present['tanh']} (tanh) and {present['relu']} (ReLU) of {layers} layers; ReLU "
                f"compresses under KDE upper in {len(relu_compressing)} hidden layers (n = {frame['n'].min()})")
@@ -298,12 +307,12 @@ def claim_snr(b: Baselines) -> Claim:
             f"averaged over the networks at each recorded epoch. **Rule:** a layer shows the transition when the "
             f"SNR's peak in the first {EARLY:.0%} of the epochs is at least {SNR_DROP:g}x its median over the last "
             f"{LATE:.0%}. Reproduced when more than half of the layers show it in tanh and in ReLU, and ReLU's hidden "
-            "layers do not compress under KDE upper (claim 2's rule); partly when the transition is there but ReLU "
+            f"layers do not compress under KDE upper ({rule}'s rule); partly when the transition is there but ReLU "
             "compresses; not reproduced when either lacks it.\n\n" + table(shown))
     return _held_to_n(Claim(numbers, verdict, body), int(frame["n"].min()))
 
 
-def baselines(summaries: list[Summary]) -> Baselines:
-    """The summaries by protocol with their per-layer statistics."""
+def baselines(summaries: list[Summary], settings: dict[str, tuple[str, str]] = SETTINGS) -> Baselines:
+    """The summaries by protocol with their per-layer statistics under ``settings``."""
     chosen = by_protocol(summaries)
-    return Baselines(chosen, layer_statistics(chosen))
+    return Baselines(chosen, layer_statistics(chosen, settings), settings)

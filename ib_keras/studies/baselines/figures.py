@@ -12,8 +12,8 @@ import pandas as pd
 from ib_keras.plots.files import Output, save_figure
 from ib_keras.plots.planes import add_epoch_colorbar, draw_plane, epoch_norm, plane_grid
 from ib_keras.runfile import layer_name
-from ib_keras.studies.baselines.claims import (ADAPTIVE_SETTINGS, CONFIGURATIONS, SAXE, SAXE_SETTINGS, SETTINGS, SZ,
-                                               Baselines, setting_rows)
+from ib_keras.studies.baselines.claims import (ADAPTIVE_SETTINGS, CONFIGURATIONS, SAXE, SAXE_SETTINGS, SZ, Baselines,
+                                               setting_rows)
 from ib_keras.studies.paper.extension_figures import fig_snr
 from ib_keras.studies.paper.figure_data import FigureData
 
@@ -24,13 +24,13 @@ def _plane(b: Baselines, protocol: str, activation: str, setting: str) -> pd.Dat
         return pd.DataFrame(columns=["epoch", "layer", "i_xt", "i_ty"])
     planes = b.summaries[protocol].planes
     planes = planes[(planes["activation"] == activation) & (planes["l2"] == 0)]
-    return setting_rows(planes, setting)
+    return setting_rows(planes, b.settings[setting][1])
 
 
 def _title(b: Baselines, protocol: str, activation: str, setting: str) -> str:
     row = b.row(protocol, activation, setting, 0)
     n = "" if row is None else f", mean of {int(row['n'])}"
-    return f"{protocol} {activation}: {SETTINGS[setting][0]}{n}"
+    return f"{protocol} {activation}: {b.label(setting)}{n}"
 
 
 def fig_sz_plane(b: Baselines, out: Output) -> list[Path]:

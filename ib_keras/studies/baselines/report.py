@@ -9,16 +9,18 @@ import numpy as np
 import pandas as pd
 
 from ib_keras.analysis.statistics import STAR_MIN_N
-from ib_keras.studies.baselines.claims import (ADAPTIVE_SETTINGS, CLAIMS, CONFIGURATIONS, FIGURES, SETTINGS, Baselines,
-                                               claim_phases, claim_snr, claim_tanh_relu, compression_table)
+from ib_keras.studies.baselines.claims import (ADAPTIVE_SETTINGS, CLAIMS, CONFIGURATIONS, FIGURES, Baselines, claim_phases,
+                                               claim_snr, claim_tanh_relu, compression_table)
 from ib_keras.studies.markdown import ALPHA, manifest_section, report_file, stage_times, table
 from ib_keras.system.atomic import atomic_path
 
 SZ, SAXE = "shwartz-ziv", "saxe"
 
-def adaptive_section(b: Baselines) -> str:
-    """The baselines' own networks under EBAB and aKDE: compressing layers and mean C per layer."""
-    present = [(p, a) for p, a in CONFIGURATIONS
+def adaptive_section(b: Baselines, configurations=CONFIGURATIONS, rule: str = "claim 2",
+                     subject: str = "the baselines' own networks") -> str:
+    """The ``configurations`` ((protocol, activation) pairs, ``subject`` in words) under EBAB and
+    aKDE: compressing layers and mean C per layer, by the rule of the report's ``rule``."""
+    present = [(p, a) for p, a in configurations
                if p in b.summaries and any(b.row(p, a, s, 0) is not None for s in ADAPTIVE_SETTINGS)]
     if not present:
         return "No EBAB or aKDE rows."
@@ -28,10 +30,9 @@ def adaptive_section(b: Baselines) -> str:
         for protocol, activation in present:
             layers = b.compressing(protocol, activation, setting)
             counts.append(f"{protocol} {activation} {'n/a' if layers is None else len(layers)}")
-        lines.append(f"- {SETTINGS[setting][0]}: hidden layers that compress (same rule as claim 2), of "
+        lines.append(f"- {b.label(setting)}: hidden layers that compress (same rule as {rule}), of "
                      f"{len(b.hidden())}: " + "; ".join(counts) + ".")
-    return ("What the adaptive estimators say about the baselines' own networks, with the same statistics and rule "
-            "as claim 2.\n\n" + "\n".join(lines) + "\n\n"
+    return (f"What the adaptive estimators say about {subject}, with the same statistics and rule as {rule}.\n\n" + "\n".join(lines) + "\n\n"
             + compression_table(b, present, ADAPTIVE_SETTINGS))
 
 

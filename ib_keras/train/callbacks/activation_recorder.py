@@ -20,11 +20,12 @@ _PROBABILITY_FLOOR = 1e-7  # Keras' clipping of probabilities in cross-entropy
 _CHUNK = 10_000  # rows per forward pass when the losses need rows that are not recorded (record_rows)
 
 
-def recording_size(specs: Sequence[LayerSpec], inputs: int, epochs: int, networks: int = 1) -> str:
+def recording_size(specs: Sequence[LayerSpec], inputs: int, epochs: int, networks: int = 1,
+                   value_bytes: int = 4) -> str:
     """What a recording holds, in words: its layers (their shapes), values per input, and the disk
-    (4-byte floats, before compression) and memory (one recorded epoch's activity) it takes."""
+    (``value_bytes`` per value, before compression) and memory (one recorded epoch's activity) it takes."""
     values = sum(spec.units for spec in specs)
-    per_epoch = 4 * inputs * values * networks
+    per_epoch = value_bytes * inputs * values * networks
     layers = ", ".join(f"{spec.name or 'layer'} {'x'.join(map(str, spec.shape or (spec.units,)))}" for spec in specs)
     return (f"{len(specs)} layers ({layers}), {values:,} values per input x {inputs:,} inputs x {epochs} recorded epochs"
             f"{f' x {networks} networks' if networks > 1 else ''}: {per_epoch * epochs / 1e6:,.1f} MB on disk before "
@@ -54,7 +55,10 @@ class ActivationRecorder(keras.callbacks.Callback):
     back, so that a model trains exactly as it would without the recorder.
 
     The file is opened in ``on_train_begin``, appended to and flushed at every recorded epoch,
-    and marked complete and closed in ``on_train_end``: a crash leaves every recorded epoch. The
+    and marked complete and closed in ``on_train_end``: a crash leaves every recorded epoch. After
+    a callback before it restored a checkpoint at epoch e (`ib_keras.train.callbacks.TrainingCheckpoint`,
+    Keras' ``BackupAndRestore``) the files are continued: the epochs before e kept, e recorded
+    from the restored state, the recording going on as if never stopped. The
     file keeps the epochs it is to record (those of ``epochs`` that the training reaches), and is
     complete once they all are; a training that a callback stops early (EarlyStopping) is complete
     with the epochs recorded until then.
@@ -85,6 +89,8 @@ class ActivationRecorder(keras.callbacks.Callback):
             and accuracies still those of every training and test row.
         verbose: 1 says in one line (stdout), when training begins, what the recording holds: its
             layers, values per input, and its disk and memory (`recording_size`); 0 is silent.
+        activity_dtype: "float32", or "float16": half the disk, about 3 significant digits
+            (read back as float32); a value beyond float16's +-65504 stops the training, naming the layer.
 
     Example:
 
@@ -109,6 +115,7 @@ class ActivationRecorder(keras.callbacks.Callback):
         layers: Sequence[str] | None = None,
         record_rows: Sequence[int] | None = None,
         verbose: int = 1,
+        activity_dtype: str = "float32",
     ):
         super().__init__()
         self.paths = [paths] if isinstance(paths, (str, bytes)) or not isinstance(paths, Sequence) else list(paths)
@@ -124,6 +131,7 @@ class ActivationRecorder(keras.callbacks.Callback):
         self.parameters = parameters
         self.layer_names = None if layers is None else list(layers)
         self.verbose = verbose
+        self.activity_dtype = activity_dtype
         self.record_rows = None if record_rows is None else np.asarray(record_rows, dtype=np.int64)
         if self.x.ndim < 2 or self.y.shape != (len(self.x),):
             raise ValueError(f"x must be (N, features) or (N, H, W, C) and y (N,), got {self.x.shape} and "
@@ -155,14 +163,20 @@ class ActivationRecorder(keras.callbacks.Callback):
         schedule = sorted(e for e in self.epochs if e <= self.params.get("epochs", max(self.epochs, default=0)))
         rows = np.arange(len(self.x)) if self.record_rows is None else self.record_rows
         train, test = (np.flatnonzero(np.isin(rows, indices)) for indices in (self.train_idx, self.test_idx))
-        self._writers = [
-            RunWriter(path, self.x[rows], self.y[rows], train, test, specs, config, schedule, fan_ins)
-            for path, config in zip(self.paths, self.configs)
-        ]
+        # A training restored from a checkpoint at epoch `start` (> 0) continues the files: the
+        # epochs recorded before it kept, the rest (`start` itself among them) recorded again.
+        start = getattr(self.model, "_initial_epoch", None) or 0
+        keep = sum(e < start for e in schedule)
+        self._writers = []
+        for path, config in zip(self.paths, self.configs):
+            arguments = (self.x[rows], self.y[rows], train, test, specs, config, schedule, fan_ins, self.activity_dtype)
+            self._writers.append(RunWriter.continuing(path, keep, *arguments) if start else RunWriter(path, *arguments))
         if self.verbose:
-            print(f"ActivationRecorder: {recording_size(specs, len(rows), len(schedule), len(self.paths))}")
-        if 0 in self.epochs:
-            self._record(0)
+            size = recording_size(specs, len(rows), len(schedule), len(self.paths), np.dtype(self.activity_dtype).itemsize)
+            print(f"ActivationRecorder: {size}"
+                  f"{f', continued from epoch {start}' if start else ''}")
+        if start in self.epochs:
+            self._record(start)
 
     def on_epoch_end(self, epoch, logs=None):
         if epoch + 1 in self.epochs:

@@ -33,6 +33,7 @@ class TrainingProgress(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self._bar = tqdm(
             total=self.epochs,
+            initial=getattr(self.model, "_initial_epoch", None) or 0,  # a training resumed from a checkpoint
             desc=f"{self.description} x{self.networks} networks",
             unit="epoch",
             file=sys.stderr,

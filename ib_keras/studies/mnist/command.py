@@ -1,0 +1,42 @@
+"""The MNIST study's command: ``mnist`` (REPORT.md and figures from the summary of its networks)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ib_keras.studies.study import Command
+from ib_keras.system.arguments import path_text
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("summary", type=path_text, help="the summary directory (or MI table) of the saxe-mnist networks")
+    parser.add_argument("--out", type=path_text, default="figures/mnist",
+                        help="directory for REPORT.md and the figures (default: figures/mnist)")
+    parser.add_argument("--timings", help="JSON file of wall time (s) per stage, for the manifest")
+
+
+def _run(args: argparse.Namespace) -> None:
+    from ib_keras.plots.files import files_only
+
+    files_only()  # Agg: figures go to files, no display is needed or opened
+    from ib_keras.analysis.summary import load
+    from ib_keras.studies.baselines.claims import baselines
+    from ib_keras.studies.mnist.configurations import MNIST_SETTINGS
+    from ib_keras.studies.mnist.figures import make_mnist_figures
+    from ib_keras.studies.mnist.report import write_mnist_report
+    from ib_keras.studies.timings import read_timings
+    from ib_keras.system.atomic import output_set
+
+    timings = read_timings(args.timings)
+    result = baselines([load(args.summary)], MNIST_SETTINGS)
+    with output_set(args.out) as staging:  # the report and its figures: all new, or all as they were
+        files = make_mnist_figures(result, staging)
+        write_mnist_report(result, staging / "REPORT.md", timings)
+    print(f"{Path(args.out) / 'REPORT.md'}: report written, {len(files)} figures beside it")
+
+
+COMMANDS = (
+    Command("mnist", "Saxe et al.'s MNIST claims on networks trained under their protocol: REPORT.md and figures",
+            _arguments, _run),
+)
