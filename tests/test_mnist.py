@@ -110,3 +110,14 @@ def test_train_on_mnist_records_its_test_images_in_its_standard_split(tmp_path):
         assert len(run.train_idx) == 0 and len(run.test_idx) == 10_000
         assert run.metrics["train_accuracy"][-1] > 0.3  # one epoch on 60,000 images: well above chance (0.1)
         assert run.metrics["test_accuracy"][0] < 0.2  # the untrained network: about chance
+    # every estimator reads such a run, on a stratified sample of its 10,000 inputs where N must be cut
+    table = tmp_path / "mi.parquet"
+    estimated = cli_here("estimate", str(tmp_path / "relu"), "--estimators", "uniform,fixed,ebab,kde,akde,noisy",
+                         "--samples", "500", "--out", str(table))
+    assert estimated.returncode == 0, estimated.stderr
+    from ib_keras.estimate import read_table
+
+    rows = read_table(table)
+    assert set(rows["estimator"]) == {"uniform", "fixed", "ebab", "kde", "akde", "noisy"}
+    assert len(rows) == 6 * 2 * 2 * 3 and rows[["i_xt", "i_ty"]].notna().all().all()  # settings x seeds x epochs x layers
+    assert (rows["i_xt"] <= np.log2(500) + 1e-9).all()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from ib_keras.studies.study import Command
 from ib_keras.system.arguments import path_text
@@ -17,23 +16,16 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
-    from ib_keras.plots.files import files_only
-
-    files_only()  # Agg: figures go to files, no display is needed or opened
     from ib_keras.analysis.summary import load
     from ib_keras.studies.baselines.claims import baselines
+    from ib_keras.studies.bundle import write_bundle
     from ib_keras.studies.mnist.configurations import MNIST_SETTINGS
     from ib_keras.studies.mnist.figures import make_mnist_figures
     from ib_keras.studies.mnist.report import write_mnist_report
-    from ib_keras.studies.timings import read_timings
-    from ib_keras.system.atomic import output_set
 
-    timings = read_timings(args.timings)
     result = baselines([load(args.summary)], MNIST_SETTINGS)
-    with output_set(args.out) as staging:  # the report and its figures: all new, or all as they were
-        files = make_mnist_figures(result, staging)
-        write_mnist_report(result, staging / "REPORT.md", timings)
-    print(f"{Path(args.out) / 'REPORT.md'}: report written, {len(files)} figures beside it")
+    write_bundle(args.out, lambda out: make_mnist_figures(result, out),
+                 lambda path, times: write_mnist_report(result, path, times), args.timings)
 
 
 COMMANDS = (
