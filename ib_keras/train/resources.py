@@ -57,10 +57,12 @@ def members_per_model(n_networks: int, spec: TrainSpec) -> int:
 
 
 # Measured on this project's 2-core machine (docs/performance.md): an ensemble's Dense products
-# ran at _EFFICIENCY of the machine's NumPy matrix-product rate on MNIST's 784-1024-20-20-20-10,
-# and a minibatch step of the paper's small networks cost _STEP_SECONDS whatever its width.
+# ran at _EFFICIENCY of the machine's NumPy matrix-product rate on MNIST's 784-1024-20-20-20-10;
+# a minibatch step of the small networks cost _NETWORK_STEP_SECONDS per network whatever its
+# width (the baselines' 50 saxe networks: 130,000 steps in 522 s on 2 workers; the quick run's 3
+# chelombiev networks: 19,500 steps in about 10 s on one), recording included.
 _EFFICIENCY = 0.5
-_STEP_SECONDS = 1e-4
+_NETWORK_STEP_SECONDS = 1.6e-4
 
 
 def network_epoch_flops(spec: TrainSpec) -> float:
@@ -73,12 +75,15 @@ def network_epoch_flops(spec: TrainSpec) -> float:
 
 
 def training_seconds(spec: TrainSpec, networks: int, gflops: float | None = None) -> float:
-    """Rough wall time (seconds) to train ``networks`` networks of ``spec`` on this machine:
-    their products at _EFFICIENCY of ``gflops`` (default: `matmul_gflops` measured now) plus
-    _STEP_SECONDS per minibatch step of a model; recording not counted."""
-    data = spec.data()
-    rows = len(data.split(spec.split, spec.split_seed)[0])
+    """Rough wall time (seconds) to train and record ``networks`` networks of ``spec`` here: their
+    products at _EFFICIENCY of ``gflops`` (default: `matmul_gflops` measured now), a recorded
+    epoch costing about one epoch of training (a forward pass over every row, a gradient pass over
+    the training rows), plus _NETWORK_STEP_SECONDS per network and minibatch step shared by the
+    `default_workers` processes."""
+    if not networks:
+        return 0.0
+    rows = len(spec.data().split(spec.split, spec.split_seed)[0])
     steps = -(-rows // get_protocol(spec.protocol).batch_size) * spec.total_epochs
-    models = -(-networks // members_per_model(networks, spec)) if networks else 0
-    rate = _EFFICIENCY * 1e9 * (gflops or matmul_gflops())
-    return networks * spec.total_epochs * network_epoch_flops(spec) / rate + models * steps * _STEP_SECONDS
+    epochs = spec.total_epochs + len(spec.record_epochs())
+    products = networks * epochs * network_epoch_flops(spec) / (_EFFICIENCY * 1e9 * (gflops or matmul_gflops()))
+    return products + networks * steps * _NETWORK_STEP_SECONDS / default_workers(spec, networks)

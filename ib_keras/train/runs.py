@@ -54,15 +54,16 @@ class TrainPlan:
         """Upper bound of the disk the files still to train will take."""
         data = self.spec.data()
         units = [*self.spec.hidden, data.n_classes]
-        return len(self.todo) * run_file_bytes(self.spec.n_recorded, units, len(self.spec.record_epochs()), data.x.shape[1],
-                                               np.dtype(self.spec.record_dtype).itemsize)
-
+        return len(self.todo) * run_file_bytes(self.spec.n_recorded, units, len(self.spec.record_epochs()),
+                                               data.x.shape[1], np.dtype(self.spec.record_dtype).itemsize)
 
     def checkpoints(self) -> list[tuple[str, int]]:
-        """The checkpoints in the configuration's directory (`checkpoint_path`), as (file name,
-        its epoch), in name order; a file that cannot be read is left out (it is not resumed)."""
+        """The checkpoints of networks still to train (`checkpoint_path`), as (file name, its
+        epoch), in name order; a file that cannot be read is left out (it is not resumed)."""
         found = []
         for path in sorted(self.path(0).parent.glob(_CHECKPOINTS)):
+            if not set(map(int, path.stem.split("-")[2:])) <= set(self.todo):
+                continue  # of networks complete since (killed before it was deleted), or not asked for
             try:
                 with np.load(path, allow_pickle=False) as saved:
                     found.append((path.name, int(saved["epoch"])))
@@ -249,8 +250,8 @@ def _train_seeds(plan: TrainPlan, seeds: Sequence[int], progress: bool,
                                spec.noise_std)
         recorder = ActivationRecorder([plan.path(seed) for seed in group], x, y, train_idx, test_idx,
                                       spec.record_epochs(), configs=[spec.config(seed) for seed in group],
-                                      batch_size=protocol.batch_size, record_rows=record_rows, activity_dtype=spec.record_dtype,
-                                      verbose=0)  # the plan said it
+                                      batch_size=protocol.batch_size, record_rows=record_rows,
+                                      activity_dtype=spec.record_dtype, verbose=0)  # the plan said it
         callbacks = [checkpoint, recorder]  # the checkpoint first: the recorder continues from its epoch
         if extra_callbacks is not None:
             callbacks += extra_callbacks(plan, group, x[recorded], y[recorded])

@@ -27,10 +27,11 @@ MAX_UNITS = 10_000
 class TrainSpec:
     """One configuration of the networks to train; every network of it differs only in seed.
 
-    ``epochs``, ``hidden`` and ``dataset`` default to the protocol's (the paper's 10-7-5-4-3 on tishby unless it says),
-    ``split`` to the data set's own (MNIST's) or else the protocol's; ``record_points`` replaces
-    the protocol's recording schedule by that many log-spaced epochs. A protocol made for one
-    data set (``saxe-mnist``) refuses another.
+    ``epochs``, ``hidden`` and ``dataset`` default to the protocol's (the paper's 10-7-5-4-3 on
+    tishby unless it says), ``split`` to the data set's own (MNIST's) or else the protocol's;
+    ``record_points`` replaces the protocol's recording schedule by that many log-spaced epochs;
+    ``record_inputs`` and ``record_dtype`` say which inputs' activity is recorded, and how. A
+    protocol made for one data set (``saxe-mnist``) refuses another.
     """
 
     activation: str

@@ -32,7 +32,8 @@ def adaptive_section(b: Baselines, configurations=CONFIGURATIONS, rule: str = "c
             counts.append(f"{protocol} {activation} {'n/a' if layers is None else len(layers)}")
         lines.append(f"- {b.label(setting)}: hidden layers that compress (same rule as {rule}), of "
                      f"{len(b.hidden())}: " + "; ".join(counts) + ".")
-    return (f"What the adaptive estimators say about {subject}, with the same statistics and rule as {rule}.\n\n" + "\n".join(lines) + "\n\n"
+    return (f"What the adaptive estimators say about {subject}, with the same statistics and rule as {rule}.\n\n"
+            + "\n".join(lines) + "\n\n"
             + compression_table(b, present, ADAPTIVE_SETTINGS))
 
 

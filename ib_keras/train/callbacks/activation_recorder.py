@@ -172,7 +172,8 @@ class ActivationRecorder(keras.callbacks.Callback):
             arguments = (self.x[rows], self.y[rows], train, test, specs, config, schedule, fan_ins, self.activity_dtype)
             self._writers.append(RunWriter.continuing(path, keep, *arguments) if start else RunWriter(path, *arguments))
         if self.verbose:
-            size = recording_size(specs, len(rows), len(schedule), len(self.paths), np.dtype(self.activity_dtype).itemsize)
+            size = recording_size(specs, len(rows), len(schedule), len(self.paths),
+                                  np.dtype(self.activity_dtype).itemsize)
             print(f"ActivationRecorder: {size}"
                   f"{f', continued from epoch {start}' if start else ''}")
         if start in self.epochs:

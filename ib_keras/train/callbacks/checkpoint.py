@@ -103,5 +103,5 @@ class TrainingCheckpoint(keras.callbacks.Callback):
                 return {"epoch": int(saved["epoch"]),
                         "variables": [saved[f"v{i}"] for i in range(count("v"))],
                         "optimizer": [saved[f"o{i}"] for i in range(count("o"))]}
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # none, or damaged (it is written whole or not at all)
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # none, or damaged on disk
             return None
