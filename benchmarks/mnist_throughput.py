@@ -5,9 +5,11 @@ both against the machine's matrix-product rate measured in the same run.
 (a) a plain Keras model (Dense layers, SGD lr 0.001, batch 128) trained with ``model.fit`` on the
 60,000 training images; (b) `ib_keras.train.fit.fit_ensemble` on K such networks in one model. No
 recorder in either: this is the training's own cost. Each trains E epochs, what a call costs once
-(compilation) taken out. Prints seconds per network-epoch, the GFLOP/s achieved (6 flops per weight and
-training row per epoch: the forward product and the two backward ones) and that rate over NumPy's
-float32 matrix-product rate on two (1024, 1024) matrices, measured before and after.
+(compilation) taken out. Prints seconds per network-epoch, the GFLOP/s achieved (per weight and
+training row: 2 flops forward, 2 for its gradient, 2 for the gradient of the layer's input but in
+the first layer; `ib_keras.train.resources.network_epoch_flops`) and that rate over NumPy's float32
+matrix-product rate on two (1024, 1024) matrices, measured before and after (the best of 512 to
+4096 on the reference machine: 198 GFLOP/s at 1024, 184 at 2048, 192 at 4096).
 
     .venv/bin/python benchmarks/mnist_throughput.py [--epochs 3] [--members 2]
 """

@@ -12,7 +12,7 @@ from ib_keras.runfile import read_run
 from tests.helpers import ROOT, cli_here
 from tests.test_faults import _wait_for
 
-ARGS = ["train", "--activation", "tanh", "--seeds", "2", "--epochs", "400", "--record-points", "40", "--workers", "1"]
+ARGS = ["train", "--activation", "tanh", "--seeds", "2", "--epochs", "200", "--record-points", "30", "--workers", "1"]
 
 
 def _checkpoint_epoch(directory):
@@ -42,13 +42,13 @@ def test_a_training_killed_mid_way_resumes_from_its_checkpoint_to_the_uninterrup
     process = subprocess.Popen([sys.executable, "-m", "ib_keras", *ARGS, "--checkpoint-seconds", "0", "--out",
                                 str(killed)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_for(lambda: _checkpoint_epoch(killed / "tanh") >= 60 or process.poll() is not None, seconds=300)
+        _wait_for(lambda: _checkpoint_epoch(killed / "tanh") >= 30 or process.poll() is not None, seconds=300)
         assert process.poll() is None, "finished before it could be killed"
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()
     stopped_at = _checkpoint_epoch(killed / "tanh")
-    assert 60 <= stopped_at < 400
+    assert 30 <= stopped_at < 200
     assert not any(read_run(path, activity=False).complete for path in _runs(killed))
 
     rerun = cli_here(*ARGS, "--out", str(killed))

@@ -56,34 +56,38 @@ def members_per_model(n_networks: int, spec: TrainSpec) -> int:
     return max(1, min(n_networks, int(_MEMORY_SHARE * available_memory() // member_bytes(spec))))
 
 
-# Measured on this project's 2-core machine (docs/performance.md): an ensemble's Dense products
-# ran at _EFFICIENCY of the machine's NumPy matrix-product rate on MNIST's 784-1024-20-20-20-10;
-# a minibatch step of the small networks cost _NETWORK_STEP_SECONDS per network whatever its
-# width (the baselines' 50 saxe networks: 130,000 steps in 522 s on 2 workers; the quick run's 3
-# chelombiev networks: 19,500 steps in about 10 s on one), recording included.
-_EFFICIENCY = 0.5
+# Measured on this project's 2-core machine (docs/performance.md): the ensemble trainer's epoch of
+# MNIST's 784-1024-20-20-20-10 ran at 72 % of the machine's NumPy matrix-product rate (143 of 200
+# GFLOP/s), and a recorded epoch (a forward pass over every row, a gradient pass over the training
+# rows, outside XLA, and the writing) cost about two epochs of training: 8 networks x (100 epochs,
+# 36 recorded) took 42 min where this model says 33; a minibatch step of the small networks costs
+# _NETWORK_STEP_SECONDS per network whatever its width (the baselines' 50 saxe networks: 130,000
+# steps in 522 s on 2 workers; the quick run's 3 chelombiev networks: 19,500 in about 10 s on one).
+_EFFICIENCY = 0.7
+_EPOCHS_PER_RECORDING = 2.0
 _NETWORK_STEP_SECONDS = 1.6e-4
 
 
 def network_epoch_flops(spec: TrainSpec) -> float:
-    """Floating-point operations of one network's epoch of training: 6 per weight and training
-    row (the forward product 2, the two backward ones 4)."""
+    """Floating-point operations of one network's epoch of training, per training row: 2 per
+    weight forward, 2 for its gradient and 2 for the gradient of the layer's input (none for the
+    first layer, whose input is the data)."""
     data = spec.data()
     widths = [data.x.shape[1], *spec.hidden, data.n_classes]
     rows = len(data.split(spec.split, spec.split_seed)[0])
-    return 6.0 * rows * sum(fan_in * units for fan_in, units in zip(widths, widths[1:]))
+    return rows * sum((4 if layer == 0 else 6) * fan_in * units
+                      for layer, (fan_in, units) in enumerate(zip(widths, widths[1:])))
 
 
 def training_seconds(spec: TrainSpec, networks: int, gflops: float | None = None) -> float:
     """Rough wall time (seconds) to train and record ``networks`` networks of ``spec`` here: their
-    products at _EFFICIENCY of ``gflops`` (default: `matmul_gflops` measured now), a recorded
-    epoch costing about one epoch of training (a forward pass over every row, a gradient pass over
-    the training rows), plus _NETWORK_STEP_SECONDS per network and minibatch step shared by the
-    `default_workers` processes."""
+    products at _EFFICIENCY of ``gflops`` (default: `matmul_gflops` measured now), a recorded epoch
+    counted as _EPOCHS_PER_RECORDING epochs, plus _NETWORK_STEP_SECONDS per network and minibatch
+    step shared by the `default_workers` processes."""
     if not networks:
         return 0.0
     rows = len(spec.data().split(spec.split, spec.split_seed)[0])
     steps = -(-rows // get_protocol(spec.protocol).batch_size) * spec.total_epochs
-    epochs = spec.total_epochs + len(spec.record_epochs())
+    epochs = spec.total_epochs + _EPOCHS_PER_RECORDING * len(spec.record_epochs())
     products = networks * epochs * network_epoch_flops(spec) / (_EFFICIENCY * 1e9 * (gflops or matmul_gflops()))
     return products + networks * steps * _NETWORK_STEP_SECONDS / default_workers(spec, networks)

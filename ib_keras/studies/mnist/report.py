@@ -34,7 +34,8 @@ def write_mnist_report(b: Baselines, out: str | Path, timings: dict | None = Non
     """REPORT.md of the MNIST study at ``out``, the figures beside it; returns its path."""
     out = report_file(out)
     claims = mnist_claims(b)
-    epochs = int(b.summaries[PROTOCOL].planes["epoch"].max())
+    planes, networks = b.summaries[PROTOCOL].planes, b.summaries[PROTOCOL].networks
+    last, trained = int(planes["epoch"].max()), int(networks["trained_epochs"].max())
     full = get_protocol(PROTOCOL).epochs
     tests = count_tests(b)
     parts = ["# Saxe et al.'s MNIST networks under their own protocol", "",
@@ -43,11 +44,11 @@ def write_mnist_report(b: Baselines, out: str | Path, timings: dict | None = Non
              "0.001, batch 128, Glorot-uniform kernels, the standard 60,000/10,000 split, pixels in [-1, 1]) and read "
              "on the 10,000 test images at their `do_report` epochs; verdicts are the rules stated with each claim "
              "applied to the numbers.", "",
-             f"**The schedule is shortened.** The networks trained {epochs} of the protocol's {full:,} epochs "
-             f"({epochs / full:.1%}), recorded at {b.summaries[PROTOCOL].planes['epoch'].nunique()} epochs of "
-             "their schedule up to it. Their Figs. 9-10 span epochs 1 to 10^4 on a log axis: a compression that "
-             f"begins after epoch {epochs} cannot show here, and a verdict below is about the first {epochs} "
-             "epochs only. Saxe et al. trained one network per activation; we train several so that a claim is "
+             f"**The schedule is shortened.** The networks trained {trained} of the protocol's {full:,} epochs "
+             f"({trained / full:.1%}), recorded at {planes['epoch'].nunique()} epochs of their schedule, the last "
+             f"epoch {last}. Their Figs. 9-10 span epochs 1 to 10^4 on a log axis: a compression that begins after "
+             f"epoch {last} cannot show here, and a verdict below is about the first {last} epochs only (the SNR "
+             "rule's early and late windows, too, are fractions of these epochs, not of theirs). Saxe et al. trained one network per activation; we train several so that a claim is "
              f"tested over networks (at least {STAR_MIN_N} for a test to count).", "",
              f"**Multiple tests.** {tests} one-sided t-tests (over the networks of a configuration) of rise and "
              f"compression; a star marks a p-value that survives the Benjamini-Hochberg correction over all of "
