@@ -15,6 +15,7 @@ from ib_keras.studies.baselines.claims import MIN_BITS, SAXE, SZ, baselines, cla
 from ib_keras.studies.baselines.report import adaptive_section, write_baselines_report
 from ib_keras.studies.mnist.configurations import MNIST_SETTINGS
 from ib_keras.studies.mnist.figures import make_mnist_figures
+from ib_keras.studies.mnist.report import write_mnist_report
 from ib_keras.studies.mnist.claims import SAXE_MNIST_SETTINGS
 
 LAYERS = 6  # five hidden layers and the softmax
@@ -201,3 +202,10 @@ def test_the_mnist_command_writes_its_report_and_figure_1_c_d(tmp_path):
     assert "EBAB: hidden layers that compress (same rule as claim 1)" in report
     with pytest.raises(ValueError, match="holds no saxe-mnist networks"):
         make_mnist_figures(baselines([_summary(_networks(SAXE, "tanh", {0}))], MNIST_SETTINGS), tmp_path / "x")
+
+
+def test_the_shipped_mnist_report_is_what_this_code_writes_from_the_shipped_summary(tmp_path):
+    shipped = Path(__file__).resolve().parents[1] / "results" / "mnist"
+    result = baselines([read_summary(shipped / "summary")], MNIST_SETTINGS)
+    timings = json.loads((shipped / "timings.json").read_text())
+    assert write_mnist_report(result, tmp_path / "REPORT.md", timings).read_text() == (shipped / "REPORT.md").read_text()

@@ -1,14 +1,11 @@
-import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from ib_keras.runfile import RunFileError, read_run
+from ib_keras.runfile import read_run
 from ib_keras.train.spec import TrainSpec
 from tests.helpers import ROOT, cli, cli_here, cut_growing_datasets, files
 
@@ -92,45 +89,6 @@ def test_inspect_of_a_missing_or_corrupt_file_is_one_line_exit_2(tmp_path, make)
     result = cli_here("inspect", str(path))
     assert result.returncode == 2
     assert str(path) in result.stderr and len(result.stderr.strip().splitlines()) == 1
-
-
-def _complete(path: Path) -> int:
-    try:
-        return int(read_run(path, activity=False).complete)
-    except RunFileError:
-        return 0
-
-
-def test_a_killed_training_leaves_its_epochs_and_a_rerun_completes_it(tmp_path):
-    out = tmp_path / "runs"
-    args = ["train", "--activation", "relu", "--seeds", "2", "--epochs", "400", "--record-points", "60",
-            "--out", str(out)]
-    process = subprocess.Popen([sys.executable, "-m", "ib_keras", *args], cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    path = out / "relu" / "seed-001.h5"
-    deadline = time.monotonic() + 600
-    recorded = 0
-    while recorded < 10 and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.2)
-        try:
-            recorded = len(read_run(path, activity=False).epochs)
-        except RunFileError:
-            pass
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    killed = read_run(path)
-    assert not killed.complete and len(killed.epochs) >= 10
-    assert killed.activity[0].shape[0] == len(killed.epochs)
-
-    done = _complete(out / "relu" / "seed-002.h5")  # the other worker may have finished before the kill
-
-    result = cli_here(*args)
-    assert result.returncode == 0, result.stderr
-    assert f"{2 - done} networks to train, {done} already complete" in result.stdout
-    finished = read_run(path)
-    assert finished.complete and finished.epochs[-1] == 400 and len(finished.epochs) > len(killed.epochs)
-    n = len(killed.epochs)  # the rerun retrains from scratch and reproduces the killed epochs
-    np.testing.assert_array_equal(finished.activity[2][:n], killed.activity[2])
 
 
 def test_estimate_writes_the_table_beside_the_runs(trained):

@@ -12,7 +12,7 @@ from ib_keras.runfile import read_run
 from tests.helpers import ROOT, cli_here
 from tests.test_faults import _wait_for
 
-ARGS = ["train", "--activation", "tanh", "--seeds", "2", "--epochs", "200", "--record-points", "30", "--workers", "1"]
+ARGS = ["train", "--activation", "tanh", "--seeds", "2", "--epochs", "150", "--record-points", "25", "--workers", "1"]
 
 
 def _checkpoint_epoch(directory):
@@ -42,14 +42,15 @@ def test_a_training_killed_mid_way_resumes_from_its_checkpoint_to_the_uninterrup
     process = subprocess.Popen([sys.executable, "-m", "ib_keras", *ARGS, "--checkpoint-seconds", "0", "--out",
                                 str(killed)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_for(lambda: _checkpoint_epoch(killed / "tanh") >= 30 or process.poll() is not None, seconds=300)
+        _wait_for(lambda: _checkpoint_epoch(killed / "tanh") >= 25 or process.poll() is not None, seconds=300)
         assert process.poll() is None, "finished before it could be killed"
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()
     stopped_at = _checkpoint_epoch(killed / "tanh")
-    assert 30 <= stopped_at < 200
-    assert not any(read_run(path, activity=False).complete for path in _runs(killed))
+    assert 25 <= stopped_at < 150
+    before = [read_run(path) for path in _runs(killed)]  # every epoch flushed before the kill reads back
+    assert not any(run.complete for run in before) and all(len(run.activity[0]) == len(run.epochs) for run in before)
 
     rerun = cli_here(*ARGS, "--out", str(killed))
     assert rerun.returncode == 0, rerun.stderr
@@ -63,3 +64,6 @@ def test_a_training_killed_mid_way_resumes_from_its_checkpoint_to_the_uninterrup
         np.testing.assert_array_equal(got["epochs"], want["schedule"])  # no gap, no epoch twice
         for name, value in want.items():
             np.testing.assert_allclose(got[name], value, rtol=1e-5, atol=1e-6, err_msg=name)
+    for killed_run, path in zip(before, _runs(killed)):  # the epochs before the checkpoint are kept as they were
+        kept = int(np.sum(killed_run.epochs < stopped_at))
+        np.testing.assert_array_equal(read_run(path).activity[0][:kept], killed_run.activity[0][:kept])
