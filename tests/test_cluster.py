@@ -26,8 +26,8 @@ def runs(tmp_path_factory):
     directory = tmp_path_factory.mktemp("cluster") / "runs" / "relu"
     for seed in range(8):
         write_run(directory / f"seed-{seed:03d}.h5", seed, epochs=30)
-    local = cli("estimate", str(directory), "--estimators", SPECS, "--jobs", "2",
-                "--out", str(directory.parent / "local.parquet"), timeout=600)
+    local = cli_here("estimate", str(directory), "--estimators", SPECS, "--jobs", "1",
+                     "--out", str(directory.parent / "local.parquet"))
     assert local.returncode == 0, local.stderr
     return directory
 
@@ -69,7 +69,7 @@ def test_a_worker_killed_mid_run_loses_no_result(runs, tmp_path):
 
 def test_a_killed_client_leaves_the_existing_table_and_no_workers(runs, tmp_path):
     out = tmp_path / "mi.parquet"
-    assert cli("estimate", str(runs), "--estimators", "ebab", "--out", str(out), timeout=600).returncode == 0
+    assert cli_here("estimate", str(runs), "--estimators", "ebab", "--jobs", "1", "--out", str(out)).returncode == 0
     before = out.read_bytes()
     process = subprocess.Popen([sys.executable, "-m", "ib_keras", "estimate", str(runs), "--estimators", SPECS,
                                 "--scheduler", "local:2", "--out", str(out)], cwd=ROOT,

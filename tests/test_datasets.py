@@ -11,7 +11,7 @@ from ib_keras.data.tishby import tishby_dataset
 from ib_keras.estimate import read_table
 from ib_keras.runfile import read_run
 from ib_keras.studies.paper.figures import FIGURES
-from tests.helpers import cli, cli_here
+from tests.helpers import cli_here
 
 
 def test_tishby_is_the_papers_task_named_as_before():
@@ -113,11 +113,11 @@ def test_digits_train_estimate_and_plot_end_to_end(tmp_path):
     assert result.returncode == 0, result.stderr
     run = read_run(out / "relu" / "seed-000.h5")
     assert [layer.units for layer in run.layers] == [32, 16, 8, 10] and run.x.shape == (1797, 64)
-    assert cli("estimate", str(out), "--jobs", "2", timeout=600).returncode == 0
+    assert cli_here("estimate", str(out), "--jobs", "1").returncode == 0
     table = read_table(out / "mi.parquet")
     assert set(table["estimator"]) == {"ebab", "akde", "uniform", "fixed", "kde"}
     assert set(table["hidden"]) == {"32,16,8"} and set(table["dataset"]) == {"digits"} and table["layer"].max() == 3
-    plot = cli("plot", str(out / "mi.parquet"), "--out", str(tmp_path / "figures"), "--png-only", timeout=600)
+    plot = cli_here("plot", str(out / "mi.parquet"), "--out", str(tmp_path / "figures"), "--png-only")
     assert plot.returncode == 0, plot.stderr
     # all but those of L2, a correlation across networks, aKDE's scales and the truth: not in this table
     not_drawn = {"fig8_l2", "fig9_generalization", "fig_akde_sensitivity", "fig_truth"}
@@ -146,6 +146,6 @@ def test_a_user_file_trains_and_estimates(tmp_path, suffix):
 
 def test_a_bad_data_file_stops_train_with_one_line_and_writes_nothing(tmp_path):
     path = _npz(tmp_path / "bad.npz", x=np.zeros((20, 3)))
-    result = cli("train", "--dataset", str(path), "--activation", "relu", "--out", str(tmp_path / "runs"), timeout=600)
+    result = cli_here("train", "--dataset", str(path), "--activation", "relu", "--out", str(tmp_path / "runs"))
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "bad.npz: missing field 'y'" in result.stderr and not (tmp_path / "runs").exists()

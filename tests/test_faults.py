@@ -43,8 +43,8 @@ def test_a_second_train_into_a_configuration_being_written_stops_at_once(tmp_pat
     path = out / "relu" / "seed-000.h5"
     try:
         _wait_for(path.exists)
-        second = cli("train", "--activation", "relu", "--seeds", "2", "--epochs", "150", "--record-points", "8",
-                     "--out", str(out), timeout=600)
+        second = cli_here("train", "--activation", "relu", "--seeds", "2", "--epochs", "150", "--record-points", "8",
+                          "--out", str(out))
         _one_line_exit_2(second, str(out / "relu"), "another train command is writing here")
         assert files(out) == [path]
     finally:
@@ -166,7 +166,7 @@ def test_train_never_replaces_a_file_it_did_not_write(tmp_path):
             if schema is not None:
                 f.attrs["schema_version"] = schema
         before = path.read_bytes()
-        result = cli("train", "--activation", "relu", "--seeds", "1", "--epochs", "5", "--out", str(out), timeout=600)
+        result = cli_here("train", "--activation", "relu", "--seeds", "1", "--epochs", "5", "--out", str(out))
         _one_line_exit_2(result, str(path), "--overwrite")
         assert path.read_bytes() == before
 
@@ -188,8 +188,8 @@ def test_a_directory_holds_one_configuration(tmp_path):
     out = tmp_path / "runs"
     assert cli_here("train", "--activation", "tanh", "--seeds", "1", "--epochs", "5", "--out", str(out)).returncode == 0
     before = files(out)
-    result = cli("train", "--activation", "tanh", "--first-seed", "2", "--protocol", "saxe", "--epochs", "4",
-                 "--out", str(out), timeout=600)
+    result = cli_here("train", "--activation", "tanh", "--first-seed", "2", "--protocol", "saxe", "--epochs", "4",
+                      "--out", str(out))
     _one_line_exit_2(result, "another configuration", "epochs 5 vs 4", "protocol chelombiev vs saxe")
     assert files(out) == before
 
@@ -268,7 +268,7 @@ def test_a_killed_training_worker_is_one_line_and_a_rerun_completes(tmp_path):
     assert "a training worker process died (killed, or out of memory)" in lines[0]
     assert "of the 2 networks to train are complete and kept: rerun the same command" in lines[0]
 
-    rerun = cli(*args, timeout=600)
+    rerun = cli_here(*args[:-4], "--workers", "1", *args[-2:])  # the same networks, in this process
     assert rerun.returncode == 0, rerun.stderr
     assert all(read_run(path).complete for path in files(out))
 
