@@ -331,7 +331,7 @@ def test_a_killed_report_leaves_the_old_set_or_the_new_never_a_mixture(tmp_path)
     assert cli("noisy-report", str(shipped), "--out", str(new)).returncode == 0
     duration = time.monotonic() - started
     out = tmp_path / "out"
-    assert cli("noisy-report", str(tanh), "--out", str(out)).returncode == 0
+    assert cli_here("noisy-report", str(tanh), "--out", str(out)).returncode == 0
     old, expected = _digests(out), _digests(new)
     assert old.keys() == expected.keys() and all(old[name] != expected[name] for name in old)
     for fraction in (0.5, 0.9):  # mid-way, and about when it renames the set into place
@@ -342,7 +342,7 @@ def test_a_killed_report_leaves_the_old_set_or_the_new_never_a_mixture(tmp_path)
         process.wait()
         finish_pending(out)  # what the next command on the directory does first
         assert _digests(out) in (old, expected), fraction
-    assert cli("noisy-report", str(shipped), "--out", str(out)).returncode == 0
+    assert cli_here("noisy-report", str(shipped), "--out", str(out)).returncode == 0
     assert _digests(out) == expected and not list(out.glob(".*"))
 
 

@@ -113,7 +113,7 @@ def test_train_on_mnist_records_its_test_images_in_its_standard_split(tmp_path):
     # every estimator reads such a run, on a stratified sample of its 10,000 inputs where N must be cut
     table = tmp_path / "mi.parquet"
     estimated = cli_here("estimate", str(tmp_path / "relu"), "--estimators", "uniform,fixed,ebab,kde,akde,noisy",
-                         "--samples", "500", "--out", str(table))
+                         "--samples", "500", "--jobs", "1", "--out", str(table))
     assert estimated.returncode == 0, estimated.stderr
     from ib_keras.estimate import read_table
 
