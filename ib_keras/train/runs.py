@@ -245,11 +245,12 @@ def _train_seeds(plan: TrainPlan, seeds: Sequence[int], progress: bool,
     protocol = get_protocol(spec.protocol)
     for start in range(0, len(seeds), group_size):
         group = seeds[start : start + group_size]
-        checkpoint = _checkpoint(plan, group)
+        configs = [spec.config(seed) for seed in group]
+        checkpoint = _checkpoint(plan, group, configs)
         model = build_ensemble(spec.activation, group, spec.l2, spec.protocol, x.shape[1], spec.hidden, data.n_classes,
                                spec.noise_std)
         recorder = ActivationRecorder([plan.path(seed) for seed in group], x, y, train_idx, test_idx,
-                                      spec.record_epochs(), configs=[spec.config(seed) for seed in group],
+                                      spec.record_epochs(), configs=configs,
                                       batch_size=protocol.batch_size, record_rows=record_rows,
                                       activity_dtype=spec.record_dtype, verbose=0)  # the plan said it
         callbacks = [checkpoint, recorder]  # the checkpoint first: the recorder continues from its epoch
@@ -266,13 +267,13 @@ def _train_seeds(plan: TrainPlan, seeds: Sequence[int], progress: bool,
         keras.backend.clear_session()
 
 
-def _checkpoint(plan: TrainPlan, group: Sequence[int]):
-    """The checkpoint of the networks ``group`` trained together, beside their run files; one that
-    cannot continue (a run file gone, replaced or short of its epochs) is removed, and said."""
+def _checkpoint(plan: TrainPlan, group: Sequence[int], configs: list[dict]):
+    """The checkpoint of the networks ``group`` (of ``configs``) trained together, beside their run
+    files; one that cannot continue (a run file gone, replaced or short of its epochs) is removed,
+    and said."""
     from ib_keras.train.callbacks.checkpoint import TrainingCheckpoint
 
     spec = plan.spec
-    configs = [spec.config(seed) for seed in group]
     checkpoint = TrainingCheckpoint(checkpoint_path(plan, group), [{**c, "versions": None} for c in configs],
                                     *([] if plan.checkpoint_seconds is None else [plan.checkpoint_seconds]))
     epoch = checkpoint.epoch()

@@ -18,7 +18,7 @@ from ib_keras.studies.paper.extension_figures import fig_snr
 from ib_keras.studies.paper.figure_data import FigureData
 
 
-def _plane(b: Baselines, protocol: str, activation: str, setting: str) -> pd.DataFrame:
+def setting_plane(b: Baselines, protocol: str, activation: str, setting: str) -> pd.DataFrame:
     """The seed-mean plane of one configuration under one setting (empty without such runs)."""
     if protocol not in b.summaries:
         return pd.DataFrame(columns=["epoch", "layer", "i_xt", "i_ty"])
@@ -27,18 +27,19 @@ def _plane(b: Baselines, protocol: str, activation: str, setting: str) -> pd.Dat
     return setting_rows(planes, b.settings[setting][1])
 
 
-def _title(b: Baselines, protocol: str, activation: str, setting: str) -> str:
+def setting_title(b: Baselines, protocol: str, activation: str, setting: str) -> str:
+    """A panel's title: "protocol activation: setting, mean of n"."""
     row = b.row(protocol, activation, setting, 0)
     n = "" if row is None else f", mean of {int(row['n'])}"
     return f"{protocol} {activation}: {b.label(setting)}{n}"
 
 
 def fig_sz_plane(b: Baselines, out: Output) -> list[Path]:
-    plane = _plane(b, SZ, "tanh", "uniform")
+    plane = setting_plane(b, SZ, "tanh", "uniform")
     fig, (left, right) = plt.subplots(1, 2, figsize=(10.5, 4.2), layout="constrained")
     norm = epoch_norm(int(plane["epoch"].max()) if len(plane) else 2)
     if len(plane):
-        draw_plane(left, plane, norm, _title(b, SZ, "tanh", "uniform"))
+        draw_plane(left, plane, norm, setting_title(b, SZ, "tanh", "uniform"))
         last = plane["layer"].max()
         for layer, rows in plane.groupby("layer"):
             rows = rows.sort_values("epoch")
@@ -57,7 +58,7 @@ def _norm(b: Baselines):
 
 
 def fig_saxe_planes(b: Baselines, out: Output) -> list[Path]:
-    cells = [[(_plane(b, SAXE, activation, s), _title(b, SAXE, activation, s)) for s in SAXE_SETTINGS]
+    cells = [[(setting_plane(b, SAXE, activation, s), setting_title(b, SAXE, activation, s)) for s in SAXE_SETTINGS]
              for activation in ("tanh", "relu")]
     return plane_grid(_norm(b), cells, out, "fig_saxe_planes", (14, 7.5))
 
@@ -72,7 +73,7 @@ def fig_saxe_snr(b: Baselines, out: Output) -> list[Path]:
 
 
 def fig_baselines_adaptive(b: Baselines, out: Output) -> list[Path]:
-    cells = [[(_plane(b, p, a, s), _title(b, p, a, s)) for s in ADAPTIVE_SETTINGS] for p, a in CONFIGURATIONS]
+    cells = [[(setting_plane(b, p, a, s), setting_title(b, p, a, s)) for s in ADAPTIVE_SETTINGS] for p, a in CONFIGURATIONS]
     return plane_grid(_norm(b), cells, out, "fig_baselines_adaptive", (10, 11))
 
 

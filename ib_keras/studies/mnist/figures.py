@@ -8,7 +8,8 @@ from pathlib import Path
 
 from ib_keras.plots.files import Output
 from ib_keras.plots.planes import epoch_norm, plane_grid
-from ib_keras.studies.baselines.claims import Baselines, setting_rows
+from ib_keras.studies.baselines.claims import Baselines
+from ib_keras.studies.baselines.figures import setting_plane, setting_title
 from ib_keras.studies.mnist.claims import PROTOCOL
 from ib_keras.studies.paper.extension_figures import fig_snr
 from ib_keras.studies.paper.figure_data import FigureData
@@ -18,11 +19,8 @@ PANELS = (("C", "tanh"), ("D", "relu"))  # their Figure 1's panels
 
 def _cell(b: Baselines, activation: str, setting: str, panel: str = "") -> tuple:
     """The seed-mean plane of one activation under one setting, and its title."""
-    planes = b.summaries[PROTOCOL].planes
-    plane = setting_rows(planes[(planes["activation"] == activation) & (planes["l2"] == 0)], b.settings[setting][1])
-    row = b.row(PROTOCOL, activation, setting, 0)
-    n = "" if row is None else f", mean of {int(row['n'])}"
-    return plane, f"{panel + ': ' if panel else ''}{activation}, {b.label(setting)}{n}"
+    title = setting_title(b, PROTOCOL, activation, setting)
+    return setting_plane(b, PROTOCOL, activation, setting), f"{panel}: {title}" if panel else title
 
 
 def _norm(b: Baselines):
