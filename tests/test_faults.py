@@ -41,8 +41,15 @@ def test_a_second_train_into_a_configuration_being_written_stops_at_once(tmp_pat
                               "--epochs", "100000", "--workers", "1", "--out", str(out)],
                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     path = out / "relu" / "seed-000.h5"
+
+    def readable():  # created and in SWMR mode: a kill from here on leaves it readable
+        try:
+            return read_run(path, activity=False) is not None
+        except RunFileError:
+            return False
+
     try:
-        _wait_for(path.exists)
+        _wait_for(readable)
         second = cli_here("train", "--activation", "relu", "--seeds", "2", "--epochs", "150", "--record-points", "8",
                           "--out", str(out))
         _one_line_exit_2(second, str(out / "relu"), "another train command is writing here")
