@@ -68,14 +68,14 @@ class RunWriter:
         writer = cls(partial, x, y, train_idx, test_idx, layers, config, schedule, fan_ins, activity_dtype)
         try:
             with _writing(path), h5py.File(path, "r", swmr=True) as old:
-                for dataset in writer._rows():
-                    source = old[dataset.name]
+                for dataset in writer._activity:  # one compressed, checksummed chunk per epoch: copied as is
                     dataset.resize(keep, axis=0)
+                    source = old[dataset.name].id
                     for row in range(keep):
-                        if dataset in writer._activity:  # one compressed, checksummed chunk per epoch: copied as is
-                            dataset.id.write_direct_chunk((row, 0, 0), source.id.read_direct_chunk((row, 0, 0))[1])
-                        else:
-                            dataset[row] = source[row]
+                        dataset.id.write_direct_chunk((row, 0, 0), source.read_direct_chunk((row, 0, 0))[1])
+                for dataset in writer._rows()[len(writer._activity):]:
+                    dataset.resize(keep, axis=0)
+                    dataset[:keep] = old[dataset.name][:keep]
                 writer._file.flush()
             os.replace(partial, path)
         except BaseException:
@@ -195,7 +195,7 @@ class RunWriter:
 def _narrowed(values: np.ndarray, dtype: np.dtype, layer: int) -> np.ndarray:
     """``values`` as ``dtype``; OverflowError naming the layer when a finite value does not fit."""
     with np.errstate(over="ignore"):  # said below, naming the layer
-        narrow = np.asarray(values).astype(dtype)
+        narrow = np.asarray(values, dtype=dtype)  # float32 activity: no copy
     if dtype != np.float32 and not np.array_equal(np.isfinite(narrow), np.isfinite(values)):
         raise OverflowError(f"layer {layer}'s activity exceeds {dtype}'s range (+-{np.finfo(dtype).max:g}); "
                             "record it in float32 (--record-dtype float32)")
