@@ -101,6 +101,36 @@ def test_a_writer_killed_at_any_instant_leaves_every_flushed_epoch(tmp_path, del
         assert run.metrics["test_loss"][epoch] == pytest.approx(epoch + 0.2)
 
 
+def _written_chunks(f, path):
+    """Every chunk of every dataset of the open file ``f``: {(dataset, chunk offset): bytes on disk}."""
+    chunks = {}
+    with open(path, "rb") as raw:
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset) and obj.chunks:
+                for i in range(obj.id.get_num_chunks()):
+                    info = obj.id.get_chunk_info(i)
+                    raw.seek(info.byte_offset)
+                    chunks[name, info.chunk_offset] = raw.read(info.size)
+        f.visititems(visit)
+    return chunks
+
+
+def test_a_written_chunk_is_never_written_again(tmp_path):
+    # A kill in the middle of a write can tear it between pages; an epoch is safe only if no
+    # later epoch rewrites the bytes it was flushed in.
+    path = tmp_path / "run.h5"
+    writer = _writer(path)
+    for epoch in range(3):
+        writer.append(epoch, *_epoch_data(epoch))
+    before = _written_chunks(writer._file, path)
+    for epoch in range(3, 6):
+        writer.append(epoch, *_epoch_data(epoch))
+    after = _written_chunks(writer._file, path)
+    writer.close()
+    assert len(before) > 3 * len(LAYERS) and len(after) > len(before)
+    assert {key: after[key] for key in before} == before
+
+
 def test_a_missing_file_is_named(tmp_path):
     with pytest.raises(RunFileError, match="no such run file") as error:
         read_run(tmp_path / "nope.h5")

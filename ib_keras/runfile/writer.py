@@ -1,8 +1,11 @@
 """RunWriter: a run file created, grown one flushed epoch at a time, and marked complete.
 
-The file is written in HDF5's single-writer/multiple-reader (SWMR) mode, one epoch per chunk,
-flushed after every epoch, so a writer killed at any instant leaves every flushed epoch readable
-(`ib_keras.runfile.reader.read_run` reads it). A training resumed from a checkpoint continues
+The file is written in HDF5's single-writer/multiple-reader (SWMR) mode, one epoch per chunk of
+every growing dataset, flushed after every epoch, so a writer killed at any instant leaves every
+flushed epoch readable (`ib_keras.runfile.reader.read_run` reads it). A chunk once written is
+never written again: HDF5 rewrites a checksummed chunk of unchanged size in place, and a kill in
+the middle of a write of more than one page tears it (Linux stops a write between pages for a
+fatal signal), which with several epochs to a chunk lost every epoch in it. A training resumed from a checkpoint continues
 such a file (`RunWriter.continuing`): its first epochs are kept, the rest recorded again.
 """
 
@@ -22,8 +25,6 @@ import numpy as np
 from ib_keras.runfile.checksums import ACTIVITY_FILTERS, CHECKSUM, encode_chunk
 from ib_keras.runfile.schema import LAYER_STATISTICS, METRICS, SCHEMA_VERSION, LayerSpec, RunFileError
 
-_SERIES_CHUNK = 256  # epochs per chunk of the small per-epoch series
-_CHUNK_BYTES = 2**20  # at most this per chunk of a growing series (HDF5 allocates chunks whole)
 _UPDATE_WAIT = 60.0  # seconds a finished run waits for readers to let go of its file
 
 
@@ -128,12 +129,9 @@ class RunWriter:
         f.swmr_mode = True  # from here on the file stays readable whatever happens to the writer
 
     def _growing(self, name: str, row_shape: tuple, dtype) -> h5py.Dataset:
-        """An (epochs, *row_shape) series, chunks of up to _SERIES_CHUNK epochs and _CHUNK_BYTES (a
-        784 x 1024 kernel: one epoch a chunk, not 256 epochs' 822 MB on disk from the first epoch)."""
-        epochs = max(1, min(_SERIES_CHUNK, _CHUNK_BYTES // (np.dtype(dtype).itemsize * int(np.prod(row_shape)))))
+        """An (epochs, *row_shape) series, one epoch per chunk (written once, never rewritten)."""
         return self._file.create_dataset(
-            name, shape=(0, *row_shape), maxshape=(None, *row_shape), chunks=(epochs, *row_shape), dtype=dtype,
-            **CHECKSUM,
+            name, shape=(0, *row_shape), maxshape=(None, *row_shape), chunks=(1, *row_shape), dtype=dtype, **CHECKSUM,
         )
 
     def append(
