@@ -17,11 +17,12 @@ matrix-product rate on two (1024, 1024) matrices, measured before and after (the
 from __future__ import annotations
 
 import argparse
-import time
 
 import ib_keras  # noqa: F401  (sets TensorFlow's environment before it loads)
 import keras
 import numpy as np
+
+from timing import seconds_per_epoch  # benchmarks/timing.py, beside this script
 
 from ib_keras.networks.models import build_ensemble
 from ib_keras.system.compute import matmul_gflops
@@ -39,17 +40,6 @@ def plain_model(spec: TrainSpec, input_dim: int, n_classes: int) -> keras.Model:
     return model
 
 
-def timed(train, epochs: int) -> float:
-    """Seconds per epoch: ``train(1 + epochs)`` less ``train(1)``, so that what a call costs once
-    (building, compiling: fit_ensemble compiles its epoch at every call) is not counted."""
-    seconds = []
-    for n in (1, 1 + epochs):
-        start = time.perf_counter()
-        train(n)
-        seconds.append(time.perf_counter() - start)
-    return (seconds[1] - seconds[0]) / epochs
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs of each")
@@ -64,11 +54,13 @@ def main() -> None:
     peak_before = matmul_gflops()
 
     model = plain_model(spec, x.shape[1], data.n_classes)
-    plain = timed(lambda e: model.fit(x, onehot, batch_size=128, epochs=e, shuffle=True, verbose=0), args.epochs)
+    plain = seconds_per_epoch(lambda e: model.fit(x, onehot, batch_size=128, epochs=e, shuffle=True, verbose=0),
+                              args.epochs)
     keras.backend.clear_session()
     seeds = list(range(args.members))
     ensemble_model = build_ensemble("tanh", seeds, 0.0, spec.protocol, x.shape[1], spec.hidden, data.n_classes)
-    ensemble = timed(lambda e: fit_ensemble(ensemble_model, x, y, seeds, e, 128), args.epochs) / args.members
+    ensemble = seconds_per_epoch(lambda e: fit_ensemble(ensemble_model, x, y, seeds, e, 128),
+                                 args.epochs) / args.members
     peak = max(peak_before, matmul_gflops())
 
     print(f"matrix-product peak (NumPy float32, 1024 x 1024): {peak:.0f} GFLOP/s; "

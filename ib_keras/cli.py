@@ -52,15 +52,18 @@ def _noise_std(text):
     return value
 
 
-def _widths(text):
-    """'10,7,5,4,3' -> (10, 7, 5, 4, 3): 1 to 100 hidden layers of 1 to 10000 units."""
+def _hidden(text):
+    """'10,7,5,4,3' -> (10, 7, 5, 4, 3); 'conv8x5,pool2,64' -> (Conv(8, 5), Pool(2), 64): 1 to 100
+    hidden layers (`ib_keras.networks.architecture`)."""
+    from ib_keras.networks.architecture import parse_hidden
+
     try:
-        widths = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        widths = ()
-    if not 1 <= len(widths) <= 100 or not all(1 <= units <= 10_000 for units in widths):
-        raise argparse.ArgumentTypeError(f"'{text}' is not a comma-separated list of 1 to 100 widths from 1 to 10000")
-    return widths
+        layers = parse_hidden(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if len(layers) > 100:
+        raise argparse.ArgumentTypeError(f"'{text}' has {len(layers)} layers; at most 100")
+    return layers
 
 
 def _axis_range(text):
@@ -88,8 +91,10 @@ def _configuration_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--protocol", choices=tuple(PROTOCOLS), default=DEFAULT_PROTOCOL,
                         help="published set-up: epochs, batch, initialisation, split, minibatch order, recorded "
                              "epochs (docs/protocols.md)")
-    parser.add_argument("--hidden", type=_widths,
-                        help="hidden-layer widths, comma-separated (default: the protocol's; the paper's 10,7,5,4,3)")
+    parser.add_argument("--hidden", type=_hidden,
+                        help="hidden layers, comma-separated: Dense widths (default: the protocol's; the paper's "
+                             "10,7,5,4,3), after convolutions conv<F>x<S> and max poolings pool<P> on images "
+                             "(conv8x5,pool2,conv16x5,pool2,128; docs/command-line.md)")
     parser.add_argument("--dataset",
                         help="tishby (the paper's 12-bit task; the default unless the protocol is made for another), "
                              "digits (scikit-learn's bundled 8x8 digits), mnist (fetched once through the package "
@@ -106,6 +111,9 @@ def _configuration_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--record-inputs", type=_record_inputs, metavar="N",
                         help="record the activity on a class-stratified sample of N inputs, drawn from --split-seed, "
                              "instead of every input the data set records (MNIST: its 10,000 test images)")
+    parser.add_argument("--record-train-inputs", type=_record_inputs, metavar="M",
+                        help="also record a class-stratified sample of M training rows (for a data set that records "
+                             "its test rows: MNIST), to compare the information plane on training and test inputs")
     parser.add_argument("--record-dtype", choices=("float32", "float16"), default="float32",
                         help="stored activity: float32 (default) or float16 (half the disk, about 3 significant "
                              "digits; a value beyond +-65504 stops the training, naming the layer)")
@@ -166,6 +174,9 @@ def _parser() -> argparse.ArgumentParser:
     estimate.add_argument("--samples", type=positive_int, metavar="K",
                           help="estimate on a seeded, class-stratified subsample of K inputs (recorded in the rows' "
                                "params): large data sets, whose N^2 pairs would cost too much")
+    estimate.add_argument("--inputs", choices=("train", "test"),
+                          help="estimate on the recorded inputs that are the run's training (test) rows alone, before "
+                               "--samples (recorded in the rows' params; default: every recorded input)")
     estimate.add_argument("--scheduler", metavar="ADDRESS",
                           help="run the tasks on a Dask cluster: tcp://host:port of a running scheduler, or local:N "
                                "for N one-thread worker processes here (--jobs is then not used)")
@@ -191,6 +202,7 @@ def _train_spec(args, activation: str, l2: float):
 
     return TrainSpec(activation, l2, args.protocol, args.epochs, args.split, args.split_seed, args.record_points,
                      dataset=args.dataset, noise_std=args.noise_std, record_inputs=args.record_inputs,
+                     record_train_inputs=args.record_train_inputs,
                      record_dtype=args.record_dtype, **({"hidden": args.hidden} if args.hidden else {}))
 
 
@@ -281,8 +293,9 @@ def _estimate(args) -> None:
     roots = [Path(p) if Path(p).is_dir() else Path(p).parent for p in args.runs]
     out = Path(args.out) if args.out else Path(os.path.commonpath([p.resolve() for p in roots])) / "mi.parquet"
     table = estimate_runs(args.runs, specs, out, jobs=args.jobs, strict=args.strict, scheduler=args.scheduler,
-                          epoch_stride=args.epoch_stride, samples=args.samples)
-    subsample = f", on subsamples of {args.samples} inputs" if args.samples else ""
+                          epoch_stride=args.epoch_stride, samples=args.samples, inputs=args.inputs)
+    subsample = (f", on the {args.inputs} inputs" if args.inputs else "") + \
+        (f", on subsamples of {args.samples} inputs" if args.samples else "")
     print(f"{out}: {len(table)} rows, {table['run'].nunique()} runs, estimators {', '.join(map(str, specs))}{subsample}")
 
 

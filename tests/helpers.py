@@ -22,6 +22,13 @@ def cli(*args, cwd=ROOT, **kwargs):
     return subprocess.run([sys.executable, "-m", "ib_keras", *args], capture_output=True, text=True, cwd=cwd, **kwargs)
 
 
+def cli_ok(*args):
+    """`cli_here`, asserting that the command succeeded (its stderr shown when not)."""
+    result = cli_here(*args)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
 def cli_here(*args):
     """``python -m ib_keras ARGS`` run in this process, the CompletedProcess as `cli` gives it: a
     fresh process spends about 6 s importing TensorFlow, this one imports it once. For commands

@@ -92,6 +92,32 @@ def test_the_real_wheel_gives_mnist():
     assert data.x_train.std() / 255 == pytest.approx(0.3081, abs=1e-4)
 
 
+def test_training_images_are_recorded_beside_the_test_images_and_estimated_apart(tmp_path):
+    from ib_keras.estimate import read_table
+    from ib_keras.runfile import read_run
+    from tests.helpers import cli_here
+
+    result = cli_here("train", "--dataset", "mnist", "--hidden", "8", "--seeds", "1", "--epochs", "1",
+                      "--record-points", "1", "--record-inputs", "100", "--record-train-inputs", "60",
+                      "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    run = read_run(tmp_path / "tanh" / "seed-000.h5")
+    assert run.x.shape == (160, 784) and len(run.train_idx) == 60 and len(run.test_idx) == 100
+    assert run.config["record_train_inputs"] == 60
+    data = mnist()
+    scaled = data.x_train.astype(np.float32) * np.float32(2 / 255) - np.float32(1)  # as the data set scales them
+    train_images = {image.tobytes() for image in scaled}
+    assert sum(image.tobytes() in train_images for image in run.x[run.train_idx]) == 60
+    assert np.bincount(run.y[run.train_idx], minlength=10).min() >= 5  # stratified: every class its share
+    table = tmp_path / "mi.parquet"
+    assert cli_here("estimate", str(tmp_path), "--estimators", "fixed:inputs=train,fixed:inputs=test",
+                    "--out", str(table)).returncode == 0
+    rows = read_table(table)
+    assert set(rows["setting"]) == {"fixed:bin_size=0.07:inputs=train", "fixed:bin_size=0.07:inputs=test"}
+    train = rows[rows["setting"].str.endswith("train")]
+    assert (train["i_xt"] <= np.log2(60) + 1e-9).all() and (rows["i_xt"] > np.log2(60) + 0.1).any()
+
+
 def test_train_on_mnist_records_its_test_images_in_its_standard_split(tmp_path):
     from ib_keras.runfile import read_run
     from tests.helpers import cli_here

@@ -116,7 +116,7 @@ def test_a_chelombiev_config_names_no_rule_it_did_not_name_before():
 
 
 def test_saxe_mnist_is_plain_sgd_with_every_kernel_glorot_uniform_and_refuses_other_data():
-    model = build_ensemble("tanh", list(range(3)), protocol="saxe-mnist", input_dim=784, hidden=(1024, 20, 20, 20),
+    model = build_ensemble("tanh", list(range(3)), protocol="saxe-mnist", input_shape=784, hidden=(1024, 20, 20, 20),
                            n_classes=10)
     assert isinstance(model.optimizer, keras.optimizers.SGD) and float(model.optimizer.momentum) == 0.0
     assert float(model.optimizer.learning_rate) == pytest.approx(0.001)

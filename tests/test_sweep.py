@@ -8,15 +8,9 @@ import pytest
 from ib_keras.estimate import COLUMNS
 from ib_keras.studies.paper.extension_figures import fig_truth
 from ib_keras.studies.paper.figures import FIGURES
-from tests.helpers import cli_here
+from tests.helpers import cli_here, cli_ok
 
 ESTIMATORS = "ebab,akde,uniform,fixed,kde,akde:variance_scale=0.01,akde:variance_scale=1"
-
-
-def _cli(*args):
-    result = cli_here(*args)
-    assert result.returncode == 0, result.stderr
-    return result
 
 
 @pytest.fixture(scope="module")
@@ -25,16 +19,16 @@ def sweep(tmp_path_factory):
     runs, figures = root / "runs", root / "figures"
     # the three configurations on two local worker processes, TensorFlow started once in each (one
     # process: test_cluster.py)
-    _cli("sweep", "--activations", "tanh,relu", "--l2-activations", "relu", "--l2", "0.015", "--seeds", "2",
+    cli_ok("sweep", "--activations", "tanh,relu", "--l2-activations", "relu", "--l2", "0.015", "--seeds", "2",
          "--epochs", "30", "--record-points", "10", "--workers", "2", "--out", str(runs))
-    _cli("estimate", str(runs), "--estimators", ESTIMATORS, "--jobs", "2", "--out", str(runs / "mi.parquet"))
-    _cli("report", str(runs / "mi.parquet"), "--out", str(root / "from-the-table.md"))
+    cli_ok("estimate", str(runs), "--estimators", ESTIMATORS, "--jobs", "2", "--out", str(runs / "mi.parquet"))
+    cli_ok("report", str(runs / "mi.parquet"), "--out", str(root / "from-the-table.md"))
     # figures and report from the summary alone, as run_all.sh and a shipped results/ bundle draw them
-    _cli("summarize", str(runs / "mi.parquet"), "--out", str(root / "summary"))
+    cli_ok("summarize", str(runs / "mi.parquet"), "--out", str(root / "summary"))
     shutil.move(runs, root / "moved")  # no table, no run files
     try:
-        _cli("plot", str(root / "summary"), "--out", str(figures), "--workers", "1")
-        _cli("report", str(root / "summary"), "--out", str(figures / "REPORT.md"))
+        cli_ok("plot", str(root / "summary"), "--out", str(figures), "--workers", "1")
+        cli_ok("report", str(root / "summary"), "--out", str(figures / "REPORT.md"))
     finally:
         shutil.move(root / "moved", runs)
     return runs, figures
@@ -54,7 +48,7 @@ def test_a_local_sweep_writes_the_files_train_writes(sweep, tmp_path):
     from ib_keras.runfile import read_run
 
     runs, _ = sweep
-    _cli("train", "--activation", "relu", "--l2", "0.015", "--seeds", "1", "--first-seed", "1", "--epochs", "30",
+    cli_ok("train", "--activation", "relu", "--l2", "0.015", "--seeds", "1", "--first-seed", "1", "--epochs", "30",
          "--record-points", "10", "--out", str(tmp_path))
     trained, swept = (read_run(root / "relu_l2-0.015" / "seed-001.h5") for root in (tmp_path, runs))
     assert trained.config == swept.config and trained.complete and swept.complete
@@ -101,7 +95,7 @@ def test_plot_of_a_table_without_the_adaptive_estimators_draws_what_applies_and_
     runs, _ = sweep
     table = pd.read_parquet(runs / "mi.parquet")
     table[table["estimator"].isin(["uniform", "fixed"])].to_parquet(tmp_path / "baselines.parquet")
-    result = _cli("plot", str(tmp_path / "baselines.parquet"), "--out", str(tmp_path / "f"), "--png-only")
+    result = cli_ok("plot", str(tmp_path / "baselines.parquet"), "--out", str(tmp_path / "f"), "--png-only")
     drawn = sorted(path.stem for path in (tmp_path / "f").glob("*.png"))
     assert drawn == ["fig1_max_activity", "fig3_estimators", "fig_snr"]  # the dynamics, and the baselines' planes
     assert "not drawn: fig7_activations (no EBAB or aKDE rows)" in result.stdout

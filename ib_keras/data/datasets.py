@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +35,7 @@ class Dataset:
     content_hash: str | None  # BLAKE2b of x and y; None for the paper's task and MNIST, which their names fix
     standard_split: tuple[np.ndarray, np.ndarray] | None = None  # its own (train, test) rows, if it has them
     evaluation: np.ndarray | None = None  # the rows whose activity is recorded (None: every row)
+    image_shape: tuple[int, int, int] | None = None  # (H, W, C) of the features read as images (None: not images)
 
     @property
     def n_classes(self) -> int:
@@ -56,13 +57,14 @@ class Dataset:
         return self.standard_split
 
 
-def stratified_rows(y: np.ndarray, rows: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+def stratified_rows(y: np.ndarray, rows: np.ndarray, n: int, rng: np.random.Generator,
+                    option: str = "--record-inputs") -> np.ndarray:
     """``n`` of ``rows`` (sorted), drawn class by class in proportion to the classes' counts among
-    them (the largest remainders rounded up) by ``rng``. ValueError for an ``n`` that is more than
-    the rows or fewer than their classes."""
+    them (the largest remainders rounded up) by ``rng``. ValueError, naming ``option``, for an
+    ``n`` that is more than the rows or fewer than their classes."""
     classes, counts = np.unique(y[rows], return_counts=True)
     if not len(classes) <= n <= len(rows):
-        raise ValueError(f"--record-inputs must be from {len(classes)} (one per class) to {len(rows)} (the rows it "
+        raise ValueError(f"{option} must be from {len(classes)} (one per class) to {len(rows)} (the rows it "
                          f"samples from), got {n}")
     quota = n * counts / len(rows)
     take = np.floor(quota).astype(int)
@@ -87,7 +89,7 @@ def load_dataset(name_or_path: str) -> Dataset:
         from sklearn.datasets import load_digits  # bundled with scikit-learn: no download
 
         digits = load_digits()
-        return _checked(digits.data / 16.0, digits.target, DIGITS, DIGITS)
+        return replace(_checked(digits.data / 16.0, digits.target, DIGITS, DIGITS), image_shape=(8, 8, 1))
     if name_or_path == MNIST:
         return _mnist()
     path = Path(name_or_path)
@@ -109,7 +111,7 @@ def _mnist() -> Dataset:
     y = np.concatenate([data.y_train, data.y_test])
     n_train = len(data.y_train)
     test = np.arange(n_train, len(y))
-    return Dataset(x, y, MNIST, None, (np.arange(n_train), test), test)
+    return Dataset(x, y, MNIST, None, (np.arange(n_train), test), test, (28, 28, 1))
 
 
 def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:

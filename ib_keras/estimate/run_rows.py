@@ -12,7 +12,7 @@ import pandas as pd
 
 from ib_keras.estimate.estimators import (NETWORK_METHODS, Estimate, check_finite, estimate_mi_many, estimate_sp,
                                           within_between)
-from ib_keras.estimate.settings import (SAMPLES, EstimatorSpec, canonical_params, resolve_run_values, setting_text,
+from ib_keras.estimate.settings import (ROW_PARAMS, EstimatorSpec, canonical_params, resolve_run_values, setting_text,
                                         stratified_subsample)
 from ib_keras.estimate.table import COLUMNS, IDENTITY, LAYER_COLUMNS, RUN_SETTINGS
 from ib_keras.networks.activations import STATELESS
@@ -28,22 +28,23 @@ def run_identity(path: Path, run_hash: str, run) -> dict:
     config = run.config
     return {"run": str(path), "run_hash": run_hash, "activation": run_activation(run),
             "l2": float(config.get("l2", 0.0)), "protocol": config.get("protocol"),
-            "dataset": config.get("dataset"), "hidden": ",".join(str(layer.units) for layer in run.layers[:-1]),
+            "dataset": config.get("dataset"),
+            "hidden": config.get("architecture") or ",".join(str(layer.units) for layer in run.layers[:-1]),
             "trained_epochs": int(config.get("epochs", run.epochs[-1] if len(run.epochs) else 0)),
             "split": config.get("split"), "split_seed": config.get("split_seed"),
             "noise_std": float(config.get("noise_std", 0.0)), "seed": int(config.get("seed", -1))}
 
 
 def layer_information(
-    activity: np.ndarray, labels: np.ndarray, requests: list[tuple[str, dict]]
+    activity: np.ndarray, labels: np.ndarray, requests: list[tuple[str, dict]], inputs: np.ndarray | None = None,
 ) -> list[Estimate]:
-    """`estimate_mi_many` for one layer-epoch, activity (N, d), as the estimate stage asks it:
-    every estimator gives 0 bits for a constant layer."""
+    """`estimate_mi_many` for one layer-epoch, activity (N, d) (and the inputs (N, ...) for
+    renyi), as the estimate stage asks it: every estimator gives 0 bits for a constant layer."""
     if activity.min() == activity.max():
         # A constant (e.g. dead ReLU) layer carries no information under any estimator; aKDE
         # alone could not say so, its noise variance variance_scale * max|T| being 0.
         return [Estimate(0.0, 0.0, *[0.0 if method == "noisy" else np.nan] * 2) for method, _ in requests]
-    return estimate_mi_many(activity, labels, requests)
+    return estimate_mi_many(activity, labels, requests, inputs)
 
 
 def estimate_run(
@@ -51,8 +52,9 @@ def estimate_run(
     epochs: Sequence[int] | None = None,
 ) -> pd.DataFrame:
     """The rows of one run file for ``specs``: one per (estimator, epoch, layer), for the given
-    ``layers`` (default: every layer) and recorded ``epochs`` (default: every one). All specs of a
-    layer-epoch go to `estimate_mi_many` together, so its KDE settings share one pass over the
+    ``layers`` (default: every layer) and recorded ``epochs`` (default: every one). Specs are
+    estimated on the inputs they choose (``inputs``, ``samples``); all specs of a layer-epoch that
+    share them go to `estimate_mi_many` together, so their KDE settings share one pass over the
     pairs.
 
     Raises RunFileError for an unreadable or incomplete file and ValueError for bad activity;
@@ -70,15 +72,28 @@ def estimate_run(
                 check_finite(activity[diverged[0]])
             except ValueError as error:
                 raise ValueError(f"{path}: epoch {run.epochs[diverged[0]]}, layer_{layer}: {error}") from error
-    samples = {spec.samples for spec in specs} - {None}
-    if len(samples) > 1:
-        raise ValueError(f"one estimate asks for one subsample size, got {sorted(samples)}")
+    groups: dict[tuple, list[EstimatorSpec]] = {}  # the specs of each choice of inputs, in order
+    for spec in specs:
+        groups.setdefault((spec.inputs, spec.samples), []).append(spec)
+    tables = [_inputs_rows(path, run, group, inputs, samples, layers, epochs)
+              for (inputs, samples), group in groups.items()]
+    table = pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0]
+    for position, (name, value) in enumerate(run_identity(path, run_hash, run).items()):
+        table.insert(position, name, value)
+    return table
+
+
+def _inputs_rows(path: Path, run, specs: Sequence[EstimatorSpec], inputs: str | None, samples: int | None,
+                 layers: Sequence[int] | None, epochs: Sequence[int] | None) -> pd.DataFrame:
+    """The rows (without the run's identity) of ``specs``, which share their ``inputs`` and ``samples``."""
     # The layer's statistics, and run_max and run_min, are the whole run's whatever the subsample:
     # every row of a (run, epoch, layer) carries the same statistics.
     whole = run
+    if inputs:
+        run = _subsampled(run, _input_rows(run, inputs, path))
     if samples:
         try:
-            run = _subsampled(run, stratified_subsample(run.y, samples.pop()))
+            run = _subsampled(run, stratified_subsample(run.y, samples))
         except ValueError as error:
             raise ValueError(f"{path}: --samples: {error}") from error
     activation = run_activation(run)
@@ -86,7 +101,7 @@ def estimate_run(
     requested = [canonical_params(params) for params in given]
     settings = [setting_text(spec.method, params) for spec, params in zip(specs, requested)]
     requests = [(spec.method, {name: value for name, value in resolve_run_values(params, whole.activity).items()
-                               if name != SAMPLES}) for spec, params in zip(specs, given)]
+                               if name not in ROW_PARAMS}) for spec, params in zip(specs, given)]
     by_layer = [k for k, spec in enumerate(specs) if spec.method not in NETWORK_METHODS]
     by_network = [k for k, spec in enumerate(specs) if spec.method in NETWORK_METHODS]
     if by_network:
@@ -98,7 +113,8 @@ def estimate_run(
             if epochs is not None and epoch not in epochs:
                 continue
             try:
-                estimates = dict(zip(by_layer, layer_information(activity[e], run.y, [requests[k] for k in by_layer])))
+                estimates = dict(zip(by_layer, layer_information(activity[e], run.y, [requests[k] for k in by_layer],
+                                                                         run.x)))
                 estimates.update({k: _sp_information(run, e, layer, requests[k][1]) for k in by_network})
             except ValueError as error:
                 raise ValueError(f"{path}: epoch {epoch}, layer_{layer}: {error}") from error
@@ -110,10 +126,17 @@ def estimate_run(
             for spec, params, setting, estimate in zip(specs, requested, settings, estimates):
                 rows.append((epoch, layer, activity.shape[2], spec.method, params, setting, *estimate,
                              estimate.i_xt_se, estimate.i_ty_se, *metrics, *statistics))
-    table = pd.DataFrame(rows, columns=COLUMNS[len(IDENTITY):])
-    for position, (name, value) in enumerate(run_identity(path, run_hash, run).items()):
-        table.insert(position, name, value)
-    return table
+    return pd.DataFrame(rows, columns=COLUMNS[len(IDENTITY):])
+
+
+def _input_rows(run, inputs: str, path: Path) -> np.ndarray:
+    """The recorded inputs that are the run's training (``inputs`` "train") or test rows; ValueError
+    when it recorded fewer than two of them."""
+    rows = run.train_idx if inputs == "train" else run.test_idx
+    if len(rows) < 2:
+        raise ValueError(f"{path}: --inputs {inputs}: the run recorded {len(rows)} of its {inputs} rows (for MNIST, "
+                         "train it with --record-train-inputs M to record training images beside its test images)")
+    return rows
 
 
 def _subsampled(run, rows: np.ndarray):

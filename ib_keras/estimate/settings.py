@@ -1,6 +1,6 @@
 """Estimator settings as the command line and the table give them: ``"akde:variance_scale=0.01"``
-parsed and checked, defaults per activation, ``run_max``-style values resolved on a run, and the
-seeded, class-stratified subsample of ``--samples``."""
+parsed and checked, defaults per activation, ``run_max``-style values resolved on a run, the
+seeded, class-stratified subsample of ``--samples``, and the recorded inputs of ``--inputs``."""
 
 from __future__ import annotations
 
@@ -28,12 +28,14 @@ _EBAB_LOW = {"relu": 0.0, "softplus": 0.0, "tanh": -1.000001, "elu": -1.000001}
 @dataclass(frozen=True)
 class EstimatorSpec:
     """An estimator and the parameters the user set; the rest default per activation. ``samples``
-    K: estimated on a class-stratified subsample of K inputs (`stratified_subsample`), a
-    parameter of the table's rows like the others."""
+    K: estimated on a class-stratified subsample of K inputs (`stratified_subsample`); ``inputs``
+    "train" or "test": on the recorded inputs that are the run's training (test) rows alone
+    (before any subsample). Both are parameters of the table's rows like the others."""
 
     method: str
     params: tuple[tuple[str, object], ...] = ()
     samples: int | None = None
+    inputs: str | None = None
 
     def params_for(self, activation: str) -> dict:
         """Every parameter for a run of ``activation``, with ``run_max``-style values unresolved
@@ -44,15 +46,20 @@ class EstimatorSpec:
             defaults = {"lo": lo, "hi": hi}
         elif self.method == "ebab":
             defaults = {"low": _EBAB_LOW.get(activation)}
-        subsample = {SAMPLES: self.samples} if self.samples is not None else {}
-        return {**method_defaults(self.method, dict(self.params)), **defaults, **dict(self.params), **subsample}
+        return {**method_defaults(self.method, dict(self.params)), **defaults, **dict(self.params), **self._rows()}
+
+    def _rows(self) -> dict:
+        """The parameters choosing the inputs: ``inputs`` and ``samples``, those set."""
+        return {name: value for name, value in ((INPUTS, self.inputs), (SAMPLES, self.samples)) if value is not None}
 
     def __str__(self) -> str:
-        subsample = [f"{SAMPLES}={self.samples}"] if self.samples is not None else []
-        return ":".join([self.method, *(f"{name}={value}" for name, value in self.params), *subsample])
+        return ":".join([self.method, *(f"{name}={value}" for name, value in (*self.params, *self._rows().items()))])
 
 
 SAMPLES = "samples"
+INPUTS = "inputs"
+INPUT_SETS = ("train", "test")  # the run file's train_idx and test_idx among its recorded inputs
+ROW_PARAMS = (INPUTS, SAMPLES)  # the parameters that choose the inputs, not the estimator's
 
 
 SUBSAMPLE_SEED = 0
@@ -100,10 +107,12 @@ def parse_estimators(text: str) -> list[EstimatorSpec]:
                 params.append((name, json.loads(value)))
             except json.JSONDecodeError:
                 params.append((name, value))
-        samples = dict(params).get(SAMPLES)
+        samples, inputs = dict(params).get(SAMPLES), dict(params).get(INPUTS)
         if samples is not None and (not isinstance(samples, int) or isinstance(samples, bool) or samples < 2):
             raise ValueError(f"'{token}': {SAMPLES} must be a whole number of inputs, at least 2, got {samples!r}")
-        spec = EstimatorSpec(method, tuple(p for p in params if p[0] != SAMPLES), samples)
+        if inputs is not None and inputs not in INPUT_SETS:
+            raise ValueError(f"'{token}': {INPUTS} must be one of {', '.join(INPUT_SETS)}, got {inputs!r}")
+        spec = EstimatorSpec(method, tuple(p for p in params if p[0] not in ROW_PARAMS), samples, inputs)
         _check(spec)
         specs.append(spec)
     if not specs:
@@ -116,7 +125,7 @@ def _check(spec: EstimatorSpec) -> None:
     if spec.method not in METHODS:
         raise ValueError(f"unknown estimator '{spec.method}'; valid estimators: {', '.join(METHODS)}")
     stand_ins = {RUN_MIN: 0.0, RUN_MAX: 1.0}
-    given = replace(spec, samples=None).params_for("relu")  # the subsample is checked on the run
+    given = replace(spec, samples=None, inputs=None).params_for("relu")  # the inputs are checked on the run
     for name in ("lo", "hi"):
         if isinstance(given.get(name), str) and given[name] not in (*stand_ins, LAYER_MAX):
             raise ValueError(f"{spec.method}: {name} must be a finite number, '{RUN_MIN}' or '{RUN_MAX}' (the run's "
@@ -135,9 +144,9 @@ def canonical_params(params: dict) -> str:
 
 def setting_text(estimator: str, params: str) -> str:
     """The ``setting`` column's text for a row's ``estimator`` and ``params`` (JSON): the estimator
-    and every parameter, sorted (``samples`` last), as ``--estimators`` takes them, e.g.
+    and every parameter, sorted (``inputs`` and ``samples`` last), as ``--estimators`` takes them, e.g.
     ``"akde:bound=upper:variance_scale=0.1"``; `parse_estimators` reads it back to the same setting."""
-    values = sorted(json.loads(params).items(), key=lambda item: (item[0] == SAMPLES, item[0]))
+    values = sorted(json.loads(params).items(), key=lambda item: (item[0] in ROW_PARAMS, item[0]))
     return ":".join([estimator, *(f"{name}={value if isinstance(value, str) else json.dumps(value)}"
                                   for name, value in values)])
 

@@ -42,6 +42,7 @@ def estimate_runs(
     scheduler: str | None = None,
     epoch_stride: int = 1,
     samples: int | None = None,
+    inputs: str | None = None,
 ) -> pd.DataFrame:
     """Estimate every spec on every run file under ``paths``; update and write the table ``out``.
 
@@ -54,7 +55,9 @@ def estimate_runs(
     of ``jobs`` local processes; this process alone writes the table. With ``epoch_stride`` K > 1,
     every K-th recorded epoch and the last (`strided_epochs`). With ``samples`` K, every estimate
     is of a class-stratified subsample of K inputs (`stratified_subsample`; ``samples`` in the
-    rows' params, so that it sits beside the estimates of all inputs).
+    rows' params, so that it sits beside the estimates of all inputs); with ``inputs`` "train" or
+    "test", of the recorded inputs that are the run's training or test rows alone (before the
+    subsample; in the params too).
 
     A run is named in the table by its file's absolute path, however ``paths`` spelled it. Rows
     of a file that was under ``paths`` and no longer exists are dropped (and reported); rows of
@@ -68,6 +71,8 @@ def estimate_runs(
         if samples < 2:
             raise ValueError(f"--samples must be at least 2, got {samples}")
         specs = [replace(spec, samples=samples) for spec in specs]
+    if inputs is not None:
+        specs = [replace(spec, inputs=inputs) for spec in specs]
     files = run_files(paths, report)
     if not files:
         raise ValueError(f"no run files (*.h5) under {', '.join(map(str, paths))}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import keras
@@ -48,20 +49,23 @@ class MemberTruncatedNormal(keras.initializers.Initializer):
 
 @keras.saving.register_keras_serializable(package="ib_keras")
 class MemberGlorotUniform(keras.initializers.Initializer):
-    """Keras' default Dense kernel, U(-a, a) with a = sqrt(6 / (fan_in + units)), for a
-    (members, fan_in, units) kernel, member k from seeds[k] (and ``layer``), as
-    `MemberTruncatedNormal`."""
+    """Keras' default kernel, U(-a, a) with a = sqrt(6 / (fan_in + fan_out)), for a (members,
+    fan_in, units) kernel or a convolution's (members, size, size, channels, filters) (fans as
+    Keras counts them: size^2 channels and size^2 filters), member k from seeds[k] (and
+    ``layer``), as `MemberTruncatedNormal`."""
 
     def __init__(self, seeds: Sequence[int], layer: int):
         self.seeds = [int(s) for s in seeds]
         self.layer = int(layer)
 
     def __call__(self, shape, dtype=None):
-        members, fan_in, units = shape
+        members, *member_shape = shape
         if members != len(self.seeds):
             raise ValueError(f"kernel has {members} members but {len(self.seeds)} seeds were given")
-        limit = glorot_uniform_limit(fan_in, units)
-        slices = [stream(seed, INIT_STREAM, self.layer).uniform(-limit, limit, size=(fan_in, units)) for seed in self.seeds]
+        receptive = math.prod(member_shape[:-2])
+        limit = glorot_uniform_limit(receptive * member_shape[-2], receptive * member_shape[-1])
+        slices = [stream(seed, INIT_STREAM, self.layer).uniform(-limit, limit, size=member_shape)
+                  for seed in self.seeds]
         return keras.ops.convert_to_tensor(np.stack(slices), dtype=dtype or "float32")
 
     def get_config(self):

@@ -1,5 +1,5 @@
-"""Layers holding K independent networks, so K networks train as one model: Dense, and the noise of a
-noisy network."""
+"""Layers holding K independent networks, so K networks train as one model: Dense, convolution, max
+pooling, and the noise of a noisy network."""
 
 from __future__ import annotations
 
@@ -81,6 +81,90 @@ class EnsembleDense(keras.layers.Layer):
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
         }
+
+
+@keras.saving.register_keras_serializable(package="ib_keras")
+class EnsembleConv2D(keras.layers.Layer):
+    """2-D convolution of ``members`` independent networks: (batch, members, H, W, C) to (batch,
+    members, H - size + 1, W - size + 1, filters), stride 1, no padding, a kernel of shape
+    (members, size, size, C, filters) and a bias (members, filters).
+
+    Member k's images are convolved with member k's kernel alone (K convolutions, stacked), so its
+    output and gradients are those of a network alone, as in `EnsembleDense`. One grouped
+    convolution (the members' channels side by side) gives the same, but TensorFlow runs grouped
+    convolutions on CPU only through XLA, 6x slower per network (benchmarks/conv_ensemble.py).
+
+    Args:
+        filters: output channels of each member.
+        size: the kernel's side.
+        members: number of independent networks K.
+        activation: a name from `ib_keras.networks.activations` (not ``"prelu"``).
+        kernel_initializer: initializer of the (members, size, size, C, filters) kernel.
+        kernel_regularizer: optional penalty on the kernel (summed over members).
+    """
+
+    def __init__(self, filters: int, size: int, members: int, activation: str, kernel_initializer="glorot_uniform",
+                 kernel_regularizer=None, **kwargs):
+        super().__init__(**kwargs)
+        if activation == PRELU:
+            raise ValueError("a convolution takes no prelu (its slope is per unit); choose another activation")
+        self.filters = filters
+        self.size = size
+        self.members = members
+        self.activation = activation
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self._function = activation_function(activation)
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        self.kernel = self.add_weight(name="kernel", shape=(self.members, self.size, self.size, channels, self.filters),
+                                      initializer=self.kernel_initializer, regularizer=self.kernel_regularizer)
+        self.bias = self.add_weight(name="bias", shape=(self.members, self.filters), initializer="zeros")
+
+    def call(self, inputs):
+        outputs = [ops.conv(inputs[:, k], self.kernel[k], padding="valid") for k in range(self.members)]
+        return self._function(ops.stack(outputs, axis=1) + self.bias[None, :, None, None, :])
+
+    def compute_output_shape(self, input_shape):
+        batch, members, height, width, _ = input_shape
+        return (batch, members, height - self.size + 1, width - self.size + 1, self.filters)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "size": self.size,
+            "members": self.members,
+            "activation": self.activation,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
+        }
+
+
+@keras.saving.register_keras_serializable(package="ib_keras")
+class EnsembleMaxPool(keras.layers.Layer):
+    """Max pooling over ``size`` x ``size`` (stride ``size``) of every member's channels: (batch,
+    members, H, W, C) to (batch, members, H // size, W // size, C)."""
+
+    def __init__(self, size: int, **kwargs):
+        super().__init__(**kwargs)
+        self.size = size
+
+    def call(self, inputs):
+        _, members, height, width, channels = inputs.shape
+        pooled = ops.max_pool(ops.reshape(inputs, (-1, height, width, channels)), self.size, self.size)
+        return ops.reshape(pooled, (-1, members, height // self.size, width // self.size, channels))
+
+    def compute_output_shape(self, input_shape):
+        batch, members, height, width, channels = input_shape
+        return (batch, members, height // self.size, width // self.size, channels)
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size}
+
+
+ENSEMBLE_LAYERS = (EnsembleDense, EnsembleConv2D)  # the layers with a kernel per member
 
 
 @keras.saving.register_keras_serializable(package="ib_keras")

@@ -1,4 +1,5 @@
-"""The paper's 12-10-7-5-4-3-2 network (or any widths), built as one Keras model holding K independent copies."""
+"""The paper's 12-10-7-5-4-3-2 network (or any widths, or a small CNN), built as one Keras model holding K
+independent copies."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from keras import ops
 
 from ib_keras.networks.activations import OUTPUT_ACTIVATION, check_activation
 from ib_keras.networks.initializers import MemberGlorotUniform, MemberTruncatedNormal
-from ib_keras.networks.layers import EnsembleDense, EnsembleNoise
+from ib_keras.networks.architecture import Conv, Layer, Pool, check_hidden, is_convolutional
+from ib_keras.networks.layers import EnsembleConv2D, EnsembleDense, EnsembleMaxPool, EnsembleNoise
 from ib_keras.networks.protocols import (DEFAULT_PROTOCOL, GLOROT_UNIFORM, HIDDEN_UNITS, N_CLASSES, get_protocol,
                                          kernel_stddevs)
 
@@ -33,21 +35,22 @@ def build_ensemble(
     seeds: Sequence[int],
     l2: float = 0.0,
     protocol: str = DEFAULT_PROTOCOL,
-    input_dim: int = 12,
-    hidden: Sequence[int] = HIDDEN_UNITS,
+    input_shape: int | Sequence[int] = 12,
+    hidden: Sequence[Layer] = HIDDEN_UNITS,
     n_classes: int = N_CLASSES,
     noise_std: float = 0.0,
 ) -> keras.Model:
     """A compiled model of ``len(seeds)`` independent networks, member k initialised from seeds[k].
 
-    Input (batch, K, input_dim), output (batch, K, n_classes) softmax probabilities, through
-    hidden layers of the given widths (the paper's 10-7-5-4-3 by default) that use
-    ``activation``; kernels are initialised by the protocol's rules (`ib_keras.networks.protocols`) with zero
-    biases. ``l2`` adds l2 * sum ||W||^2 / 2 over hidden kernels (not biases, not the output layer).
-    Compiled with the protocol's optimizer (Adam; plain SGD for saxe-mnist) and learning rate, and
-    `ensemble_crossentropy`.
+    Input (batch, K, features), output (batch, K, n_classes) softmax probabilities, through
+    hidden layers (`ib_keras.networks.architecture`: the paper's Dense 10-7-5-4-3 by default; or
+    convolutions and max pooling first, on the features read as images of ``input_shape`` (H, W,
+    C)) that use ``activation``; kernels are initialised by the protocol's rules
+    (`ib_keras.networks.protocols`) with zero biases. ``l2`` adds l2 * sum ||W||^2 / 2 over hidden
+    kernels (not biases, not the output layer). Compiled with the protocol's optimizer (Adam;
+    plain SGD for saxe-mnist) and learning rate, and `ensemble_crossentropy`.
     ``noise_std`` s > 0 makes noisy networks (Goldfeld et al., ICML 2019): an `EnsembleNoise`
-    adds N(0, s^2) to every hidden unit after its activation, in training only.
+    adds N(0, s^2) to every hidden unit after its activation, in training only (Dense networks).
     """
     check_activation(activation)
     if not seeds:
@@ -56,25 +59,41 @@ def build_ensemble(
         raise ValueError(f"l2 must be >= 0, got {l2}")
     if not 0 <= noise_std < math.inf:
         raise ValueError(f"noise_std must be a finite number >= 0, got {noise_std}")
+    shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
+    convolutional = is_convolutional(hidden)
+    check_hidden(hidden, shape if convolutional else None)
+    if convolutional and noise_std > 0:
+        raise ValueError("noisy networks (noise_std) are Dense networks; give Dense widths")
     members = len(seeds)
-    inputs = keras.Input((members, input_dim), name="x")
-    h = inputs
+    inputs = keras.Input((members, math.prod(shape)), name="x")
+    h = keras.layers.Reshape((members, *shape), name="images")(inputs) if convolutional else inputs
     chosen = get_protocol(protocol)
-    stddevs = kernel_stddevs(activation, protocol, input_dim, hidden, n_classes)
-    for layer, (units, stddev) in enumerate(zip((*hidden, n_classes), stddevs)):
-        is_hidden = layer < len(hidden)
+    stddevs = kernel_stddevs(activation, protocol, shape, hidden, n_classes)
+    layer = 0  # the weighted layers' index: their names and initialisation streams
+    for position, spec in enumerate((*hidden, n_classes)):
+        if isinstance(spec, Pool):
+            h = EnsembleMaxPool(spec.size, name=f"pool_{position}")(h)
+            continue
+        is_hidden = position < len(hidden)
         glorot = (chosen.hidden_init if is_hidden else chosen.output_init) == GLOROT_UNIFORM
-        h = EnsembleDense(
-            units,
+        arguments = dict(
             members=members,
             activation=activation if is_hidden else OUTPUT_ACTIVATION,
-            kernel_initializer=MemberGlorotUniform(seeds, layer) if glorot else MemberTruncatedNormal(stddev, seeds, layer),
+            kernel_initializer=MemberGlorotUniform(seeds, layer) if glorot else MemberTruncatedNormal(stddevs[layer],
+                                                                                                     seeds, layer),
             # Keras' L2(c) adds c * sum(W^2), so c = l2 / 2 gives the paper's penalty.
             kernel_regularizer=keras.regularizers.L2(l2 / 2) if is_hidden and l2 > 0 else None,
             name=f"layer_{layer}",
-        )(h)
+        )
+        if isinstance(spec, Conv):
+            h = EnsembleConv2D(spec.filters, spec.size, **arguments)(h)
+        else:
+            if len(h.shape) > 3:  # the first Dense layer after the convolutions
+                h = keras.layers.Reshape((members, -1), name="flatten")(h)
+            h = EnsembleDense(spec, **arguments)(h)
         if is_hidden and noise_std > 0:
             h = EnsembleNoise(noise_std, seeds, layer, name=f"noise_{layer}")(h)
+        layer += 1
     model = keras.Model(inputs, h, name=f"{activation}_x{members}")
     model.compile(optimizer=_OPTIMIZERS[chosen.optimizer](chosen.learning_rate), loss=ensemble_crossentropy)
     return model

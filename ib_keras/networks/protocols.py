@@ -5,6 +5,9 @@
 - ``saxe``: Saxe et al. (2018), ``artemyk/ibsgd``.
 - ``saxe-mnist``: Saxe et al. (2018) on MNIST, ``artemyk/ibsgd`` ``MNIST_SaveActivations.ipynb``:
   784-1024-20-20-20-10, plain SGD, Keras' default initialisers (``--dataset mnist``).
+- ``wickstrom-cnn``: Wickstrom et al. (2019)'s small MNIST CNN, ``Wickstrom/InformationTheoryExperiment``
+  ``cnnMI.ipynb`` and ``python/cnn_hero_ex.py``: conv4x3, conv8x3, pool2, conv16x3, pool2, 256,
+  plain SGD, every epoch recorded (``--dataset mnist``).
 
 A protocol's schedule is written in its code's own epoch numbering and turned into this project's
 states (epoch e = the state after e epochs) by ``recorded_at``: IDNNs records at the *start* of
@@ -22,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ib_keras.networks.activations import init_gain
+from ib_keras.networks.architecture import Conv, Layer, Pool, weighted_layers
 from ib_keras.networks.schedules import idnns_epochs, log_spaced_epochs, saxe_epochs, saxe_mnist_epochs
 
 HIDDEN_UNITS = (10, 7, 5, 4, 3)  # the paper's network, 12-10-7-5-4-3-2
@@ -39,6 +43,9 @@ IBSGD = "artemyk/ibsgd"
 _IDNNS_PARAMS = f"{IDNNS} idnns/networks/network_paramters.py (c4abb1d), get_default_parser"
 _IBSGD_SAVE = f"{IBSGD} IBnet_SaveActivations.ipynb"
 _IBSGD_MNIST = f"{IBSGD} MNIST_SaveActivations.ipynb (1ccf656)"
+WICKSTROM = "Wickstrom/InformationTheoryExperiment"
+_CNN_MI = f"{WICKSTROM} cnnMI.ipynb (b5da007)"
+_CNN_HERO_EX = f"{WICKSTROM} python/cnn_hero_ex.py (3343d90)"
 
 
 @dataclass(frozen=True)
@@ -65,7 +72,7 @@ class Protocol:
     recorded_at: str
     sources: Mapping[str, str] = field(default_factory=dict)
     hidden_init: str = TRUNCATED_NORMAL
-    hidden: tuple[int, ...] | None = None
+    hidden: tuple[Layer, ...] | None = None
     dataset: str | None = None
 
     def record_epochs(self, total_epochs: int) -> np.ndarray:
@@ -140,6 +147,26 @@ PROTOCOLS = {
                                                                    "on_epoch_end (activity_tst of tst.X; FULL_MI off)",
         },
     ),
+    "wickstrom-cnn": Protocol(
+        "wickstrom-cnn", epochs=10, batch_size=100, optimizer="sgd", learning_rate=0.001,
+        kernel_stddev=lambda activation, fan_in, fan_out: (math.sqrt(2.0 / fan_in) if activation == "relu"
+                                                            else 5 / 3 * math.sqrt(2.0 / (fan_in + fan_out))),
+        output_init=TRUNCATED_NORMAL, split="standard", minibatch_order=SHUFFLED,
+        schedule=lambda total_epochs: np.arange(total_epochs + 1), recorded_at=START,
+        hidden=(Conv(4, 3), Conv(8, 3), Pool(2), Conv(16, 3), Pool(2), 256), dataset="mnist",
+        sources={
+            "conv 4, 8, 16 filters of 3 x 3 (no padding), 2 x 2 max pooling after the second and third, "
+            "Dense 256, Dense 10": f"{_CNN_MI}, cell 'define model', CNN_HERO.__init__ and forward (their "
+                                   "BatchNorm after every activation left out)",
+            "plain SGD, learning rate 0.001, cross-entropy": f"{_CNN_MI}, cell 'define model', train_model",
+            "batch 100; 10 epochs of the 60,000 training images": f"{_CNN_HERO_EX}, lines 15, 17 and 18",
+            "kernels: ReLU He-normal, sqrt(2 / fan_in); tanh Xavier-uniform with gain 5/3, its stddev 5/3 "
+            "sqrt(2 / (fan_in + fan_out)); zero biases": f"{_CNN_MI}, cell 'define model', weight_init (here "
+                                                        "both drawn from the truncated normal of that stddev)",
+            "information measured on test images during training": f"{_CNN_HERO_EX}, lines 16 and 41-47 "
+                                                                    "(every iteration; here every epoch)",
+        },
+    ),
 }
 
 
@@ -163,13 +190,17 @@ def glorot_uniform_limit(fan_in: int, units: int) -> float:
     return math.sqrt(6.0 / (fan_in + units))
 
 
-def kernel_stddevs(activation: str, protocol: str = DEFAULT_PROTOCOL, input_dim: int = 12,
-                   hidden: Sequence[int] = HIDDEN_UNITS, n_classes: int = N_CLASSES) -> list[float]:
-    """Each layer's initial kernel stddev under ``protocol``: of the TruncatedNormal before its
-    truncation at two stddev, or for a Glorot-uniform output layer its U(-a, a)'s, a / sqrt(3)."""
+def kernel_stddevs(activation: str, protocol: str = DEFAULT_PROTOCOL, input_shape: int | Sequence[int] = 12,
+                   hidden: Sequence[Layer] = HIDDEN_UNITS, n_classes: int = N_CLASSES) -> list[float]:
+    """Each weighted layer's initial kernel stddev under ``protocol``: of the TruncatedNormal
+    before its truncation at two stddev, or for a Glorot-uniform output layer its U(-a, a)'s, a /
+    sqrt(3). ``input_shape``: the features, or (H, W, C) for a convolutional ``hidden``
+    (`ib_keras.networks.architecture`); a convolution's fans are Keras' (size^2 channels in,
+    size^2 filters out: ``kernel_stddev``'s ``units``)."""
     chosen = get_protocol(protocol)
-    widths = (input_dim, *hidden, n_classes)
-    stddevs = [chosen.kernel_stddev(activation, fan_in, units) for fan_in, units in zip(widths, widths[1:])]
+    shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
+    weighted = weighted_layers(hidden, shape, n_classes)
+    stddevs = [chosen.kernel_stddev(activation, layer.fan_in, layer.fan_out) for layer in weighted]
     if chosen.output_init == GLOROT_UNIFORM:
-        stddevs[-1] = glorot_uniform_limit(widths[-2], n_classes) / math.sqrt(3.0)
+        stddevs[-1] = glorot_uniform_limit(weighted[-1].fan_in, n_classes) / math.sqrt(3.0)
     return stddevs

@@ -22,12 +22,15 @@ class Output:
 
 
 def save_figure(fig: plt.Figure, out: Output, name: str) -> list[Path]:
+    """Save ``fig`` as ``name`` in each of ``out``'s formats and close it. The layout (constrained
+    layout: most of a grid's drawing time) is computed for the first format and kept for the others."""
     paths = [out.directory / f"{name}{suffix}" for suffix in out.suffixes]
     for path in paths:
         if path.suffix == ".png":
             _save_png(fig, path)
         else:
             fig.savefig(path)
+        fig.set_layout_engine("none")
     plt.close(fig)
     return paths
 

@@ -126,12 +126,13 @@ def run_path(out: str | Path, activation: str, l2: float, seed: int) -> Path:
 
 
 def run_file_bytes(n_samples: int, layer_units: Sequence[int], n_epochs: int, input_dim: int = 12,
-                   activity_bytes: int = 4) -> int:
+                   activity_bytes: int = 4, parameters: int | None = None) -> int:
     """Upper bound, in bytes, of one run file (activity stored uncompressed, ``activity_bytes`` a
-    value: 4 for float32, 2 for float16), with the kernels and biases of layers fed by
-    ``input_dim`` inputs, and the inputs themselves."""
+    value: 4 for float32, 2 for float16), with the kernels and biases (``parameters`` values an
+    epoch; None: those of a chain of Dense layers fed by ``input_dim`` inputs), and the inputs."""
     widths = [input_dim, *layer_units]
-    parameters = sum((fan_in + 1) * units for fan_in, units in zip(widths, widths[1:]))
+    if parameters is None:
+        parameters = sum((fan_in + 1) * units for fan_in, units in zip(widths, widths[1:]))
     per_epoch = activity_bytes * n_samples * sum(layer_units) + 4 * parameters \
         + 8 * (len(METRICS) + 1 + len(LAYER_STATISTICS) * len(layer_units))
     return n_epochs * per_epoch + (4 * input_dim + 8 * 16) * n_samples + 64 * 1024

@@ -93,3 +93,21 @@ def report_file(out: str | Path) -> Path:
     if str(out).endswith(("/", os.sep)) or Path(out).is_dir():
         raise ValueError(f"{out} is a directory; give the report's file name, e.g. {Path(out) / 'REPORT.md'}")
     return Path(out)
+
+
+def finish_report(out: Path, parts: list[str], figures: list[tuple[str, str]], manifest: dict,
+                  timings: dict | None) -> Path:
+    """Write the report ``out`` (atomically): ``parts`` (Markdown lines), then a section per figure
+    ((name, caption) of ``figures``, its PNG beside the report), the manifest and the wall time per
+    stage; returns ``out``."""
+    from ib_keras.system.atomic import atomic_path
+
+    parts = [*parts, "## Figures", ""]
+    for name, caption in figures:
+        parts += [f"### {name}", "", caption, "", f"![{name}]({name}.png)", ""]
+    parts += [manifest_section(manifest, {}), ""]
+    if timings:
+        parts.append(f"Wall time per stage: {stage_times(timings)}.")
+    with atomic_path(out) as partial:
+        partial.write_text("\n".join(parts).rstrip("\n") + "\n")
+    return out

@@ -27,6 +27,7 @@ REGISTERED = (
     "baselines",
     "noisy",
     "mnist",
+    "cnn",
 )
 
 

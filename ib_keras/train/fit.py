@@ -2,7 +2,8 @@
 
 Each member keeps its own minibatch order, drawn from its own seed (or, for Shwartz-Ziv &
 Tishby's protocol, every member takes the rows in file order every epoch); one compiled call runs a
-whole epoch of Keras' own ``train_step`` for all members, and Keras callbacks see the usual
+whole epoch of Keras' own ``train_step`` for all members (XLA-compiled, but for a model with
+convolutions), and Keras callbacks see the usual
 ``on_train_begin`` / ``on_epoch_end`` / ``on_train_end`` lifecycle. A callback that restores a
 checkpoint in ``on_train_begin`` (`ib_keras.train.callbacks.TrainingCheckpoint`, or Keras'
 ``BackupAndRestore``) sets the epoch the training continues from, as for Keras' ``fit``.
@@ -17,19 +18,23 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ib_keras.networks.layers import EnsembleDense
+from ib_keras.networks.layers import ENSEMBLE_LAYERS, EnsembleConv2D
 from ib_keras.networks.models import BATCH_SIZE
 from ib_keras.networks.seeding import SHUFFLE_STREAM, stream
 
 
+_CONVOLUTIONS = (EnsembleConv2D, keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)
+
+
 def model_members(model: keras.Model) -> int:
-    """K for an ensemble of `EnsembleDense` layers, whose input is (batch, K, features); 1 for any
-    other model (a plain one: input (batch, features), or images (batch, H, W, C)...)."""
-    members = {layer.members for layer in model.layers if isinstance(layer, EnsembleDense)}
+    """K for an ensemble of `EnsembleDense` (and `EnsembleConv2D`) layers, whose input is (batch, K,
+    features); 1 for any other model (a plain one: input (batch, features), or images (batch, H, W,
+    C)...)."""
+    members = {layer.members for layer in model.layers if isinstance(layer, ENSEMBLE_LAYERS)}
     if not members:
         return 1
     if len(members) > 1 or len(model.inputs[0].shape) != 3:
-        raise ValueError(f"model {model.name}: its EnsembleDense layers hold {sorted(members)} members and its input "
+        raise ValueError(f"model {model.name}: its ensemble layers hold {sorted(members)} members and its input "
                          f"has shape {model.inputs[0].shape}; an ensemble takes (batch, members, features)")
     return members.pop()
 
@@ -83,7 +88,9 @@ def fit_ensemble(
     def step(batch):
         return model.train_step((tf.gather(rows, batch), tf.gather(targets, batch)))
 
-    @tf.function(jit_compile=True)
+    # XLA's CPU convolutions ran 3-6x slower than TensorFlow's own (oneDNN) in
+    # benchmarks/conv_ensemble.py: a model with convolutions runs its epoch as a graph without XLA
+    @tf.function(jit_compile=not any(isinstance(layer, _CONVOLUTIONS) for layer in model.layers))
     def run_epoch(order):
         if looped:  # none when the training rows fit in one minibatch
             for i in tf.range(looped):

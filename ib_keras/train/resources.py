@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+from ib_keras.networks.architecture import hidden_text, weighted_layers
 from ib_keras.networks.protocols import HIDDEN_UNITS, N_CLASSES, get_protocol
 from ib_keras.system.compute import matmul_gflops
 from ib_keras.system.memory import available_memory
@@ -22,18 +23,17 @@ def member_bytes(spec: TrainSpec) -> int:
     """Peak memory of one network of ``spec`` while it trains and records (bytes, with a margin):
     its activity on every recorded sample, as measured on the paper's network, and for each
     parameter the weight, its gradient and Adam's two moments in float32."""
-    data = spec.data()
-    widths = [data.x.shape[1], *spec.hidden, data.n_classes]
-    parameters = sum((fan_in + 1) * units for fan_in, units in zip(widths, widths[1:]))
-    activity = _BYTES_PER_MEMBER * max(1.0, spec.n_recorded * sum(widths) / _PAPER_VALUES)
-    return int(activity) + _BYTES_PER_PARAMETER * parameters
+    layers = weighted_layers(spec.hidden, spec.input_shape(), spec.data().n_classes)
+    values = spec.data().x.shape[1] + sum(layer.units for layer in layers)
+    activity = _BYTES_PER_MEMBER * max(1.0, spec.n_recorded * values / _PAPER_VALUES)
+    return int(activity) + _BYTES_PER_PARAMETER * sum(layer.parameters for layer in layers)
 
 
 def check_memory(spec: TrainSpec) -> None:
     """ValueError when one network of ``spec`` needs more memory than is available."""
     needed, free = member_bytes(spec), available_memory()
     if needed > free:
-        raise ValueError(f"one network of widths {','.join(map(str, spec.hidden))} on {spec.dataset} needs about "
+        raise ValueError(f"one network of --hidden {hidden_text(spec.hidden)} on {spec.dataset} needs about "
                          f"{needed / 1e9:.1f} GB of memory to train, and {free / 1e9:.1f} GB are available; choose "
                          "smaller --hidden widths")
 
@@ -64,30 +64,37 @@ def members_per_model(n_networks: int, spec: TrainSpec) -> int:
 # _NETWORK_STEP_SECONDS per network whatever its width (the baselines' 50 saxe networks: 130,000
 # steps in 522 s on 2 workers; the quick run's 3 chelombiev networks: 19,500 in about 10 s on one).
 _EFFICIENCY = 0.7
+_CONV_EFFICIENCY = 0.08  # of a convolution's products: see `training_seconds`
 _EPOCHS_PER_RECORDING = 2.0
 _NETWORK_STEP_SECONDS = 1.6e-4
 
 
-def network_epoch_flops(spec: TrainSpec) -> float:
-    """Floating-point operations of one network's epoch of training, per training row: 2 per
-    weight forward, 2 for its gradient and 2 for the gradient of the layer's input (none for the
-    first layer, whose input is the data)."""
+def network_epoch_flops(spec: TrainSpec, convolutions: bool | None = None) -> float:
+    """Floating-point operations of one network's epoch of training: per training row 2 per
+    multiply-add of a weighted layer forward (a weight of a Dense layer; a weight at every output
+    position of a convolution), 2 for its gradient and 2 for the gradient of the layer's input
+    (none for the first layer, whose input is the data); pooling left out. ``convolutions`` True
+    (False) counts the convolutions' (the Dense layers') alone."""
     data = spec.data()
-    widths = [data.x.shape[1], *spec.hidden, data.n_classes]
     rows = len(data.split(spec.split, spec.split_seed)[0])
-    return rows * sum((4 if layer == 0 else 6) * fan_in * units
-                      for layer, (fan_in, units) in enumerate(zip(widths, widths[1:])))
+    kinds = weighted_layers(spec.hidden, spec.input_shape(), data.n_classes)
+    return rows * sum((4 if i == 0 else 6) * layer.multiply_adds for i, layer in enumerate(kinds)
+                      if convolutions is None or (len(layer.shape) == 3) == convolutions)
 
 
 def training_seconds(spec: TrainSpec, networks: int, gflops: float | None = None) -> float:
     """Rough wall time (seconds) to train and record ``networks`` networks of ``spec`` here: their
-    products at _EFFICIENCY of ``gflops`` (default: `matmul_gflops` measured now), a recorded epoch
-    counted as _EPOCHS_PER_RECORDING epochs, plus _NETWORK_STEP_SECONDS per network and minibatch
-    step shared by the `default_workers` processes."""
+    products at _EFFICIENCY of ``gflops`` (default: `matmul_gflops` measured now), a convolution's
+    at _CONV_EFFICIENCY (Wickstrom et al.'s CNN, 4 networks of 10 epochs, every epoch recorded,
+    took 21 min on this project's 2-core machine, about 8 % of its matrix-product rate), a
+    recorded epoch counted as _EPOCHS_PER_RECORDING epochs, plus _NETWORK_STEP_SECONDS per network
+    and minibatch step shared by the `default_workers` processes."""
     if not networks:
         return 0.0
     rows = len(spec.data().split(spec.split, spec.split_seed)[0])
     steps = -(-rows // get_protocol(spec.protocol).batch_size) * spec.total_epochs
     epochs = spec.total_epochs + _EPOCHS_PER_RECORDING * len(spec.record_epochs())
-    products = networks * epochs * network_epoch_flops(spec) / (_EFFICIENCY * 1e9 * (gflops or matmul_gflops()))
+    rate = 1e9 * (gflops or matmul_gflops())
+    products = networks * epochs * (network_epoch_flops(spec, False) / (_EFFICIENCY * rate)
+                                    + network_epoch_flops(spec, True) / (_CONV_EFFICIENCY * rate))
     return products + networks * steps * _NETWORK_STEP_SECONDS / default_workers(spec, networks)

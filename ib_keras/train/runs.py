@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ib_keras.networks.architecture import is_convolutional
 from ib_keras.networks.protocols import SHUFFLED, get_protocol
 from ib_keras.runfile import (ForeignFileError, RunFileError, check_continuable, config_dir, read_run, run_file_bytes,
                               run_path)
@@ -52,10 +53,10 @@ class TrainPlan:
 
     def disk_bytes(self) -> int:
         """Upper bound of the disk the files still to train will take."""
-        data = self.spec.data()
-        units = [*self.spec.hidden, data.n_classes]
-        return len(self.todo) * run_file_bytes(self.spec.n_recorded, units, len(self.spec.record_epochs()),
-                                               data.x.shape[1], np.dtype(self.spec.record_dtype).itemsize)
+        spec = self.spec
+        kept = 0 if is_convolutional(spec.hidden) else None  # a CNN's kernels and biases are not kept
+        return len(self.todo) * run_file_bytes(spec.n_recorded, spec.recorded_units(), len(spec.record_epochs()),
+                                               spec.data().x.shape[1], np.dtype(spec.record_dtype).itemsize, kept)
 
     def checkpoints(self) -> list[tuple[str, int]]:
         """The checkpoints of networks still to train (`checkpoint_path`), as (file name, its
@@ -247,8 +248,8 @@ def _train_seeds(plan: TrainPlan, seeds: Sequence[int], progress: bool,
         group = seeds[start : start + group_size]
         configs = [spec.config(seed) for seed in group]
         checkpoint = _checkpoint(plan, group, configs)
-        model = build_ensemble(spec.activation, group, spec.l2, spec.protocol, x.shape[1], spec.hidden, data.n_classes,
-                               spec.noise_std)
+        model = build_ensemble(spec.activation, group, spec.l2, spec.protocol, spec.input_shape(), spec.hidden,
+                               data.n_classes, spec.noise_std)
         recorder = ActivationRecorder([plan.path(seed) for seed in group], x, y, train_idx, test_idx,
                                       spec.record_epochs(), configs=configs,
                                       batch_size=protocol.batch_size, record_rows=record_rows,

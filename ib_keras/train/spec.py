@@ -16,11 +16,10 @@ from ib_keras import __version__
 from ib_keras.data.datasets import TISHBY, Dataset, load_dataset, stratified_rows
 from ib_keras.data.tishby import STANDARD, TRAIN_FRACTION, check_split
 from ib_keras.networks.activations import check_activation
+from ib_keras.networks.architecture import Layer, check_hidden, hidden_text, is_convolutional, weighted_layers
 from ib_keras.networks.protocols import (DEFAULT_PROTOCOL, HIDDEN_UNITS, NOISE_STD_RANGE, Protocol, get_protocol,
                                          kernel_stddevs, record_schedule)
 from ib_keras.networks.seeding import RECORD_STREAM, stream
-
-MAX_UNITS = 10_000
 
 
 @dataclass(frozen=True)
@@ -28,9 +27,11 @@ class TrainSpec:
     """One configuration of the networks to train; every network of it differs only in seed.
 
     ``epochs``, ``hidden`` and ``dataset`` default to the protocol's (the paper's 10-7-5-4-3 on
-    tishby unless it says), ``split`` to the data set's own (MNIST's) or else the protocol's;
+    tishby unless it says; ``hidden`` as `ib_keras.networks.architecture` spells it, convolutions
+    on an image data set included), ``split`` to the data set's own (MNIST's) or else the protocol's;
     ``record_points`` replaces the protocol's recording schedule by that many log-spaced epochs;
-    ``record_inputs`` and ``record_dtype`` say which inputs' activity is recorded, and how. A
+    ``record_inputs``, ``record_train_inputs`` and ``record_dtype`` say which inputs' activity is
+    recorded, and how. A
     protocol made for one data set (``saxe-mnist``) refuses another.
     """
 
@@ -41,10 +42,11 @@ class TrainSpec:
     split: str | None = None
     split_seed: int = 0
     record_points: int | None = None
-    hidden: tuple[int, ...] | None = None
+    hidden: tuple[Layer, ...] | None = None
     dataset: str | None = None  # a name `load_dataset` takes; None: the protocol's, else tishby
     noise_std: float = 0.0  # s > 0: noisy networks, N(0, s^2) added after every hidden activation
     record_inputs: int | None = None  # record a stratified sample of this many inputs (None: the data set's rows)
+    record_train_inputs: int | None = None  # also record a stratified sample of this many training rows
     record_dtype: str = "float32"  # or "float16": half the disk, about 3 significant digits
 
     def __post_init__(self):
@@ -52,14 +54,15 @@ class TrainSpec:
         protocol = get_protocol(self.protocol)
         if self.hidden is None:
             object.__setattr__(self, "hidden", protocol.hidden or HIDDEN_UNITS)
-        if not self.hidden or not all(1 <= units <= MAX_UNITS for units in self.hidden):
-            raise ValueError(f"--hidden must be 1 or more widths from 1 to {MAX_UNITS}, got {list(self.hidden)}")
         if self.dataset is None:
             object.__setattr__(self, "dataset", protocol.dataset or TISHBY)
         if protocol.dataset is not None and self.dataset != protocol.dataset:
             raise ValueError(f"--protocol {self.protocol} is the set-up of --dataset {protocol.dataset}, "
                              f"not of {self.dataset}; give --dataset {protocol.dataset}")
         data = self.data()  # a data set that cannot train fails here, before anything is written
+        check_hidden(self.hidden, data.image_shape)
+        if self.noise_std and is_convolutional(self.hidden):
+            raise ValueError("--noise-std: noisy networks are Dense networks; give --hidden Dense widths")
         if self.split is None:
             object.__setattr__(self, "split", STANDARD if data.standard_split is not None else protocol.split)
         check_split(self.split)
@@ -89,18 +92,38 @@ class TrainSpec:
     def recorded_rows(self) -> np.ndarray | None:
         """The rows whose activity is recorded (sorted int64; None: every row): the data set's own
         (MNIST's test images), or with ``record_inputs`` a class-stratified sample of them drawn
-        from the split's seed (the same rows for every network of the configuration)."""
+        from the split's seed (the same rows for every network of the configuration); with
+        ``record_train_inputs`` and a sample of the training rows beside them. ValueError for a
+        sample the data set cannot give."""
         data = self.data()
-        if self.record_inputs is None:
-            return data.evaluation
-        rows = np.arange(len(data.x)) if data.evaluation is None else data.evaluation
-        return stratified_rows(data.y, rows, self.record_inputs, stream(self.split_seed, RECORD_STREAM))
+        rows = data.evaluation
+        if self.record_inputs is not None:
+            rows = stratified_rows(data.y, np.arange(len(data.x)) if rows is None else rows, self.record_inputs,
+                                   stream(self.split_seed, RECORD_STREAM), "--record-inputs")
+        if self.record_train_inputs is None:
+            return rows
+        if data.evaluation is None:
+            raise ValueError(f"--record-train-inputs: {data.name} records its training rows already (every row); "
+                             "leave it out")
+        train, _ = data.split(self.split, self.split_seed)
+        sample = stratified_rows(data.y, train, self.record_train_inputs, stream(self.split_seed, RECORD_STREAM, 1),
+                                 "--record-train-inputs")
+        return np.union1d(rows, sample)
 
     @property
     def n_recorded(self) -> int:
         """How many inputs the recorder records."""
         rows = self.recorded_rows()
         return len(self.data().x) if rows is None else len(rows)
+
+    def input_shape(self) -> tuple[int, ...]:
+        """What the network reads an input as: (H, W, C) images for convolutions, else (features,)."""
+        data = self.data()
+        return data.image_shape if is_convolutional(self.hidden) else (data.x.shape[1],)
+
+    def recorded_units(self) -> list[int]:
+        """Values per input of every recorded layer (its hidden layers with a kernel, then the output)."""
+        return [layer.units for layer in weighted_layers(self.hidden, self.input_shape(), self.data().n_classes)]
 
     def data(self) -> Dataset:
         """The data set (loaded once per process)."""
@@ -117,9 +140,10 @@ class TrainSpec:
         return {
             **settings,
             "epochs": self.total_epochs,
-            "hidden_units": list(self.hidden),
+            "hidden_units": self.recorded_units()[:-1],
+            **({"architecture": hidden_text(self.hidden)} if is_convolutional(self.hidden) else {}),
             "n_classes": data.n_classes,
-            "kernel_stddev": kernel_stddevs(self.activation, self.protocol, data.x.shape[1], self.hidden,
+            "kernel_stddev": kernel_stddevs(self.activation, self.protocol, self.input_shape(), self.hidden,
                                             data.n_classes),
             "optimizer": protocol.optimizer,
             "learning_rate": protocol.learning_rate,
@@ -136,7 +160,7 @@ class TrainSpec:
 _load_dataset = functools.cache(load_dataset)
 RECORD_DTYPES = ("float32", "float16")
 # Settings a config leaves out at these values: configs of runs made before they were options stay equal.
-_UNSTATED = {"noise_std": 0.0, "record_inputs": None, "record_dtype": "float32"}
+_UNSTATED = {"noise_std": 0.0, "record_inputs": None, "record_train_inputs": None, "record_dtype": "float32"}
 
 
 def _protocol_rules(protocol: Protocol) -> dict:

@@ -25,6 +25,10 @@ Methods (parameters and their defaults):
   under draws of the earlier layers' noise), the marginal summing ``marginal_replicas`` of every
   other input's, by ``mc_samples`` draws per input, with standard errors. It needs the whole
   network (`estimate_sp`), not one layer's activity; noise_std None means the run's own.
+- ``"renyi"`` (alpha=1.01, width="knn", neighbours=20, sigma=None, input_sigma=None,
+  label_sigma=0.1): the matrix-based Renyi alpha-entropy functional (Giraldo et al. 2015; Yu et
+  al. 2020; Wickstrom et al. 2019) of Gram matrices over the N inputs X (given as ``inputs``),
+  T and the one-hot Y; its width rules and their sources: `ib_keras.estimate.estimators._renyi`.
 
 References:
     Shwartz-Ziv & Tishby, Opening the Black Box of Deep Neural Networks via Information, 2017.
@@ -33,6 +37,12 @@ References:
     Goldfeld et al., Estimating Information Flow in Deep Neural Networks, ICML 2019.
     Chelombiev, Houghton & O'Donnell, Adaptive Estimators Show Information Compression in Deep
     Neural Networks, ICLR 2019.
+    Giraldo, Rao & Principe, Measures of Entropy from Data Using Infinitely Divisible Kernels,
+    IEEE Trans. Inf. Theory 2015.
+    Yu, Wickstrom, Jenssen & Principe, Understanding Convolutional Neural Networks with
+    Information Theory: An Initial Exploration, IEEE TNNLS 2020.
+    Wickstrom, Lokse, Kampffmeyer, Yu, Principe & Jenssen, Information Plane Analysis of Deep
+    Neural Networks via Matrix-Based Renyi's Entropy and Tensor Kernels, 2019.
 """
 
 from __future__ import annotations
@@ -47,6 +57,7 @@ from ib_keras.estimate.estimators._binning import binned_information, ebab_bins,
 from ib_keras.estimate.estimators._kde import kde_information
 from ib_keras.estimate.estimators._mixture import mixture_information, replica_mixture_information
 from ib_keras.estimate.estimators._propagation import DRAW_KEY, replica_centres
+from ib_keras.estimate.estimators._renyi import MAX_RENYI_INPUTS, WIDTHS, checked_inputs, renyi_information
 from ib_keras.networks.protocols import NOISE_STD_RANGE
 from ib_keras.system.memory import available_memory
 
@@ -58,8 +69,10 @@ METHODS: dict[str, dict] = {
     "akde": {"variance_scale": 0.1, "bound": "upper"},
     "noisy": {"noise_variance": 1e-3, "variance_scale": None, "replicas": 4, "seed": 0},
     "sp": {"noise_std": None, "replicas": 64, "marginal_replicas": 8, "mc_samples": 8, "seed": 0},
+    "renyi": {"alpha": 1.01, "width": "knn", "neighbours": 20, "sigma": None, "input_sigma": None, "label_sigma": 0.1},
 }
 NETWORK_METHODS = ("sp",)  # estimated from the network's inputs and parameters, not one layer's activity
+INPUT_METHODS = ("renyi",)  # estimated from the layer's activity and the inputs X
 BOUNDS = ("upper", "lower")
 LAYER_MAX = "layer_max"
 # More bins than any sample count this tool handles (a bin's counts cost memory per unit even when
@@ -121,7 +134,8 @@ def _noise_variance(activity: np.ndarray, method: str, params: dict) -> float:
 # What works in the float32 the estimators compute in: bin indices activity / bin_size stay far
 # inside int64, and kernel variances (and the largest activity times variance_scale) stay normal.
 _POSITIVE_RANGES = {"bin_size": (1e-9, 1e9), "noise_variance": (1e-30, 1e30), "variance_scale": (1e-30, 1e30),
-                    "noise_std": NOISE_STD_RANGE}
+                    "noise_std": NOISE_STD_RANGE, "alpha": (1e-3, 1e3), "sigma": (1e-15, 1e15),
+                    "input_sigma": (1e-15, 1e15), "label_sigma": (1e-15, 1e15)}
 
 
 def resolve_params(method: str, **params) -> dict:
@@ -142,9 +156,9 @@ def resolve_params(method: str, **params) -> dict:
                          f"max|T|, as akde), one of them, got {resolved['noise_variance']!r} and {resolved['variance_scale']!r}")
     for name, value in resolved.items():
         if value is None and (method, name) in (("noisy", "noise_variance"), ("noisy", "variance_scale"),
-                                                ("sp", "noise_std")):
+                                                ("sp", "noise_std"), ("renyi", "sigma"), ("renyi", "input_sigma")):
             continue
-        if isinstance(value, bool) and name != "bound":  # JSON's true would pass as the number 1
+        if isinstance(value, bool) and name not in ("bound", "width"):  # JSON's true would pass as the number 1
             raise ValueError(f"{method}: {name} must be a number, not {value!r}")
         if name == "n_bins" and not (isinstance(value, Integral) and 1 <= value <= MAX_BINS):
             raise ValueError(f"{method}: n_bins must be a whole number from 1 to {MAX_BINS}, got {value!r}")
@@ -161,12 +175,20 @@ def resolve_params(method: str, **params) -> dict:
                              f"two at least for a standard error), got {value!r}")
         if name == "seed" and not (isinstance(value, Integral) and 0 <= value < 2**63):
             raise ValueError(f"{method}: seed must be a whole number >= 0, got {value!r}")
+        if name == "width" and value not in WIDTHS:
+            raise ValueError(f"{method}: width must be one of {', '.join(WIDTHS)}, got {value!r}")
+        if name == "neighbours" and not (isinstance(value, Integral) and 1 <= value < MAX_RENYI_INPUTS):
+            raise ValueError(f"{method}: neighbours must be a whole number from 1 to {MAX_RENYI_INPUTS - 1}, "
+                             f"got {value!r}")
         if name == "bound" and value not in BOUNDS:
             raise ValueError(f"{method}: bound must be one of {', '.join(BOUNDS)}, got {value!r}")
         if name == "low" and value is not None and not (isinstance(value, Real) and math.isfinite(value)):
             raise ValueError(f"{method}: low must be a finite number or None, got {value!r}")
     if method == "sp":
         _check_sp(resolved)
+    if method == "renyi" and (resolved["width"] == "fixed") != (resolved["sigma"] is not None):
+        raise ValueError(f"renyi: sigma is the width of width='fixed' and of it alone; got width={resolved['width']!r} "
+                         f"and sigma={resolved['sigma']!r}")
     if method == "uniform":
         lo, hi = resolved["lo"], resolved["hi"]
         whole_run = [name for name, value in (("lo", lo), ("hi", hi)) if value in ("run_min", "run_max")]
@@ -208,7 +230,7 @@ def check_finite(activity: np.ndarray) -> None:
 
 
 def estimate_mi_many(
-    activity: np.ndarray, labels: np.ndarray, requests: Sequence[tuple[str, dict]]
+    activity: np.ndarray, labels: np.ndarray, requests: Sequence[tuple[str, dict]], inputs: np.ndarray | None = None,
 ) -> list[Estimate]:
     """Estimate (I(X;T), I(T;Y)) in bits for one layer at one epoch under several estimators.
 
@@ -224,6 +246,7 @@ def estimate_mi_many(
         labels: (N,) integer labels Y, at least two classes.
         requests: (method, params) pairs: a method of ``METHODS`` (see the module docstring)
             and the parameters that override its defaults.
+        inputs: (N, ...) the inputs X, for ``renyi`` (the other methods need only their count).
 
     Returns:
         One `Estimate` per request, in order: the pair (i_xt, i_ty) in bits, with standard errors
@@ -254,6 +277,8 @@ def estimate_mi_many(
     if len(values) < 2:
         raise ValueError(f"labels hold a single class ({values[0]}); I(T;Y) needs at least two")
     classes = classes.astype(np.int64)
+    if any(method in INPUT_METHODS for method, _ in requests):
+        inputs = checked_inputs(inputs, len(activity))
     kde_positions = [k for k, (method, _) in enumerate(requests) if method in ("kde", "akde")]
     results = {}
     if kde_positions:
@@ -265,13 +290,16 @@ def estimate_mi_many(
                                              params["replicas"], params["seed"])
         elif method in _BINNING:
             results[k] = _BINNING[method](activity, classes, len(values), **params)
+        elif method == "renyi":
+            results[k] = renyi_information(inputs, activity, classes, params)
     return [Estimate(*results[k]) for k in range(len(requests))]
 
 
-def estimate_mi(activity: np.ndarray, labels: np.ndarray, method: str, **params) -> Estimate:
+def estimate_mi(activity: np.ndarray, labels: np.ndarray, method: str, inputs: np.ndarray | None = None,
+                **params) -> Estimate:
     """Estimate (I(X;T), I(T;Y)) in bits for one layer at one epoch: `estimate_mi_many` with
-    the one request (method, params). activity (N, d), labels (N,)."""
-    return estimate_mi_many(activity, labels, [(method, params)])[0]
+    the one request (method, params). activity (N, d), labels (N,), inputs (N, ...) for renyi."""
+    return estimate_mi_many(activity, labels, [(method, params)], inputs)[0]
 
 
 def estimate_sp(

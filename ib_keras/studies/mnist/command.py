@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import functools
 
+from ib_keras.studies.bundle import bundle_arguments, write_bundle
 from ib_keras.studies.study import Command
-from ib_keras.system.arguments import path_text
-
-
-def _arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("summary", type=path_text, help="the summary directory (or MI table) of the saxe-mnist networks")
-    parser.add_argument("--out", type=path_text, default="figures/mnist",
-                        help="directory for REPORT.md and the figures (default: figures/mnist)")
-    parser.add_argument("--timings", help="JSON file of wall time (s) per stage, for the manifest")
 
 
 def _run(args: argparse.Namespace) -> None:
     from ib_keras.analysis.summary import load
     from ib_keras.studies.baselines.claims import baselines
-    from ib_keras.studies.bundle import write_bundle
     from ib_keras.studies.mnist.configurations import MNIST_SETTINGS
     from ib_keras.studies.mnist.figures import make_mnist_figures
     from ib_keras.studies.mnist.report import write_mnist_report
@@ -30,5 +23,5 @@ def _run(args: argparse.Namespace) -> None:
 
 COMMANDS = (
     Command("mnist", "Saxe et al.'s MNIST claims on networks trained under their protocol: REPORT.md and figures",
-            _arguments, _run),
+            functools.partial(bundle_arguments, networks="the saxe-mnist networks", out="figures/mnist"), _run),
 )

@@ -12,10 +12,9 @@ from ib_keras.analysis.statistics import STAR_MIN_N
 from ib_keras.networks.protocols import get_protocol
 from ib_keras.studies.baselines.claims import Baselines
 from ib_keras.studies.baselines.report import adaptive_section, claim_sections, claims_table, count_tests
-from ib_keras.studies.markdown import ALPHA, manifest_section, number, report_file, stage_times, table
+from ib_keras.studies.markdown import ALPHA, finish_report, number, report_file, table
 from ib_keras.studies.mnist.claims import CLAIMS, mnist_claims
 from ib_keras.studies.mnist.figures import FIGURES, PANELS, PROTOCOL
-from ib_keras.system.atomic import atomic_path
 
 def _training(b: Baselines) -> str:
     """Train and test accuracy at the last recorded epoch, mean over the networks, per activation."""
@@ -57,14 +56,6 @@ def write_mnist_report(b: Baselines, out: str | Path, timings: dict | None = Non
              "## Claims", "", claims_table(CLAIMS, claims), "", *claim_sections(CLAIMS, claims)]
     parts += ["## The same networks under EBAB and aKDE", "",
               adaptive_section(b, [(PROTOCOL, activation) for _, activation in PANELS], "claim 1", "the same networks"),
-              "",
-              "## Figures", ""]
-    for figure, caption in FIGURES:
-        name = figure.__name__
-        parts += [f"### {name}", "", caption, "", f"![{name}]({name}.png)", ""]
-    parts += [manifest_section(b.summaries[PROTOCOL].manifest, {}), ""]
-    if timings:
-        parts.append(f"Wall time per stage: {stage_times(timings)}.")
-    with atomic_path(out) as partial:
-        partial.write_text("\n".join(parts).rstrip("\n") + "\n")
-    return out
+              ""]
+    return finish_report(out, parts, [(figure.__name__, caption) for figure, caption in FIGURES],
+                         b.summaries[PROTOCOL].manifest, timings)

@@ -235,11 +235,10 @@ class ActivationRecorder(keras.callbacks.Callback):
             for g0, total, square in zip(first, sums, squares):
                 shift = total / batches
                 variance = tf.maximum(square / batches - tf.square(shift), 0.0)
-                # the norm over each member's kernel: an ensemble's (K, fan_in, units) per member
-                axes = [-2, -1] if ensemble else None
-                means.append(tf.norm(g0 + shift, axis=axes))
-                stds.append(tf.norm(tf.sqrt(variance), axis=axes))
-            return tf.stack(means, axis=-1), tf.stack(stds, axis=-1)  # ([K,] L) each
+                # the norm over each member's kernel (an ensemble's is (K, ...); a plain model's one)
+                means.append(tf.norm(tf.reshape(g0 + shift, [members, -1]), axis=-1))
+                stds.append(tf.norm(tf.reshape(tf.sqrt(variance), [members, -1]), axis=-1))
+            return tf.stack(means, axis=-1), tf.stack(stds, axis=-1)  # (K, L) each
 
         return statistics
 

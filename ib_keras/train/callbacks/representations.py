@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import keras
 
 from ib_keras.networks.activations import LINEAR, OUTPUT_ACTIVATION
-from ib_keras.networks.layers import EnsembleDense, EnsembleNoise
+from ib_keras.networks.layers import ENSEMBLE_LAYERS, EnsembleNoise
 
 # Layers that keep the representation of the layer before them and make it final: activations,
 # normalisations, and layers inactive at inference.
@@ -114,8 +114,9 @@ def representations(model: keras.Model, names: Sequence[str] | None = None) -> l
 
 
 def is_ensemble(model: keras.Model) -> bool:
-    """Whether ``model`` holds K networks in `EnsembleDense` layers (input (batch, K, features))."""
-    return any(isinstance(layer, EnsembleDense) for layer in model.layers)
+    """Whether ``model`` holds K networks in ensemble layers (`EnsembleDense`, `EnsembleConv2D`:
+    input (batch, K, features))."""
+    return any(isinstance(layer, ENSEMBLE_LAYERS) for layer in model.layers)
 
 
 def probe(model: keras.Model, names: Sequence[str] | None = None) -> tuple[list[Representation], keras.Model, bool]:

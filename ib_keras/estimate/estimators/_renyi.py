@@ -1,0 +1,145 @@
+"""The matrix-based Renyi alpha-order entropy functional (Giraldo, Rao & Principe 2015), as Yu et
+al. (2020) and Wickstrom et al. (2019) estimate the information plane of convolutional networks.
+
+For N inputs, a representation's Gram matrix K_ij = exp(-||t_i - t_j||^2 / (2 sigma^2)) over its
+N rows, normalised to unit trace (A = K / N, as K_ii = 1), has the entropy
+
+    S_alpha(A) = 1 / (1 - alpha) log2 sum_i lambda_i(A)^alpha        (bits; alpha -> 1: -sum lambda log2 lambda)
+
+and two representations the joint entropy S_alpha(A o B / tr(A o B)) (o: the Hadamard product),
+so that I(A; B) = S(A) + S(B) - S(A, B). X is the inputs, T a layer's activity (flattened), Y
+the labels one-hot. Eigenvalues from LAPACK (``numpy.linalg.eigvalsh``, float64); those below its
+rounding (N eps of the largest, negative ones included) are taken as 0.
+
+Kernel widths sigma (the rule ``width``), read from Wickstrom's codes (cited beside each):
+- ``knn``: the mean over the inputs of the distance to the k-th nearest other input
+  (``Wickstrom/InformationTheoryExperiment`` python/network.py (09a2a51), ``calc_kernel``:
+  ``sort(k)[:, n_n].mean()``; k = ``n_n`` = 20 in python/iteration_activation_ex.py (0bf8703), line 18).
+- ``silverman``: Silverman's rule in d dimensions, sigma = s (4 / ((d + 2) N))^(1 / (d + 4)), s
+  the mean of the units' standard deviations (Yu et al. 2020 use a rule of this form).
+- ``alignment``: the width, of 75 evenly from 0.1 to 10 x the mean distance, whose Gram matrix
+  is best aligned with the labels' (tr(K_T K_Y) / (||K_T|| ||K_Y||)) (cnnMI.ipynb (b5da007), cell
+  "define model", ``kernel_mat`` and ``kernel_loss`` with beta = 1; their kernel is exp(-d^2 /
+  sigma^2), so the grid is theirs and sigma here is theirs / sqrt 2). They smooth the chosen width
+  over training iterations (0.9 old + 0.1 new); here every epoch chooses its own.
+- ``fixed``: ``sigma`` as given.
+The inputs' width is ``input_sigma`` when given, else the same rule (``knn`` for ``alignment``,
+which needs a representation's labels to align with); the labels' kernel has width ``label_sigma``
+(0.1: cnnMI.ipynb, ``compute_mi``), which on one-hot labels makes K_Y the same-class indicator.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+WIDTHS = ("knn", "silverman", "alignment", "fixed")
+MAX_RENYI_INPUTS = 4096  # five eigendecompositions of N x N float64 matrices per layer-epoch: about 20 s each here
+_ALIGNMENT_WIDTHS = 75  # cnnMI.ipynb: torch.linspace(0.1, 10 * d.mean(), 75) (50 after epoch 40)
+_ALIGNMENT_LOW = 0.1
+
+
+def checked_inputs(inputs: np.ndarray | None, n: int) -> np.ndarray:
+    """The inputs X of a ``renyi`` request, (n, ...) finite numbers, at most MAX_RENYI_INPUTS of
+    them; ValueError saying what to give otherwise."""
+    if inputs is None:
+        raise ValueError("renyi needs the inputs X beside the activity: pass inputs=x")
+    inputs = np.asarray(inputs)
+    if inputs.ndim < 2 or len(inputs) != n or not np.issubdtype(inputs.dtype, np.number):
+        raise ValueError(f"inputs must be ({n}, ...) numbers to match the activity, got shape {inputs.shape}")
+    if not np.isfinite(inputs).all():
+        raise ValueError(f"inputs hold {np.count_nonzero(~np.isfinite(inputs))} NaN or inf values")
+    if n > MAX_RENYI_INPUTS:
+        raise ValueError(f"renyi: {n} inputs; at most {MAX_RENYI_INPUTS} (five {n} x {n} eigendecompositions per layer "
+                         "and epoch): estimate a subsample (estimate --samples K)")
+    return inputs
+
+
+def squared_distances(points: np.ndarray) -> np.ndarray:
+    """(N, N) float64 squared Euclidean distances between the rows of ``points`` (N, d), zero on the diagonal."""
+    points = np.asarray(points, dtype=np.float64).reshape(len(points), -1)
+    norms = np.einsum("ij,ij->i", points, points)
+    distances = norms[:, None] + norms[None, :] - 2.0 * points @ points.T
+    np.fill_diagonal(distances, 0.0)
+    return np.maximum(distances, 0.0)
+
+
+def gram(distances: np.ndarray, sigma: float) -> np.ndarray:
+    """exp(-D / (2 sigma^2)) of the (N, N) squared distances D."""
+    return np.exp(-distances / (2.0 * sigma * sigma))
+
+
+def entropy(gram_matrix: np.ndarray, alpha: float) -> float:
+    """S_alpha in bits of a Gram matrix with a positive trace, normalised here to unit trace."""
+    eigenvalues = np.linalg.eigvalsh(gram_matrix / np.trace(gram_matrix))
+    # below the decomposition's rounding (N eps of the largest) an eigenvalue is 0: its rounding
+    # residue would otherwise count, for alpha < 1, as lambda^alpha >> lambda
+    eigenvalues[eigenvalues < len(eigenvalues) * np.finfo(np.float64).eps * eigenvalues[-1]] = 0.0
+    if alpha == 1.0:
+        positive = eigenvalues[eigenvalues > 0]
+        return float(-np.sum(positive * np.log2(positive)))
+    return float(math.log2(np.sum(eigenvalues**alpha)) / (1.0 - alpha))
+
+
+def knn_width(distances: np.ndarray, neighbours: int) -> float:
+    """The mean over the rows of the distance to the ``neighbours``-th nearest other row."""
+    if not 1 <= neighbours < len(distances):
+        raise ValueError(f"renyi: neighbours must be from 1 to N - 1 = {len(distances) - 1}, got {neighbours}")
+    return float(np.mean(np.sqrt(np.partition(distances, neighbours, axis=1)[:, neighbours])))
+
+
+def silverman_width(points: np.ndarray) -> float:
+    """Silverman's rule of thumb in d dimensions: s (4 / ((d + 2) N))^(1 / (d + 4))."""
+    points = np.asarray(points, dtype=np.float64).reshape(len(points), -1)
+    n, d = points.shape
+    return float(np.mean(points.std(axis=0)) * (4.0 / ((d + 2) * n)) ** (1.0 / (d + 4)))
+
+
+def alignment_width(distances: np.ndarray, label_gram: np.ndarray) -> float:
+    """The width of Wickstrom's grid whose Gram matrix is best aligned with ``label_gram``."""
+    mean_distance = float(np.mean(np.sqrt(distances)))
+    label_norm = np.linalg.norm(label_gram)
+    best, best_alignment = math.nan, -math.inf
+    for theirs in np.linspace(_ALIGNMENT_LOW, max(10.0 * mean_distance, 2 * _ALIGNMENT_LOW), _ALIGNMENT_WIDTHS):
+        kernel = np.exp(-distances / (theirs * theirs))
+        alignment = float(np.sum(kernel * label_gram)) / (np.linalg.norm(kernel) * label_norm)
+        if alignment > best_alignment:
+            best, best_alignment = theirs / math.sqrt(2.0), alignment
+    return best
+
+
+def _width(rule: str, points: np.ndarray, distances: np.ndarray, params: dict, label_gram: np.ndarray) -> float:
+    if rule == "fixed":
+        return params["sigma"]
+    if rule == "knn":
+        return knn_width(distances, params["neighbours"])
+    if rule == "silverman":
+        return silverman_width(points)
+    return alignment_width(distances, label_gram)
+
+
+def renyi_information(inputs: np.ndarray, activity: np.ndarray, classes: np.ndarray,
+                      params: dict) -> tuple[float, float]:
+    """(I(X;T), I(T;Y)) in bits by the matrix-based functional, for inputs (N, ...), activity (N,
+    d) and classes (N,) 0..C-1, with the parameters of ``METHODS["renyi"]`` (alpha, width,
+    neighbours, sigma, input_sigma, label_sigma). A width of 0 (every row alike under
+    ``silverman``, or a k-th neighbour at distance 0) gives a constant kernel: 0 bits."""
+    alpha = params["alpha"]
+    one_hot = np.eye(int(classes.max()) + 1)[classes]
+    label_gram = gram(squared_distances(one_hot), params["label_sigma"])
+    rule = params["width"]
+    grams = []
+    for points, role in ((inputs, "input"), (activity, "layer")):
+        distances = squared_distances(points)
+        if role == "input" and params["input_sigma"] is not None:
+            sigma = params["input_sigma"]
+        else:
+            sigma = _width("knn" if role == "input" and rule == "alignment" else rule, points, distances, params,
+                           label_gram)
+        grams.append(gram(distances, sigma) if sigma > 0 else np.ones_like(distances))
+    input_gram, layer_gram = grams
+    s_t = entropy(layer_gram, alpha)
+    i_xt = entropy(input_gram, alpha) + s_t - entropy(input_gram * layer_gram, alpha)
+    i_ty = entropy(label_gram, alpha) + s_t - entropy(layer_gram * label_gram, alpha)
+    return i_xt, i_ty
