@@ -13,8 +13,10 @@ rounding (N eps of the largest, negative ones included) are taken as 0.
 
 Kernel widths sigma (the rule ``width``), read from Wickstrom's codes (cited beside each):
 - ``knn``: the mean over the inputs of the distance to the k-th nearest other input
-  (``Wickstrom/InformationTheoryExperiment`` python/network.py (09a2a51), ``calc_kernel``:
-  ``sort(k)[:, n_n].mean()``; k = ``n_n`` = 20 in python/iteration_activation_ex.py (0bf8703), line 18).
+  (``Wickstrom/InformationTheoryExperiment`` python/network.py (09a2a51), ``calc_kernel``, lines
+  65-75, the width at line 70; k = ``n_n`` = 20 in python/iteration_activation_ex.py (0bf8703),
+  line 18). alpha = 1.01 as Yu et al. and ``Wickstrom/InfExperiment`` VGG16.py, ``renyi``; alpha
+  -> 1 (Shannon) as python/network.py (576653f), ``entropy``.
 - ``silverman``: Silverman's rule in d dimensions, sigma = s (4 / ((d + 2) N))^(1 / (d + 4)), s
   the mean of the units' standard deviations (Yu et al. 2020 use a rule of this form).
 - ``alignment``: the width, of 75 evenly from 0.1 to 10 x the mean distance, whose Gram matrix
