@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 
+from ib_keras.estimate import stratified_subsample
 from ib_keras.estimate.estimators import estimate_mi
 from ib_keras.networks.architecture import Conv, Pool, check_hidden, parse_hidden, weighted_layers
 from ib_keras.networks.models import build_ensemble
@@ -68,14 +69,15 @@ def test_renyi_on_the_conv_layer_from_the_command_line_and_from_python(among, tm
 def test_estimates_on_the_training_and_the_test_rows_of_one_run(among, tmp_path):
     table = tmp_path / "mi.parquet"
     cli_ok("estimate", str(among), "--estimators", "renyi:inputs=train,renyi:inputs=test", "--epoch-stride", "9",
-        "--out", str(table))
+           "--samples", "150", "--out", str(table))
     import pandas as pd
 
     rows = pd.read_parquet(table)
     run = read_run(among / "tanh" / "seed-001.h5")
     for inputs, idx in (("train", run.train_idx), ("test", run.test_idx)):
+        idx = idx[stratified_subsample(run.y[idx], 150)]  # the set's rows, then the subsample of them
         row = rows[rows["run"].str.endswith("seed-001.h5") & (rows["layer"] == 1) & (rows["epoch"] == 3)
-                   & rows["setting"].str.endswith(f"inputs={inputs}")]
+                   & rows["setting"].str.endswith(f"inputs={inputs}:samples=150")]
         expected = estimate_mi(run.activity[1][-1][idx], run.y[idx], "renyi", inputs=run.x[idx])
         assert (row["i_xt"].item(), row["i_ty"].item()) == pytest.approx(expected, abs=1e-9)
     result = cli_here("train", *COMMON, "--record-train-inputs", "50", "--out", str(tmp_path / "runs"))

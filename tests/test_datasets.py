@@ -109,7 +109,7 @@ def test_the_papers_configuration_is_unchanged_by_the_new_options():
 def test_digits_train_estimate_and_plot_end_to_end(tmp_path):
     out = tmp_path / "runs"
     result = cli_here("train", "--dataset", "digits", "--hidden", "32,16,8", "--activation", "relu", "--seeds", "2",
-                      "--epochs", "20", "--record-points", "5", "--workers", "1", "--out", str(out))
+                      "--epochs", "20", "--record-points", "2", "--workers", "1", "--out", str(out))
     assert result.returncode == 0, result.stderr
     run = read_run(out / "relu" / "seed-000.h5")
     assert [layer.units for layer in run.layers] == [32, 16, 8, 10] and run.x.shape == (1797, 64)

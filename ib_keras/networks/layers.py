@@ -92,7 +92,7 @@ class EnsembleConv2D(keras.layers.Layer):
     Member k's images are convolved with member k's kernel alone (K convolutions, stacked), so its
     output and gradients are those of a network alone, as in `EnsembleDense`. One grouped
     convolution (the members' channels side by side) gives the same, but TensorFlow runs grouped
-    convolutions on CPU only through XLA, 6x slower per network (benchmarks/conv_ensemble.py).
+    convolutions on CPU only through XLA, 7-14x slower per network (benchmarks/conv_ensemble.py).
 
     Args:
         filters: output channels of each member.

@@ -88,7 +88,7 @@ def fit_ensemble(
     def step(batch):
         return model.train_step((tf.gather(rows, batch), tf.gather(targets, batch)))
 
-    # XLA's CPU convolutions ran 3-6x slower than TensorFlow's own (oneDNN) in
+    # XLA's CPU convolutions ran 5x slower than TensorFlow's own (oneDNN) in
     # benchmarks/conv_ensemble.py: a model with convolutions runs its epoch as a graph without XLA
     @tf.function(jit_compile=not any(isinstance(layer, _CONVOLUTIONS) for layer in model.layers))
     def run_epoch(order):
