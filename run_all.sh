@@ -26,11 +26,12 @@ done
 mode=${mode:---quick}
 # The mode's settings, from the registry (system python3: the options are checked before any set-up):
 # seeds out figures l2 minutes_per_network summarize group_dirs noise_std record_points note, and the
-# arrays groups (protocol|activations|L2 activations|epochs), estimates (stage|files|estimators|stride)
+# arrays groups (protocol|activations|L2 activations|epochs|quantize bits|seeds), estimates
+# (stage|files|estimators|stride|quantized groups only)
 # and finish (commands of python -m ib_keras).
 settings=$(python3 ib_keras/studies/registry.py --shell "$mode") || { echo "run_all.sh: $usage" >&2; exit 2; }
 eval "$settings"
-group_out() { if [ -n "$group_dirs" ]; then echo "$out/$1"; else echo "$out"; fi; }
+group_out() { if [ -n "$group_dirs" ]; then echo "$out/$1${2:+-${2}bit}"; else echo "$out"; fi; }
 
 source scripts/venv.sh
 python=.venv/bin/python
@@ -42,15 +43,17 @@ from ib_keras.train.spec import TrainSpec
 seeds, minutes, points = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]) if sys.argv[3] else None
 groups = [g.split("|") for g in sys.argv[4:]]
 networks, disk, parts = 0, 0.0, []
-for protocol, activations, l2_activations, epochs in groups:
-    configs = len(activations.split()) + len(l2_activations.split())
-    spec = TrainSpec(activations.split()[0], protocol=protocol, epochs=int(epochs), record_points=points)
+for protocol, activations, l2_activations, epochs, bits, group_seeds in groups:
+    configs, count = len(activations.split()) + len(l2_activations.split()), int(group_seeds or seeds)
+    spec = TrainSpec(activations.split()[0], protocol=protocol, epochs=int(epochs), record_points=points,
+                     quantize_bits=int(bits) if bits else None)
     data, recorded = spec.data(), len(spec.record_epochs())
-    networks += configs * seeds
-    disk += configs * seeds * run_file_bytes(spec.n_recorded, [*spec.hidden, data.n_classes], recorded,
-                                             data.x.shape[1]) / 1e9
-    parts.append(f"{protocol}: {configs} configurations ({activations}{' and with L2: ' + l2_activations if l2_activations else ''})"
-                 f" x {seeds} seeds, {epochs} epochs, {recorded} recorded")
+    networks += configs * count
+    disk += configs * count * run_file_bytes(spec.n_recorded, [*spec.hidden, data.n_classes], recorded,
+                                             data.x.shape[1], spec.value_bytes()) / 1e9
+    parts.append(f"{protocol}{f' {bits}-bit' if bits else ''}: {configs} configurations ({activations}"
+                 f"{' and with L2: ' + l2_activations if l2_activations else ''}) x {count} seeds, {epochs} epochs, "
+                 f"{recorded} recorded")
 print(f"{networks} networks; " + "; ".join(parts) + f"; about {networks * minutes:.0f} minutes; at most {disk:.1f} GB of run files")
 PY
 )
@@ -67,21 +70,25 @@ stage() {  # stage NAME COMMAND...: run it and remember its wall time
   "$@"
   took[$name]=$(( ${took[$name]:-0} + SECONDS - start ))
 }
-summaries=()
+summaries=(); tables=()
 for group in "${groups[@]}"; do
-  IFS='|' read -r protocol activations l2_activations epochs <<< "$group"
-  where=$(group_out "$protocol")
+  IFS='|' read -r protocol activations l2_activations epochs bits group_seeds <<< "$group"
+  where=$(group_out "$protocol" "$bits")
   # one task per configuration, TensorFlow started once per worker (not once per configuration)
   stage train "$python" -m ib_keras sweep --activations "${activations// /,}" \
-    ${l2_activations:+--l2-activations "${l2_activations// /,}"} --l2 "$l2" --seeds "$seeds" --epochs "$epochs" \
+    ${l2_activations:+--l2-activations "${l2_activations// /,}"} --l2 "$l2" --seeds "${group_seeds:-$seeds}" \
+    --epochs "$epochs" \
     --protocol "$protocol" --out "$where" ${scheduler:+--scheduler "$scheduler"} \
-    ${noise_std:+--noise-std "$noise_std"} ${record_points:+--record-points "$record_points"}
+    ${noise_std:+--noise-std "$noise_std"} ${record_points:+--record-points "$record_points"} \
+    ${bits:+--quantize-bits "$bits"}
   for estimate in "${estimates[@]}"; do
-    IFS='|' read -r name files estimators stride <<< "$estimate"
+    IFS='|' read -r name files estimators stride quantized <<< "$estimate"
+    [ -z "$quantized" ] || [ -n "$bits" ] || continue
     if [ -n "$files" ]; then runs=("$where"/*/$files); else runs=("$where"); fi
     stage "$name" "$python" -m ib_keras estimate "${runs[@]}" --estimators "$estimators" --out "$where/mi.parquet" \
       $([ "$stride" -gt 1 ] && echo --epoch-stride "$stride") ${scheduler:+--scheduler "$scheduler"}
   done
+  tables+=("$where/mi.parquet")
   if [ -n "$summarize" ]; then
     stage plot "$python" -m ib_keras summarize "$where/mi.parquet" --out "$where/summary"
     summaries+=("$where/summary")
@@ -93,6 +100,7 @@ fill() {  # fill COMMAND: the finish command with its placeholders filled, one w
     case "$word" in
       {summary}) echo "${summaries[0]}" ;;
       {summaries}) printf '%s\n' "${summaries[@]}" ;;
+      {tables}) printf '%s\n' "${tables[@]}" ;;
       *) word=${word//\{table\}/$out/mi.parquet}; word=${word//\{figures\}/$figures}; echo "${word//\{timings\}/$timings}" ;;
     esac
   done

@@ -117,6 +117,10 @@ def _configuration_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--record-dtype", choices=("float32", "float16"), default="float32",
                         help="stored activity: float32 (default) or float16 (half the disk, about 3 significant "
                              "digits; a value beyond +-65504 stops the training, naming the layer)")
+    parser.add_argument("--quantize-bits", type=int, choices=(4, 8), metavar="B",
+                        help="quantized networks (Lorenzen et al., ICLR 2022): every layer's output on a grid of 2^B "
+                             "levels (B = 4 or 8), trained with straight-through gradients; the activity is stored as "
+                             "integer codes, for the exact estimator (default: float32)")
     parser.add_argument("--out", type=path_text, default="runs/paper", help="output root (default: runs/paper)")
     parser.add_argument("--overwrite", action="store_true", help="retrain and replace complete runs")
 
@@ -203,7 +207,8 @@ def _train_spec(args, activation: str, l2: float):
     return TrainSpec(activation, l2, args.protocol, args.epochs, args.split, args.split_seed, args.record_points,
                      dataset=args.dataset, noise_std=args.noise_std, record_inputs=args.record_inputs,
                      record_train_inputs=args.record_train_inputs,
-                     record_dtype=args.record_dtype, **({"hidden": args.hidden} if args.hidden else {}))
+                     record_dtype=args.record_dtype, quantize_bits=args.quantize_bits,
+                     **({"hidden": args.hidden} if args.hidden else {}))
 
 
 def _train(args) -> None:

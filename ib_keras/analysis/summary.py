@@ -80,7 +80,7 @@ def summarize(table: pd.DataFrame) -> Summary:
     seeds = relu.loc[relu["seed"].isin(chosen), ["seed", "epoch", "layer", "i_xt", "i_ty"]].reset_index(drop=True)
     sample, sample_info = _sample(sorted(relu["run"].unique()))
     return Summary(compression(table), seed_mean_planes(table), seeds, _dynamics(table), sample, truth_rows(table),
-                   {**_manifest(table), "sample": sample_info})
+                   {**table_manifest(table), "sample": sample_info})
 
 
 def _dynamics(table: pd.DataFrame) -> pd.DataFrame:
@@ -109,7 +109,7 @@ def _sample(relu_runs: list[str]) -> tuple[pd.DataFrame, dict]:
     return pd.DataFrame({"activity": np.zeros(0, np.float32)}), {}
 
 
-def _manifest(table: pd.DataFrame) -> dict:
+def table_manifest(table: pd.DataFrame) -> dict:
     """What produced the table: the runs' configurations (from the files that can be read), seeds
     and estimator settings."""
     configs = []

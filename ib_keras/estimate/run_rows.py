@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ib_keras.estimate.estimators import (NETWORK_METHODS, Estimate, check_finite, estimate_mi_many, estimate_sp,
-                                          within_between)
+from ib_keras.estimate.estimators import (CODE_METHODS, NETWORK_METHODS, Estimate, check_finite, estimate_mi_many,
+                                          estimate_sp, within_between)
 from ib_keras.estimate.settings import (ROW_PARAMS, EstimatorSpec, canonical_params, resolve_run_values, setting_text,
                                         stratified_subsample)
 from ib_keras.estimate.table import COLUMNS, IDENTITY, LAYER_COLUMNS, RUN_SETTINGS
@@ -63,6 +63,9 @@ def estimate_run(
     run = read_run(path)
     if not run.complete:
         raise RunFileError(f"{path}: incomplete run ({run.incomplete_reason()}); rerun its train command")
+    if any(spec.method in CODE_METHODS for spec in specs) and not run.quantized:
+        raise ValueError(f"{path}: exact counts a quantized network's codes and this run is not quantized (train it "
+                         "with --quantize-bits 8 or 4); estimate it with the other estimators")
     if not len(run.epochs):
         raise RunFileError(f"{path}: no recorded epochs (its schedule was empty); train it again with epochs to record")
     for layer, activity in enumerate(run.activity):  # first: run_max and the constant-layer shortcut assume it
@@ -102,7 +105,8 @@ def _inputs_rows(path: Path, run, specs: Sequence[EstimatorSpec], inputs: str | 
     settings = [setting_text(spec.method, params) for spec, params in zip(specs, requested)]
     requests = [(spec.method, {name: value for name, value in resolve_run_values(params, whole.activity).items()
                                if name not in ROW_PARAMS}) for spec, params in zip(specs, given)]
-    by_layer = [k for k, spec in enumerate(specs) if spec.method not in NETWORK_METHODS]
+    by_layer = [k for k, spec in enumerate(specs) if spec.method not in (*NETWORK_METHODS, *CODE_METHODS)]
+    by_codes = [k for k, spec in enumerate(specs) if spec.method in CODE_METHODS]
     by_network = [k for k, spec in enumerate(specs) if spec.method in NETWORK_METHODS]
     if by_network:
         _check_network_estimable(run, path)
@@ -116,6 +120,9 @@ def _inputs_rows(path: Path, run, specs: Sequence[EstimatorSpec], inputs: str | 
                 estimates = dict(zip(by_layer, layer_information(activity[e], run.y, [requests[k] for k in by_layer],
                                                                          run.x)))
                 estimates.update({k: _sp_information(run, e, layer, requests[k][1]) for k in by_network})
+                if by_codes:
+                    exact = estimate_mi_many(_counted_codes(run, layer, e), run.y, [requests[k] for k in by_codes])
+                    estimates.update(zip(by_codes, exact))
             except ValueError as error:
                 raise ValueError(f"{path}: epoch {epoch}, layer_{layer}: {error}") from error
             estimates = [estimates[k] for k in range(len(specs))]
@@ -140,8 +147,18 @@ def _input_rows(run, inputs: str, path: Path) -> np.ndarray:
 
 
 def _subsampled(run, rows: np.ndarray):
-    """``run`` cut to the inputs ``rows``: x, y and every layer's activity."""
-    return replace(run, x=run.x[rows], y=run.y[rows], activity=[activity[:, rows] for activity in run.activity])
+    """``run`` cut to the inputs ``rows``: x, y and every layer's activity (and codes)."""
+    codes = None if run.codes is None else [None if c is None else c[:, rows] for c in run.codes]
+    return replace(run, x=run.x[rows], y=run.y[rows], activity=[activity[:, rows] for activity in run.activity],
+                   codes=codes)
+
+
+def _counted_codes(run, layer: int, e: int) -> np.ndarray:
+    """The codes ``exact`` counts of a quantized layer at recorded epoch index ``e``: its levels, or
+    for the softmax output (a "logits" grid) their differences from the first unit, as softmax
+    gives equal outputs for logits shifted alike (and different ones otherwise)."""
+    codes = run.codes[layer][e].astype(np.int16)
+    return codes - codes[:, :1] if run.layers[layer].grid == "logits" else codes
 
 
 def _check_network_estimable(run, path: Path) -> None:

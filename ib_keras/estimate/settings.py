@@ -11,7 +11,7 @@ from numbers import Real
 
 import numpy as np
 
-from ib_keras.estimate.estimators import LAYER_MAX, METHODS, method_defaults, resolve_params
+from ib_keras.estimate.estimators import LAYER_MAX, LAYER_MIN, METHODS, method_defaults, resolve_params
 
 RUN_MAX, RUN_MIN = "run_max", "run_min"  # the largest / smallest activity anywhere in the run
 
@@ -127,9 +127,10 @@ def _check(spec: EstimatorSpec) -> None:
     stand_ins = {RUN_MIN: 0.0, RUN_MAX: 1.0}
     given = replace(spec, samples=None, inputs=None).params_for("relu")  # the inputs are checked on the run
     for name in ("lo", "hi"):
-        if isinstance(given.get(name), str) and given[name] not in (*stand_ins, LAYER_MAX):
+        layer_value = LAYER_MAX if name == "hi" else LAYER_MIN
+        if isinstance(given.get(name), str) and given[name] not in (*stand_ins, layer_value):
             raise ValueError(f"{spec.method}: {name} must be a finite number, '{RUN_MIN}' or '{RUN_MAX}' (the run's "
-                             f"smallest or largest activity){' or ' + repr(LAYER_MAX) if name == 'hi' else ''}, "
+                             f"smallest or largest activity) or {layer_value!r} (the layer-epoch's), "
                              f"got {given[name]!r}")
     params = {name: stand_ins.get(value, value) if isinstance(value, str) else value for name, value in given.items()}
     if given.get("hi") == RUN_MAX and isinstance(params["lo"], Real) and params["lo"] >= 1.0:

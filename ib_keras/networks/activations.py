@@ -36,7 +36,8 @@ def init_gain(name: str) -> float:
 
 
 def activation_function(name: str) -> Callable:
-    """The elementwise function of a stateless activation (every one but ``prelu``) or softmax."""
+    """The elementwise function of a stateless activation (every one but ``prelu``), softmax or
+    ``"linear"`` (logits, for a softmax layer after them)."""
     from keras import ops  # here, not at the top: naming and checking activations needs no TensorFlow
 
     functions: dict[str, Callable] = {
@@ -51,6 +52,7 @@ def activation_function(name: str) -> Callable:
         "centered_softplus": lambda x: ops.softplus(x) - math.log(2.0),
         "swish": ops.silu,
         OUTPUT_ACTIVATION: lambda x: ops.softmax(x, axis=-1),
+        LINEAR: lambda x: x,
     }
     if name not in functions:
         raise ValueError(f"'{name}' has no stateless function; valid: {', '.join(functions)}")

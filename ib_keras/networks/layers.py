@@ -7,6 +7,8 @@ import keras
 from keras import ops
 
 from ib_keras.networks.activations import PRELU, activation_function
+from ib_keras.networks.quantization import (BATCH_RANGE, MOVING_DECAY, MOVING_START, check_bits, fake_quantize,
+                                            nudged_grid, range_rule)
 from ib_keras.networks.seeding import NOISE_STREAM, stream
 
 
@@ -25,6 +27,11 @@ class EnsembleDense(keras.layers.Layer):
             member, starting at 0) or ``"softmax"``.
         kernel_initializer: initializer of the (members, fan_in, units) kernel.
         kernel_regularizer: optional penalty on the kernel (summed over members).
+        quantize_bits: 4 or 8: quantization-aware training (`ib_keras.networks.quantization`): the
+            output (after the activation; for ``"linear"``, the logits a softmax layer takes) rounded
+            to a grid of 2^bits levels per member, by the batch's range (tanh) or a moving average of
+            the training batches' ranges with the kernel quantized too (the rest). The grid of the
+            last call is kept in the non-trainable ``grid`` (members, 2): (low, scale) per member.
 
     Example:
 
@@ -41,6 +48,7 @@ class EnsembleDense(keras.layers.Layer):
         activation: str,
         kernel_initializer="glorot_uniform",
         kernel_regularizer=None,
+        quantize_bits: int | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -49,6 +57,9 @@ class EnsembleDense(keras.layers.Layer):
         self.activation = activation
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.quantize_bits = check_bits(quantize_bits)
+        if self.quantize_bits and activation == PRELU:
+            raise ValueError("a quantized layer takes no prelu (their code quantizes tanh and ReLU networks)")
         self._function = None if activation == PRELU else activation_function(activation)
 
     def build(self, input_shape):
@@ -62,12 +73,40 @@ class EnsembleDense(keras.layers.Layer):
         self.bias = self.add_weight(name="bias", shape=(self.members, self.units), initializer="zeros")
         if self._function is None:
             self.slope = self.add_weight(name="slope", shape=(self.members, self.units), initializer="zeros")
+        if self.quantize_bits:
+            self.grid = self.add_weight(name="grid", shape=(self.members, 2), initializer="ones", trainable=False)
+            if range_rule(self.activation) != BATCH_RANGE:
+                self.range_low = self.add_weight(name="range_low", shape=(self.members,), trainable=False,
+                                                 initializer=keras.initializers.Constant(-MOVING_START))
+                self.range_high = self.add_weight(name="range_high", shape=(self.members,), trainable=False,
+                                                  initializer=keras.initializers.Constant(MOVING_START))
 
-    def call(self, inputs):
-        z = ops.einsum("bki,kij->bkj", inputs, self.kernel) + self.bias
+    def call(self, inputs, training=None):
+        kernel = self.kernel
+        moving = self.quantize_bits and range_rule(self.activation) != BATCH_RANGE
+        if moving:  # the kernel by its own range, widened to hold 0, per member
+            low = ops.minimum(ops.min(kernel, axis=(1, 2)), 0.0)[:, None, None]
+            high = ops.maximum(ops.max(kernel, axis=(1, 2)), 0.0)[:, None, None]
+            kernel = fake_quantize(kernel, *nudged_grid(low, high, self.quantize_bits), self.quantize_bits)
+        if self.quantize_bits:  # member by member: each member's operations have the shapes they have alone
+            z = ops.stack([ops.matmul(inputs[:, k], kernel[k]) + self.bias[k] for k in range(self.members)], axis=1)
+        else:
+            z = ops.einsum("bki,kij->bkj", inputs, kernel) + self.bias
         if self._function is None:
             return ops.relu(z) - self.slope * ops.relu(-z)
-        return self._function(z)
+        outputs = self._function(z)
+        if not self.quantize_bits:
+            return outputs
+        low, high = ops.min(outputs, axis=(0, 2)), ops.max(outputs, axis=(0, 2))  # this batch's, per member
+        if moving:
+            if training:
+                decay = 1.0 - MOVING_DECAY
+                self.range_low.assign(self.range_low - (self.range_low - ops.minimum(low, 0.0)) * decay)
+                self.range_high.assign(self.range_high - (self.range_high - ops.maximum(high, 0.0)) * decay)
+            low, high = self.range_low, self.range_high
+        grid_low, scale = nudged_grid(low, high, self.quantize_bits)
+        self.grid.assign(ops.stack([grid_low, scale], axis=-1))
+        return fake_quantize(outputs, grid_low[None, :, None], scale[None, :, None], self.quantize_bits)
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.units)
@@ -80,6 +119,7 @@ class EnsembleDense(keras.layers.Layer):
             "activation": self.activation,
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
+            "quantize_bits": self.quantize_bits,
         }
 
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import keras
 from keras import ops
 
-from ib_keras.networks.activations import OUTPUT_ACTIVATION, check_activation
+from ib_keras.networks.activations import LINEAR, OUTPUT_ACTIVATION, check_activation
 from ib_keras.networks.initializers import MemberGlorotUniform, MemberTruncatedNormal
 from ib_keras.networks.architecture import Conv, Layer, Pool, check_hidden, is_convolutional
 from ib_keras.networks.layers import EnsembleConv2D, EnsembleDense, EnsembleMaxPool, EnsembleNoise
@@ -39,6 +39,7 @@ def build_ensemble(
     hidden: Sequence[Layer] = HIDDEN_UNITS,
     n_classes: int = N_CLASSES,
     noise_std: float = 0.0,
+    quantize_bits: int | None = None,
 ) -> keras.Model:
     """A compiled model of ``len(seeds)`` independent networks, member k initialised from seeds[k].
 
@@ -51,6 +52,9 @@ def build_ensemble(
     plain SGD for saxe-mnist) and learning rate, and `ensemble_crossentropy`.
     ``noise_std`` s > 0 makes noisy networks (Goldfeld et al., ICML 2019): an `EnsembleNoise`
     adds N(0, s^2) to every hidden unit after its activation, in training only (Dense networks).
+    ``quantize_bits`` 4 or 8 trains quantized networks (Lorenzen et al., ICLR 2022; Dense networks):
+    every layer's output on a grid of 2^bits levels (`ib_keras.networks.quantization`), the output
+    layer's logits before a separate Softmax layer.
     """
     check_activation(activation)
     if not seeds:
@@ -62,8 +66,11 @@ def build_ensemble(
     shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
     convolutional = is_convolutional(hidden)
     check_hidden(hidden, shape if convolutional else None)
-    if convolutional and noise_std > 0:
-        raise ValueError("noisy networks (noise_std) are Dense networks; give Dense widths")
+    if convolutional and (noise_std > 0 or quantize_bits):
+        raise ValueError("noisy and quantized networks (noise_std, quantize_bits) are Dense networks; give Dense "
+                         "widths")
+    if noise_std > 0 and quantize_bits:
+        raise ValueError("a network is noisy (noise_std) or quantized (quantize_bits), not both")
     members = len(seeds)
     inputs = keras.Input((members, math.prod(shape)), name="x")
     h = keras.layers.Reshape((members, *shape), name="images")(inputs) if convolutional else inputs
@@ -78,7 +85,7 @@ def build_ensemble(
         glorot = (chosen.hidden_init if is_hidden else chosen.output_init) == GLOROT_UNIFORM
         arguments = dict(
             members=members,
-            activation=activation if is_hidden else OUTPUT_ACTIVATION,
+            activation=activation if is_hidden else LINEAR if quantize_bits else OUTPUT_ACTIVATION,
             kernel_initializer=MemberGlorotUniform(seeds, layer) if glorot else MemberTruncatedNormal(stddevs[layer],
                                                                                                      seeds, layer),
             # Keras' L2(c) adds c * sum(W^2), so c = l2 / 2 gives the paper's penalty.
@@ -90,10 +97,12 @@ def build_ensemble(
         else:
             if len(h.shape) > 3:  # the first Dense layer after the convolutions
                 h = keras.layers.Reshape((members, -1), name="flatten")(h)
-            h = EnsembleDense(spec, **arguments)(h)
+            h = EnsembleDense(spec, quantize_bits=quantize_bits, **arguments)(h)
         if is_hidden and noise_std > 0:
             h = EnsembleNoise(noise_std, seeds, layer, name=f"noise_{layer}")(h)
         layer += 1
+    if quantize_bits:  # the softmax of the quantized logits, as TFMO quantizes a softmax layer
+        h = keras.layers.Softmax(name=OUTPUT_ACTIVATION)(h)
     model = keras.Model(inputs, h, name=f"{activation}_x{members}")
     model.compile(optimizer=_OPTIMIZERS[chosen.optimizer](chosen.learning_rate), loss=ensemble_crossentropy)
     return model

@@ -5,6 +5,8 @@
 - ``saxe``: Saxe et al. (2018), ``artemyk/ibsgd``.
 - ``saxe-mnist``: Saxe et al. (2018) on MNIST, ``artemyk/ibsgd`` ``MNIST_SaveActivations.ipynb``:
   784-1024-20-20-20-10, plain SGD, Keras' default initialisers (``--dataset mnist``).
+- ``lorenzen``: Lorenzen, Igel & Nielsen (ICLR 2022)'s quantized networks on the synthetic task,
+  ``StephanLorenzen/ExactIBAnalysisInQNNs`` (train with ``--quantize-bits 8`` or 4, or without it).
 - ``wickstrom-cnn``: Wickstrom et al. (2019)'s small MNIST CNN, ``Wickstrom/InformationTheoryExperiment``
   ``cnnMI.ipynb`` and ``python/cnn_hero_ex.py``: conv4x3, conv8x3, pool2, conv16x3, pool2, 256,
   plain SGD, every epoch recorded (``--dataset mnist``).
@@ -46,6 +48,9 @@ _IBSGD_MNIST = f"{IBSGD} MNIST_SaveActivations.ipynb (1ccf656)"
 WICKSTROM = "Wickstrom/InformationTheoryExperiment"
 _CNN_MI = f"{WICKSTROM} cnnMI.ipynb (b5da007)"
 _CNN_HERO_EX = f"{WICKSTROM} python/cnn_hero_ex.py (3343d90)"
+LORENZEN = "StephanLorenzen/ExactIBAnalysisInQNNs"
+_QNN_EXPERIMENT = f"{LORENZEN} IB/experiment.py"
+_QNN_MODELS = f"{LORENZEN} IB/models/models.py (4626acd)"
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,31 @@ PROTOCOLS = {
                                                                              "lines 1-10 and 16-21",
             "recorded at the end of an epoch, on the test images": f"{IBSGD} loggingreporter.py (1ccf656), "
                                                                    "on_epoch_end (activity_tst of tst.X; FULL_MI off)",
+        },
+    ),
+    "lorenzen": Protocol(
+        "lorenzen", epochs=8000, batch_size=256, optimizer="adam", learning_rate=1e-4,
+        kernel_stddev=lambda activation, fan_in, units: glorot_uniform_limit(fan_in, units) / math.sqrt(3.0),
+        output_init=GLOROT_UNIFORM, split="random", minibatch_order=SHUFFLED,
+        schedule=lambda total_epochs: np.arange(0, total_epochs, 5), recorded_at=END, hidden_init=GLOROT_UNIFORM,
+        sources={
+            "Adam, learning rate 1e-4, batch 256, 8000 epochs, categorical cross-entropy":
+                f"{_QNN_EXPERIMENT}, run_experiment's defaults and train_model; {LORENZEN} "
+                "experiment/helpers/quantize.py (c9fe0c0), epochs = 8000 for SYN",
+            "12-10-7-5-4-3-2, tanh or ReLU hidden layers, softmax output": f"{_QNN_MODELS}, ShwartzZiv99 and FNN",
+            "Keras' default initialisers (glorot_uniform kernels, zero biases): FNN passes no init to NN, so the "
+            "truncated normal ShwartzZiv99 names is never used": f"{_QNN_MODELS}, FNN and _get_init",
+            "a random 80/20 split (test_size 0.2; their seed 1000, here --split-seed)":
+                f"{_QNN_EXPERIMENT}, prep_data (IBdata.split(X, y, 0.2, seed=seed))",
+            "model.fit (shuffles every epoch); information every 5th epoch when training 8000 epochs, at the "
+            "end of the epoch": f"{_QNN_EXPERIMENT}, train_model (compute_freq); {LORENZEN} "
+                                "IB/models/callbacks.py, TrainingTracker.on_epoch_end",
+            "50 repetitions (seed 1000 + repetition)": f"{LORENZEN} experiment/helpers/quantize.py (c9fe0c0), "
+                                                       f"repeats = 50; {_QNN_EXPERIMENT}, run_experiment",
+            "restart rule: a repetition whose training accuracy stays below 0.55, unchanged, for more than 10 "
+            "epochs is stopped and run again with the next seed (not run here: such networks are counted and "
+            "left out of the claims)": f"{LORENZEN} IB/models/callbacks.py, THRESHOLD and "
+                                       f"TrainingTracker.on_epoch_end (auto_stop); {_QNN_EXPERIMENT}, run_experiment",
         },
     ),
     "wickstrom-cnn": Protocol(

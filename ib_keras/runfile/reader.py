@@ -20,8 +20,8 @@ import numpy as np
 
 from ib_keras.networks.protocols import record_schedule
 from ib_keras.runfile.checksums import stored_eof
-from ib_keras.runfile.schema import (LAYER_STATISTICS, METRICS, SCHEMA_VERSION, ForeignFileError, LayerSpec, Run,
-                                     RunFileError)
+from ib_keras.runfile.schema import (GRIDS, LAYER_STATISTICS, METRICS, SCHEMA_VERSION, ForeignFileError, LayerSpec,
+                                     Run, RunFileError)
 
 
 def check_regular_file(path: Path, what: str = "run file") -> None:
@@ -112,7 +112,24 @@ def _layer_spec(dataset: h5py.Dataset, path: Path) -> LayerSpec:
     if shape is not None and (not shape or int(np.prod(shape)) != units):
         raise RunFileError(f"{path}: '{dataset.name}' has shape attribute {shape}, which does not hold its {units} "
                            "units; train it again")
-    return LayerSpec(units, str(dataset.attrs["activation"]), shape, str(dataset.attrs.get("name", "")))
+    grid, bits = str(dataset.attrs.get("grid", "")), int(dataset.attrs.get("bits", 0))
+    if grid not in ("", *GRIDS) or (grid and not (dataset.dtype == np.uint8 and 1 <= bits <= 8)):
+        raise RunFileError(f"{path}: '{dataset.name}' has grid attribute {grid!r} of {bits} bits on {dataset.dtype} "
+                           f"values; a quantized layer's are uint8 codes of 1 to 8 bits, grid one of "
+                           f"{', '.join(GRIDS)}: train it again")
+    return LayerSpec(units, str(dataset.attrs["activation"]), shape, str(dataset.attrs.get("name", "")), grid, bits)
+
+
+def grid_values(codes: np.ndarray, grids: np.ndarray, grid: str) -> np.ndarray:
+    """A quantized layer's float32 values from its (E, N, units) codes and (E, 2) grids (low,
+    scale): low + scale c, through a softmax over the units for a "logits" grid (the output's
+    probabilities), as the network computed them (to float32 rounding)."""
+    low, scale = (grids[:, k, None, None].astype(np.float32) for k in (0, 1))
+    values = codes.astype(np.float32) * scale + low
+    if grid == "logits":
+        values = np.exp(values - values.max(axis=-1, keepdims=True))
+        values /= values.sum(axis=-1, keepdims=True)
+    return values
 
 
 def read_run(path: str | Path, activity: bool = True) -> Run:
@@ -216,9 +233,14 @@ def _read(f: h5py.File, path: Path, activity: bool) -> Run:
     datasets = _layer_datasets(f, path)
     parameters = _parameter_datasets(f, path, datasets)
     growing += [dataset for pair in parameters or [] for dataset in pair]
+    specs = [_layer_spec(d, path) for d in datasets]
+    grids = [_field(f, path, f"grids/layer_{i}") if spec.grid else None for i, spec in enumerate(specs)]
+    growing += [grid for grid in grids if grid is not None]
     # An epoch is whole once every dataset has its row: a writer killed while flushing may
     # have extended some datasets and not yet the others (HDF5 writes raw data first).
     n = min(dataset.shape[0] for dataset in (*growing, *datasets))
+    codes = [d[:n] if spec.grid else None for d, spec in zip(datasets, specs)] if activity else None
+    grid_rows = [grid[:n] if grid is not None else None for grid in grids] if activity else None
     run = Run(
         path=path,
         config=config,
@@ -228,15 +250,18 @@ def _read(f: h5py.File, path: Path, activity: bool) -> Run:
         train_idx=_field(f, path, "train_idx")[()],
         test_idx=_field(f, path, "test_idx")[()],
         epochs=f["epochs"][:n],
-        layers=[_layer_spec(d, path) for d in datasets],
+        layers=specs,
         metrics={name: _field(f, path, f"metrics/{name}")[:n] for name in METRICS},
         weights_norm=_field(f, path, "weights_norm")[:n],
         grad_mean=_field(f, path, "grad_mean")[:n],
         grad_std=_field(f, path, "grad_std")[:n],
-        activity=[d[:n].astype(np.float32, copy=False) for d in datasets] if activity else None,
+        activity=[grid_values(c, g, spec.grid) if spec.grid else d[:n].astype(np.float32, copy=False)
+                  for d, spec, c, g in zip(datasets, specs, codes, grid_rows)] if activity else None,
         schedule=_schedule(f, path, config),
         kernels=[kernel[:n] for kernel, _ in parameters] if activity and parameters else None,
         biases=[bias[:n] for _, bias in parameters] if activity and parameters else None,
+        codes=codes if any(spec.grid for spec in specs) else None,
+        grids=grid_rows if any(spec.grid for spec in specs) else None,
     )
     _check_contents(run)
     return run

@@ -9,7 +9,10 @@ Layout (``schema_version`` 1)::
     /schedule (S,) int64      the epochs the run is to record (files from before it: its config's)
     /epochs (E,) int64
     /activations/layer_<i>    (E, N, units) float32 or float16, attrs units, activation, and (newer files)
-                              name and, for a non-flat layer, shape (flattened in C order)
+                              name and, for a non-flat layer, shape (flattened in C order); a quantized
+                              network's (``--quantize-bits``) uint8 codes c with attrs bits and grid:
+                              "activity" (the values low + scale c) or "logits" (the softmax of them)
+    /grids/layer_<i>          (E, 2) float32, a quantized layer's (low, scale) at each recorded epoch
     /metrics/train_loss, train_accuracy, test_loss, test_accuracy   (E,) float64
     /weights_norm, /grad_mean, /grad_std   (E, L) float64, NaN for a recorded layer without a kernel
     /kernels/layer_<i> (E, fan_in, units) float32, /biases/layer_<i> (E, units) float32
@@ -42,6 +45,7 @@ import numpy as np
 SCHEMA_VERSION = 1
 METRICS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
 LAYER_STATISTICS = ("weights_norm", "grad_mean", "grad_std")
+GRIDS = ("activity", "logits")  # what a quantized layer's codes are the grid levels of (LayerSpec.grid)
 
 
 class RunFileError(ValueError):
@@ -58,12 +62,16 @@ class LayerSpec:
     """One recorded layer: its width (the values per input), the nonlinearity its activity comes
     after, and for a layer whose output per input is not flat (a convolution's (H, W, C)) that
     shape, the activity being stored flattened in C order (None: flat, (units,)); the model's
-    name for the layer ('' when not known)."""
+    name for the layer ('' when not known); for a quantized network's layer, ``grid`` says what its
+    codes c on the grid low + scale c are: "activity" the layer's values, "logits" those that a
+    softmax turns into the output ('' : not quantized), and ``bits`` their width."""
 
     units: int
     activation: str
     shape: tuple[int, ...] | None = None
     name: str = ""
+    grid: str = ""
+    bits: int = 0
 
 
 @dataclass
@@ -91,6 +99,13 @@ class Run:
     schedule: np.ndarray | None = None  # the epochs to record; None when neither file nor config says
     kernels: list[np.ndarray] | None = None  # layer i's (E, fan_in, units); None: not recorded, or not read
     biases: list[np.ndarray] | None = None  # layer i's (E, units)
+    codes: list[np.ndarray | None] | None = None  # a quantized layer's (E, N, units) uint8 codes; None: not read
+    grids: list[np.ndarray | None] | None = None  # a quantized layer's (E, 2) (low, scale)
+
+    @property
+    def quantized(self) -> bool:
+        """Every layer recorded as codes on a grid (a network trained with ``--quantize-bits``)."""
+        return all(layer.grid for layer in self.layers)
 
     @property
     def complete(self) -> bool:
@@ -128,7 +143,7 @@ def run_path(out: str | Path, activation: str, l2: float, seed: int) -> Path:
 def run_file_bytes(n_samples: int, layer_units: Sequence[int], n_epochs: int, input_dim: int = 12,
                    activity_bytes: int = 4, parameters: int | None = None) -> int:
     """Upper bound, in bytes, of one run file (activity stored uncompressed, ``activity_bytes`` a
-    value: 4 for float32, 2 for float16), with the kernels and biases (``parameters`` values an
+    value: 4 for float32, 2 for float16, 1 for codes), with the kernels and biases (``parameters`` values an
     epoch; None: those of a chain of Dense layers fed by ``input_dim`` inputs), and the inputs."""
     widths = [input_dim, *layer_units]
     if parameters is None:

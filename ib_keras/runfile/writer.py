@@ -41,7 +41,8 @@ class RunWriter:
         fan_ins: each layer's kernel rows, to keep every recorded epoch's kernels and biases
             (None: not kept).
         activity_dtype: "float32", or "float16" (half the disk; values beyond its range of
-            +-65504 are refused, naming the layer).
+            +-65504 are refused, naming the layer). A layer with a ``grid`` (a quantized network's)
+            is stored as its uint8 codes whatever it says, its grid beside them.
     """
 
     def __init__(self, path, x, y, train_idx, test_idx, layers: Sequence[LayerSpec], config: dict,
@@ -88,8 +89,8 @@ class RunWriter:
 
     def _rows(self) -> list[h5py.Dataset]:
         """Every dataset that grows one row per recorded epoch, ``/epochs`` last."""
-        return [*self._activity, *self._parameters, *(self._series[name] for name in (*METRICS, *LAYER_STATISTICS)),
-                self._series["epochs"]]
+        return [*self._activity, *self._parameters, *self._grids,
+                *(self._series[name] for name in (*METRICS, *LAYER_STATISTICS)), self._series["epochs"]]
 
     def _create(self, x, y, train_idx, test_idx, config: dict, schedule: Sequence[int]) -> None:
         n = len(x)
@@ -112,9 +113,11 @@ class RunWriter:
                 shape=(0, n, layer.units),
                 maxshape=(None, n, layer.units),
                 chunks=(1, n, layer.units),
-                dtype=self._dtype,
+                dtype=np.uint8 if layer.grid else self._dtype,
                 **ACTIVITY_FILTERS,
             )
+            if layer.grid:
+                dataset.attrs["grid"], dataset.attrs["bits"] = layer.grid, layer.bits
             dataset.attrs["units"] = layer.units
             dataset.attrs["activation"] = layer.activation
             if layer.name:
@@ -126,6 +129,8 @@ class RunWriter:
         for i, (layer, fan_in) in enumerate(zip(self._layers, self._fan_ins or [])):
             self._parameters += [self._growing(f"kernels/layer_{i}", (fan_in, layer.units), np.float32),
                                  self._growing(f"biases/layer_{i}", (layer.units,), np.float32)]
+        self._grids = [self._growing(f"grids/layer_{i}", (2,), np.float32)
+                       for i, layer in enumerate(self._layers) if layer.grid]
         f.swmr_mode = True  # from here on the file stays readable whatever happens to the writer
 
     def _growing(self, name: str, row_shape: tuple, dtype) -> h5py.Dataset:
@@ -144,25 +149,29 @@ class RunWriter:
         grad_std: np.ndarray,
         kernels: Sequence[np.ndarray] = (),
         biases: Sequence[np.ndarray] = (),
+        grids: Sequence[np.ndarray] = (),
     ) -> None:
-        """Add one epoch: per-layer (N, units) activity, the four metrics, (L,) statistics, and
-        when the writer keeps them per-layer (fan_in, units) kernels and (units,) biases.
+        """Add one epoch: per-layer (N, units) activity (a quantized layer's uint8 codes), the four
+        metrics, (L,) statistics, when the writer keeps them per-layer (fan_in, units) kernels and
+        (units,) biases, and each quantized layer's (2,) grid (low, scale).
         ``/epochs`` grows last, so a reader never sees an epoch without its data."""
         row = len(self._series["epochs"])
         parameters = [value for pair in zip(kernels, biases, strict=True) for value in pair]
         for dataset, values in [*zip(self._activity, activity, strict=True),
-                                *zip(self._parameters, parameters, strict=True)]:
+                                *zip(self._parameters, parameters, strict=True), *zip(self._grids, grids, strict=True)]:
             if values.shape != dataset.shape[1:]:
                 raise ValueError(f"{self.path}: {dataset.name} takes {dataset.shape[1:]} rows, got {values.shape}")
-        chunks = [encode_chunk(_narrowed(values, self._dtype, i), self._dtype) for i, values in enumerate(activity)]
+        chunks = [encode_chunk(values, np.uint8) if layer.grid else encode_chunk(_narrowed(values, self._dtype, i),
+                                                                                   self._dtype)
+                  for i, (layer, values) in enumerate(zip(self._layers, activity))]
         values = {**metrics, "weights_norm": weights_norm, "grad_mean": grad_mean, "grad_std": grad_std}
         with _writing(self.path):
             for dataset, chunk in zip(self._activity, chunks):
                 dataset.resize(row + 1, axis=0)
                 dataset.id.write_direct_chunk((row, 0, 0), chunk)
-            for dataset, parameter in zip(self._parameters, parameters):
+            for dataset, value in [*zip(self._parameters, parameters), *zip(self._grids, grids)]:
                 dataset.resize(row + 1, axis=0)
-                dataset[row] = parameter
+                dataset[row] = value
             for name in (*METRICS, *LAYER_STATISTICS, "epochs"):
                 dataset = self._series[name]
                 dataset.resize(row + 1, axis=0)

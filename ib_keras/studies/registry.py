@@ -28,6 +28,7 @@ REGISTERED = (
     "noisy",
     "mnist",
     "cnn",
+    "quantized",
 )
 
 
@@ -42,8 +43,9 @@ def modes() -> dict[str, Mode]:
 
 
 def shell(mode: Mode) -> str:
-    """``mode`` as bash assignments: groups as ``protocol|activations|l2 activations|epochs``,
-    estimates as ``stage|files|estimators|stride``, finish commands one per array item."""
+    """``mode`` as bash assignments: groups as ``protocol|activations|l2 activations|epochs|bits|seeds``
+    (bits and seeds empty when not set), estimates as ``stage|files|estimators|stride|quantized``,
+    finish commands one per array item."""
     def array(name: str, items: list[str]) -> str:
         return f"{name}=({' '.join(map(shlex.quote, items))})"
 
@@ -52,9 +54,10 @@ def shell(mode: Mode) -> str:
               "group_dirs": "yes" if mode.group_dirs else "", "noise_std": mode.noise_std or "",
               "record_points": mode.record_points or "", "note": mode.note}
     lines = [f"{name}={shlex.quote(str(value))}" for name, value in values.items()]
-    lines.append(array("groups", [f"{g.protocol}|{' '.join(g.activations)}|{' '.join(g.l2_activations)}|{g.epochs}"
-                                  for g in mode.groups]))
-    lines.append(array("estimates", [f"{e.stage}|{e.files}|{e.estimators}|{e.stride}" for e in mode.estimates]))
+    lines.append(array("groups", [f"{g.protocol}|{' '.join(g.activations)}|{' '.join(g.l2_activations)}|{g.epochs}|"
+                                  f"{g.quantize_bits or ''}|{g.seeds or ''}" for g in mode.groups]))
+    lines.append(array("estimates", [f"{e.stage}|{e.files}|{e.estimators}|{e.stride}|{'yes' if e.quantized else ''}"
+                                     for e in mode.estimates]))
     lines.append(array("finish", list(mode.finish)))
     return "\n".join(lines)
 

@@ -12,31 +12,37 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class Group:
     """One sweep: ``activations`` trained under ``protocol`` for ``epochs``, and
-    ``l2_activations`` again with the mode's L2 penalty."""
+    ``l2_activations`` again with the mode's L2 penalty; ``quantize_bits`` trains quantized
+    networks (in out/<protocol>-<bits>bit when the mode has group directories), ``seeds`` replaces
+    the mode's number of networks per configuration."""
 
     protocol: str
     activations: tuple[str, ...]
     epochs: int
     l2_activations: tuple[str, ...] = ()
+    quantize_bits: int | None = None
+    seeds: int | None = None
 
 
 @dataclass(frozen=True)
 class Estimate:
     """One `estimate` call on every configuration's runs (or the run files matching ``files``), at
-    every ``stride``-th recorded epoch and the last; its wall time counts under ``stage``."""
+    every ``stride``-th recorded epoch and the last; its wall time counts under ``stage``;
+    ``quantized`` only on the groups of quantized networks."""
 
     stage: str
     estimators: str
     files: str = ""
     stride: int = 1
+    quantized: bool = False
 
 
 @dataclass(frozen=True)
 class Mode:
     """A ``run_all.sh`` mode: train the groups, run the estimates, then ``finish``: commands of
     ``python -m ib_keras`` with {summary} (the first group's summary directory), {summaries} (every
-    group's), {table} (the MI table), {figures} and {timings} filled in; the one with {timings}
-    runs last, after the stage times are written."""
+    group's), {tables} (every group's MI table), {table} (the MI table), {figures} and {timings}
+    filled in; the one with {timings} runs last, after the stage times are written."""
 
     flag: str
     about: str
@@ -48,7 +54,7 @@ class Mode:
     finish: tuple[str, ...]
     minutes_per_network: float  # measured on this 2-core machine, for the plan line
     summarize: bool = True  # each group's table reduced by `summarize` before finish
-    group_dirs: bool = False  # each group in its own directory, out/<protocol>
+    group_dirs: bool = False  # each group in its own directory, out/<protocol> (out/<protocol>-<bits>bit)
     l2: float = 0.015
     noise_std: float | None = None
     record_points: int | None = None

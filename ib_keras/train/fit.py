@@ -89,8 +89,11 @@ def fit_ensemble(
         return model.train_step((tf.gather(rows, batch), tf.gather(targets, batch)))
 
     # XLA's CPU convolutions ran 5x slower than TensorFlow's own (oneDNN) in
-    # benchmarks/conv_ensemble.py: a model with convolutions runs its epoch as a graph without XLA
-    @tf.function(jit_compile=not any(isinstance(layer, _CONVOLUTIONS) for layer in model.layers))
+    # benchmarks/conv_ensemble.py: a model with convolutions runs its epoch as a graph without XLA. So
+    # does a quantized one: under XLA a member's float rounding depended on how many trained beside it,
+    # and one level's difference in a code grows with training (tests/test_quantized.py)
+    @tf.function(jit_compile=not any(isinstance(layer, _CONVOLUTIONS) or getattr(layer, "quantize_bits", None)
+                                     for layer in model.layers))
     def run_epoch(order):
         if looped:  # none when the training rows fit in one minibatch
             for i in tf.range(looped):

@@ -51,9 +51,16 @@ def default_workers(spec: TrainSpec, n_networks: int) -> int:
     return max(1, min(os.cpu_count() or 1, n_networks, int(work // _WORK_PER_WORKER)))
 
 
+# A quantized model runs member by member without XLA (`ib_keras.networks.layers.EnsembleDense`), so its
+# graph grows with its members: on this 2-core machine 12 members took 13 epochs/s and 50 members 0.4.
+QUANTIZED_MEMBERS = 10
+
+
 def members_per_model(n_networks: int, spec: TrainSpec) -> int:
-    """How many networks of ``spec`` to train in one model: all of them unless memory says otherwise."""
-    return max(1, min(n_networks, int(_MEMORY_SHARE * available_memory() // member_bytes(spec))))
+    """How many networks of ``spec`` to train in one model: all of them unless memory says otherwise,
+    at most QUANTIZED_MEMBERS of quantized networks."""
+    cap = QUANTIZED_MEMBERS if spec.quantize_bits else n_networks
+    return max(1, min(n_networks, cap, int(_MEMORY_SHARE * available_memory() // member_bytes(spec))))
 
 
 # Measured on this project's 2-core machine (docs/performance.md): the ensemble trainer's epoch of
@@ -67,6 +74,7 @@ _EFFICIENCY = 0.7
 _CONV_EFFICIENCY = 0.08  # of a convolution's products: see `training_seconds`
 _EPOCHS_PER_RECORDING = 2.0
 _NETWORK_STEP_SECONDS = 1.6e-4
+_QUANTIZED_STEP_SECONDS = 5e-4  # a quantized network's step, without XLA: 12 of 8000 epochs took about 10 min
 
 
 def network_epoch_flops(spec: TrainSpec, convolutions: bool | None = None) -> float:
@@ -88,7 +96,8 @@ def training_seconds(spec: TrainSpec, networks: int, gflops: float | None = None
     at _CONV_EFFICIENCY (Wickstrom et al.'s CNN, 4 networks of 10 epochs, every epoch recorded,
     took 21 min on this project's 2-core machine, about 8 % of its matrix-product rate), a
     recorded epoch counted as _EPOCHS_PER_RECORDING epochs, plus _NETWORK_STEP_SECONDS per network
-    and minibatch step shared by the `default_workers` processes."""
+    and minibatch step (_QUANTIZED_STEP_SECONDS for quantized networks) shared by the `default_workers`
+    processes."""
     if not networks:
         return 0.0
     rows = len(spec.data().split(spec.split, spec.split_seed)[0])
@@ -97,4 +106,5 @@ def training_seconds(spec: TrainSpec, networks: int, gflops: float | None = None
     rate = 1e9 * (gflops or matmul_gflops())
     products = networks * epochs * (network_epoch_flops(spec, False) / (_EFFICIENCY * rate)
                                     + network_epoch_flops(spec, True) / (_CONV_EFFICIENCY * rate))
-    return products + networks * steps * _NETWORK_STEP_SECONDS / default_workers(spec, networks)
+    step = _QUANTIZED_STEP_SECONDS if spec.quantize_bits else _NETWORK_STEP_SECONDS
+    return products + networks * steps * step / default_workers(spec, networks)

@@ -56,7 +56,7 @@ class TrainPlan:
         spec = self.spec
         kept = 0 if is_convolutional(spec.hidden) else None  # a CNN's kernels and biases are not kept
         return len(self.todo) * run_file_bytes(spec.n_recorded, spec.recorded_units(), len(spec.record_epochs()),
-                                               spec.data().x.shape[1], np.dtype(spec.record_dtype).itemsize, kept)
+                                               spec.data().x.shape[1], spec.value_bytes(), kept)
 
     def checkpoints(self) -> list[tuple[str, int]]:
         """The checkpoints of networks still to train (`checkpoint_path`), as (file name, its
@@ -249,7 +249,7 @@ def _train_seeds(plan: TrainPlan, seeds: Sequence[int], progress: bool,
         configs = [spec.config(seed) for seed in group]
         checkpoint = _checkpoint(plan, group, configs)
         model = build_ensemble(spec.activation, group, spec.l2, spec.protocol, spec.input_shape(), spec.hidden,
-                               data.n_classes, spec.noise_std)
+                               data.n_classes, spec.noise_std, spec.quantize_bits)
         recorder = ActivationRecorder([plan.path(seed) for seed in group], x, y, train_idx, test_idx,
                                       spec.record_epochs(), configs=configs,
                                       batch_size=protocol.batch_size, record_rows=record_rows,

@@ -19,6 +19,7 @@ from ib_keras.networks.activations import check_activation
 from ib_keras.networks.architecture import Layer, check_hidden, hidden_text, is_convolutional, weighted_layers
 from ib_keras.networks.protocols import (DEFAULT_PROTOCOL, HIDDEN_UNITS, NOISE_STD_RANGE, Protocol, get_protocol,
                                          kernel_stddevs, record_schedule)
+from ib_keras.networks.quantization import check_bits
 from ib_keras.networks.seeding import RECORD_STREAM, stream
 
 
@@ -48,6 +49,7 @@ class TrainSpec:
     record_inputs: int | None = None  # record a stratified sample of this many inputs (None: the data set's rows)
     record_train_inputs: int | None = None  # also record a stratified sample of this many training rows
     record_dtype: str = "float32"  # or "float16": half the disk, about 3 significant digits
+    quantize_bits: int | None = None  # 4 or 8: quantized networks (Lorenzen et al. 2022), activity stored as codes
 
     def __post_init__(self):
         check_activation(self.activation)
@@ -76,6 +78,14 @@ class TrainSpec:
         if self.record_dtype not in RECORD_DTYPES:
             raise ValueError(f"--record-dtype must be one of {', '.join(RECORD_DTYPES)}, got '{self.record_dtype}'")
         self.recorded_rows()  # a sample the data set cannot give fails here
+        check_bits(self.quantize_bits)
+        if self.quantize_bits and (is_convolutional(self.hidden) or self.noise_std or self.activation == "prelu"):
+            raise ValueError("--quantize-bits: quantized networks are deterministic Dense networks of a stateless "
+                             "activation; leave out --noise-std, convolutions and prelu")
+        if self.quantize_bits and (self.recorded_rows() is not None or self.record_dtype != "float32"):
+            raise ValueError(f"--quantize-bits: a quantized network records every input of its data set in one pass "
+                             f"(a tanh layer's grid is the range of the inputs it sees) as integer codes; {data.name} "
+                             "records a subset, or --record-inputs or --record-dtype was given: leave them out")
         low, high = NOISE_STD_RANGE
         if not (self.noise_std == 0 or low <= self.noise_std <= high):
             raise ValueError(f"--noise-std must be 0 (a deterministic network) or from {low:g} to {high:g} (what sp can "
@@ -115,6 +125,10 @@ class TrainSpec:
         """How many inputs the recorder records."""
         rows = self.recorded_rows()
         return len(self.data().x) if rows is None else len(rows)
+
+    def value_bytes(self) -> int:
+        """Bytes a recorded value takes on disk before compression: 1 for a quantized network's codes."""
+        return 1 if self.quantize_bits else np.dtype(self.record_dtype).itemsize
 
     def input_shape(self) -> tuple[int, ...]:
         """What the network reads an input as: (H, W, C) images for convolutions, else (features,)."""
@@ -160,7 +174,8 @@ class TrainSpec:
 _load_dataset = functools.cache(load_dataset)
 RECORD_DTYPES = ("float32", "float16")
 # Settings a config leaves out at these values: configs of runs made before they were options stay equal.
-_UNSTATED = {"noise_std": 0.0, "record_inputs": None, "record_train_inputs": None, "record_dtype": "float32"}
+_UNSTATED = {"noise_std": 0.0, "record_inputs": None, "record_train_inputs": None, "record_dtype": "float32",
+             "quantize_bits": None}
 
 
 def _protocol_rules(protocol: Protocol) -> dict:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+LAYER_MAX = "layer_max"  # uniform's hi: the layer's largest activity at this epoch
+LAYER_MIN = "layer_min"  # uniform's lo: its least
 _CODE_LIMIT = 2**62  # mixed-radix state codes stay below this before they are renumbered
 _COUNTED_EDGES = 256  # up to here counting edges beats NumPy's binary search (5.6x at 32 edges)
 
@@ -95,3 +97,28 @@ def binned_information(bins: np.ndarray, classes: np.ndarray, n_classes: int) ->
         (counts[label == c].sum() / n) * _entropy_bits(counts[label == c]) for c in range(n_classes)
     )
     return h_t, h_t - h_t_given_y
+
+
+def _uniform(activity, classes, n_classes, n_bins, lo, hi):
+    """Equal-width bins over [lo, hi] (``hi="layer_max"``, ``lo="layer_min"``: this layer-epoch's range)."""
+    if hi == LAYER_MAX:
+        hi = float(activity.max())
+    if lo == LAYER_MIN:
+        lo = float(activity.min())
+    low, high = float(activity.min()), float(activity.max())
+    if low < np.float32(lo) or high > np.float32(hi):
+        raise ValueError(f"uniform: the activity spans [{low:g}, {high:g}], beyond the bins' range [{lo:g}, {hi:g}]: "
+                         "values outside would all fall into the two end bins; widen lo and hi, or give "
+                         f"hi='{LAYER_MAX}'")
+    return binned_information(uniform_bins(activity, n_bins, lo, hi), classes, n_classes)
+
+
+def _fixed(activity, classes, n_classes, bin_size):
+    return binned_information(fixed_width_bins(activity, bin_size), classes, n_classes)
+
+
+def _ebab(activity, classes, n_classes, n_bins, low):
+    return binned_information(ebab_bins(activity, n_bins, low), classes, n_classes)
+
+
+BINNING = {"uniform": _uniform, "fixed": _fixed, "ebab": _ebab}  # (I(X;T), I(T;Y)) in bits of a binning, by name

@@ -6,7 +6,8 @@ X is the set of the N distinct inputs, uniformly weighted, and the network is de
 Methods (parameters and their defaults):
 
 - ``"uniform"`` (n_bins=30, lo=-1.0, hi=1.0): Shwartz-Ziv & Tishby (2017), equal-width bins over
-  a fixed range; ``hi="layer_max"`` takes the layer's largest activity at this epoch.
+  a fixed range; ``hi="layer_max"`` takes the layer's largest activity at this epoch, ``lo="layer_min"``
+  its least (Lorenzen et al.'s bins over each layer's range).
 - ``"fixed"`` (bin_size=0.07): Saxe et al. (2018), bins of fixed width.
 - ``"ebab"`` (n_bins=30, low=None): Chelombiev et al. (2019), entropy-based adaptive binning:
   per layer and epoch, each bin holds the same number of unique activity levels.
@@ -29,6 +30,13 @@ Methods (parameters and their defaults):
   label_sigma=0.1): the matrix-based Renyi alpha-entropy functional (Giraldo et al. 2015; Yu et
   al. 2020; Wickstrom et al. 2019) of Gram matrices over the N inputs X (given as ``inputs``),
   T and the one-hot Y; its width rules and their sources: `ib_keras.estimate.estimators._renyi`.
+
+- ``"exact"`` (no parameters): Lorenzen, Igel & Nielsen (ICLR 2022), a quantized network's
+  (``train --quantize-bits``) information counted, with nothing to tune: T takes finitely many
+  values, so I(X;T) = H(T) and I(T;Y) = H(T) - H(T|Y) over the distinct code vectors. It takes
+  integer codes (N, d), not activity; a softmax output's codes (of its logits) as differences
+  from their first unit, the softmax being blind to a shift of all logits. The estimate stage
+  does this from the run file, and refuses a run that is not quantized.
 
 References:
     Shwartz-Ziv & Tishby, Opening the Black Box of Deep Neural Networks via Information, 2017.
@@ -53,7 +61,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from ib_keras.estimate.estimators._binning import binned_information, ebab_bins, fixed_width_bins, uniform_bins
+from ib_keras.estimate.estimators._binning import BINNING, LAYER_MAX, LAYER_MIN, binned_information
 from ib_keras.estimate.estimators._kde import kde_information
 from ib_keras.estimate.estimators._mixture import mixture_information, replica_mixture_information
 from ib_keras.estimate.estimators._propagation import DRAW_KEY, replica_centres
@@ -70,11 +78,12 @@ METHODS: dict[str, dict] = {
     "noisy": {"noise_variance": 1e-3, "variance_scale": None, "replicas": 4, "seed": 0},
     "sp": {"noise_std": None, "replicas": 64, "marginal_replicas": 8, "mc_samples": 8, "seed": 0},
     "renyi": {"alpha": 1.01, "width": "knn", "neighbours": 20, "sigma": None, "input_sigma": None, "label_sigma": 0.1},
+    "exact": {},
 }
 NETWORK_METHODS = ("sp",)  # estimated from the network's inputs and parameters, not one layer's activity
 INPUT_METHODS = ("renyi",)  # estimated from the layer's activity and the inputs X
+CODE_METHODS = ("exact",)  # counted on a quantized layer's integer codes, not estimated from activity
 BOUNDS = ("upper", "lower")
-LAYER_MAX = "layer_max"
 # More bins than any sample count this tool handles (a bin's counts cost memory per unit even when
 # empty): 10^8 bins took 48 s and 2.2 GB for one layer-epoch.
 MAX_BINS = 1_000_000
@@ -97,28 +106,6 @@ class Estimate(tuple):
     @property
     def i_ty(self) -> float:
         return self[1]
-
-
-def _uniform(activity, classes, n_classes, n_bins, lo, hi):
-    if hi == LAYER_MAX:
-        hi = float(activity.max())
-    low, high = float(activity.min()), float(activity.max())
-    if low < np.float32(lo) or high > np.float32(hi):
-        raise ValueError(f"uniform: the activity spans [{low:g}, {high:g}], beyond the bins' range [{lo:g}, {hi:g}]: "
-                         "values outside would all fall into the two end bins; widen lo and hi, or give "
-                         f"hi='{LAYER_MAX}'")
-    return binned_information(uniform_bins(activity, n_bins, lo, hi), classes, n_classes)
-
-
-def _fixed(activity, classes, n_classes, bin_size):
-    return binned_information(fixed_width_bins(activity, bin_size), classes, n_classes)
-
-
-def _ebab(activity, classes, n_classes, n_bins, low):
-    return binned_information(ebab_bins(activity, n_bins, low), classes, n_classes)
-
-
-_BINNING = {"uniform": _uniform, "fixed": _fixed, "ebab": _ebab}
 
 
 def _noise_variance(activity: np.ndarray, method: str, params: dict) -> float:
@@ -197,9 +184,9 @@ def resolve_params(method: str, **params) -> dict:
                              "activity, which one layer-epoch's activity cannot tell: pass "
                              "`ib_keras.estimate.table.resolve_run_values(params, run.activity)` (a table's params and the "
                              "run file's activity), or numbers")
-        if not (isinstance(lo, Real) and math.isfinite(lo)):
-            raise ValueError(f"uniform: lo must be a finite number, got {lo!r}")
-        if hi != LAYER_MAX and not (isinstance(hi, Real) and math.isfinite(hi) and hi > lo):
+        if not (lo == LAYER_MIN or isinstance(lo, Real) and math.isfinite(lo)):
+            raise ValueError(f"uniform: lo must be a finite number or '{LAYER_MIN}', got {lo!r}")
+        if hi != LAYER_MAX and not (isinstance(hi, Real) and math.isfinite(hi) and (lo == LAYER_MIN or hi > lo)):
             raise ValueError(f"uniform: hi must be a finite number > lo ({lo}) or '{LAYER_MAX}', got {hi!r}")
     return resolved
 
@@ -242,7 +229,7 @@ def estimate_mi_many(
 
     Args:
         activity: (N, d) activity T of the layer's d units on the N distinct inputs; computed on
-            its float32 values, as recorded.
+            its float32 values, as recorded; for ``exact`` alone, a quantized layer's integer codes.
         labels: (N,) integer labels Y, at least two classes.
         requests: (method, params) pairs: a method of ``METHODS`` (see the module docstring)
             and the parameters that override its defaults.
@@ -269,6 +256,12 @@ def estimate_mi_many(
         raise ValueError(f"labels must have shape ({activity.shape[0]},) to match activity, got {labels.shape}")
     if not np.issubdtype(activity.dtype, np.number):
         raise ValueError(f"activity must be numeric, got dtype {activity.dtype}")
+    counted = [method for method, _ in requests if method in CODE_METHODS]
+    if counted and (len(counted) < len(requests) or not np.issubdtype(activity.dtype, np.integer)):
+        raise ValueError("exact counts a quantized layer's integer codes (a run file's `codes`, of a network trained "
+                         f"with --quantize-bits), alone; got {activity.dtype} values with "
+                         f"{', '.join(method for method, _ in requests)}")
+    codes = activity
     activity = activity.astype(np.float32, copy=False)
     check_finite(activity)
     if not np.issubdtype(labels.dtype, np.integer):
@@ -288,10 +281,12 @@ def estimate_mi_many(
         if method == "noisy":
             results[k] = mixture_information(activity, classes, _noise_variance(activity, method, params),
                                              params["replicas"], params["seed"])
-        elif method in _BINNING:
-            results[k] = _BINNING[method](activity, classes, len(values), **params)
+        elif method in BINNING:
+            results[k] = BINNING[method](activity, classes, len(values), **params)
         elif method == "renyi":
             results[k] = renyi_information(inputs, activity, classes, params)
+        elif method == "exact":
+            results[k] = binned_information(codes.astype(np.int64), classes, len(values))
     return [Estimate(*results[k]) for k in range(len(requests))]
 
 

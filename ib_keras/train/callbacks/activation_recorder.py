@@ -11,6 +11,7 @@ import tensorflow as tf
 from ib_keras.networks.activations import OUTPUT_ACTIVATION
 from ib_keras.networks.layers import EnsembleDense, EnsembleNoise
 from ib_keras.networks.models import BATCH_SIZE
+from ib_keras.networks.quantization import grid_codes
 from ib_keras.networks.seeding import GRADIENT_STREAM, stream
 from ib_keras.runfile import LayerSpec, RunWriter
 from ib_keras.train.callbacks.representations import is_ensemble, probe
@@ -151,11 +152,22 @@ class ActivationRecorder(keras.callbacks.Callback):
         self._ensemble = is_ensemble(self.model)
         found, reader, self._sparse = probe(self.model, self.layer_names)
         self._layers = [representation.layer for representation in found]
+        self._bits = [getattr(layer, "quantize_bits", None) for layer in self._layers]
+        grids = [("activity" if r.output is r.layer.output else "logits") if bits else ""
+                 for r, bits in zip(found, self._bits)]
+        if any(self._bits):
+            if not (all(self._bits) and self._ensemble and self.record_rows is None):
+                raise ValueError(f"model {self.model.name}: a quantized network is recorded as codes when every "
+                                 "recorded layer is quantized, it is an ensemble of build_ensemble(quantize_bits=...), "
+                                 "and every input is recorded in one pass (no record_rows)")
+            # each layer's own quantized output (the output layer's: its logits), then the probabilities
+            reader = keras.Model(self.model.inputs, [layer.output for layer in self._layers] + [self.model.outputs[0]])
         # Called once per recorded epoch: graph mode without XLA, whose compile time would outweigh it.
         self._activity_of = tf.function(lambda inputs: reader(inputs, training=False))
         self._gradient_statistics = self._compile_gradient_statistics()
         specs = [LayerSpec(r.units, OUTPUT_ACTIVATION if r is found[-1] else r.activation,
-                           None if len(r.shape) == 1 else r.shape, r.layer.name) for r in found]
+                           None if len(r.shape) == 1 else r.shape, r.layer.name, grid, bits or 0)
+                 for r, grid, bits in zip(found, grids, self._bits)]
         # the chain's every layer recorded, or its parameters cannot give the activity
         self._keeps_parameters = self.parameters and self.layer_names is None and _dense_chain(self.model)
         fan_ins = [int(layer.kernel.shape[-2]) for layer in self._layers] if self._keeps_parameters else None
@@ -254,6 +266,9 @@ class ActivationRecorder(keras.callbacks.Callback):
             [np.linalg.norm(np.asarray(layer.kernel).reshape(members, -1), axis=1) for layer in self._layers
              if hasattr(layer, "kernel")], axis=-1).reshape(members, -1))
         kernels, biases = self._parameters() if self._keeps_parameters else ([], [])
+        grids = [np.asarray(layer.grid) for layer in self._layers] if any(self._bits) else []  # (K, 2) each
+        stored = [grid_codes(a, grid[:, 0], grid[:, 1], bits) for a, grid, bits in zip(activity, grids, self._bits)] \
+            if grids else activity
         for k, writer in enumerate(self._writers):
             p = probabilities[:, k, :]
             metrics = {}
@@ -261,8 +276,8 @@ class ActivationRecorder(keras.callbacks.Callback):
                 p_true = np.clip(p[rows, self.y[rows]], _PROBABILITY_FLOOR, 1.0)
                 metrics[f"{split}_loss"] = float(-np.mean(np.log(p_true)))
                 metrics[f"{split}_accuracy"] = float(np.mean(p[rows].argmax(axis=1) == self.y[rows]))
-            writer.append(epoch, [a[:, k, :] for a in activity], metrics, weights_norm[k], grad_mean[k], grad_std[k],
-                          [kernel[k] for kernel in kernels], [bias[k] for bias in biases])
+            writer.append(epoch, [a[:, k, :] for a in stored], metrics, weights_norm[k], grad_mean[k], grad_std[k],
+                          [kernel[k] for kernel in kernels], [bias[k] for bias in biases], [grid[k] for grid in grids])
 
     def _activity(self, x: np.ndarray) -> list[np.ndarray]:
         """Every recorded layer's activity on the rows ``x``, (n, K, units) each: every layer
@@ -275,6 +290,8 @@ class ActivationRecorder(keras.callbacks.Callback):
         chunk of rows at a time, keeping the recorded rows' layers and every row's output."""
         if self.record_rows is None:
             activity = self._activity(self.x)
+            if any(self._bits):  # the quantized layers' own outputs, then the probabilities
+                return activity[:-1], activity[-1]
             return activity, activity[-1]
         kept, outputs = [], []
         for start in range(0, len(self.x), _CHUNK):
