@@ -2,6 +2,7 @@
 alone and among others, the codes on disk, the exact estimator and the study's report."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import tensorflow as tf
 
@@ -108,7 +109,7 @@ def test_the_study_reports_claims_and_every_estimators_error(among, tmp_path):
     from ib_keras.studies.quantized.claims import quantized_result
     from ib_keras.studies.quantized.configurations import ESTIMATORS
     from ib_keras.studies.quantized.figures import make_quantized_figures
-    from ib_keras.studies.quantized.report import write_quantized_report
+    from ib_keras.studies.quantized.report import write_quantized_report, write_quantized_tables
 
     table = tmp_path / "mi.parquet"
     cli_ok("estimate", str(among), "--estimators", "exact", "--out", str(table))
@@ -127,5 +128,7 @@ def test_the_study_reports_claims_and_every_estimators_error(among, tmp_path):
     error = result.errors.set_index(["name", "layer"]).loc[("uniform_30", 0), "xt_median"]
     assert error == pytest.approx(by_hand) and result.errors["xt_p90"].max() > 0
     assert len(make_quantized_figures(result, tmp_path / "figures")) == 2
+    written = write_quantized_tables(result, tmp_path / "tables")
+    assert pd.read_csv(written[0])["verdict"].tolist() == result.claims["verdict"].tolist()
     report = write_quantized_report(result, tmp_path / "REPORT.md").read_text()
     assert "## Claims" in report and "uniform, 256 bins" in report

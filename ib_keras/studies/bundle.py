@@ -14,8 +14,8 @@ from ib_keras.system.atomic import output_set
 
 def write_bundle(out: str | Path, draw: Callable[[Path], list[Path]],
                  report: Callable[[Path, dict], Path], timings: str | None = None) -> None:
-    """``draw(directory)`` the figures and ``report(directory / "REPORT.md", wall times)`` into
-    ``out`` as one set (`ib_keras.system.atomic.output_set`), with the stage times of the
+    """``draw(directory)`` the figures (and any tables) and ``report(directory / "REPORT.md", wall
+    times)`` into ``out`` as one set (`ib_keras.system.atomic.output_set`), with the stage times of the
     ``timings`` file; says where. Matplotlib draws to files only (no display needed or opened)."""
     from ib_keras.plots.files import files_only
 
@@ -24,7 +24,7 @@ def write_bundle(out: str | Path, draw: Callable[[Path], list[Path]],
     with output_set(out) as staging:
         files = draw(staging)
         report(staging / "REPORT.md", times)
-    print(f"{Path(out) / 'REPORT.md'}: report written, {len(files)} figures beside it")
+    print(f"{Path(out) / 'REPORT.md'}: report written, {len(files)} files beside it")
 
 
 def bundle_arguments(parser: argparse.ArgumentParser, networks: str, out: str) -> None:

@@ -5,7 +5,7 @@ and every estimator scored against it; their claims tested by stated rules (``re
 Public names (``from ib_keras.studies.quantized import quantized_result``):
     configurations: STUDY, ESTIMATORS
     claims: quantized_result, QuantizedResult
-    report: write_quantized_report
+    report: write_quantized_report, write_quantized_tables
     figures: make_quantized_figures
 """
 
@@ -14,6 +14,6 @@ from ib_keras._lazy import lazy_names
 __getattr__, __dir__, __all__ = lazy_names(__name__, {
     "configurations": ("STUDY", "ESTIMATORS"),
     "claims": ("quantized_result", "QuantizedResult"),
-    "report": ("write_quantized_report",),
+    "report": ("write_quantized_report", "write_quantized_tables"),
     "figures": ("make_quantized_figures",),
 })

@@ -73,7 +73,7 @@ def _verdicts(rows: pd.DataFrame, label_entropy: float) -> pd.DataFrame:
     the first and largest I(T;Y); compresses (C >= MIN_BITS); room (the first I(T;Y) at least
     MIN_BITS below H(Y)) and fits (I(T;Y) rises by MIN_BITS from its first value)."""
     ordered = rows.sort_values("epoch")
-    keys = ["precision", "name", "activation", "run", "layer"]
+    keys = ["precision", "name", "activation", "run", "seed", "layer"]
     grouped = ordered.groupby(keys, sort=True)
     found = grouped.agg(peak=("i_xt", "max"), final=("i_xt", "last"), first_ty=("i_ty", "first"),
                         top_ty=("i_ty", "max")).reset_index()

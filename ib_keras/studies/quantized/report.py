@@ -72,6 +72,17 @@ def _float_table(r: QuantizedResult) -> str:
     return table(pd.DataFrame(rows))
 
 
+def write_quantized_tables(r: QuantizedResult, out: str | Path) -> list[Path]:
+    """The compact tables beside the report (CSV): claims, the estimators' errors against exact, and
+    every network's verdicts per layer and setting (its seed for its run file)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    tables = {"claims.csv": r.claims, "errors.csv": r.errors, "verdicts.csv": r.verdicts.drop(columns="run")}
+    for name, frame in tables.items():
+        frame.to_csv(out / name, index=False, float_format="%.6g")
+    return [out / name for name in tables]
+
+
 def write_quantized_report(r: QuantizedResult, out: str | Path, timings: dict | None = None) -> Path:
     """REPORT.md of the quantized study at ``out``, the figures beside it; returns its path."""
     out = report_file(out)
