@@ -21,8 +21,9 @@ RULES = {
                f"with room at least {HOLDS_SHARE:.0%} of those networks fit.",
     "output": f"The output layer compresses in every network: C = peak - final exact I(X;T) >= {MIN_BITS} bit; "
               f"reproduced when at least {EVERY_SHARE:.0%} of the networks' output layers compress.",
-    "hidden": f"Hidden-layer compression depends on the activation: the (network, hidden layer) pairs with C >= "
-              f"{MIN_BITS} bit, tanh against ReLU; reproduced when Fisher's exact test (two-sided) gives p < {ALPHA}.",
+    "hidden": f"Hidden-layer compression depends on the activation: per hidden layer, the networks whose layer "
+              f"compresses (C >= {MIN_BITS} bit), tanh against ReLU, by Fisher's exact test (two-sided); reproduced "
+              f"when some hidden layer differs at p < {ALPHA} / 5 (Bonferroni over the five hidden layers; starred).",
     "binning": f"The binning resolution changes the verdict: uniform bins over each layer's range at 30, 100 and 256 "
                f"bins, a layer's verdict being that at least {HOLDS_SHARE:.0%} of the networks compress (C >= "
                f"{MIN_BITS} bit); reproduced when some layer's verdict differs between the resolutions.",

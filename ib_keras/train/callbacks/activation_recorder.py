@@ -185,7 +185,7 @@ class ActivationRecorder(keras.callbacks.Callback):
             self._writers.append(RunWriter.continuing(path, keep, *arguments) if start else RunWriter(path, *arguments))
         if self.verbose:
             size = recording_size(specs, len(rows), len(schedule), len(self.paths),
-                                  np.dtype(self.activity_dtype).itemsize)
+                                  1 if any(self._bits) else np.dtype(self.activity_dtype).itemsize)
             print(f"ActivationRecorder: {size}"
                   f"{f', continued from epoch {start}' if start else ''}")
         if start in self.epochs:
@@ -257,6 +257,10 @@ class ActivationRecorder(keras.callbacks.Callback):
     def _record(self, epoch: int) -> None:
         members = len(self.paths)
         activity, probabilities = self._activity_and_output()
+        # a quantized layer's grid of this pass (K, 2) and its codes, before the gradient pass moves them
+        grids = [np.asarray(layer.grid) for layer in self._layers] if any(self._bits) else []
+        stored = [grid_codes(a, grid[:, 0], grid[:, 1], bits) for a, grid, bits in zip(activity, grids, self._bits)] \
+            if grids else activity
         order = stream(self.gradient_seed, GRADIENT_STREAM, epoch).permutation(len(self.train_idx))
         state = [np.asarray(variable) for variable in self.model.non_trainable_variables]
         grad_mean, grad_std = (self._per_layer(np.asarray(s).reshape(members, -1)) for s in self._gradient_statistics(order))
@@ -266,9 +270,6 @@ class ActivationRecorder(keras.callbacks.Callback):
             [np.linalg.norm(np.asarray(layer.kernel).reshape(members, -1), axis=1) for layer in self._layers
              if hasattr(layer, "kernel")], axis=-1).reshape(members, -1))
         kernels, biases = self._parameters() if self._keeps_parameters else ([], [])
-        grids = [np.asarray(layer.grid) for layer in self._layers] if any(self._bits) else []  # (K, 2) each
-        stored = [grid_codes(a, grid[:, 0], grid[:, 1], bits) for a, grid, bits in zip(activity, grids, self._bits)] \
-            if grids else activity
         for k, writer in enumerate(self._writers):
             p = probabilities[:, k, :]
             metrics = {}
