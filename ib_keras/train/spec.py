@@ -15,7 +15,7 @@ import numpy as np
 from ib_keras import __version__
 from ib_keras.data.datasets import TISHBY, Dataset, load_dataset, stratified_rows
 from ib_keras.data.tishby import STANDARD, TRAIN_FRACTION, check_split
-from ib_keras.networks.activations import check_activation
+from ib_keras.networks.activations import PRELU, check_activation
 from ib_keras.networks.architecture import Layer, check_hidden, hidden_text, is_convolutional, weighted_layers
 from ib_keras.networks.protocols import (DEFAULT_PROTOCOL, HIDDEN_UNITS, NOISE_STD_RANGE, Protocol, get_protocol,
                                          kernel_stddevs, record_schedule)
@@ -79,7 +79,7 @@ class TrainSpec:
             raise ValueError(f"--record-dtype must be one of {', '.join(RECORD_DTYPES)}, got '{self.record_dtype}'")
         self.recorded_rows()  # a sample the data set cannot give fails here
         check_bits(self.quantize_bits)
-        if self.quantize_bits and (is_convolutional(self.hidden) or self.noise_std or self.activation == "prelu"):
+        if self.quantize_bits and (is_convolutional(self.hidden) or self.noise_std or self.activation == PRELU):
             raise ValueError("--quantize-bits: quantized networks are deterministic Dense networks of a stateless "
                              "activation; leave out --noise-std, convolutions and prelu")
         if self.quantize_bits and (self.recorded_rows() is not None or self.record_dtype != "float32"):
