@@ -18,6 +18,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from ib_keras.networks.activations import OUTPUT_ACTIVATION, numpy_function
 from ib_keras.networks.protocols import record_schedule
 from ib_keras.runfile.checksums import stored_eof
 from ib_keras.runfile.schema import (GRIDS, LAYER_STATISTICS, METRICS, SCHEMA_VERSION, ForeignFileError, LayerSpec,
@@ -126,10 +127,7 @@ def grid_values(codes: np.ndarray, grids: np.ndarray, grid: str) -> np.ndarray:
     probabilities), as the network computed them (to float32 rounding)."""
     low, scale = (grids[:, k, None, None].astype(np.float32) for k in (0, 1))
     values = codes.astype(np.float32) * scale + low
-    if grid == "logits":
-        values = np.exp(values - values.max(axis=-1, keepdims=True))
-        values /= values.sum(axis=-1, keepdims=True)
-    return values
+    return numpy_function(OUTPUT_ACTIVATION)(values) if grid == "logits" else values
 
 
 def read_run(path: str | Path, activity: bool = True) -> Run:

@@ -198,7 +198,8 @@ def quantized_result(tables: list[str | Path]) -> QuantizedResult:
     excluded = final[final["train_accuracy"] < RESTART_ACCURACY].reset_index()[["run", "precision", "activation",
                                                                               "train_accuracy"]]
     rows = rows[~rows["run"].isin(excluded["run"])]
-    labels = np.bincount(load_dataset("tishby").y) / len(load_dataset("tishby").y)
+    labels = np.bincount(load_dataset("tishby").y)
+    labels = labels / labels.sum()
     label_entropy = float(-np.sum(labels * np.log2(labels)))
     verdicts = _verdicts(rows, label_entropy)
     return QuantizedResult(rows, verdicts, _errors(rows, verdicts), _claims(verdicts), excluded,
