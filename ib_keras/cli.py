@@ -236,7 +236,9 @@ def _train(args) -> None:
 
     def announce(plan):
         together = members_per_model(max(len(plan.todo), 1), spec)
-        resumed = "".join(f"; {name} resumes at epoch {epoch}" for name, epoch in plan.checkpoints())
+        resumed = "".join(f"; {name} resumes at epoch {epoch}" if not why else
+                          f"; {name} (epoch {epoch}) is not resumed and is deleted when its networks start afresh: {why}"
+                          for name, epoch, why in plan.checkpoints())
         print(f"{plan.path(0).parent}: {len(plan.todo)} networks to train, {len(plan.done)} already complete; "
               f"{spec.total_epochs} epochs, {len(spec.record_epochs())} recorded; about "
               f"{_duration(training_seconds(spec, len(plan.todo)))} of training on this machine, "

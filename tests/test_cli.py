@@ -189,7 +189,7 @@ def test_inspect_says_why_a_run_is_incomplete(trained, tmp_path):
     shutil.copy(out / "tanh" / "seed-000.h5", path)
     cut_growing_datasets(path, 2)
     result = cli_here("inspect", str(path))
-    assert f"{path}: INCOMPLETE (marked complete but holds 2 of the 7 epochs its schedule records)" in result.stdout
+    assert f"{path}: INCOMPLETE (marked complete but holds 2 of the 7 epochs its schedule records; rerun its train command)" in result.stdout
 
 
 @pytest.mark.parametrize("args, code, words", [
@@ -346,3 +346,44 @@ def test_a_stratified_sample_recorded_in_float16_is_the_float32_recording_of_tho
         for a_whole, a_part in zip(whole.activity, part.activity, strict=True):
             np.testing.assert_array_equal(a_part, a_whole[:, rows].astype(np.float16))
         np.testing.assert_array_equal(part.metrics["train_loss"], whole.metrics["train_loss"])
+
+
+def _one_error_line(result, *parts):
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and all(part in lines[0] for part in parts), result.stderr
+
+
+def test_messages_name_the_file_and_the_fix(tmp_path):
+    """Issue 40, item 16: each refusal is one line saying what is wrong and what to do."""
+    from ib_keras import write_run_arrays
+    from ib_keras.estimate import parse_estimators
+    from ib_keras.runfile import LayerSpec, RunWriter
+    from ib_keras.system.locks import exclusive
+    from tests.helpers import write_run
+
+    run = write_run(tmp_path / "runs" / "relu" / "seed-000.h5", 0)
+    (tmp_path / "figure.png").mkdir()
+    _one_error_line(cli_here("plane", str(run), "--out", str(tmp_path / "figure.png")),
+                    "figure.png is a directory; give the figure's file name")
+    own = write_run_arrays(tmp_path / "own" / "seed-000.h5", [0, 1], [np.random.default_rng(0).random((2, 8, 3)),
+                                                                       np.full((2, 8, 2), 0.5)], np.arange(8) % 2)
+    assert cli_here("estimate", str(own.parent), "--estimators", "ebab").returncode == 0
+    _one_error_line(cli_here("baselines", str(own.parent / "mi.parquet"), "--out", str(tmp_path / "b")),
+                    "a summary whose runs name no protocol")
+    # a run that a live train is writing: its directory locked as train locks it
+    x = np.zeros((4, 12), np.float32)
+    live = tmp_path / "live" / "relu" / "seed-000.h5"
+    RunWriter(live, x, np.arange(4) % 2, np.arange(3), [3], [LayerSpec(2, "softmax")], {}, [0, 1]).close()
+    with exclusive(live.parent, "busy"):
+        assert "INCOMPLETE (a train command is writing it now: wait for it to finish)" in cli_here(
+            "inspect", str(live)).stdout
+        _one_error_line(cli_here("estimate", str(live), "--estimators", "ebab", "--out", str(tmp_path / "l.parquet")),
+                        "a train command is writing it now")
+    assert "training was interrupted; rerun its train command" in cli_here("inspect", str(live)).stdout
+    with pytest.raises(ValueError, match="exact: unknown parameter\\(s\\) n_bins; exact takes no parameters"):
+        parse_estimators("exact:n_bins=3")
+    with pytest.raises(ValueError, match="figure.png is a directory; give the run file's name"):
+        write_run_arrays(tmp_path / "figure.png", [0], [np.full((1, 4, 2), 0.5)], np.arange(4) % 2)
+    exact = cli_here("estimate", str(run), "--estimators", "exact", "--out", str(tmp_path / "e.parquet"))
+    _one_error_line(exact, "exact counts a quantized network's codes and this run is not quantized")

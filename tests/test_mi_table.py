@@ -252,10 +252,11 @@ def test_an_all_inf_layer_epoch_is_skipped_and_named_not_estimated_as_constant(t
     with h5py.File(path, "r+") as f:
         f["activations/layer_0"][1] = np.inf  # every value of epoch 2's hidden layer
     messages = []
-    with pytest.raises(ValueError, match="every run file failed"):
+    with pytest.raises(ValueError) as refused:
         estimate_runs([path], SPECS, tmp_path / "mi.parquet", progress=False, report=messages.append)
-    assert messages == [f"skipped: {path}: epoch 2, layer_0: activity has 12288 NaN or inf values of 12288; "
-                        "the network diverged"]
+    assert str(refused.value) == (f"no rows to write to {tmp_path / 'mi.parquet'}: {path}: epoch 2, layer_0: activity "
+                                  "has 12288 NaN or inf values of 12288; the network diverged")
+    assert messages == []  # said once, in the error
 
 
 def _spelled(tmp_path, spelling):
@@ -332,6 +333,24 @@ def test_an_upper_case_csv_is_written_as_csv(runs, tmp_path):
 
 def test_an_estimate_in_which_every_file_failed_leaves_no_directory(tmp_path):
     path = _write_run(tmp_path / "runs" / "relu" / "seed-000.h5", complete=False)
-    with pytest.raises(ValueError, match="every run file failed"):
+    with pytest.raises(ValueError, match=r"no rows to write to .*: .*incomplete run \(training was interrupted"):
         estimate_runs([path], SPECS, tmp_path / "new" / "deeper" / "mi.parquet", progress=False, report=lambda m: None)
     assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -0.5])
+def test_a_table_holding_no_amount_of_information_is_refused_by_every_reader(runs, tmp_path, value):
+    from tests.helpers import cli_here
+
+    table = estimate_runs(runs, SPECS[:1], tmp_path / "mi.parquet", progress=False)
+    table.loc[3, "i_ty"] = value
+    table.to_parquet(tmp_path / "bad.parquet")
+    message = "bad.parquet: 1 rows hold a i_ty that is no amount of information (NaN, infinite or below 0 bits)"
+    for command in (["summarize", "--out", str(tmp_path / "summary")], ["report", "--out", str(tmp_path / "R.md")],
+                    ["plane", "--out", str(tmp_path / "plane.png")]):
+        result = cli_here(command[0], str(tmp_path / "bad.parquet"), *command[1:])
+        assert result.returncode == 2 and message in result.stderr, (command, result.stderr)
+    assert not any((tmp_path / name).exists() for name in ("summary", "R.md", "plane.png"))
+    table.loc[3, "i_ty"] = -1e-9  # rounding below 0 is read
+    table.to_parquet(tmp_path / "rounding.parquet")
+    assert len(read_table(tmp_path / "rounding.parquet")) == len(table)

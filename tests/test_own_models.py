@@ -210,9 +210,15 @@ def test_arrays_of_a_convolution_keep_its_shape_and_bad_arrays_are_refused_by_na
     np.testing.assert_allclose(run.activity[0][2], conv[2].reshape(20, -1))
     for kwargs, message in [({"epochs": [0, 0, 1]}, "epochs must be increasing"),
                             ({"activity": [conv[:, :10], out]}, r"activity\[0\] has shape \(3, 10, 2, 2, 3\)"),
-                            ({"labels": labels.astype(float)}, "labels must be"),
+                            ({"labels": labels + 0.5}, "labels must be whole numbers"),
+                            ({"epochs": [0, 1.5, 2.7]}, r"epochs must be whole numbers >= 0, got 1.5"),
                             ({"metrics": {"loss": [1, 2, 3]}}, "unknown metrics"),
-                            ({"activity": [np.full_like(conv, np.nan), out]}, r"activity\[0\] holds NaN")]:
+                            ({"activity": [np.full_like(conv, np.nan), out]}, r"activity\[0\] holds NaN"),
+                            # checked before the file is made, not after (issue 40, item 8)
+                            ({"train_idx": [0, 25]}, "'train_idx' holds indices outside 0..19"),
+                            ({"config": {"n_classes": 1}}, "config field 'n_classes' is 1, expected a whole number >= 2"),
+                            ({"config": {"when": object()}}, "config is not JSON-serialisable"),
+                            ({"activity": [conv[:, :0], out[:, :0]], "labels": labels[:0]}, r"no inputs \(N = 0\)")]:
         arguments = {"epochs": [0, 1, 5], "activity": [conv, out], "labels": labels, **kwargs}
         with pytest.raises(ValueError, match=message):
             write_run_arrays(tmp_path / "bad.h5", **arguments)
@@ -306,3 +312,21 @@ def test_rows_recorded_alone_are_the_whole_recordings_rows_with_every_rows_losse
         np.testing.assert_allclose(part.metrics[name], whole.metrics[name], rtol=1e-6)
     with pytest.raises(ValueError, match="record_rows must be increasing rows of x"):
         ActivationRecorder(tmp_path / "bad.h5", x, y, train_idx, test_idx, [0], record_rows=[5, 3])
+
+
+@pytest.mark.parametrize("widths", [[(10, 2), (7, 5, 3, 2)], [(3, 2), (4, 2)]])
+def test_a_plane_of_runs_of_different_architectures_is_refused_naming_them(tmp_path, widths):
+    from ib_keras import write_run_arrays
+
+    rng = np.random.default_rng(10)
+    labels = np.arange(40) % 2
+    for seed, units in enumerate(widths):
+        activity = [rng.random((2, 40, u)) for u in units[:-1]] + [rng.dirichlet([1, 1], (2, 40))]
+        write_run_arrays(tmp_path / "mine" / f"seed-{seed:03d}.h5", [0, 1], activity, labels)
+    estimate_runs([tmp_path / "mine"], parse_estimators("ebab"), tmp_path / "mi.parquet", progress=False)
+    message = (f"mine: runs of different architectures, seed-000.h5 with layers of {', '.join(map(str, widths[0]))} "
+               f"units and seed-001.h5 of {', '.join(map(str, widths[1]))}")
+    for source in (tmp_path / "mine", tmp_path / "mi.parquet"):
+        result = cli_here("plane", str(source), "--out", str(tmp_path / "plane.png"))
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+        assert not (tmp_path / "plane.png").exists()

@@ -81,3 +81,14 @@ def test_renyi_without_the_inputs_or_on_too_many_is_refused_with_the_fix():
     many = np.zeros((5000, 1), np.float32)
     with pytest.raises(ValueError, match="estimate --samples"):
         estimate_mi(many + np.arange(5000)[:, None], np.arange(5000) % 2, "renyi", inputs=many)
+
+
+def test_an_information_below_zero_above_alpha_one_is_reported_as_zero_and_said():
+    """Six points on which the functional at alpha 2 gives I(T;Y) = -0.113 bits (it bounds I above
+    by min(S(A), S(B)), not below by 0): reported as 0 with a warning; at alpha 1.01 it is positive."""
+    x = np.array([-3.0, 2, -2, -3, 0, -3])[:, None]
+    t = np.array([2.0, -2, -3, 2, 3, 2])[:, None]
+    y = np.array([1, 1, 1, 1, 1, 0])
+    with pytest.warns(UserWarning, match=r"renyi \(alpha 2\): I\(T;Y\) = -0.1133 bits, below 0, reported as 0"):
+        assert estimate_mi(t, y, "renyi", inputs=x, alpha=2.0, neighbours=1).i_ty == 0.0
+    assert estimate_mi(t, y, "renyi", inputs=x, alpha=1.01, neighbours=1).i_ty > 0

@@ -249,7 +249,7 @@ def test_a_complete_file_short_of_its_schedule_is_incomplete(tmp_path):
     cut_growing_datasets(path, 2)
     run = read_run(path)
     assert list(run.epochs) == [0, 1] and run.finished and not run.complete
-    assert run.incomplete_reason() == "marked complete but holds 2 of the 3 epochs its schedule records"
+    assert run.incomplete_reason() == "marked complete but holds 2 of the 3 epochs its schedule records; rerun its train command"
 
 
 def test_a_file_from_before_the_schedule_is_held_to_its_configs_protocol(tmp_path):

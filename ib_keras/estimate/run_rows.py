@@ -47,6 +47,16 @@ def layer_information(
     return estimate_mi_many(activity, labels, requests, inputs)
 
 
+def check_estimable(run: Run, specs: Sequence[EstimatorSpec]) -> None:
+    """RunFileError naming the file when the run is incomplete (why, and what to do); ValueError
+    when ``specs`` count codes (``exact``) and the run has none."""
+    if not run.complete:
+        raise RunFileError(f"{run.path}: incomplete run ({run.incomplete_reason()})")
+    if any(spec.method in CODE_METHODS for spec in specs) and not run.quantized:
+        raise ValueError(f"{run.path}: exact counts a quantized network's codes and this run is not quantized (train "
+                         "it with --quantize-bits 8 or 4); estimate it with the other estimators")
+
+
 def estimate_run(
     path: Path, run_hash: str, specs: Sequence[EstimatorSpec], layers: Sequence[int] | None = None,
     epochs: Sequence[int] | None = None,
@@ -61,11 +71,7 @@ def estimate_run(
     the message names the file.
     """
     run = read_run(path)
-    if not run.complete:
-        raise RunFileError(f"{path}: incomplete run ({run.incomplete_reason()}); rerun its train command")
-    if any(spec.method in CODE_METHODS for spec in specs) and not run.quantized:
-        raise ValueError(f"{path}: exact counts a quantized network's codes and this run is not quantized (train it "
-                         "with --quantize-bits 8 or 4); estimate it with the other estimators")
+    check_estimable(run, specs)
     if not len(run.epochs):
         raise RunFileError(f"{path}: no recorded epochs (its schedule was empty); train it again with epochs to record")
     for layer, activity in enumerate(run.activity):  # first: run_max and the constant-layer shortcut assume it

@@ -99,13 +99,18 @@ def _estimate_into(files: list[Path], roots: list[Path], specs: Sequence[Estimat
         # task per layer. Largest first, so that no worker is left with a long task at the end.
         workers = worker_threads(client) if client is not None else jobs
         split = len(files) < TASKS_PER_WORKER * max(workers, 1)
-        tasks = [task for path in files for task in plan_tasks(path, hashes[path], specs, done, split, stride)]
+        tasks: list = []
+        failures: dict[Path, str] = {}  # a file fails whole: none of its layers' rows are kept
+        for path in files:
+            try:
+                tasks += plan_tasks(path, hashes[path], specs, done, split, stride)
+            except ValueError as error:  # refused before any work
+                failures[path] = str(error)
         tasks.sort(key=lambda task: task.cost, reverse=True)
         pending = {path: sum(task.path == path for task in tasks) for path in {task.path for task in tasks}}
-        if progress:
+        if progress and tasks:
             print(f"{len(pending)} of {len(files)} run files to estimate, the others already in {out}", file=sys.stderr)
         collected: dict[Path, list[pd.DataFrame]] = {}
-        failures: dict[Path, str] = {}  # a file fails whole: none of its layers' rows are kept
         lost: set[Path] = set()  # files whose tasks died with a worker process
         with tqdm(total=len(tasks), desc="estimate", unit="task", disable=not progress or not tasks,
                   file=sys.stderr) as bar:
@@ -126,13 +131,16 @@ def _estimate_into(files: list[Path], roots: list[Path], specs: Sequence[Estimat
                 parts.discard_added()
                 raise ValueError(f"{len(failures)} run file(s) failed, table not written; "
                                  f"first: {next(iter(failures.values()))}")
-            for failure in failures.values():
-                report(f"skipped: {failure}")
         table = fill_later(merge([table, *parts.read(report)], hashes), hashes)
-        if table.empty:
+        if table.empty and len(failures) + len(lost) <= 1:  # said once, in the error
             first = next(iter(failures.values()), f"{min(lost)}: lost with a worker process that died" if lost else
                          "nothing to estimate")
-            raise ValueError(f"no rows to write to {out}: every run file failed; first: {first}")
+            raise ValueError(f"no rows to write to {out}: {first}")
+        for failure in failures.values():
+            report(f"skipped: {failure}")
+        if table.empty:
+            raise ValueError(f"no rows to write to {out}: every one of the {len(failures) + len(lost)} run files "
+                             "failed (each said above)")
         write_table(table, out)
         parts.clear()
         if lost:

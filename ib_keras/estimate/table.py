@@ -23,6 +23,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ib_keras.estimate.settings import setting_text
@@ -111,9 +112,28 @@ def read_table(path: str | Path) -> pd.DataFrame:
     check_columns(table, path, required, _TEXT, _NUMBERS, "not an MI table written by `python -m ib_keras estimate`")
     if table.empty:
         raise ValueError(f"{path}: the MI table has no rows; run `python -m ib_keras estimate` on complete run files")
+    _check_bits(table, path)
     if "setting" not in table.columns:
         table = with_settings(table)
     return table.reindex(columns=[*COLUMNS, *(c for c in table.columns if c not in COLUMNS)])
+
+
+_ROUNDING = 1e-6  # bits: an estimate this far below 0 is rounding (a Monte Carlo one: this plus 4 standard errors)
+
+
+def _check_bits(table: pd.DataFrame, path: Path) -> None:
+    """ValueError naming the first row whose i_xt or i_ty is not an amount of information: NaN,
+    infinite, or below 0 by more than rounding (and, for a Monte Carlo estimate, 4 standard errors)."""
+    for column in ("i_xt", "i_ty"):
+        values = table[column].to_numpy(dtype=float)
+        se = table[f"{column}_se"].to_numpy(dtype=float) if f"{column}_se" in table else np.zeros(len(table))
+        bad = ~np.isfinite(values) | (values < -(_ROUNDING + 4 * np.nan_to_num(se)))
+        if bad.any():
+            row = table[bad].iloc[0]
+            raise ValueError(f"{path}: {int(bad.sum())} rows hold a {column} that is no amount of information (NaN, "
+                             f"infinite or below 0 bits), the first {row[column]} bits (run {row['run']}, "
+                             f"{row['estimator']}, epoch {row['epoch']}, layer {row['layer']}); the table is damaged or "
+                             "was edited: estimate it again (python -m ib_keras estimate)")
 
 
 def with_settings(table: pd.DataFrame) -> pd.DataFrame:

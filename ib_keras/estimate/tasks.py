@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ib_keras.estimate.run_rows import estimate_run, run_activation
+from ib_keras.estimate.run_rows import check_estimable, estimate_run, run_activation
 from ib_keras.estimate.settings import EstimatorSpec, canonical_params
 from ib_keras.runfile import RunFileError, read_run
 from ib_keras.scaleout.cluster import check_visible, finished
@@ -50,13 +50,13 @@ def strided_epochs(epochs: Sequence[int], stride: int) -> tuple[int, ...]:
 def plan_tasks(path: Path, run_hash: str, specs: Sequence[EstimatorSpec], done: dict, split: bool,
            stride: int) -> list[Task]:
     """The work this file still needs at every ``stride``-th epoch: one task per layer if ``split``,
-    else one for the file. ``done``: the epochs in the table per KEY."""
+    else one for the file. ``done``: the epochs in the table per KEY. ValueError naming the file
+    when it is readable and cannot be estimated so (`check_estimable`), before any work."""
     try:
         run = read_run(path, activity=False)
     except RunFileError:
-        run = None
-    if run is None or not len(run.epochs):
         return [Task(path, run_hash, tuple(specs), None, None, 0.0)]  # the worker reports the file
+    check_estimable(run, specs)
     activation = run_activation(run)
     wanted = set(strided_epochs([int(epoch) for epoch in run.epochs], stride))
     missing = {spec: wanted - done.get((run_hash, spec.method, canonical_params(spec.params_for(activation))), set())

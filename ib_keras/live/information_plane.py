@@ -126,7 +126,7 @@ class InformationPlaneLogger(keras.callbacks.Callback):
         found, reader, _ = probe(self.model)
         self._last = len(found) - 1
         self._request = [live_request(self.spec, self.activation or found[0].activation)]
-        self._activity_of = tf.function(lambda inputs: reader(inputs, training=False))
+        self._activity_of = tf.function(reader)
         inputs = np.repeat(self.x[:, None, :], members, axis=1) if is_ensemble(self.model) else self.x
         self._inputs = tf.constant(inputs)
         # TensorBoard's own event writer with hand-built summaries: tf.summary costs 0.6 ms per

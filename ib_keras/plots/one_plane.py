@@ -49,6 +49,22 @@ def plane_rows(source: str | Path, estimators: str = "ebab") -> pd.DataFrame:
     return table
 
 
+def check_one_architecture(rows: pd.DataFrame) -> None:
+    """ValueError naming two runs when runs drawn in one panel (one directory's, as `plot_plane`
+    draws them) differ in their layers' number or widths: layer i would be another layer in each,
+    and their seed mean a mean of unrelated layers."""
+    widths = rows.drop_duplicates(["run", "layer"]).sort_values("layer").groupby("run")["units"].agg(tuple)
+    for directory, architectures in widths.groupby(lambda run: Path(run).parent.name):
+        if architectures.nunique() > 1:
+            first = architectures.index[0]
+            other = next(run for run in architectures.index if architectures[run] != architectures[first])
+            raise ValueError(
+                f"{directory}: runs of different architectures, {Path(first).name} with layers of "
+                f"{', '.join(map(str, architectures[first]))} units and {Path(other).name} of "
+                f"{', '.join(map(str, architectures[other]))}; a plane's seed mean is over runs of one architecture: "
+                "put each architecture's runs in a directory of their own")
+
+
 def _inputs(runs: Sequence[str]) -> int | None:
     """N, the inputs of the runs (None when a run file cannot be read or they differ)."""
     sizes = set()
@@ -68,7 +84,10 @@ def plot_plane(source: str | Path, estimators: str = "ebab", out: str | Path | N
     layers labelled at the last epoch, and a note when every layer keeps the N inputs apart (its
     I(X;T) is log2 N at every epoch: "compression" is then nowhere to be seen). ``axis_range``
     (x max, y max) shares axes with other planes. Saved to ``out`` (PNG or PDF) if given."""
+    if out is not None and Path(out).is_dir():
+        raise ValueError(f"{out} is a directory; give the figure's file name, e.g. {Path(out) / 'plane.png'}")
     rows = plane_rows(source, estimators)
+    check_one_architecture(rows)
     rows = rows.assign(panel=[f"{Path(run).parent.name}: {setting}" for run, setting in zip(rows["run"], rows["setting"])])
     settings = list(dict.fromkeys(rows["panel"]))
     columns = min(3, len(settings))

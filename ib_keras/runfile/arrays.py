@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ib_keras.networks.activations import LINEAR, OUTPUT_ACTIVATION
+from ib_keras.runfile.checks import whole_numbers
 from ib_keras.runfile.schema import LAYER_STATISTICS, METRICS, LayerSpec
 from ib_keras.runfile.writer import RunWriter
 
@@ -58,15 +59,16 @@ def write_run_arrays(
         config: JSON-serialisable description stored with the run (``activation``, ``seed`` ... as
             the table's columns read them).
 
-    Raises ValueError naming the array whose shape or values do not fit, before the file is made.
+    Raises ValueError naming the array whose shape or values do not fit (a fraction among the
+    epochs or labels included: nothing is truncated), before the file is made.
     """
-    epochs = np.asarray(epochs, dtype=np.int64)
-    labels = np.asarray(labels)
+    epochs = whole_numbers(epochs, "epochs")
     arrays = [np.asarray(a, dtype=np.float32) for a in activity]
-    if epochs.ndim != 1 or not len(epochs) or epochs[0] < 0 or np.any(np.diff(epochs) <= 0):
+    if epochs.ndim != 1 or not len(epochs) or np.any(np.diff(epochs) <= 0):
         raise ValueError(f"epochs must be increasing whole numbers from 0 on, got {epochs.tolist()}")
-    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer) or len(labels) and labels.min() < 0:
-        raise ValueError(f"labels must be (N,) integer classes from 0, got {labels.dtype} of shape {labels.shape}")
+    labels = whole_numbers(labels, "labels")
+    if labels.ndim != 1:
+        raise ValueError(f"labels must be (N,) integer classes from 0, got shape {labels.shape}")
     n = len(labels)
     if not arrays:
         raise ValueError("activity holds no layer")

@@ -20,6 +20,7 @@ import numpy as np
 
 from ib_keras.networks.activations import OUTPUT_ACTIVATION, numpy_function
 from ib_keras.networks.protocols import record_schedule
+from ib_keras.runfile.checks import config_problem, contents_problem
 from ib_keras.runfile.checksums import stored_eof
 from ib_keras.runfile.schema import (GRIDS, LAYER_STATISTICS, METRICS, SCHEMA_VERSION, ForeignFileError, LayerSpec,
                                      Run, RunFileError)
@@ -147,57 +148,19 @@ def read_run(path: str | Path, activity: bool = True) -> Run:
             raise RunFileError(f"{path}: corrupt run file ({error}); delete it and train it again") from error
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-# The config fields the stages read, each with its test and what it must be; fields a file lacks
-# (a user's own recorder config) are not checked.
-_CONFIG_FIELDS = {
-    "activation": (lambda v: isinstance(v, str), "a name"),
-    "protocol": (lambda v: isinstance(v, str), "a name"),
-    "dataset": (lambda v: isinstance(v, str), "a name"),
-    "split": (lambda v: isinstance(v, str), "a name"),
-    "minibatch_order": (lambda v: isinstance(v, str), "a name"),
-    "output_init": (lambda v: isinstance(v, str), "a name"),
-    "recorded_at": (lambda v: isinstance(v, str), "a name"),
-    "l2": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < float("inf"),
-           "a number >= 0"),
-    "seed": (lambda v: _is_int(v) and v >= 0, "a whole number >= 0"),
-    "split_seed": (lambda v: _is_int(v) and v >= 0, "a whole number >= 0"),
-    "epochs": (lambda v: _is_int(v) and v >= 1, "a whole number >= 1"),
-    "record_points": (lambda v: v is None or (_is_int(v) and v >= 1), "a whole number >= 1 or null"),
-    "hidden_units": (lambda v: isinstance(v, list) and all(_is_int(u) and u >= 1 for u in v), "a list of widths"),
-    "n_classes": (lambda v: _is_int(v) and v >= 2, "a whole number >= 2"),
-}
-
-
 def _check_config(config: dict, path: Path) -> None:
-    for name, (valid, expected) in _CONFIG_FIELDS.items():
-        if name in config and not valid(config[name]):
-            raise RunFileError(f"{path}: config field '{name}' is {config[name]!r}, expected {expected}; the file "
-                               "is damaged or was edited: train it again")
+    problem = config_problem(config)
+    if problem:
+        raise RunFileError(f"{path}: {problem}; the file is damaged or was edited: train it again")
 
 
 def _check_contents(run: Run) -> None:
     """RunFileError naming the field whose values cannot be this run's: labels outside the
     classes, indices outside the samples, epochs out of order or beyond the config's."""
-    path, n = run.path, len(run.x)
-    classes = run.config.get("n_classes", run.layers[-1].units)
-    if run.y.shape != (n,) or len(run.y) and not (0 <= run.y.min() and run.y.max() < classes):
-        raise RunFileError(f"{path}: field 'y' holds values outside the {classes} classes 0..{classes - 1} (or is "
-                           f"not ({n},)); the file is damaged: train it again")
-    for name in ("train_idx", "test_idx"):
-        indices = getattr(run, name)
-        if indices.ndim != 1 or len(indices) and not (0 <= indices.min() and indices.max() < n) \
-                or len(np.unique(indices)) != len(indices):
-            raise RunFileError(f"{path}: field '{name}' holds indices outside 0..{n - 1} or repeated ones; "
-                               "the file is damaged: train it again")
-    last = run.config.get("epochs")
-    if len(run.epochs) and (run.epochs[0] < 0 or np.any(np.diff(run.epochs) <= 0)
-                            or (last is not None and run.epochs[-1] > last)):
-        raise RunFileError(f"{path}: field 'epochs' is not increasing from 0 to the config's {last} epochs; "
-                           "the file is damaged: train it again")
+    problem = contents_problem(len(run.x), run.y, run.config.get("n_classes", run.layers[-1].units), run.train_idx,
+                               run.test_idx, run.epochs, run.config.get("epochs"))
+    if problem:
+        raise RunFileError(f"{run.path}: {problem}; the file is damaged: train it again")
 
 
 def _schedule(f: h5py.File, path: Path, config: dict) -> np.ndarray | None:
@@ -223,9 +186,6 @@ def _read(f: h5py.File, path: Path, activity: bool) -> Run:
         config = json.loads(f.attrs["config"])
     except (KeyError, TypeError, json.JSONDecodeError) as error:
         raise RunFileError(f"{path}: unreadable 'config' attribute ({error}); train it again") from error
-    if not isinstance(config, dict):
-        raise RunFileError(f"{path}: 'config' attribute holds a JSON {type(config).__name__}, not an object; "
-                           "train it again")
     _check_config(config, path)
     growing = [_field(f, path, name) for name in ("epochs", *(f"metrics/{m}" for m in METRICS), *LAYER_STATISTICS)]
     datasets = _layer_datasets(f, path)

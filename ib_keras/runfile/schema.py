@@ -42,6 +42,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ib_keras.system.locks import is_locked
+
 SCHEMA_VERSION = 1
 METRICS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
 LAYER_STATISTICS = ("weights_norm", "grad_mean", "grad_std")
@@ -113,13 +115,15 @@ class Run:
         return self.finished and (self.schedule is None or np.array_equal(self.epochs, self.schedule))
 
     def incomplete_reason(self) -> str:
-        """Why the run is not complete, in words for a message ('' when it is)."""
+        """Why the run is not complete and what to do, in words for a message ('' when it is)."""
         if self.complete:
             return ""
         if self.finished:
             return (f"marked complete but holds {len(self.epochs)} of the {len(self.schedule)} epochs its "
-                    "schedule records")
-        return "training was interrupted"
+                    "schedule records; rerun its train command")
+        if is_locked(self.path.parent):  # `train` holds its configuration directory while it trains
+            return "a train command is writing it now: wait for it to finish"
+        return "training was interrupted; rerun its train command"
 
 
 def layer_name(layer: int, last: int) -> str:

@@ -22,7 +22,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from ib_keras.runfile.checks import config_problem, contents_problem, whole_numbers
 from ib_keras.runfile.checksums import ACTIVITY_FILTERS, CHECKSUM, encode_chunk
+from ib_keras.runfile.reader import read_run
 from ib_keras.runfile.schema import LAYER_STATISTICS, METRICS, SCHEMA_VERSION, LayerSpec, RunFileError
 
 _UPDATE_WAIT = 60.0  # seconds a finished run waits for readers to let go of its file
@@ -51,6 +53,7 @@ class RunWriter:
         self._dtype = np.dtype(activity_dtype)
         self._layers = list(layers)
         self._fan_ins = None if fan_ins is None else [int(fan_in) for fan_in in fan_ins]
+        _check_arguments(self.path, x, y, train_idx, test_idx, self._layers, config, schedule)
         with _writing(self.path):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._create(x, y, train_idx, test_idx, config, schedule)
@@ -58,14 +61,15 @@ class RunWriter:
     @classmethod
     def continuing(cls, path, keep: int, x, y, train_idx, test_idx, layers: Sequence[LayerSpec], config: dict,
                    schedule: Sequence[int], fan_ins: Sequence[int] | None = None,
-                   activity_dtype: str = "float32") -> RunWriter:
+                   activity_dtype: str = "float32", extending: bool = False) -> RunWriter:
         """A writer that continues the incomplete file ``path`` after its first ``keep`` recorded
         epochs (a training resumed from a checkpoint), the arguments as for a new file. The file
         is written anew beside it, those epochs copied chunk by chunk (HDF5 does not reopen a
         killed SWMR writer's file for writing), and renamed over it: a kill before the rename
-        leaves it as it was. RunFileError (`check_continuable`) when it cannot be continued."""
+        leaves it as it was. RunFileError (`check_continuable`, which says what ``extending`` allows)
+        when it cannot be continued."""
         path = Path(path)
-        check_continuable(path, config, schedule, keep)
+        check_continuable(path, config, schedule, keep, extending)
         partial = path.with_name(f".{path.name}.continuing")
         writer = cls(partial, x, y, train_idx, test_idx, layers, config, schedule, fan_ins, activity_dtype)
         try:
@@ -199,6 +203,26 @@ class RunWriter:
             pass
 
 
+def _check_arguments(path: Path, x, y, train_idx, test_idx, layers: Sequence[LayerSpec], config: dict,
+                     schedule: Sequence[int]) -> None:
+    """ValueError naming ``path`` and what cannot be written, before the file is made: a directory
+    in its place, inputs, labels, indices or a schedule that a reader would refuse (`checks`), a
+    config that is not JSON."""
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory; give the run file's name, e.g. {path / 'seed-000.h5'}")
+    if not layers:
+        raise ValueError(f"{path}: no layers to record")
+    try:
+        y, train_idx, test_idx, schedule = (whole_numbers(values, name) for name, values in (
+            ("y", y), ("train_idx", train_idx), ("test_idx", test_idx), ("schedule", schedule)))
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
+    problem = config_problem(config) or contents_problem(
+        len(x), y, config.get("n_classes", layers[-1].units), train_idx, test_idx, schedule, config.get("epochs"))
+    if problem:
+        raise ValueError(f"{path}: {problem}; nothing was written")
+
+
 def _narrowed(values: np.ndarray, dtype: np.dtype, layer: int) -> np.ndarray:
     """``values`` as ``dtype``; OverflowError naming the layer when a finite value does not fit."""
     with np.errstate(over="ignore"):  # said below, naming the layer
@@ -209,23 +233,27 @@ def _narrowed(values: np.ndarray, dtype: np.dtype, layer: int) -> np.ndarray:
     return narrow
 
 
-def check_continuable(path: str | Path, config: dict, schedule: Sequence[int], keep: int) -> None:
+def check_continuable(path: str | Path, config: dict, schedule: Sequence[int], keep: int,
+                      extending: bool = False) -> None:
     """RunFileError naming the file and the reason unless ``path`` is an incomplete run of
     ``config`` (its versions aside) and ``schedule`` that holds at least its first ``keep``
-    recorded epochs."""
+    recorded epochs. ``extending``: the file is this process's own recording of the same model,
+    continued by a further training (`ActivationRecorder` reused by another ``fit``), so it may
+    be complete and its schedule shorter. The file is read as `read_run` reads any run file
+    (truncation and checksums checked), never opened raw."""
     path = Path(path)
     try:
-        with h5py.File(path, "r", swmr=True) as f:
-            stored = json.loads(f.attrs["config"])
-            reason = (
-                "it is complete" if f.attrs.get("complete") else
-                "its configuration differs" if {**stored, "versions": None} != {**config, "versions": None} else
-                "its schedule differs" if not np.array_equal(f["schedule"][()], schedule) else
-                f"it holds fewer than the {keep} recorded epochs to keep"
-                if len(f["epochs"]) < keep or not np.array_equal(f["epochs"][:keep], np.asarray(schedule)[:keep]) else
-                "")
-    except (OSError, KeyError, ValueError) as error:
-        reason = f"it cannot be read ({str(error).splitlines()[0]})"
+        run = read_run(path, activity=False)
+    except RunFileError as error:
+        raise RunFileError(f"{path}: cannot continue this run file: {error}") from error
+    recorded = np.asarray(run.epochs)
+    reason = (
+        "it is complete" if run.finished and not extending else
+        "its configuration differs" if {**run.config, "versions": None} != {**config, "versions": None} else
+        "its schedule differs" if not extending and not np.array_equal(run.schedule, schedule) else
+        f"it holds fewer than the {keep} recorded epochs to keep"
+        if len(recorded) < keep or not np.array_equal(recorded[:keep], np.asarray(schedule)[:keep]) else
+        "")
     if reason:
         raise RunFileError(f"{path}: cannot continue this run file: {reason}")
 

@@ -34,3 +34,19 @@ def exclusive(path: Path, busy: str) -> Iterator[None]:
                 path.unlink(missing_ok=True)  # while still held: whoever opens it next makes a new one
     finally:
         os.close(fd)
+
+
+def is_locked(path: Path) -> bool:
+    """Whether a process holds `exclusive`'s lock on the directory ``path`` now (False for a path
+    that is not a directory, or that cannot be opened)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # releases the shared lock taken, if it was
+    return False

@@ -8,9 +8,9 @@ file this ib_keras did not write, is an error unless ``overwrite`` is set.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
-import zipfile
 from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -25,6 +25,7 @@ from ib_keras.runfile import (ForeignFileError, RunFileError, check_continuable,
 from ib_keras.system.atomic import created_directory
 from ib_keras.system.locks import exclusive
 from ib_keras.system.workers import worker_pool
+from ib_keras.train.checkpoint_file import checkpoint_identity, read_checkpoint
 from ib_keras.train.resources import check_memory, default_workers, members_per_model
 from ib_keras.train.spec import TrainSpec
 
@@ -47,6 +48,7 @@ class TrainPlan:
     todo: list[int]
     done: list[int]
     checkpoint_seconds: float | None = None  # least time between checkpoints (None: TrainingCheckpoint's minute)
+    workers: int = 1  # processes that train ``todo``, each a contiguous share
 
     def path(self, seed: int) -> Path:
         return run_path(self.out, self.spec.activation, self.spec.l2, seed)
@@ -58,19 +60,59 @@ class TrainPlan:
         return len(self.todo) * run_file_bytes(spec.n_recorded, spec.recorded_units(), len(spec.record_epochs()),
                                                spec.data().x.shape[1], spec.value_bytes(), kept)
 
-    def checkpoints(self) -> list[tuple[str, int]]:
-        """The checkpoints of networks still to train (`checkpoint_path`), as (file name, its
-        epoch), in name order; a file that cannot be read is left out (it is not resumed)."""
+    def groups(self) -> list[list[int]]:
+        """The networks trained together, one model each: ``todo`` in ``workers`` contiguous shares
+        (`train_plan`), each share in models of as many networks as memory allows."""
+        return [group for share in _shares(self.todo, self.workers) for group in _groups(share, self.spec)]
+
+    def checkpoints(self) -> list[tuple[str, int, str]]:
+        """The checkpoints beside the run files that hold networks this plan trains, in name order,
+        as (file name, the epoch it saved, why it is not resumed: '' when it is). One is not
+        resumed when it cannot be read, when this plan trains its networks in other models, when
+        it is of other settings (the differences named), or when a run file it continues cannot
+        be continued (`check_continuable`); it is deleted when its networks start training afresh.
+        Checkpoints of networks this plan does not train are left as they are."""
+        planned = {tuple(group) for group in self.groups()}
+        schedule = self.spec.record_epochs()
         found = []
         for path in sorted(self.path(0).parent.glob(_CHECKPOINTS)):
-            if not set(map(int, path.stem.split("-")[2:])) <= set(self.todo):
-                continue  # of networks complete since (killed before it was deleted), or not asked for
-            try:
-                with np.load(path, allow_pickle=False) as saved:
-                    found.append((path.name, int(saved["epoch"])))
-            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            seeds = tuple(int(seed) for seed in path.stem.split("-")[2:])
+            if not set(seeds) & set(self.todo):
                 continue
+            state = read_checkpoint(path)
+            found.append((path.name, state["epoch"] if state else 0, self._why_not_resumed(seeds, state, planned,
+                                                                                            schedule)))
         return found
+
+    def _why_not_resumed(self, seeds: tuple[int, ...], state: dict | None, planned: set, schedule) -> str:
+        if state is None:
+            return "it cannot be read: damaged"
+        if seeds not in planned:
+            return f"this command trains seeds {', '.join(map(str, seeds))} in other models"
+        configs = [self.spec.config(seed) for seed in seeds]
+        if state["identity"] != checkpoint_identity([{**c, "versions": None} for c in configs]):
+            stored = json.loads(state["identity"])
+            differences = _differences(stored[0], configs[0], ignore=("versions", "seed")) if len(stored) == len(
+                configs) else f"{len(stored)} networks vs {len(configs)}"
+            return f"it is of other settings ({differences or 'seeds'})"
+        for seed, config in zip(seeds, configs):
+            try:
+                check_continuable(self.path(seed), config, schedule, int(np.sum(schedule < state["epoch"])))
+            except RunFileError as error:
+                return str(error)
+        return ""
+
+
+def _shares(todo: Sequence[int], workers: int) -> list[list[int]]:
+    """``todo`` in at most ``workers`` contiguous shares, one per worker process."""
+    return [[int(seed) for seed in share] for share in np.array_split(todo, max(1, min(workers, len(todo))))] \
+        if len(todo) else []
+
+
+def _groups(share: Sequence[int], spec: TrainSpec) -> list[list[int]]:
+    """A worker's ``share`` of networks in models of as many as memory allows."""
+    size = members_per_model(len(share), spec)
+    return [list(share[start : start + size]) for start in range(0, len(share), size)]
 
 
 def plan_training(spec: TrainSpec, seeds: Sequence[int], out: str | Path, overwrite: bool = False) -> TrainPlan:
@@ -184,10 +226,11 @@ def train_configuration(
     with created_directory(directory), exclusive(directory, f"{directory}: another train command is writing here"):
         plan = plan_training(spec, seeds, out, overwrite)
         plan.checkpoint_seconds = checkpoint_seconds
+        plan.workers = workers or default_workers(spec, len(plan.todo))
         check_memory(spec)
         check_free_disk(plan)
         announce(plan)
-        train_plan(plan, progress, workers or default_workers(spec, len(plan.todo)), extra_callbacks)
+        train_plan(plan, progress, plan.workers, extra_callbacks)
     return plan
 
 
@@ -201,7 +244,7 @@ def train_plan(plan: TrainPlan, progress: bool = True, workers: int = 1,
     """
     if not plan.todo:
         return []
-    shares = [[int(seed) for seed in share] for share in np.array_split(plan.todo, max(1, min(workers, len(plan.todo))))]
+    shares = _shares(plan.todo, workers)
     if len(shares) == 1:
         _train_seeds(plan, plan.todo, progress, extra_callbacks)
     else:
@@ -242,10 +285,8 @@ def _train_seeds(plan: TrainPlan, seeds: Sequence[int], progress: bool,
     train_idx, test_idx = data.split(spec.split, spec.split_seed)
     record_rows = spec.recorded_rows()
     recorded = record_rows if record_rows is not None else slice(None)
-    group_size = members_per_model(len(seeds), spec)
     protocol = get_protocol(spec.protocol)
-    for start in range(0, len(seeds), group_size):
-        group = seeds[start : start + group_size]
+    for group in _groups(seeds, spec):
         configs = [spec.config(seed) for seed in group]
         checkpoint = _checkpoint(plan, group, configs)
         model = build_ensemble(spec.activation, group, spec.l2, spec.protocol, spec.input_shape(), spec.hidden,
@@ -270,23 +311,17 @@ def _train_seeds(plan: TrainPlan, seeds: Sequence[int], progress: bool,
 
 def _checkpoint(plan: TrainPlan, group: Sequence[int], configs: list[dict]):
     """The checkpoint of the networks ``group`` (of ``configs``) trained together, beside their run
-    files; one that cannot continue (a run file gone, replaced or short of its epochs) is removed,
-    and said."""
+    files. Every checkpoint holding any of them that cannot resume (`TrainPlan.checkpoints`) is
+    deleted first, and said: these networks train afresh, so it never could."""
     from ib_keras.train.callbacks.checkpoint import TrainingCheckpoint
 
-    spec = plan.spec
-    checkpoint = TrainingCheckpoint(checkpoint_path(plan, group), [{**c, "versions": None} for c in configs],
-                                    *([] if plan.checkpoint_seconds is None else [plan.checkpoint_seconds]))
-    epoch = checkpoint.epoch()
-    if epoch:
-        schedule = spec.record_epochs()
-        try:
-            for seed, config in zip(group, configs):
-                check_continuable(plan.path(seed), config, schedule, int(np.sum(schedule < epoch)))
-        except RunFileError as error:
-            print(f"{error}; training seeds {', '.join(map(str, group))} afresh", file=sys.stderr)
-            checkpoint.remove()
-    return checkpoint
+    for name, epoch, why in plan.checkpoints():
+        if why and set(map(int, Path(name).stem.split("-")[2:])) & set(group):
+            (plan.path(0).parent / name).unlink(missing_ok=True)
+            print(f"{name} (epoch {epoch}) not resumed, deleted: {why}; training seeds {', '.join(map(str, group))} "
+                  "afresh", file=sys.stderr)
+    return TrainingCheckpoint(checkpoint_path(plan, group), [{**c, "versions": None} for c in configs],
+                              *([] if plan.checkpoint_seconds is None else [plan.checkpoint_seconds]))
 
 
 _CHECKPOINTS = "checkpoint-seed-*.npz"

@@ -134,9 +134,8 @@ def resolve_params(method: str, **params) -> dict:
         raise ValueError(f"unknown estimator '{method}'; valid estimators: {', '.join(METHODS)}")
     unknown = set(params) - set(METHODS[method])
     if unknown:
-        raise ValueError(
-            f"{method}: unknown parameter(s) {', '.join(sorted(unknown))}; valid: {', '.join(METHODS[method])}"
-        )
+        valid = f"valid: {', '.join(METHODS[method])}" if METHODS[method] else f"{method} takes no parameters"
+        raise ValueError(f"{method}: unknown parameter(s) {', '.join(sorted(unknown))}; {valid}")
     resolved = {**method_defaults(method, params), **params}
     if method == "noisy" and (resolved["noise_variance"] is None) == (resolved["variance_scale"] is None):
         raise ValueError("noisy: give noise_variance (a fixed s2, as kde) or variance_scale (s2 = variance_scale x "

@@ -107,8 +107,12 @@ def by_protocol(summaries: list[Summary]) -> dict[str, Summary]:
     chosen: dict[str, Summary] = {}
     for summary in summaries:
         protocols = sorted(summary.networks["protocol"].dropna().unique())
+        if not protocols:
+            raise ValueError("a summary whose runs name no protocol (a table of a user's own runs, not of `train`'s): "
+                             "the baselines study reads summaries of `python -m ib_keras train --protocol saxe` and "
+                             "`--protocol shwartz-ziv` runs")
         if len(protocols) != 1:
-            raise ValueError(f"a summary holds runs of protocols {protocols}; give one summary per protocol")
+            raise ValueError(f"a summary holds runs of protocols {', '.join(protocols)}; give one summary per protocol")
         if protocols[0] in chosen:
             raise ValueError(f"two summaries of protocol {protocols[0]}; give one per protocol")
         missing = {"first_i_xt", "peak_epoch"} - set(summary.networks.columns)

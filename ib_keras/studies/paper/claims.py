@@ -124,8 +124,12 @@ def _claim_compression(tests: Tests, per: pd.DataFrame, last: int) -> Claim:
 
 
 def _claim_variation(tests: Tests) -> Claim:
+    """Claim 2 by the report's one minimum-n rule: the coefficient of variation of cells of fewer
+    than STAR_MIN_N seeds is shown, but a verdict rests on cells of at least STAR_MIN_N."""
     summary = tests.summary
-    rows = summary[(summary["l2"] == 0) & summary["estimator"].isin(ADAPTIVE) & (summary["n"] >= 2)]
+    shown = summary[(summary["l2"] == 0) & summary["estimator"].isin(ADAPTIVE) & (summary["n"] >= 2)]
+    testable = shown[shown["n"] >= STAR_MIN_N]
+    rows = testable if len(testable) else shown
     cv = (rows["sd"] / rows["mean"].abs()).replace([np.inf, -np.inf], np.nan)
     median_cv = float(np.nanmedian(cv)) if len(cv.dropna()) else np.nan
     text = (f"Across every activation and layer under EBAB and aKDE, the median coefficient of variation "
@@ -134,9 +138,12 @@ def _claim_variation(tests: Tests) -> Claim:
     if rows.empty:
         most = int(summary["n"].max()) if len(summary) else 0
         return Claim(text, "not testable", f"Fewer than two seeds per configuration (at most {most}).")
+    if testable.empty:
+        return Claim(text, "not testable", f"Every cell rests on fewer than {STAR_MIN_N} seeds (at most "
+                                            f"{int(shown['n'].max())}), the least this report gives a verdict from.")
     if not np.isfinite(median_cv):
-        return Claim(text, "not testable", f"No cell of {len(rows)} with two or more seeds has a mean compression "
-                                            "above 0, so its variation relative to the mean is undefined.")
+        return Claim(text, "not testable", f"No cell of {len(rows)} with {STAR_MIN_N} or more seeds has a mean "
+                                            "compression above 0, so its variation relative to the mean is undefined.")
     verdict = "reproduced" if median_cv >= 0.5 else "partly reproduced" if median_cv >= 0.25 else "not reproduced"
     return Claim(text, verdict, f"The typical seed-to-seed sd is {number(median_cv)} times the mean compression.")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -14,7 +15,8 @@ from ib_keras.networks.models import BATCH_SIZE
 from ib_keras.networks.quantization import grid_codes
 from ib_keras.networks.seeding import GRADIENT_STREAM, stream
 from ib_keras.runfile import LayerSpec, RunWriter
-from ib_keras.train.callbacks.representations import is_ensemble, probe
+from ib_keras.runfile.checks import contents_problem, whole_numbers
+from ib_keras.train.callbacks.representations import is_ensemble, probe, reader
 from ib_keras.train.fit import model_members
 
 _PROBABILITY_FLOOR = 1e-7  # Keras' clipping of probabilities in cross-entropy
@@ -120,11 +122,16 @@ class ActivationRecorder(keras.callbacks.Callback):
     ):
         super().__init__()
         self.paths = [paths] if isinstance(paths, (str, bytes)) or not isinstance(paths, Sequence) else list(paths)
-        self.x = np.asarray(x, dtype=np.float32)
-        self.y = np.asarray(y, dtype=np.int64)
-        self.train_idx = np.asarray(train_idx, dtype=np.int64)
-        self.test_idx = np.asarray(test_idx, dtype=np.int64)
-        self.epochs = frozenset(int(e) for e in epochs)
+        try:
+            self.x = np.asarray(x, dtype=np.float32)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"x must be numbers, (N, features) or (N, H, W, C): {error}") from None
+        self.y = whole_numbers(y, "y (the class labels)")
+        self.train_idx = whole_numbers(train_idx, "train_idx")
+        self.test_idx = whole_numbers(test_idx, "test_idx")
+        self.epochs = frozenset(whole_numbers(epochs, "epochs (to record)").ravel().tolist())
+        if not self.epochs:
+            raise ValueError("epochs (to record) is empty; give the epochs to record, 0 = before training")
         configs = configs if configs is not None else {}
         self.configs = [configs] * len(self.paths) if isinstance(configs, dict) else list(configs)
         self.batch_size = batch_size
@@ -139,18 +146,35 @@ class ActivationRecorder(keras.callbacks.Callback):
                              f"{self.y.shape}")
         if len(self.configs) != len(self.paths):
             raise ValueError(f"{len(self.paths)} paths but {len(self.configs)} configs")
+        problem = contents_problem(len(self.x), self.y, int(self.y.max(initial=0)) + 1, self.train_idx, self.test_idx)
+        if problem:
+            raise ValueError(problem.replace("field ", ""))
         rows = self.record_rows
         if rows is not None and (rows.ndim != 1 or not len(rows) or rows.min() < 0 or rows.max() >= len(self.x)
                                  or np.any(np.diff(rows) <= 0)):
             raise ValueError(f"record_rows must be increasing rows of x (0..{len(self.x) - 1}), got {rows}")
         self._writers: list[RunWriter] = []
+        self._recorded_model = None  # the model this recorder's files are of, once a fit has opened them
+        self._first = 0  # the first epoch its files schedule
+        self._trained = 0  # the epochs that model has trained, as far as this recorder saw
+        self._offset = 0  # this fit's epoch e (Keras' count) is the model's epoch offset + e
 
     def on_train_begin(self, logs=None):
+        if self._recorded_model is not None and self.model is not self._recorded_model:
+            raise ValueError(f"this ActivationRecorder recorded model {self._recorded_model.name} into {self.paths[0]}; a "
+                             f"recorder records one model: give model {self.model.name} a recorder of its own (other "
+                             "paths)")
+        if isinstance(self.model, keras.Sequential) and not self.model.built:  # no Input: built as fit would build it
+            self.model.build((None, *self.x.shape[1:]))
         members = model_members(self.model)
         if members != len(self.paths):
             raise ValueError(f"model has {members} networks but {len(self.paths)} paths were given")
         self._ensemble = is_ensemble(self.model)
-        found, reader, self._sparse = probe(self.model, self.layer_names)
+        found, read, self._sparse = probe(self.model, self.layer_names)
+        n_classes = int(self.model.outputs[0].shape[-1])
+        if self.y.max(initial=0) >= n_classes:
+            raise ValueError(f"model {self.model.name} gives {n_classes} class probabilities but y holds label "
+                             f"{int(self.y.max())}; labels are classes 0..{n_classes - 1}")
         self._layers = [representation.layer for representation in found]
         self._bits = [getattr(layer, "quantize_bits", None) for layer in self._layers]
         grids = [("activity" if r.output is r.layer.output else "logits") if bits else ""
@@ -161,44 +185,83 @@ class ActivationRecorder(keras.callbacks.Callback):
                                  "recorded layer is quantized, it is an ensemble of build_ensemble(quantize_bits=...), "
                                  "and every input is recorded in one pass (no record_rows)")
             # each layer's own quantized output (the output layer's: its logits), then the probabilities
-            reader = keras.Model(self.model.inputs, [layer.output for layer in self._layers] + [self.model.outputs[0]])
+            read = reader(self.model, [layer.output for layer in self._layers] + [self.model.outputs[0]])
         # Called once per recorded epoch: graph mode without XLA, whose compile time would outweigh it.
-        self._activity_of = tf.function(lambda inputs: reader(inputs, training=False))
-        self._gradient_statistics = self._compile_gradient_statistics()
-        specs = [LayerSpec(r.units, OUTPUT_ACTIVATION if r is found[-1] else r.activation,
-                           None if len(r.shape) == 1 else r.shape, r.layer.name, grid, bits or 0)
-                 for r, grid, bits in zip(found, grids, self._bits)]
+        self._activity_of = tf.function(read)
+        self._gradient_statistics = self._compile_gradient_statistics(n_classes)
+        self._specs = [LayerSpec(r.units, OUTPUT_ACTIVATION if r is found[-1] else r.activation,
+                                 None if len(r.shape) == 1 else r.shape, r.name, grid, bits or 0)
+                       for r, grid, bits in zip(found, grids, self._bits)]
         # the chain's every layer recorded, or its parameters cannot give the activity
         self._keeps_parameters = self.parameters and self.layer_names is None and _dense_chain(self.model)
-        fan_ins = [int(layer.kernel.shape[-2]) for layer in self._layers] if self._keeps_parameters else None
-        # The epochs this training reaches: the file is complete once each of them is recorded.
-        schedule = sorted(e for e in self.epochs if e <= self.params.get("epochs", max(self.epochs, default=0)))
-        rows = np.arange(len(self.x)) if self.record_rows is None else self.record_rows
-        train, test = (np.flatnonzero(np.isin(rows, indices)) for indices in (self.train_idx, self.test_idx))
-        # A training restored from a checkpoint at epoch `start` (> 0) continues the files: the
-        # epochs recorded before it kept, the rest (`start` itself among them) recorded again.
-        start = getattr(self.model, "_initial_epoch", None) or 0
-        keep = sum(e < start for e in schedule)
-        self._writers = []
-        for path, config in zip(self.paths, self.configs):
-            arguments = (self.x[rows], self.y[rows], train, test, specs, config, schedule, fan_ins, self.activity_dtype)
-            self._writers.append(RunWriter.continuing(path, keep, *arguments) if start else RunWriter(path, *arguments))
-        if self.verbose:
-            size = recording_size(specs, len(rows), len(schedule), len(self.paths),
-                                  1 if any(self._bits) else np.dtype(self.activity_dtype).itemsize)
-            print(f"ActivationRecorder: {size}"
-                  f"{f', continued from epoch {start}' if start else ''}")
-        if start in self.epochs:
-            self._record(start)
+        self._opened = False  # the files are opened when the first epoch begins: Keras then says which it is
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if not self._opened:
+            self._open(epoch)
 
     def on_epoch_end(self, epoch, logs=None):
-        if epoch + 1 in self.epochs:
-            self._record(epoch + 1)
+        self._trained = self._offset + epoch + 1
+        if self._trained in self.epochs:
+            self._record(self._trained)
 
     def on_train_end(self, logs=None):
+        if not self._opened:  # a fit of no epoch (epochs=0, or initial_epoch >= epochs): its state is recorded
+            self._open(self._trained if self._recorded_model is not None else self.params.get("epochs", 0))
         for writer in self._writers:
             writer.finish(stopped_early=bool(getattr(self.model, "stop_training", False)))
         self._writers = []
+
+    def _open(self, epoch: int) -> None:
+        """Open the files for a fit whose first epoch Keras numbers ``epoch``, and record the state
+        it starts from if that epoch is one to record.
+
+        A recorder's first fit starts at ``epoch`` as Keras counts it: at 0 its files are made
+        anew (a file already there is replaced); later (a checkpoint restored, ``initial_epoch``)
+        a file already at the path is continued, its epochs before ``epoch`` kept, and a missing
+        one is made with the epochs from ``epoch`` on. A later fit of the same recorder continues
+        its own files from the epoch the model has reached: Keras' epochs are taken as that
+        model's when they start there (``initial_epoch``), and as counted on from it when they
+        start from 0 (a second ``fit(epochs=n)``); any other start is refused, before anything is
+        written, as it cannot say which epoch the model is at."""
+        reused = self._recorded_model is not None
+        if reused and epoch not in (0, self._trained):
+            raise ValueError(f"fit(initial_epoch={epoch}) but this ActivationRecorder saw the model train "
+                             f"{self._trained} epochs; continue with initial_epoch={self._trained} (or 0), or record "
+                             "this training with a new recorder (other paths)")
+        self._offset = self._trained if reused and epoch == 0 else 0
+        start = self._offset + epoch
+        end = self._offset + self.params.get("epochs", epoch)
+        if not reused:
+            self._first = start if start and not any(Path(path).exists() for path in self.paths) else 0
+        schedule = sorted(e for e in self.epochs if self._first <= e <= end)
+        if not schedule:
+            raise ValueError(f"none of the epochs to record ({', '.join(map(str, sorted(self.epochs)[:5]))}"
+                             f"{', ...' if len(self.epochs) > 5 else ''}) lies in this training's epochs "
+                             f"{self._first}..{end}: the file could never hold one; record epochs this fit reaches")
+        rows = np.arange(len(self.x)) if self.record_rows is None else self.record_rows
+        train, test = (np.flatnonzero(np.isin(rows, indices)) for indices in (self.train_idx, self.test_idx))
+        fan_ins = [int(layer.kernel.shape[-2]) for layer in self._layers] if self._keeps_parameters else None
+        keep = sum(e < start for e in schedule)
+        continuing = start > self._first
+        writers = []
+        try:
+            for path, config in zip(self.paths, self.configs):
+                arguments = (self.x[rows], self.y[rows], train, test, self._specs, config, schedule, fan_ins,
+                             self.activity_dtype)
+                writers.append(RunWriter.continuing(path, keep, *arguments, extending=reused) if continuing
+                               else RunWriter(path, *arguments))
+        except BaseException:
+            for writer in writers:
+                writer.close()
+            raise
+        self._writers, self._recorded_model, self._trained, self._opened = writers, self.model, start, True
+        if self.verbose:
+            size = recording_size(self._specs, len(rows), len(schedule), len(self.paths),
+                                  1 if any(self._bits) else np.dtype(self.activity_dtype).itemsize)
+            print(f"ActivationRecorder: {size}{f', continued from epoch {start}' if continuing else ''}")
+        if start in self.epochs:
+            self._record(start)
 
     def close(self) -> None:
         """Close the files of a training that stopped early (an error, a failed write), leaving
@@ -211,10 +274,9 @@ class ActivationRecorder(keras.callbacks.Callback):
         """(n, ...) rows as the model takes them: repeated for every member of an ensemble."""
         return np.repeat(x[:, None, :], len(self.paths), axis=1) if self._ensemble else x
 
-    def _compile_gradient_statistics(self):
+    def _compile_gradient_statistics(self, n_classes: int):
         # a recorded layer without a kernel (one named, such as a pooling layer) has no statistics
         kernels = [layer.kernel for layer in self._layers if hasattr(layer, "kernel")]
-        n_classes = int(self.model.outputs[0].shape[-1])
         labels = self.y[self.train_idx]
         targets = tf.constant(labels if self._sparse else np.eye(n_classes, dtype=np.float32)[labels])
         rows = tf.constant(self.x[self.train_idx])

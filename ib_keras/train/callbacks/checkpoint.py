@@ -12,10 +12,8 @@ its moments), the epoch, and the configs of the networks it belongs to.
 
 from __future__ import annotations
 
-import json
 import os
 import time
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,6 +21,7 @@ import keras
 import numpy as np
 
 from ib_keras.system.atomic import atomic_path
+from ib_keras.train.checkpoint_file import checkpoint_identity, read_checkpoint
 
 CHECKPOINT_SECONDS = 60.0  # at most this much training lost to a kill, at one save per minute
 
@@ -45,7 +44,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
     def __init__(self, path: str | Path, configs: Sequence[dict], every_seconds: float = CHECKPOINT_SECONDS):
         super().__init__()
         self.path = Path(path)
-        self.identity = json.dumps(list(configs), sort_keys=True)
+        self.identity = checkpoint_identity(configs)
         self.every_seconds = every_seconds
         self._last_save = 0.0
 
@@ -94,14 +93,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
                 os.fsync(file.fileno())
 
     def _read(self) -> dict | None:
-        """The checkpoint's epoch and values, or None when there is none usable."""
-        try:
-            with np.load(self.path, allow_pickle=False) as saved:
-                if str(saved["identity"]) != self.identity:
-                    return None
-                count = lambda prefix: sum(name.startswith(prefix) for name in saved.files)  # noqa: E731
-                return {"epoch": int(saved["epoch"]),
-                        "variables": [saved[f"v{i}"] for i in range(count("v"))],
-                        "optimizer": [saved[f"o{i}"] for i in range(count("o"))]}
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # none, or damaged on disk
-            return None
+        """The checkpoint's epoch and values, or None when there is none usable (none, damaged, or
+        of other configs)."""
+        state = read_checkpoint(self.path)
+        return state if state is not None and state["identity"] == self.identity else None

@@ -16,7 +16,7 @@ written.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import keras
@@ -49,14 +49,16 @@ def activation_name(layer) -> str:
 
 @dataclass
 class Representation:
-    """One recorded layer: ``layer`` the one chosen (with a kernel, or by name), ``output`` the
-    tensor recorded (after its followers), ``activation`` what it comes after ("relu",
-    "batch_normalization+relu", "linear"...), ``shape`` its output per input."""
+    """One recorded application of a layer: ``layer`` the one chosen (with weights, or by name),
+    ``output`` the tensor recorded (after its followers), ``activation`` what it comes after
+    ("relu", "batch_normalization+relu", "linear"...), ``shape`` its output per input, ``name``
+    the layer's name, with "#k" for its k-th application when the model applies it more than once."""
 
     layer: keras.layers.Layer
     output: object
     activation: str
     shape: tuple[int, ...]
+    name: str
 
     @property
     def units(self) -> int:
@@ -64,49 +66,109 @@ class Representation:
         return math.prod(self.shape)
 
 
-def _consumers(layer) -> list:
-    return [node.operation for node in getattr(layer, "_outbound_nodes", [])]
+def _graph(model: keras.Model):
+    """The functional graph of ``model`` (a Sequential's inner one); ValueError for a model that
+    has none the recorder can read: a subclassed model, a model of several inputs."""
+    graph = getattr(model, "_functional", None) if isinstance(model, keras.Sequential) else model
+    if getattr(graph, "_nodes_by_depth", None) is None:  # Keras' functional graph (keras.Model(inputs, outputs))
+        raise ValueError(f"model {model.name}: a subclassed keras.Model (or one not yet built) has no graph of layers "
+                         "whose outputs the recorder can read; build it with keras.Sequential([keras.Input(...), ...]) "
+                         "or the functional API (keras.Model(inputs, outputs))")
+    if len(graph.inputs) != 1:
+        raise ValueError(f"model {model.name} takes {len(graph.inputs)} inputs; the recorder records models of one input "
+                         "(the N inputs x it is given): concatenate them into one input layer")
+    return graph
 
 
-def _follow(model: keras.Model, layer) -> Representation:
-    """``layer``'s output taken through the layers that follow it alone and keep its units."""
+def _nodes(graph) -> set[int]:
+    return {id(node) for nodes in graph._nodes_by_depth.values() for node in nodes}
+
+
+def _consumers(tensor, nodes: set[int]) -> list:
+    """The nodes of the graph that take ``tensor`` as an input."""
+    operation = tensor._keras_history.operation
+    return [node for node in operation._outbound_nodes
+            if id(node) in nodes and any(t is tensor for t in node.input_tensors)]
+
+
+def _follow(model: keras.Model, layer, node, name: str, nodes: set[int]) -> Representation:
+    """The output of ``layer``'s application ``node`` taken through the layers that follow it
+    alone and keep its units."""
+    if len(node.output_tensors) != 1:
+        raise ValueError(f"model {model.name}: layer {name!r} gives {len(node.output_tensors)} outputs (such as an "
+                         "LSTM with return_state=True); the recorder records one tensor per layer: name the layers "
+                         "that take them (layers=[...])")
     steps = [] if activation_name(layer) == LINEAR else [activation_name(layer)]
-    current = layer
+    tensor = node.output_tensors[0]
     while True:
-        consumers = [c for c in _consumers(current) if c in model.layers]
-        if len(consumers) != 1 or not isinstance(consumers[0], (*_ACTIVATIONS, *_NORMALISATIONS, *_INACTIVE)):
-            if len(consumers) > 1 and any(isinstance(c, (*_ACTIVATIONS, *_NORMALISATIONS)) for c in consumers):
-                raise ValueError(f"model {model.name}: the output of layer {current.name!r} feeds {len(consumers)} "
-                                 f"layers ({', '.join(c.name for c in consumers)}), so its representation is not one "
-                                 "tensor; give the recorder the layers to record by name (layers=[...])")
+        consumers = _consumers(tensor, nodes)
+        if len(consumers) != 1 or not isinstance(consumers[0].operation, (*_ACTIVATIONS, *_NORMALISATIONS, *_INACTIVE)):
+            if len(consumers) > 1 and any(isinstance(c.operation, (*_ACTIVATIONS, *_NORMALISATIONS)) for c in consumers):
+                raise ValueError(f"model {model.name}: the output of layer {tensor._keras_history.operation.name!r} "
+                                 f"feeds {len(consumers)} layers ({', '.join(c.operation.name for c in consumers)}), "
+                                 "so its representation is not one tensor; give the recorder the layers to record by "
+                                 "name (layers=[...])")
             break
-        current = consumers[0]
-        if isinstance(current, _ACTIVATIONS):
-            steps.append(_NAMES.get(type(current)) or activation_name(current))
-        elif isinstance(current, _NORMALISATIONS):
-            steps.append(_NORMALISATION_NAMES[type(current)])
-    return Representation(layer, current.output, "+".join(steps) or LINEAR,
-                          tuple(int(n) for n in current.output.shape[1:]))
+        follower = consumers[0].operation
+        tensor = consumers[0].output_tensors[0]
+        if isinstance(follower, _ACTIVATIONS):
+            steps.append(_NAMES.get(type(follower)) or activation_name(follower))
+        elif isinstance(follower, _NORMALISATIONS):
+            steps.append(_NORMALISATION_NAMES[type(follower)])
+    return Representation(layer, tensor, "+".join(steps) or LINEAR, tuple(int(n) for n in tensor.shape[1:]), name)
+
+
+def _transforms(layer) -> bool:
+    """Whether ``layer`` is recorded by default: it has weights of its own (a kernel, a
+    convolution's, an LSTM's, an embedding's) and is not an activation, a normalisation or a
+    layer inactive at inference, which the layer before it is recorded through."""
+    return bool(layer.weights) and not isinstance(layer, (*_ACTIVATIONS, *_NORMALISATIONS, *_INACTIVE))
+
+
+def _applications(model: keras.Model, layer, nodes: set[int]) -> list[tuple[str, object]]:
+    """(name, node) of every application of ``layer`` in the model's graph, in order: the layer's
+    name, with "#k" for the k-th when there are several."""
+    applied = [node for node in layer._inbound_nodes if id(node) in nodes]
+    return [(layer.name if len(applied) == 1 else f"{layer.name}#{k}", node) for k, node in enumerate(applied, 1)]
 
 
 def representations(model: keras.Model, names: Sequence[str] | None = None) -> list[Representation]:
-    """The layers to record, in the model's order: every layer with a kernel, or the layers
-    ``names``; for an ensemble (`ib_keras.networks.models.build_ensemble`) the shape is per member.
-    ValueError naming the layer for a name the model lacks or a layer that cannot be read."""
+    """The layers to record, in the model's order, each at every application of it: every layer
+    with weights of its own (`_transforms`), or the layers ``names`` (a layer's name records its
+    every application, "name#k" its k-th alone); for an ensemble
+    (`ib_keras.networks.models.build_ensemble`) the shape is per member. ValueError naming the
+    layer for a name the model lacks, a layer that cannot be read, or a nested model holding
+    layers with weights (not named: the recorder does not reach inside it)."""
+    graph = _graph(model)
+    nodes = _nodes(graph)
     ensemble = is_ensemble(model)
+    applications = {layer.name: _applications(model, layer, nodes) for layer in model.layers}
     if names is None:
-        chosen = [layer for layer in model.layers if hasattr(layer, "kernel")]
+        nested = [layer for layer in model.layers if isinstance(layer, keras.Model) and layer.weights]
+        if nested:
+            inner = ", ".join(sub.name for sub in nested[0].layers if sub.weights)
+            raise ValueError(f"model {model.name}: layer {nested[0].name!r} is a nested model whose layers ({inner}) "
+                             "the recorder does not reach inside; record its output by naming it among the layers to "
+                             f"record (layers=[{nested[0].name!r}, ...]), or build the model with its layers in one "
+                             "graph")
+        chosen = [(layer, name, node) for layer in model.layers if _transforms(layer)
+                  for name, node in applications[layer.name]]
         if not chosen:
-            raise ValueError(f"model {model.name} has no layer with a kernel (Dense, a convolution) to record; name "
-                             "the layers to record (layers=[...])")
+            raise ValueError(f"model {model.name} has no layer with weights (Dense, a convolution, an LSTM...) to "
+                             "record; name the layers to record (layers=[...])")
     else:
-        known = {layer.name: layer for layer in model.layers}
-        unknown = [name for name in names if name not in known]
-        if unknown:
-            raise ValueError(f"model {model.name} has no layer {', '.join(map(repr, unknown))}; its layers: "
-                             f"{', '.join(known)}")
-        chosen = [known[name] for name in names]
-    found = [_follow(model, layer) for layer in chosen]
+        known = {name: (layer, name, node) for layer in model.layers for name, node in applications[layer.name]}
+        chosen = []
+        for name in names:
+            layer = next((layer for layer in model.layers if layer.name == name), None)
+            if layer is not None:
+                chosen += [known[application] for application, _ in applications[name]]
+            elif name in known:
+                chosen.append(known[name])
+            else:
+                raise ValueError(f"model {model.name} has no layer {name!r}; its layers: "
+                                 f"{', '.join(n for layer in model.layers for n, _ in applications[layer.name])}")
+    found = [_follow(model, layer, node, name, nodes) for layer, name, node in chosen]
     if ensemble:
         for representation in found:
             representation.shape = representation.shape[1:]  # (K, units): each member's units
@@ -119,15 +181,28 @@ def is_ensemble(model: keras.Model) -> bool:
     return any(isinstance(layer, ENSEMBLE_LAYERS) for layer in model.layers)
 
 
-def probe(model: keras.Model, names: Sequence[str] | None = None) -> tuple[list[Representation], keras.Model, bool]:
-    """The representations to record, a model giving them (the output as probabilities) and
-    whether the loss takes integer labels: what both callbacks read a model through."""
+def reader(model: keras.Model, outputs: Sequence) -> Callable:
+    """A function of a batch of ``model``'s inputs giving the list of ``outputs`` (tensors of its
+    graph) at inference (``training=False``), a list even of one."""
+    reading = keras.Model(model.inputs, list(outputs))
+
+    def read(inputs):
+        values = reading(inputs, training=False)
+        return list(values) if isinstance(values, (list, tuple)) else [values]
+
+    return read
+
+
+def probe(model: keras.Model, names: Sequence[str] | None = None) -> tuple[list[Representation], Callable, bool]:
+    """The representations to record, a function of a batch of inputs giving them (the output as
+    probabilities; `reader`) and whether the loss takes integer labels: what both callbacks read a
+    model through."""
     found = representations(model, names)
     reading = read_output(model, found[-1])
     outputs = [representation.output for representation in found]
     if reading.logits:
         outputs[-1] = keras.ops.softmax(outputs[-1])
-    return found, keras.Model(model.inputs, outputs), reading.sparse
+    return found, reader(model, outputs), reading.sparse
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,82 @@
+"""A rerun after an interrupted training: its plan line says, for every checkpoint of the networks
+it trains, whether it resumes and why not; one that cannot resume is deleted when its networks
+start afresh; and a truncated run file beside a checkpoint is named, never waited on."""
+
+import keras
+import numpy as np
+import pytest
+
+from ib_keras.runfile import read_run
+from tests.helpers import cli, cli_here
+
+ARGS = ["train", "--activation", "tanh", "--epochs", "12", "--record-points", "4", "--workers", "1",
+        "--checkpoint-seconds", "0"]
+
+
+class _Killed(BaseException):
+    """Stands for the kill that stops a training between two epochs."""
+
+
+class _KillAt(keras.callbacks.Callback):
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.epoch:
+            raise _Killed
+
+
+def _interrupted(monkeypatch, out, seeds, at=5, *more):
+    """Train ``seeds`` networks as ``ARGS`` into ``out``, stopped after epoch ``at`` as a kill stops
+    them: run files incomplete, the checkpoint of that epoch beside them."""
+    from ib_keras.train import fit
+
+    original = fit.fit_ensemble
+    with monkeypatch.context() as patch:
+        patch.setattr(fit, "fit_ensemble", lambda model, x, y, group, epochs, batch_size, callbacks, **options:
+                      original(model, x, y, group, epochs, batch_size, [*callbacks, _KillAt(at)], **options))
+        with pytest.raises(_Killed):
+            cli_here(*ARGS, "--seeds", str(seeds), "--out", str(out), *more)
+    return out / "tanh"
+
+
+def test_the_plan_says_which_checkpoint_resumes_and_why_another_does_not(tmp_path, monkeypatch):
+    directory = _interrupted(monkeypatch, tmp_path / "runs", 3)
+    assert [path.name for path in directory.glob("checkpoint-*.npz")] == ["checkpoint-seed-000-001-002.npz"]
+    # other settings: not resumed, deleted, trained afresh to a complete file of the new settings
+    rerun = cli_here(*ARGS, "--seeds", "3", "--epochs", "8", "--out", str(tmp_path / "runs"))
+    assert rerun.returncode == 0, rerun.stderr
+    assert ("checkpoint-seed-000-001-002.npz (epoch 5) is not resumed and is deleted when its networks start afresh: "
+            "it is of other settings (epochs 12 vs 8)") in rerun.stdout
+    assert "resumes at" not in rerun.stdout and "not resumed, deleted" in rerun.stderr
+    assert not list(directory.glob("checkpoint-*.npz")) and read_run(directory / "seed-000.h5").epochs[-1] == 8
+    # the same checkpoint, its networks now trained in other models (--seeds 2): said, and deleted
+    directory = _interrupted(monkeypatch, tmp_path / "again", 3)
+    rerun = cli_here(*ARGS, "--seeds", "2", "--out", str(tmp_path / "again"))
+    assert rerun.returncode == 0, rerun.stderr
+    assert "this command trains seeds 0, 1, 2 in other models" in rerun.stdout
+    assert not list(directory.glob("checkpoint-*.npz"))
+    # a damaged checkpoint: said, not "resumes at"
+    directory = _interrupted(monkeypatch, tmp_path / "damaged", 1)
+    checkpoint = directory / "checkpoint-seed-000.npz"
+    checkpoint.write_bytes(checkpoint.read_bytes()[:-200])
+    rerun = cli_here(*ARGS, "--seeds", "1", "--out", str(tmp_path / "damaged"))
+    assert rerun.returncode == 0 and "it cannot be read: damaged" in rerun.stdout, rerun.stderr
+    # the same settings: resumed, and said so
+    directory = _interrupted(monkeypatch, tmp_path / "same", 1)
+    rerun = cli_here(*ARGS, "--seeds", "1", "--out", str(tmp_path / "same"))
+    assert "checkpoint-seed-000.npz resumes at epoch 5" in rerun.stdout and read_run(directory / "seed-000.h5").complete
+
+
+@pytest.mark.parametrize("cut", [lambda size: size // 2, lambda size: size - 1])
+def test_a_truncated_run_file_beside_its_checkpoint_is_named_and_trained_again_not_waited_for(tmp_path, monkeypatch,
+                                                                                             cut):
+    directory = _interrupted(monkeypatch, tmp_path / "runs", 1)
+    path = directory / "seed-000.h5"
+    with open(path, "r+b") as f:
+        f.truncate(cut(path.stat().st_size))
+    rerun = cli(*ARGS, "--seeds", "1", "--out", str(tmp_path / "runs"), timeout=300)  # it hung for good before
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{path}: cannot continue this run file: {path}: truncated" in rerun.stdout
+    assert read_run(path).complete and np.array_equal(read_run(path).epochs, read_run(path).schedule)
