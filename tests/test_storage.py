@@ -383,3 +383,24 @@ def test_a_continued_file_keeps_its_first_epochs_and_records_the_rest_once(tmp_p
     np.testing.assert_array_equal(run.epochs, schedule)
     np.testing.assert_array_equal(run.activity[1][:, 0, 0], [-e for e in schedule])
     np.testing.assert_array_equal(run.weights_norm[:, 0], schedule)
+
+
+def test_continuing_a_truncated_file_is_refused_at_once_wherever_it_was_cut(tmp_path):
+    """A killed writer's file cut early, midway or by a byte: `check_continuable` names it
+    truncated (an early cut hung for good in HDF5's SWMR retries when it opened the file itself).
+    In a process of its own, so that a hang fails the test instead of stopping the suite."""
+    path = tmp_path / "run.h5"
+    _write(path, range(6), complete=False)
+    size = path.stat().st_size
+    script = ("import shutil, sys\nfrom ib_keras.runfile import RunFileError, check_continuable\n"
+              "for i, cut in enumerate(map(int, sys.argv[2:])):\n"
+              "    part = f'{sys.argv[1]}.{i}'; shutil.copy(sys.argv[1], part)\n"
+              "    open(part, 'r+b').truncate(cut)\n"
+              "    try: check_continuable(part, {'seed': 3}, list(range(6)), 2)\n"
+              "    except RunFileError as error: print(error)\n")
+    cuts = [size // 50, size // 10, size // 2, size - 1]
+    result = subprocess.run([sys.executable, "-c", script, str(path), *map(str, cuts)], capture_output=True, text=True,
+                            timeout=120)
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(cuts) and all(f"truncated ({cut} of {size} bytes)" in line for line, cut in zip(lines, cuts)), \
+        result.stdout + result.stderr

@@ -162,7 +162,7 @@ def test_two_seeds_are_counted_as_two(sweep, tmp_path):
     per = summarize(table).default_networks
     claim = _claim_variation(_tests(per))  # two seeds: shown, but no verdict under the report's four
     assert claim.verdict == "not testable" and "Fewer than two seeds" not in claim.reason
-    assert "Every cell rests on fewer than 4 seeds (at most 2)" in claim.reason and "cells;" in claim.text
+    assert "Every cell rests on fewer than 4 seeds (at most 2)" in claim.reason and "cells;" in claim.body
     four = pd.concat([per.assign(seed=per["seed"] + 10 * k) for k in range(2)], ignore_index=True)
     assert _claim_variation(_tests(four)).verdict != "not testable"  # the same cells from four seeds: a verdict
     claim = _claim_variation(_tests(four.assign(compression=0.0)))  # no compression anywhere

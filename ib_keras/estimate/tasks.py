@@ -57,6 +57,8 @@ def plan_tasks(path: Path, run_hash: str, specs: Sequence[EstimatorSpec], done: 
     except RunFileError:
         return [Task(path, run_hash, tuple(specs), None, None, 0.0)]  # the worker reports the file
     check_estimable(run, specs)
+    if not len(run.epochs):
+        return [Task(path, run_hash, tuple(specs), None, None, 0.0)]  # the worker reports the file
     activation = run_activation(run)
     wanted = set(strided_epochs([int(epoch) for epoch in run.epochs], stride))
     missing = {spec: wanted - done.get((run_hash, spec.method, canonical_params(spec.params_for(activation))), set())

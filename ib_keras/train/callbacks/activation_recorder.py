@@ -38,8 +38,9 @@ def recording_size(specs: Sequence[LayerSpec], inputs: int, epochs: int, network
 class ActivationRecorder(keras.callbacks.Callback):
     """Records every layer's representation on all inputs, at chosen epochs, into HDF5.
 
-    At each recorded epoch it stores, per network: the activity of every layer that has a
-    ``kernel`` (Dense, a convolution; or the ``layers`` named) on all N inputs, taken after its
+    At each recorded epoch it stores, per network: the activity of every layer that has weights
+    of its own (Dense, a convolution, an LSTM, an embedding; or the ``layers`` named), at every
+    application of it (a layer applied twice: ``name#1``, ``name#2``), on all N inputs, taken after its
     activation (an argument or a separate layer), after BatchNormalization where present, with
     Dropout inactive (`ib_keras.train.callbacks.representations`); the last layer as class
     probabilities, through a softmax when the model ends in logits under a loss with
@@ -57,11 +58,14 @@ class ActivationRecorder(keras.callbacks.Callback):
     variable it moves (BatchNormalization's moving statistics, a Dropout's random state) is put
     back, so that a model trains exactly as it would without the recorder.
 
-    The file is opened in ``on_train_begin``, appended to and flushed at every recorded epoch,
-    and marked complete and closed in ``on_train_end``: a crash leaves every recorded epoch. After
+    The model is read in ``on_train_begin``; the file is opened when the first epoch begins (when
+    Keras says which epoch that is), appended to and flushed at every recorded epoch, and marked
+    complete and closed in ``on_train_end``: a crash leaves every recorded epoch. After
     a callback before it restored a checkpoint at epoch e (`ib_keras.train.callbacks.TrainingCheckpoint`,
-    Keras' ``BackupAndRestore``) the files are continued: the epochs before e kept, e recorded
-    from the restored state, the recording going on as if never stopped. The
+    Keras' ``BackupAndRestore``), or ``fit(initial_epoch=e)``, a file already at the path is
+    continued: the epochs before e kept, e recorded from the restored state, the recording going
+    on as if never stopped. One recorder passed to several ``fit`` calls of its model continues
+    its files at the model's own epochs (`_open` says how). The
     file keeps the epochs it is to record (those of ``epochs`` that the training reaches), and is
     complete once they all are; a training that a callback stops early (EarlyStopping) is complete
     with the epochs recorded until then.
@@ -69,8 +73,10 @@ class ActivationRecorder(keras.callbacks.Callback):
     Works on a plain Keras model (inputs (batch, features) or images (batch, H, W, C), one file)
     and on an ensemble from `ib_keras.networks.models.build_ensemble` (input (batch, K, features),
     one file per member). The model must be compiled with a categorical cross-entropy, on one-hot
-    or (``sparse_categorical_crossentropy``) integer labels. What cannot be recorded faithfully is
-    refused in ``on_train_begin``, naming the layer, before a file is written. Disk: 4 bytes per
+    or (``sparse_categorical_crossentropy``) integer labels. What cannot be recorded faithfully
+    (a nested model not named, a subclassed or multi-input model, labels beyond the model's
+    classes, epochs to record that the training never reaches) is refused, naming the layer or
+    the value, before a file is written. Disk: 4 bytes per
     value, N x (every recorded layer's units) per recorded epoch before compression.
 
     Args:
