@@ -214,7 +214,7 @@ def _train_spec(args, activation: str, l2: float):
 def _train(args) -> None:
     from ib_keras.estimate import parse_estimators
     from ib_keras.train.resources import member_bytes, members_per_model, training_seconds
-    from ib_keras.train.runs import train_configuration
+    from ib_keras.train.runs import checkpoint_name, train_configuration
 
     if args.tensorboard_estimator is not None and not args.tensorboard:
         raise ValueError("--tensorboard-estimator sets the estimator of --tensorboard DIR: give --tensorboard too")
@@ -237,8 +237,8 @@ def _train(args) -> None:
     def announce(plan):
         together = members_per_model(max(len(plan.todo), 1), spec)
         resumed = "".join(f"; {name} resumes at epoch {epoch}" if not why else
-                          f"; {name} (epoch {epoch}) is not resumed and is deleted when its networks start afresh: {why}"
-                          for name, epoch, why in plan.checkpoints())
+                          f"; {checkpoint_name(name, epoch)} is not resumed and is deleted when its networks start "
+                          f"afresh: {why}" for name, epoch, why in plan.checkpoints())
         print(f"{plan.path(0).parent}: {len(plan.todo)} networks to train, {len(plan.done)} already complete; "
               f"{spec.total_epochs} epochs, {len(spec.record_epochs())} recorded; about "
               f"{_duration(training_seconds(spec, len(plan.todo)))} of training on this machine, "

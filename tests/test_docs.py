@@ -58,3 +58,17 @@ def test_every_ib_keras_name_the_readme_docs_and_notebooks_give_exists():
         if name not in MODULES and not defined:
             missing.append(name)
     assert not missing, f"names that do not exist: {missing}"
+
+
+def test_the_estimators_page_says_how_renyi_widths_and_exact_differ_from_the_original_codes():
+    """Issue 40, items 17-19: the kernel's form and the line it is read from, the sqrt 2 between
+    exp(-d^2 / 2 sigma^2) and exp(-d^2 / sigma^2) widths, and exact's two differences from
+    Lorenzen et al.'s code, said where a user reads the estimators."""
+    from ib_keras.estimate.estimators import _renyi
+
+    assert "0bf8703 (lines 63-70)" in _renyi.__doc__ and "At 09a2a51 the same width goes into exp(-d^2 / sigma^2)" \
+        in _renyi.__doc__
+    page = " ".join((ROOT / "docs" / "estimators.md").read_text().split())
+    assert "is divided by sqrt 2 to give it here (his sigma_X = 8 is `input_sigma=5.66`)" in page
+    assert "bin the softmax probabilities again, at 2^bits + 1 levels" in page
+    assert "by the range it read at the last training step; here by the current kernel's own range" in page

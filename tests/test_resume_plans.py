@@ -2,6 +2,8 @@
 it trains, whether it resumes and why not; one that cannot resume is deleted when its networks
 start afresh; and a truncated run file beside a checkpoint is named, never waited on."""
 
+import shutil
+
 import keras
 import numpy as np
 import pytest
@@ -41,32 +43,29 @@ def _interrupted(monkeypatch, out, seeds, at=3, *more):
     return out / "tanh"
 
 
-def test_the_plan_says_which_checkpoint_resumes_and_why_another_does_not(tmp_path, monkeypatch):
-    directory = _interrupted(monkeypatch, tmp_path / "runs", 3)
-    assert [path.name for path in directory.glob("checkpoint-*.npz")] == ["checkpoint-seed-000-001-002.npz"]
-    # other settings: not resumed, deleted, trained afresh to a complete file of the new settings
-    rerun = cli_here(*ARGS, "--seeds", "3", "--epochs", "6", "--out", str(tmp_path / "runs"))
-    assert rerun.returncode == 0, rerun.stderr
-    assert ("checkpoint-seed-000-001-002.npz (epoch 3) is not resumed and is deleted when its networks start afresh: "
-            "it is of other settings (epochs 8 vs 6)") in rerun.stdout
-    assert "resumes at" not in rerun.stdout and "not resumed, deleted" in rerun.stderr
-    assert not list(directory.glob("checkpoint-*.npz")) and read_run(directory / "seed-000.h5").epochs[-1] == 6
-    # the same checkpoint, its networks now trained in other models (--seeds 2): said, and deleted
-    directory = _interrupted(monkeypatch, tmp_path / "again", 3)
-    rerun = cli_here(*ARGS, "--seeds", "2", "--out", str(tmp_path / "again"))
-    assert rerun.returncode == 0, rerun.stderr
-    assert "this command trains seeds 0, 1, 2 in other models" in rerun.stdout
-    assert not list(directory.glob("checkpoint-*.npz"))
-    # a damaged checkpoint: said, not "resumes at"
-    directory = _interrupted(monkeypatch, tmp_path / "damaged", 1)
-    checkpoint = directory / "checkpoint-seed-000.npz"
-    checkpoint.write_bytes(checkpoint.read_bytes()[:-200])
-    rerun = cli_here(*ARGS, "--seeds", "1", "--out", str(tmp_path / "damaged"))
-    assert rerun.returncode == 0 and "it cannot be read: damaged" in rerun.stdout, rerun.stderr
-    # the same settings: resumed, and said so
-    directory = _interrupted(monkeypatch, tmp_path / "same", 1)
-    rerun = cli_here(*ARGS, "--seeds", "1", "--out", str(tmp_path / "same"))
-    assert "checkpoint-seed-000.npz resumes at epoch 3" in rerun.stdout and read_run(directory / "seed-000.h5").complete
+def test_the_plan_says_why_a_checkpoint_does_not_resume_and_deletes_it_when_its_networks_start(tmp_path, monkeypatch):
+    """One interrupted training of three networks, copied for each rerun: other settings, its
+    networks in other models (--seeds 2), a damaged checkpoint. (A checkpoint that resumes is
+    said so in tests/test_resume.py.)"""
+    interrupted = _interrupted(monkeypatch, tmp_path / "interrupted", 3)
+    assert [path.name for path in interrupted.glob("checkpoint-*.npz")] == ["checkpoint-seed-000-001-002.npz"]
+    for case in ("settings", "seeds", "damaged"):
+        shutil.copytree(interrupted, tmp_path / case / "tanh")
+    (tmp_path / "damaged" / "tanh" / "checkpoint-seed-000-001-002.npz").write_bytes(
+        (interrupted / "checkpoint-seed-000-001-002.npz").read_bytes()[:-200])
+    for case, options, why in [
+            ("settings", ["--seeds", "3", "--epochs", "6"], "it is of other settings (epochs 8 vs 6)"),
+            ("seeds", ["--seeds", "2"], "this command trains seeds 0, 1, 2 in other models"),
+            ("damaged", ["--seeds", "3"], "it cannot be read: damaged")]:
+        rerun = cli_here(*ARGS, *options, "--out", str(tmp_path / case))
+        assert rerun.returncode == 0, rerun.stderr
+        saved = "" if case == "damaged" else " (epoch 3)"
+        assert (f"checkpoint-seed-000-001-002.npz{saved} is not resumed and is deleted when its networks start "
+                f"afresh: {why}") in rerun.stdout, rerun.stdout
+        assert "resumes at" not in rerun.stdout and "not resumed, deleted" in rerun.stderr
+        directory = tmp_path / case / "tanh"
+        assert not list(directory.glob("checkpoint-*.npz")) and read_run(directory / "seed-000.h5").complete
+    assert read_run(tmp_path / "settings" / "tanh" / "seed-000.h5").epochs[-1] == 6
 
 
 @pytest.mark.parametrize("cut", [lambda size: size // 20, lambda size: size - 1])  # the first hung for good before

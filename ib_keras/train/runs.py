@@ -65,9 +65,9 @@ class TrainPlan:
         (`train_plan`), each share in models of as many networks as memory allows."""
         return [group for share in _shares(self.todo, self.workers) for group in _groups(share, self.spec)]
 
-    def checkpoints(self) -> list[tuple[str, int, str]]:
+    def checkpoints(self) -> list[tuple[str, int | None, str]]:
         """The checkpoints beside the run files that hold networks this plan trains, in name order,
-        as (file name, the epoch it saved, why it is not resumed: '' when it is). One is not
+        as (file name, the epoch it saved (None: unreadable), why it is not resumed: '' when it is). One is not
         resumed when it cannot be read, when this plan trains its networks in other models, when
         it is of other settings (the differences named), or when a run file it continues cannot
         be continued (`check_continuable`); it is deleted when its networks start training afresh.
@@ -80,8 +80,8 @@ class TrainPlan:
             if not set(seeds) & set(self.todo):
                 continue
             state = read_checkpoint(path)
-            found.append((path.name, state["epoch"] if state else 0, self._why_not_resumed(seeds, state, planned,
-                                                                                            schedule)))
+            found.append((path.name, state["epoch"] if state else None,
+                          self._why_not_resumed(seeds, state, planned, schedule)))
         return found
 
     def _why_not_resumed(self, seeds: tuple[int, ...], state: dict | None, planned: set, schedule) -> str:
@@ -318,13 +318,18 @@ def _checkpoint(plan: TrainPlan, group: Sequence[int], configs: list[dict]):
     for name, epoch, why in plan.checkpoints():
         if why and set(map(int, Path(name).stem.split("-")[2:])) & set(group):
             (plan.path(0).parent / name).unlink(missing_ok=True)
-            print(f"{name} (epoch {epoch}) not resumed, deleted: {why}; training seeds {', '.join(map(str, group))} "
-                  "afresh", file=sys.stderr)
+            print(f"{checkpoint_name(name, epoch)} not resumed, deleted: {why}; training seeds "
+                  f"{', '.join(map(str, group))} afresh", file=sys.stderr)
     return TrainingCheckpoint(checkpoint_path(plan, group), [{**c, "versions": None} for c in configs],
                               *([] if plan.checkpoint_seconds is None else [plan.checkpoint_seconds]))
 
 
 _CHECKPOINTS = "checkpoint-seed-*.npz"
+
+
+def checkpoint_name(name: str, epoch: int | None) -> str:
+    """A checkpoint as a message names it: its file name and the epoch it saved, when readable."""
+    return name if epoch is None else f"{name} (epoch {epoch})"
 
 
 def checkpoint_path(plan: TrainPlan, group: Sequence[int]) -> Path:

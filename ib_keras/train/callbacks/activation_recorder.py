@@ -166,6 +166,7 @@ class ActivationRecorder(keras.callbacks.Callback):
         self._offset = 0  # this fit's epoch e (Keras' count) is the model's epoch offset + e
 
     def on_train_begin(self, logs=None):
+        self.close()  # the files of an earlier fit of this recorder that an error stopped: continued below
         if self._recorded_model is not None and self.model is not self._recorded_model:
             raise ValueError(f"this ActivationRecorder recorded model {self._recorded_model.name} into {self.paths[0]}; a "
                              f"recorder records one model: give model {self.model.name} a recorder of its own (other "
