@@ -124,6 +124,10 @@ def test_layers_with_weights_but_no_kernel_are_recorded(tmp_path, data, build, n
     for i, name in enumerate(names[:-1]):
         expected = keras.Model(model.inputs, model.get_layer(name).output).predict(data[0], verbose=0)
         np.testing.assert_allclose(run.activity[i][-1], expected.reshape(len(data[0]), -1), atol=1e-5)
+        # the norm of its weights of two or more dimensions together (an LSTM's kernel and recurrent kernel)
+        weights = [w for w in model.get_layer(name).get_weights() if w.ndim >= 2]
+        assert run.weights_norm[-1, i] == pytest.approx(np.sqrt(sum(np.sum(w**2) for w in weights)), rel=1e-5)
+        assert np.isfinite(run.grad_mean[:, i]).all() and np.isfinite(run.grad_std[:, i]).all()
 
 
 @pytest.mark.parametrize("layers", [None, ["out"]])

@@ -45,8 +45,9 @@ class ActivationRecorder(keras.callbacks.Callback):
     Dropout inactive (`ib_keras.train.callbacks.representations`); the last layer as class
     probabilities, through a softmax when the model ends in logits under a loss with
     ``from_logits=True``. A convolution's (H, W, C) output is stored flattened, its shape kept in
-    the layer's ``shape`` attribute; each kernel's Frobenius norm; the norms of the mean and of the standard
-    deviation, over one shuffled pass of minibatches at the current weights, of each kernel's
+    the layer's ``shape`` attribute; each layer's kernel's Frobenius norm (a layer without a
+    ``kernel``: of its weights of two or more dimensions together, `_kernels`); the norms of the mean and of the standard
+    deviation, over one shuffled pass of minibatches at the current weights, of that kernel's
     gradient of the training loss (Saxe et al.'s SNR quantities); and train/test cross-entropy
     (nats, without any L2 term) and accuracy; and, with ``parameters``, each layer's kernel and
     bias when the model is nothing but a chain of Dense layers (and `EnsembleNoise` between
@@ -183,6 +184,7 @@ class ActivationRecorder(keras.callbacks.Callback):
             raise ValueError(f"model {self.model.name} gives {n_classes} class probabilities but y holds label "
                              f"{int(self.y.max())}; labels are classes 0..{n_classes - 1}")
         self._layers = [representation.layer for representation in found]
+        self._kernels = [_kernels(layer) for layer in self._layers]
         self._bits = [getattr(layer, "quantize_bits", None) for layer in self._layers]
         grids = [("activity" if r.output is r.layer.output else "logits") if bits else ""
                  for r, bits in zip(found, self._bits)]
@@ -282,8 +284,8 @@ class ActivationRecorder(keras.callbacks.Callback):
         return np.repeat(x[:, None, :], len(self.paths), axis=1) if self._ensemble else x
 
     def _compile_gradient_statistics(self, n_classes: int):
-        # a recorded layer without a kernel (one named, such as a pooling layer) has no statistics
-        kernels = [layer.kernel for layer in self._layers if hasattr(layer, "kernel")]
+        # a recorded layer without weights (one named, such as a pooling layer) has no statistics
+        kernels = [variable for layer_kernels in self._kernels for variable in layer_kernels]
         labels = self.y[self.train_idx]
         targets = tf.constant(labels if self._sparse else np.eye(n_classes, dtype=np.float32)[labels])
         rows = tf.constant(self.x[self.train_idx])
@@ -297,7 +299,8 @@ class ActivationRecorder(keras.callbacks.Callback):
                 x_batch, y_batch = (tf.repeat(t[:, None], members, axis=1) for t in (x_batch, y_batch))
             with tf.GradientTape() as tape:
                 loss = model.compute_loss(x=x_batch, y=y_batch, y_pred=model(x_batch, training=True))
-            return tape.gradient(loss, kernels)
+            # an embedding's gradient comes as IndexedSlices: made dense, to be summed and squared
+            return [tf.convert_to_tensor(g) for g in tape.gradient(loss, kernels)]
 
         @tf.function
         def statistics(order):
@@ -336,8 +339,8 @@ class ActivationRecorder(keras.callbacks.Callback):
         for variable, value in zip(self.model.non_trainable_variables, state):
             variable.assign(value)  # the training-mode pass moved BatchNormalization's statistics, a Dropout's seed
         weights_norm = self._per_layer(np.stack(
-            [np.linalg.norm(np.asarray(layer.kernel).reshape(members, -1), axis=1) for layer in self._layers
-             if hasattr(layer, "kernel")], axis=-1).reshape(members, -1))
+            [np.linalg.norm(np.asarray(kernel).reshape(members, -1), axis=1) for layer_kernels in self._kernels
+             for kernel in layer_kernels], axis=-1).reshape(members, -1))
         kernels, biases = self._parameters() if self._keeps_parameters else ([], [])
         for k, writer in enumerate(self._writers):
             p = probabilities[:, k, :]
@@ -372,10 +375,14 @@ class ActivationRecorder(keras.callbacks.Callback):
         return [np.concatenate(layer) for layer in zip(*kept)], np.concatenate(outputs)
 
     def _per_layer(self, values: np.ndarray) -> np.ndarray:
-        """(K, layers with a kernel) -> (K, L): NaN for a recorded layer without a kernel."""
-        has_kernel = [hasattr(layer, "kernel") for layer in self._layers]
+        """(K, every layer's kernels, in order) norms -> (K, L): each layer's kernels' norms as the
+        norm of their concatenation, sqrt(sum of squares); NaN for a recorded layer without one."""
         out = np.full((len(values), len(self._layers)), np.nan)
-        out[:, has_kernel] = values
+        start = 0
+        for i, layer_kernels in enumerate(self._kernels):
+            if layer_kernels:
+                out[:, i] = np.sqrt(np.sum(values[:, start : start + len(layer_kernels)] ** 2, axis=1))
+            start += len(layer_kernels)
         return out
 
     def _parameters(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -385,6 +392,16 @@ class ActivationRecorder(keras.callbacks.Callback):
         biases = [np.asarray(layer.bias).reshape(members, -1) if getattr(layer, "bias", None) is not None
                   else np.zeros((members, kernel.shape[-1]), np.float32) for layer, kernel in zip(self._layers, kernels)]
         return kernels, biases
+
+
+def _kernels(layer) -> list:
+    """The weights of ``layer`` whose norms and gradients the recorder keeps: its ``kernel``, or
+    for a layer without one its trainable weights of two or more dimensions (an LSTM's kernel and
+    recurrent kernel, a separable convolution's depthwise and pointwise kernels, an embedding);
+    none for a layer without weights (pooling, Flatten)."""
+    if hasattr(layer, "kernel"):
+        return [layer.kernel]
+    return [weight for weight in layer.trainable_weights if len(weight.shape) >= 2]
 
 
 def _dense_chain(model: keras.Model) -> bool:
