@@ -125,7 +125,7 @@ def _transforms(layer) -> bool:
     return bool(layer.weights) and not isinstance(layer, (*_ACTIVATIONS, *_NORMALISATIONS, *_INACTIVE))
 
 
-def _applications(model: keras.Model, layer, nodes: set[int]) -> list[tuple[str, object]]:
+def _applications(layer, nodes: set[int]) -> list[tuple[str, object]]:
     """(name, node) of every application of ``layer`` in the model's graph, in order: the layer's
     name, with "#k" for the k-th when there are several."""
     applied = [node for node in layer._inbound_nodes if id(node) in nodes]
@@ -142,7 +142,7 @@ def representations(model: keras.Model, names: Sequence[str] | None = None) -> l
     graph = _graph(model)
     nodes = _nodes(graph)
     ensemble = is_ensemble(model)
-    applications = {layer.name: _applications(model, layer, nodes) for layer in model.layers}
+    applications = {layer.name: _applications(layer, nodes) for layer in model.layers}
     if names is None:
         nested = [layer for layer in model.layers if isinstance(layer, keras.Model) and layer.weights]
         if nested:
@@ -160,10 +160,9 @@ def representations(model: keras.Model, names: Sequence[str] | None = None) -> l
         known = {name: (layer, name, node) for layer in model.layers for name, node in applications[layer.name]}
         chosen = []
         for name in names:
-            layer = next((layer for layer in model.layers if layer.name == name), None)
-            if layer is not None:
+            if applications.get(name):  # a layer: every application of it
                 chosen += [known[application] for application, _ in applications[name]]
-            elif name in known:
+            elif name in known:  # "name#k": that application alone
                 chosen.append(known[name])
             else:
                 raise ValueError(f"model {model.name} has no layer {name!r}; its layers: "
