@@ -279,7 +279,9 @@ def _inspect(args) -> None:
         print(f"  {key}: {value}")
     shown = ", ".join(map(str, e[:6])) + (f", ..., {', '.join(map(str, e[-3:]))}" if len(e) > 9 else "")
     print(f"epochs: {len(e)} recorded: {shown}")
-    print(f"inputs: x {run.x.shape}, {len(run.train_idx)} train / {len(run.test_idx)} test")
+    recorded = f"x {run.x.shape}" if run.has_inputs else ("not recorded (written without them: row numbers in their "
+                                                             "place, so renyi and sp refuse the file)")
+    print(f"inputs: {recorded}, {len(run.train_idx)} train / {len(run.test_idx)} test")
     print("layers (as figures and reports name them = the file's activations/layer_<i> and the table's layer i):")
     for i, layer in enumerate(run.layers):
         shape = f", each input's {layer.shape} flattened" if layer.shape is not None else ""

@@ -34,6 +34,7 @@ def test_every_example_in_the_readme_and_docs_runs(tmp_path):
     script = "\n".join(f"print('--- {page}', flush=True)\n{block}" for page, block in blocks)
     result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-1000:] + result.stderr[-3000:]
+    assert "TensorFlow was imported before ib_keras" not in result.stderr  # the examples import ib_keras first
 
 
 def test_an_example_marked_not_run_is_left_out_and_the_others_are_found(tmp_path):

@@ -330,3 +330,21 @@ def test_a_plane_of_runs_of_different_architectures_is_refused_naming_them(tmp_p
         result = cli_here("plane", str(source), "--out", str(tmp_path / "plane.png"))
         assert result.returncode == 2 and message in result.stderr, result.stderr
         assert not (tmp_path / "plane.png").exists()
+
+
+def test_a_run_written_without_its_inputs_says_so_and_the_estimators_reading_x_refuse_it(tmp_path):
+    """Issue 41: renyi measured I(X;T) against row numbers stored in place of the inputs."""
+    from ib_keras import write_run_arrays
+
+    rng = np.random.default_rng(11)
+    labels = np.arange(30) % 2
+    activity = [rng.random((2, 30, 3)), rng.dirichlet([1, 1], (2, 30))]
+    blind = write_run_arrays(tmp_path / "blind" / "seed-000.h5", [0, 1], activity, labels)
+    seen = write_run_arrays(tmp_path / "seen" / "seed-000.h5", [0, 1], activity, labels, x=rng.random((30, 4)))
+    assert not read_run(blind).has_inputs and read_run(seen).has_inputs
+    assert "inputs: not recorded (written without them" in cli_here("inspect", str(blind)).stdout
+    result = cli_here("estimate", str(blind), "--estimators", "renyi", "--out", str(tmp_path / "r.parquet"))
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert f"{blind}: renyi read the inputs X, and this file was written without them" in result.stderr
+    assert cli_here("estimate", str(blind), "--estimators", "ebab", "--out", str(tmp_path / "e.parquet")).returncode == 0
+    assert cli_here("estimate", str(seen), "--estimators", "renyi", "--out", str(tmp_path / "s.parquet")).returncode == 0

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ib_keras.estimate.estimators import (CODE_METHODS, NETWORK_METHODS, Estimate, check_finite, estimate_mi_many,
-                                          estimate_sp, within_between)
+from ib_keras.estimate.estimators import (CODE_METHODS, INPUT_METHODS, NETWORK_METHODS, Estimate, check_finite,
+                                          estimate_mi_many, estimate_sp, within_between)
 from ib_keras.estimate.settings import (ROW_PARAMS, EstimatorSpec, canonical_params, resolve_run_values, setting_text,
                                         stratified_subsample)
 from ib_keras.estimate.table import COLUMNS, IDENTITY, LAYER_COLUMNS, RUN_SETTINGS
@@ -49,12 +49,17 @@ def layer_information(
 
 def check_estimable(run: Run, specs: Sequence[EstimatorSpec]) -> None:
     """RunFileError naming the file when the run is incomplete (why, and what to do); ValueError
-    when ``specs`` count codes (``exact``) and the run has none."""
+    when ``specs`` count codes (``exact``) and the run has none, or read the inputs X (``renyi``,
+    ``sp``) and the file was written without them."""
     if not run.complete:
         raise RunFileError(f"{run.path}: incomplete run ({run.incomplete_reason()})")
     if any(spec.method in CODE_METHODS for spec in specs) and not run.quantized:
         raise ValueError(f"{run.path}: exact counts a quantized network's codes and this run is not quantized (train "
                          "it with --quantize-bits 8 or 4); estimate it with the other estimators")
+    reading = sorted({spec.method for spec in specs if spec.method in (*INPUT_METHODS, *NETWORK_METHODS)})
+    if reading and not run.has_inputs:
+        raise ValueError(f"{run.path}: {' and '.join(reading)} read the inputs X, and this file was written without "
+                         "them (write_run_arrays without x: row numbers in their place); write it again with x=...")
 
 
 def estimate_run(

@@ -52,7 +52,9 @@ def write_run_arrays(
         labels: (N,) integer class labels 0..n_classes - 1.
         activations: each layer's nonlinearity, as the estimators' defaults read it (EBAB's lowest
             edge, uniform's range): default "linear" for every layer but the last, "softmax".
-        x: (N, ...) the inputs (default: the row numbers, (N, 1): no estimator but ``sp`` reads them).
+        x: (N, ...) the inputs. Without them the file says so (config ``inputs_recorded``: false)
+            and holds the row numbers, (N, 1), in their place; the estimators that read X
+            (``renyi``, ``sp``) refuse such a file by name, and ``inspect`` says it.
         train_idx, test_idx: rows trained and tested on (default: all rows, none).
         metrics: any of train_loss, train_accuracy, test_loss, test_accuracy, each (E,) (nats and
             fractions; default NaN).
@@ -80,6 +82,7 @@ def write_run_arrays(
     names = list(activations) if activations is not None else [LINEAR] * (len(arrays) - 1) + [OUTPUT_ACTIVATION]
     if len(names) != len(arrays):
         raise ValueError(f"{len(arrays)} layers of activity but {len(names)} activations")
+    inputs = x
     x = np.arange(n, dtype=np.float32)[:, None] if x is None else np.asarray(x, dtype=np.float32)
     if len(x) != n:
         raise ValueError(f"x has {len(x)} rows but labels {n}")
@@ -96,7 +99,8 @@ def write_run_arrays(
               for a, name in zip(arrays, names)]
     train = np.arange(n) if train_idx is None else np.asarray(train_idx, dtype=np.int64)
     test = np.arange(0) if test_idx is None else np.asarray(test_idx, dtype=np.int64)
-    full_config = {"n_classes": max(2, int(labels.max()) + 1 if n else 2), "epochs": int(epochs[-1]), **(config or {})}
+    full_config = {"n_classes": max(2, int(labels.max()) + 1 if n else 2), "epochs": int(epochs[-1]),
+                   **({"inputs_recorded": False} if inputs is None else {}), **(config or {})}
     writer = RunWriter(path, x, labels, train, test, layers, full_config, epochs)
     missing = np.full(len(layers), np.nan)
     try:

@@ -55,6 +55,7 @@ _CONFIG_FIELDS = {
     "record_points": (lambda v: v is None or (_is_int(v) and v >= 1), "a whole number >= 1 or null"),
     "hidden_units": (lambda v: isinstance(v, list) and all(_is_int(u) and u >= 1 for u in v), "a list of widths"),
     "n_classes": (lambda v: _is_int(v) and v >= 2, "a whole number >= 2"),
+    "inputs_recorded": (lambda v: isinstance(v, bool), "true or false"),
 }
 
 

@@ -110,6 +110,12 @@ class Run:
         return all(layer.grid for layer in self.layers)
 
     @property
+    def has_inputs(self) -> bool:
+        """``x`` holds the inputs; False for a file written without them (`write_run_arrays`
+        without ``x``: row numbers in their place)."""
+        return self.config.get("inputs_recorded", True)
+
+    @property
     def complete(self) -> bool:
         """Training finished (the file says so) and every scheduled epoch is recorded."""
         return self.finished and (self.schedule is None or np.array_equal(self.epochs, self.schedule))

@@ -22,8 +22,9 @@ Kernel widths sigma (the rule ``width``), read from Wickstrom's codes (cited bes
   70 of 09a2a51; k = ``n_n`` = 20 in python/iteration_activation_ex.py (0bf8703), line 18), in the
   kernel exp(-d^2 / (2 sigma^2)) of network.py at 0bf8703 (lines 63-70), the one implemented here.
   At 09a2a51 the same width goes into exp(-d^2 / sigma^2) (line 73), a kernel sqrt 2 narrower,
-  up to 2.97 bits apart in issue 40's probe. alpha = 1.01 as Yu et al. and ``Wickstrom/InfExperiment`` VGG16.py, ``renyi``; alpha
-  -> 1 (Shannon) as python/network.py (576653f), ``entropy``.
+  up to 2.97 bits apart in issue 40's probe. alpha = 1.01 as Yu et al. and
+  ``Wickstrom/InfExperiment`` VGG16.py, ``renyi``; alpha -> 1 (Shannon) as python/network.py
+  (576653f), ``entropy``.
 - ``silverman``: Silverman's rule in d dimensions, sigma = s (4 / ((d + 2) N))^(1 / (d + 4)), s
   the mean of the units' standard deviations (Yu et al. 2020 use a rule of this form).
 - ``alignment``: the width, of 75 evenly from 0.1 to 10 x the mean distance, whose Gram matrix

@@ -10,13 +10,12 @@ import numpy as np
 import tensorflow as tf
 
 from ib_keras.networks.activations import OUTPUT_ACTIVATION
-from ib_keras.networks.layers import EnsembleDense, EnsembleNoise
 from ib_keras.networks.models import BATCH_SIZE
 from ib_keras.networks.quantization import grid_codes
 from ib_keras.networks.seeding import GRADIENT_STREAM, stream
 from ib_keras.runfile import LayerSpec, RunWriter
 from ib_keras.runfile.checks import contents_problem, whole_numbers
-from ib_keras.train.callbacks.representations import is_ensemble, probe, reader
+from ib_keras.train.callbacks.representations import dense_chain, is_ensemble, kernels_of, probe, reader
 from ib_keras.train.fit import model_members
 
 _PROBABILITY_FLOOR = 1e-7  # Keras' clipping of probabilities in cross-entropy
@@ -46,7 +45,7 @@ class ActivationRecorder(keras.callbacks.Callback):
     probabilities, through a softmax when the model ends in logits under a loss with
     ``from_logits=True``. A convolution's (H, W, C) output is stored flattened, its shape kept in
     the layer's ``shape`` attribute; each layer's kernel's Frobenius norm (a layer without a
-    ``kernel``: of its weights of two or more dimensions together, `_kernels`); the norms of the mean and of the standard
+    ``kernel``: of its weights of two or more dimensions together, `kernels_of`); the norms of the mean and of the standard
     deviation, over one shuffled pass of minibatches at the current weights, of that kernel's
     gradient of the training loss (Saxe et al.'s SNR quantities); and train/test cross-entropy
     (nats, without any L2 term) and accuracy; and, with ``parameters``, each layer's kernel and
@@ -184,7 +183,7 @@ class ActivationRecorder(keras.callbacks.Callback):
             raise ValueError(f"model {self.model.name} gives {n_classes} class probabilities but y holds label "
                              f"{int(self.y.max())}; labels are classes 0..{n_classes - 1}")
         self._layers = [representation.layer for representation in found]
-        self._kernels = [_kernels(layer) for layer in self._layers]
+        self._kernels = [kernels_of(layer) for layer in self._layers]
         self._bits = [getattr(layer, "quantize_bits", None) for layer in self._layers]
         grids = [("activity" if r.output is r.layer.output else "logits") if bits else ""
                  for r, bits in zip(found, self._bits)]
@@ -202,7 +201,7 @@ class ActivationRecorder(keras.callbacks.Callback):
                                  None if len(r.shape) == 1 else r.shape, r.name, grid, bits or 0)
                        for r, grid, bits in zip(found, grids, self._bits)]
         # the chain's every layer recorded, or its parameters cannot give the activity
-        self._keeps_parameters = self.parameters and self.layer_names is None and _dense_chain(self.model)
+        self._keeps_parameters = self.parameters and self.layer_names is None and dense_chain(self.model)
         self._opened = False  # the files are opened when the first epoch begins: Keras then says which it is
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -392,23 +391,3 @@ class ActivationRecorder(keras.callbacks.Callback):
         biases = [np.asarray(layer.bias).reshape(members, -1) if getattr(layer, "bias", None) is not None
                   else np.zeros((members, kernel.shape[-1]), np.float32) for layer, kernel in zip(self._layers, kernels)]
         return kernels, biases
-
-
-def _kernels(layer) -> list:
-    """The weights of ``layer`` whose norms and gradients the recorder keeps: its ``kernel``, or
-    for a layer without one its trainable weights of two or more dimensions (an LSTM's kernel and
-    recurrent kernel, a separable convolution's depthwise and pointwise kernels, an embedding);
-    none for a layer without weights (pooling, Flatten)."""
-    if hasattr(layer, "kernel"):
-        return [layer.kernel]
-    return [weight for weight in layer.trainable_weights if len(weight.shape) >= 2]
-
-
-def _dense_chain(model: keras.Model) -> bool:
-    """Whether ``model`` is a chain of Dense layers, with `EnsembleNoise` between them: one input,
-    one output, and no layer that takes several inputs or that ``sp`` does not model (a separate
-    activation, BatchNormalization, Dropout...), so that the kernels and biases alone give the
-    activity."""
-    chain = (keras.layers.InputLayer, keras.layers.Dense, EnsembleDense, EnsembleNoise)
-    return len(model.inputs) == 1 and len(model.outputs) == 1 and all(isinstance(layer, chain) for layer in model.layers)
-

@@ -1,16 +1,19 @@
 """Which outputs of a Keras model are its layers' representations T, as a user means them, and how
 its output and loss are read: the probe both callbacks record through.
 
-Layer l's representation is the output of a layer with a kernel (Dense, a convolution; or a layer
-chosen by name) taken after everything that follows it alone and keeps one value per unit: its
+Layer l's representation is the output of a layer with weights of its own (Dense, a convolution,
+an LSTM, an embedding; or a layer chosen by name), at each application of it in the model's graph,
+taken after everything that follows it alone and keeps one value per unit: its
 activation given as an argument or as a separate layer (Activation, ReLU, Softmax, ...),
 BatchNormalization or another normalisation, and the layers that do nothing at inference
 (Dropout, Gaussian noise: inactive, as the activity is recorded with ``training=False``). The
 model's output is recorded as class probabilities: a softmax output as it is, logits (a last
 layer without softmax, under a loss with ``from_logits=True``) through a softmax. What cannot be
 read so (a layer whose output feeds several layers, an output of another kind, a loss that is not
-a categorical cross-entropy) is refused with a ValueError naming the layer, before anything is
-written.
+a categorical cross-entropy, a nested model not named, a subclassed or multi-input model) is
+refused with a ValueError naming the layer, before anything is written. The weights whose norms
+and gradients are kept (`kernels_of`) and whether the kernels and biases give the activity
+(`dense_chain`) are read here too.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from dataclasses import dataclass
 import keras
 
 from ib_keras.networks.activations import LINEAR, OUTPUT_ACTIVATION
-from ib_keras.networks.layers import ENSEMBLE_LAYERS, EnsembleNoise
+from ib_keras.networks.layers import ENSEMBLE_LAYERS, EnsembleDense, EnsembleNoise
 
 # Layers that keep the representation of the layer before them and make it final: activations,
 # normalisations, and layers inactive at inference.
@@ -251,3 +254,23 @@ def read_output(model: keras.Model, last: Representation) -> OutputReading:
                          f"probabilities; end it in activation='{OUTPUT_ACTIVATION}', or compile with a loss given "
                          "from_logits=True to record its logits as probabilities")
     return OutputReading(logits=from_logits, sparse=name.startswith("sparse"))
+
+
+def kernels_of(layer) -> list:
+    """The weights of ``layer`` whose norms and gradients the recorder keeps: its ``kernel``, or
+    for a layer without one its trainable weights of two or more dimensions (an LSTM's kernel and
+    recurrent kernel, a separable convolution's depthwise and pointwise kernels, an embedding);
+    none for a layer without weights (pooling, Flatten)."""
+    if hasattr(layer, "kernel"):
+        return [layer.kernel]
+    return [weight for weight in layer.trainable_weights if len(weight.shape) >= 2]
+
+
+def dense_chain(model: keras.Model) -> bool:
+    """Whether ``model`` is a chain of Dense layers, with `EnsembleNoise` between them: one input,
+    one output, and no layer that takes several inputs or that ``sp`` does not model (a separate
+    activation, BatchNormalization, Dropout...), so that the kernels and biases alone give the
+    activity."""
+    chain = (keras.layers.InputLayer, keras.layers.Dense, EnsembleDense, EnsembleNoise)
+    return len(model.inputs) == 1 and len(model.outputs) == 1 and all(isinstance(layer, chain) for layer in model.layers)
+
