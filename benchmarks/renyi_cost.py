@@ -1,12 +1,14 @@
 """The cost of one layer-epoch of the matrix-based Renyi estimator against its floor.
 
-`renyi` takes five eigendecompositions per layer and epoch (S(X), S(T), S(Y), S(X, T), S(T, Y)), each
-of an N x N float64 matrix, and builds the Gram matrices before them (distances, the width rule,
-the exponentials). The floor is ``numpy.linalg.eigvalsh`` of the same five matrices, timed alone
-in the same run. Inputs: N random 784-pixel images and a 1152-unit layer (a 12 x 12 x 8
-convolution's output), ten classes.
+`renyi` takes an eigendecomposition of an N x N float64 matrix for each entropy: S(X), S(Y), S(T),
+S(X, T) and S(T, Y). S(X) and S(Y), with their Gram matrices, do not change between a run's layers
+and epochs and are kept (`ib_keras.estimate.estimators._renyi._side`): the run's first layer-epoch
+takes five eigendecompositions, every later one three. The floor is ``numpy.linalg.eigvalsh`` of
+the same matrices (five, then three), timed alone in the same run. Inputs: N random 784-pixel
+images, a 1152-unit layer (a 12 x 12 x 8 convolution's output), ten classes, kNN widths. N above
+the estimator's limit (MAX_RENYI_INPUTS) is timed on the function itself, which has none.
 
-    .venv/bin/python benchmarks/renyi_cost.py [--sizes 100,500,2000] [--repeats 3]
+    .venv/bin/python benchmarks/renyi_cost.py [--sizes 1797,10000] [--repeats 1]
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import time
 
 import numpy as np
 
-from ib_keras.estimate.estimators import estimate_mi
-from ib_keras.estimate.estimators._renyi import gram, knn_width, squared_distances
+from ib_keras.estimate.estimators import METHODS
+from ib_keras.estimate.estimators import _renyi
+from ib_keras.estimate.estimators._renyi import gram, knn_width, renyi_information, squared_distances
 
 
 def best_seconds(work, repeats: int) -> float:
@@ -31,25 +34,35 @@ def best_seconds(work, repeats: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="100,500,2000", help="numbers of inputs N, comma-separated")
-    parser.add_argument("--repeats", type=int, default=3, help="timings of each, the best kept")
+    parser.add_argument("--sizes", default="1797,10000", help="numbers of inputs N, comma-separated")
+    parser.add_argument("--repeats", type=int, default=1, help="timings of each, the best kept")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
-    print(f"{'N':>6} {'width':>10} {'renyi (s)':>10} {'5 eigvalsh (s)':>15} {'ratio':>6}")
+    params = METHODS["renyi"]
+    print(f"{'N':>6} {'layer-epoch':>12} {'renyi (s)':>10} {'eigvalsh (s)':>13} {'ratio':>6}", flush=True)
     for n in map(int, args.sizes.split(",")):
         x = rng.uniform(-1, 1, size=(n, 784)).astype(np.float32)
-        y = np.arange(n) % 10
+        classes = np.arange(n) % 10
         t = np.tanh(x[:, :1152 // 2].repeat(2, axis=1) * rng.normal(size=1152).astype(np.float32))
         matrices = []
         for points in (x, t):
             distances = squared_distances(points)
-            matrices.append(gram(distances, knn_width(distances, 20)) / n)
-        matrices.append(gram(squared_distances(np.eye(10)[y]), 0.1) / n)  # the labels' kernel
-        matrices += [matrices[0] * matrices[1] * n, matrices[1] * matrices[2] * n]
-        floor = best_seconds(lambda: [np.linalg.eigvalsh(m) for m in matrices], args.repeats)
-        for width in ("knn", "alignment"):
-            cost = best_seconds(lambda: estimate_mi(t, y, "renyi", inputs=x, width=width), args.repeats)
-            print(f"{n:>6} {width:>10} {cost:>10.3f} {floor:>15.3f} {cost / floor:>6.2f}")
+            matrices.append(gram(distances, knn_width(distances, params["neighbours"])) / n)
+        matrices.append(gram(squared_distances(np.eye(10)[classes]), params["label_sigma"]) / n)
+        matrices += [matrices[0] * matrices[1] * n, matrices[1] * matrices[2] * n]  # X, T, Y, (X, T), (T, Y)
+
+        def first():
+            _renyi._kept.clear()
+            renyi_information(x, t, classes, params)
+
+        floors = {"first": lambda: [np.linalg.eigvalsh(m) for m in matrices],
+                  "later": lambda: [np.linalg.eigvalsh(m) for m in matrices[1:2] + matrices[3:]]}
+        for name, work in (("first", first), ("later", lambda: renyi_information(x, t, classes, params))):
+            cost = best_seconds(work, args.repeats)
+            floor = best_seconds(floors[name], args.repeats)
+            print(f"{n:>6} {name:>12} {cost:>10.2f} {floor:>13.2f} {cost / floor:>6.2f}", flush=True)
+        del matrices
+        _renyi._kept.clear()
 
 
 if __name__ == "__main__":

@@ -92,3 +92,27 @@ def test_an_information_below_zero_above_alpha_one_is_reported_as_zero_and_said(
     with pytest.warns(UserWarning, match=r"renyi \(alpha 2\): I\(T;Y\) = -0.1133 bits, below 0, reported as 0"):
         assert estimate_mi(t, y, "renyi", inputs=x, alpha=2.0, neighbours=1).i_ty == 0.0
     assert estimate_mi(t, y, "renyi", inputs=x, alpha=1.01, neighbours=1).i_ty > 0
+
+
+def test_a_runs_later_layer_epochs_reuse_the_inputs_and_labels_sides_to_the_same_values(monkeypatch):
+    """S(X) and S(Y), with their Gram matrices, are computed once per run's inputs and labels:
+    a second layer takes three eigendecompositions, not five, and gives what a fresh computation
+    gives, bit for bit."""
+    from ib_keras.estimate.estimators import _renyi
+
+    rng = np.random.default_rng(4)
+    x, y = rng.normal(size=(60, 5)), np.arange(60) % 3
+    layers = [np.tanh(x @ rng.normal(size=(5, d))) for d in (4, 2)]
+    calls = []
+    original = _renyi.entropy
+    monkeypatch.setattr(_renyi, "entropy", lambda matrix, alpha: calls.append(1) or original(matrix, alpha))
+    _renyi._kept.clear()
+    first = estimate_mi(layers[0], y, "renyi", inputs=x, neighbours=5)
+    assert len(calls) == 5
+    second = estimate_mi(layers[1], y, "renyi", inputs=x, neighbours=5)
+    assert len(calls) == 8  # S(T), S(X, T), S(T, Y): the inputs' and labels' kept
+    _renyi._kept.clear()
+    assert estimate_mi(layers[1], y, "renyi", inputs=x, neighbours=5) == second and len(calls) == 13
+    estimate_mi(layers[1], y, "renyi", inputs=rng.normal(size=x.shape), neighbours=5)
+    assert len(calls) == 17  # other inputs: their S(X) computed, the labels' kept
+    assert estimate_mi(layers[0], y, "renyi", inputs=x, neighbours=5) == first

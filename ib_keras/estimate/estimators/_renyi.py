@@ -42,8 +42,10 @@ Above alpha 1 the functional's I can fall below 0; such a value is reported as 0
 
 from __future__ import annotations
 
+import hashlib
 import math
 import warnings
+from collections import OrderedDict
 
 import numpy as np
 
@@ -133,30 +135,66 @@ def _width(rule: str, points: np.ndarray, distances: np.ndarray, params: dict, l
     return alignment_width(distances, label_gram)
 
 
+def _digest(array: np.ndarray) -> tuple:
+    """A key for an array's contents: its shape, type and a BLAKE2 hash of its bytes."""
+    array = np.ascontiguousarray(array)
+    return array.shape, array.dtype.str, hashlib.blake2b(array.view(np.uint8), digest_size=16).hexdigest()
+
+
+_KEPT_SIDES = 4  # the input and label sides (Gram matrix, entropy) kept: those of the run being estimated
+_kept: OrderedDict[tuple, tuple[np.ndarray, float]] = OrderedDict()
+
+
+def _side(key: tuple, compute) -> tuple[np.ndarray, float]:
+    """A side's (Gram matrix, entropy) by ``key``: kept from an earlier layer-epoch of the same
+    inputs or labels and parameters, else ``compute()``d and kept (the least recently used of
+    _KEPT_SIDES dropped). The kept matrix is read-only."""
+    if key in _kept:
+        _kept.move_to_end(key)
+        return _kept[key]
+    matrix, information = compute()
+    matrix.setflags(write=False)
+    _kept[key] = (matrix, information)
+    while len(_kept) > _KEPT_SIDES:
+        _kept.popitem(last=False)
+    return matrix, information
+
+
 def renyi_information(inputs: np.ndarray, activity: np.ndarray, classes: np.ndarray,
                       params: dict) -> tuple[float, float]:
     """(I(X;T), I(T;Y)) in bits by the matrix-based functional, for inputs (N, ...), activity (N,
     d) and classes (N,) 0..C-1, with the parameters of ``METHODS["renyi"]`` (alpha, width,
     neighbours, sigma, input_sigma, label_sigma). A width of 0 (every row alike under
-    ``silverman``, or a k-th neighbour at distance 0) gives a constant kernel: 0 bits."""
+    ``silverman``, or a k-th neighbour at distance 0) gives a constant kernel: 0 bits. The inputs'
+    and the labels' Gram matrices and entropies are kept between calls on the same inputs and
+    labels (`_side`): a run's later layer-epochs take three eigendecompositions, not five."""
     alpha = params["alpha"]
-    one_hot = np.eye(int(classes.max()) + 1)[classes]
-    label_gram = gram(squared_distances(one_hot), params["label_sigma"])
+    label_gram, s_y = _side(("labels", _digest(classes), params["label_sigma"], alpha), lambda: _with_entropy(
+        gram(squared_distances(np.eye(int(classes.max()) + 1)[classes]), params["label_sigma"]), alpha))
     rule = params["width"]
-    grams = []
-    for points, role in ((inputs, "input"), (activity, "layer")):
-        distances = squared_distances(points)
-        if role == "input" and params["input_sigma"] is not None:
-            sigma = params["input_sigma"]
-        else:
-            sigma = _width("knn" if role == "input" and rule == "alignment" else rule, points, distances, params,
-                           label_gram)
-        grams.append(gram(distances, sigma) if sigma > 0 else np.ones_like(distances))
-    input_gram, layer_gram = grams
+    input_rule = "knn" if rule == "alignment" else rule  # alignment needs a layer's labels to align with
+    input_key = ("inputs", _digest(inputs), alpha, params["input_sigma"] if params["input_sigma"] is not None else
+                 (input_rule, params["neighbours"], params["sigma"]))
+    input_gram, s_x = _side(input_key, lambda: _with_entropy(_gram(inputs, params["input_sigma"], input_rule, params,
+                                                                   label_gram), alpha))
+    layer_gram = _gram(activity, None, rule, params, label_gram)
     s_t = entropy(layer_gram, alpha)
-    i_xt = entropy(input_gram, alpha) + s_t - entropy(input_gram * layer_gram, alpha)
-    i_ty = entropy(label_gram, alpha) + s_t - entropy(layer_gram * label_gram, alpha)
+    i_xt = s_x + s_t - entropy(input_gram * layer_gram, alpha)
+    i_ty = s_y + s_t - entropy(layer_gram * label_gram, alpha)
     return _at_least_zero(i_xt, "I(X;T)", alpha), _at_least_zero(i_ty, "I(T;Y)", alpha)
+
+
+def _gram(points: np.ndarray, sigma: float | None, rule: str, params: dict, label_gram: np.ndarray) -> np.ndarray:
+    """The Gram matrix of ``points`` at width ``sigma``, or when None the width of ``rule``; a
+    width of 0 gives a constant kernel."""
+    distances = squared_distances(points)
+    if sigma is None:
+        sigma = _width(rule, points, distances, params, label_gram)
+    return gram(distances, sigma) if sigma > 0 else np.ones_like(distances)
+
+
+def _with_entropy(matrix: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
+    return matrix, entropy(matrix, alpha)
 
 
 def _at_least_zero(information: float, name: str, alpha: float) -> float:
