@@ -73,3 +73,21 @@ def test_the_estimators_page_says_how_renyi_widths_and_exact_differ_from_the_ori
     assert "is divided by sqrt 2 to give it here (his sigma_X = 8 is `input_sigma=5.66`)" in page
     assert "bin the softmax probabilities again, at 2^bits + 1 levels" in page
     assert "by the range it read at the last training step; here by the current kernel's own range" in page
+
+
+def test_the_api_page_documents_every_exported_name_and_no_other():
+    """docs/api.md is what scripts/api_page.py writes from the packages' ``__all__``: every name
+    `ib_keras` and each stage export, once where it is defined, no private helper; it fails when a
+    name is exported and the page was not written again."""
+    from tests.test_layout import MODULES, _lazy_homes
+
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "api_page.py"), "--check"], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    page = (ROOT / "docs" / "api.md").read_text()
+    targets = re.findall(r"^::: (\S+)$", page, re.M)
+    exported = {name for package in MODULES if _lazy_homes(package) for name in _lazy_homes(package)}
+    assert {target.rpartition(".")[2] for target in targets} == exported
+    assert len(targets) == len(set(targets)) and not any(t.rpartition(".")[2].startswith("_") for t in targets)
+    for name in ("plot_plane", "ActivationRecorder", "InformationPlaneLogger", "Run", "Estimate"):
+        assert f"`{name}`" in page

@@ -13,7 +13,8 @@ import numpy as np
 
 from ib_keras.estimate.estimators import LAYER_MAX, LAYER_MIN, METHODS, method_defaults, resolve_params
 
-RUN_MAX, RUN_MIN = "run_max", "run_min"  # the largest / smallest activity anywhere in the run
+RUN_MAX = "run_max"  # the largest activity anywhere in the run
+RUN_MIN = "run_min"  # the smallest activity anywhere in the run
 
 
 # Shwartz-Ziv & Tishby's fixed range for the bounded activations; the others span the run.

@@ -13,7 +13,8 @@ import pandas as pd
 from ib_keras.plots.files import Output, save_figure
 
 COLORMAP = "gnuplot"
-X_LABEL, Y_LABEL = "I(X;T) (bits)", "I(T;Y) (bits)"
+X_LABEL = "I(X;T) (bits)"
+Y_LABEL = "I(T;Y) (bits)"
 
 
 def epoch_norm(max_epoch: int) -> mcolors.Normalize:

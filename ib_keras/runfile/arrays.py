@@ -55,7 +55,8 @@ def write_run_arrays(
         x: (N, ...) the inputs. Without them the file says so (config ``inputs_recorded``: false)
             and holds the row numbers, (N, 1), in their place; the estimators that read X
             (``renyi``, ``sp``) refuse such a file by name, and ``inspect`` says it.
-        train_idx, test_idx: rows trained and tested on (default: all rows, none).
+        train_idx: rows trained on (default: all rows).
+        test_idx: rows tested on (default: none).
         metrics: any of train_loss, train_accuracy, test_loss, test_accuracy, each (E,) (nats and
             fractions; default NaN).
         config: JSON-serialisable description stored with the run (``activation``, ``seed`` ... as

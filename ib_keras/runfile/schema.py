@@ -78,10 +78,33 @@ class LayerSpec:
 
 @dataclass
 class Run:
-    """The contents of one run file, cut to its recorded epochs (E of them).
+    """The contents of one run file, cut to its recorded epochs (E of them), as `read_run` gives it.
 
-    ``activity[i]`` is layer i's (E, N, units) float32 activity (a float16 file's widened), hidden layers first, then the
-    output layer's softmax probabilities; None when read with ``activity=False``.
+    Attributes:
+        path: the file.
+        config: the run's configuration (JSON object): activation, seed, protocol... as written.
+        finished: the file's ``complete`` attribute: training ran to its end (`complete` also
+            checks the epochs against the schedule).
+        x: (N, ...) float32 inputs the activity was recorded on (row numbers when written without
+            them: `has_inputs`).
+        y: (N,) int64 class labels.
+        train_idx: (n_train,) int64 rows of x trained on.
+        test_idx: (n_test,) int64 rows of x tested on.
+        epochs: (E,) int64 recorded epochs, 0 = the initialisation.
+        layers: one `LayerSpec` per recorded layer, in order: width, activation, shape, name.
+        metrics: train_loss, train_accuracy, test_loss, test_accuracy, each (E,) float64 (nats,
+            fractions).
+        weights_norm: (E, L) each layer's kernel's Frobenius norm (NaN without one).
+        grad_mean: (E, L) the norm of the mean minibatch gradient of each layer's kernel.
+        grad_std: (E, L) the norm of its standard deviation over the minibatches.
+        activity: layer i's (E, N, units) float32 activity (a float16 file's widened, a quantized
+            one's grid values), hidden layers first, then the output layer's softmax
+            probabilities; None when read with ``activity=False``.
+        schedule: (S,) the epochs the run is to record; None when neither file nor config says.
+        kernels: layer i's (E, fan_in, units) kernels; None when not recorded or not read.
+        biases: layer i's (E, units) biases; None likewise.
+        codes: a quantized layer's (E, N, units) uint8 codes; None for a run that is not quantized.
+        grids: a quantized layer's (E, 2) grid (low, scale) at each epoch; None likewise.
     """
 
     path: Path

@@ -35,8 +35,10 @@ class RunWriter:
 
     Args:
         path: the file to create (its directory is made); an existing file is replaced.
-        x, y: (N, features) inputs and (N,) labels the activity is recorded on.
-        train_idx, test_idx: rows of x used for training and testing.
+        x: (N, features) inputs the activity is recorded on.
+        y: (N,) labels.
+        train_idx: rows of x used for training.
+        test_idx: rows of x used for testing.
         layers: the recorded layers, in order.
         config: JSON-serialisable description of the run, stored as the ``config`` attribute.
         schedule: the epochs that will be appended (sorted); the file is complete once they all are.

@@ -92,7 +92,14 @@ MAX_REPLICAS = 1000
 
 class Estimate(tuple):
     """One estimate: the pair (i_xt, i_ty) in bits, which unpacks as a tuple, and its standard
-    errors ``i_xt_se``, ``i_ty_se`` (bits; NaN for the estimators without one)."""
+    errors ``i_xt_se``, ``i_ty_se`` (bits; NaN for the estimators without one).
+
+    Attributes:
+        i_xt: I(X;T), bits.
+        i_ty: I(T;Y), bits.
+        i_xt_se: the Monte Carlo standard error of i_xt, bits (``noisy``, ``sp``; else NaN).
+        i_ty_se: that of i_ty, bits.
+    """
 
     def __new__(cls, i_xt: float, i_ty: float, i_xt_se: float = math.nan, i_ty_se: float = math.nan):
         estimate = super().__new__(cls, (i_xt, i_ty))
@@ -323,13 +330,16 @@ def estimate_sp(
 
     Args:
         x: (N, features) inputs.
-        kernels, biases: each layer's (fan_in, units) kernel and (units,) bias at this epoch.
+        kernels: each layer's (fan_in, units) kernel at this epoch.
+        biases: each layer's (units,) bias at this epoch.
         activations: each layer's activation name (hidden ones, then ``"softmax"``).
         labels: (N,) integer labels, two classes at least.
         layer: which layer (0 = the first hidden one).
         noise_std: s > 0, in activity units.
-        replicas, marginal_replicas, mc_samples, seed: as ``METHODS["sp"]``; the same seed gives
-            the same estimate.
+        replicas: as ``METHODS["sp"]``.
+        marginal_replicas: as ``METHODS["sp"]``.
+        mc_samples: as ``METHODS["sp"]``.
+        seed: as ``METHODS["sp"]``; the same seed gives the same estimate.
 
     Raises ValueError for bad parameters, shapes, labels or non-finite activity.
     """

@@ -51,8 +51,8 @@ class ActivationRecorder(keras.callbacks.Callback):
     (nats, without any L2 term) and accuracy; and, with ``parameters``, each layer's kernel and
     bias when the model is nothing but a chain of Dense layers (and `EnsembleNoise` between
     them), so that the file's parameters reproduce its activity (a noisy network's noise is then
-    propagated offline by ``sp``). Epoch 0 is the initialisation (recorded in
-    ``on_train_begin``), epoch e the state after e epochs. Activity is recorded with
+    propagated offline by ``sp``). Epoch 0 is the initialisation (recorded when
+    the first epoch begins), epoch e the state after e epochs. Activity is recorded with
     ``training=False``: a noisy network's noise-free S, not S + Z. Recording leaves the model's
     state as it found it: the gradient pass runs in training mode, and every non-trainable
     variable it moves (BatchNormalization's moving statistics, a Dropout's random state) is put
@@ -83,7 +83,8 @@ class ActivationRecorder(keras.callbacks.Callback):
         paths: one output path per network (a single path for a plain model).
         x: (N, ...) inputs to record the activity on (all 4096 patterns; images (N, H, W, C)).
         y: (N,) integer labels.
-        train_idx, test_idx: rows of x used for training and for testing.
+        train_idx: rows of x used for training.
+        test_idx: rows of x used for testing.
         epochs: the epochs to record (0 = before training).
         configs: one JSON-serialisable dict per network, stored with it (or one dict for all).
         batch_size: minibatch size of the gradient statistics.
