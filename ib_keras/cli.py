@@ -66,6 +66,17 @@ def _hidden(text):
     return layers
 
 
+def _epoch_range(text: str) -> tuple[int, int]:
+    """FIRST:LAST, two whole numbers with FIRST <= LAST."""
+    try:
+        first, last = (int(part) for part in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not FIRST:LAST (two whole numbers, such as 0:100)") from None
+    if not 0 <= first <= last:
+        raise argparse.ArgumentTypeError(f"'{text}': give 0 <= FIRST <= LAST")
+    return first, last
+
+
 def _axis_range(text):
     """'12,1' -> (12.0, 1.0): the planes' x and y maxima in bits."""
     parts = text.split(",")
@@ -189,8 +200,14 @@ def _parser() -> argparse.ArgumentParser:
                                               "runs, or an MI table's, one panel per configuration and estimator setting")
     plane.add_argument("source", type=path_text, help="a run file (.h5), a directory of them, or an MI table")
     plane.add_argument("--estimators", default="ebab", help="estimator settings, as estimate takes them (default: ebab)")
-    plane.add_argument("--out", type=path_text, default="plane.png", help="the figure, .png or .pdf (default: plane.png)")
-    plane.add_argument("--range", type=_axis_range, metavar="XMAX,YMAX", help="axis ranges in bits, shared with other planes")
+    plane.add_argument("--out", type=path_text, default="plane.png",
+                       help="the figure, .png, .pdf or .svg (default: plane.png)")
+    plane.add_argument("--range", type=_axis_range, metavar="XMAX,YMAX",
+                       help="axis ranges in bits, shared with other planes (default: one range for every panel)")
+    plane.add_argument("--layers", type=lambda text: text.split(","), metavar="NAME,...",
+                       help="the layers to draw, by the model's names or by number from 1 (default: every layer)")
+    plane.add_argument("--epochs", type=_epoch_range, metavar="FIRST:LAST",
+                       help="the recorded epochs to draw, first to last (default: every one)")
 
     summarize = commands.add_parser("summarize", help="reduce an MI table to the small tables figures and report need")
     summarize.add_argument("table", help="MI table written by estimate (.parquet or .csv)")
@@ -325,9 +342,8 @@ def _plane(args) -> None:
     files_only()  # Agg: the figure goes to a file
     from ib_keras.plots.one_plane import plot_plane
 
-    if Path(args.out).suffix.lower() not in (".png", ".pdf"):
-        raise ValueError(f"--out {args.out}: the plane is written as .png or .pdf")
-    plot_plane(args.source, args.estimators, args.out, args.range)
+    plot_plane(args.source, args.estimators, args.out, args.range, args.layers, args.epochs,
+               report=lambda note: print(note, file=sys.stderr))
     print(f"{args.out}: the information plane of {args.source} under {args.estimators}")
 
 

@@ -241,17 +241,67 @@ def test_the_plane_of_a_run_a_directory_and_a_table_is_the_same_seed_mean(tmp_pa
     key = ["setting", "run", "epoch", "layer"]
     pd.testing.assert_frame_equal(from_files.sort_values(key, ignore_index=True)[[*key, "i_xt", "i_ty"]],
                                   from_table.sort_values(key, ignore_index=True)[[*key, "i_xt", "i_ty"]])
-    fig = plot_plane(tmp_path / "mi.parquet", "ebab,kde", tmp_path / "plane.png", axis_range=(12, 1))
+    fig = plot_plane(tmp_path / "mi.parquet", "kde,ebab", tmp_path / "plane.png", axis_range=(12, 1))
     panels = [ax for ax in fig.axes if ax.get_title()]
-    assert [ax.get_title().splitlines() for ax in panels] == [
-        ["relu: ebab:low=0.0:n_bins=30", "mean of 2 networks"], ["relu: kde:bound=upper:noise_variance=0.001",
-                                                                 "mean of 2 networks"]]
-    labels = " ".join(text.get_text() for text in panels[0].texts)
-    assert "layer 1" in labels and "softmax" in labels and panels[0].get_xlim() == (0, 12)
+    # in the order asked for, short human titles, one shared range
+    assert [ax.get_title().splitlines() for ax in panels] == [["relu: KDE, upper bound, s2 = 0.001", "mean of 2 networks"],
+                                                               ["relu: EBAB, 30 bins", "mean of 2 networks"]]
+    assert all(ax.get_xlim() == (0, 12) and ax.get_ylim() == (0, 1) for ax in panels) and len(fig.axes) == 2
+    assert [text.get_text() for text in fig.legends[0].get_texts()][:2] == ["layer 1", "softmax"]
     assert (tmp_path / "plane.png").stat().st_size > 10_000
-    mean = table[(table.estimator == "ebab") & (table.epoch == 2) & (table.layer == 0)]["i_xt"].mean()
-    drawn = panels[0].collections[-1].get_offsets()  # the last epoch's markers, layer by layer
-    assert drawn[0][0] == pytest.approx(mean)
+    mean = table[(table.estimator == "ebab") & (table.layer == 0)].groupby("epoch")["i_xt"].mean()
+    path = next(line for line in panels[1].lines if line.get_label() == "layer 1")  # layer 1's path, epoch by epoch
+    np.testing.assert_allclose(path.get_xdata(), mean.to_numpy())
+    assert from_files.equals(plane_rows(tmp_path / "runs", "ebab,kde"))
+    # a table beside the runs is read, not estimated again
+    from ib_keras.plots import one_plane
+
+    estimate_runs([tmp_path / "runs"], parse_estimators("ebab,kde"), tmp_path / "runs" / "mi.parquet", progress=False)
+    one_plane.estimate_run, kept = None, one_plane.estimate_run  # any estimate would fail now
+    try:
+        reused = plane_rows(tmp_path / "runs", "ebab,kde")
+    finally:
+        one_plane.estimate_run = kept
+    pd.testing.assert_frame_equal(reused.sort_values(key, ignore_index=True)[[*key, "i_xt", "i_ty"]],
+                                  from_files.sort_values(key, ignore_index=True)[[*key, "i_xt", "i_ty"]])
+
+
+def test_a_plane_names_the_models_layers_follows_each_and_starts_at_epoch_0(tmp_path, data):
+    """Issue 41: the model's own names (a logits layer is "logits", not "softmax") in the SVG's
+    text; each layer one colour along its path; epoch 0 hollow; --layers and --epochs; the full
+    setting in the file's metadata."""
+    keras.utils.set_random_seed(12)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(5, activation="tanh", name="encoder"),
+                              keras.layers.Dense(4, activation="relu", name="bottleneck"),
+                              keras.layers.Dense(N_CLASSES, name="logits")])
+    model.compile("adam", keras.losses.CategoricalCrossentropy(from_logits=True))
+    _record(model, tmp_path / "mine" / "seed-000.h5", data, epochs=3)
+    out = tmp_path / "plane.svg"
+    result = cli_here("plane", str(tmp_path / "mine"), "--estimators", "kde", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    svg = out.read_text()
+    assert all(f">{name}<" in svg or f"{name}</" in svg or f"<!-- {name} -->" in svg
+               for name in ("encoder", "bottleneck", "logits")) and "softmax" not in svg
+    assert "kde:bound=upper:noise_variance=0.001" in svg  # the full setting, in the metadata
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from ib_keras import plot_plane
+
+    fig = plot_plane(tmp_path / "mine", "kde", report=lambda note: None)
+    ax = fig.axes[0]
+    paths = {line.get_label(): line for line in ax.lines}
+    assert list(paths) == ["encoder", "bottleneck", "logits"] and len({tuple(p.get_color()) for p in paths.values()}) == 3
+    starts = [c for c in ax.collections if len(c.get_offsets()) == 1 and np.allclose(c.get_facecolor()[0], 1)]
+    assert len(starts) == 3  # every layer's epoch 0: a hollow (white) marker
+    for path, start in zip(paths.values(), starts):
+        assert tuple(start.get_offsets()[0]) == (path.get_xdata()[0], path.get_ydata()[0])
+    chosen = plot_plane(tmp_path / "mine", "kde", layers=["bottleneck", "3"], epochs=(1, 2), report=lambda note: None)
+    assert [line.get_label() for line in chosen.axes[0].lines] == ["bottleneck", "logits"]
+    assert all(len(line.get_xdata()) == 2 for line in chosen.axes[0].lines)
+    refused = cli_here("plane", str(tmp_path / "mine"), "--layers", "decoder", "--out", str(tmp_path / "x.png"))
+    assert refused.returncode == 2 and "--layers: no layer decoder; the layers: encoder, bottleneck, logits" in \
+        refused.stderr
 
 
 def test_the_plane_says_when_every_layer_keeps_the_inputs_apart_and_the_command_writes_it(tmp_path):
@@ -266,13 +316,17 @@ def test_the_plane_says_when_every_layer_keeps_the_inputs_apart_and_the_command_
     out = tmp_path / "apart.png"
     result = cli_here("plane", str(run), "--estimators", "kde:noise_variance=1e-12", "--out", str(out))
     assert result.returncode == 0 and out.stat().st_size > 10_000, result.stderr
+    assert "saturated: layer 1, softmax at log2 N = 12.00 bits throughout" in result.stderr
+    assert 'see docs/estimators.md, "Which estimator"' in result.stderr
     import matplotlib
 
     matplotlib.use("Agg")
     from ib_keras import plot_plane
 
-    fig = plot_plane(run, "kde:noise_variance=1e-12")
-    assert any("keeps the 4096 inputs apart" in text.get_text() for ax in fig.axes for text in ax.texts)
+    notes = []
+    fig = plot_plane(run, "kde:noise_variance=1e-12", report=notes.append)
+    assert any("every input kept apart" in text.get_text() for ax in fig.axes for text in ax.texts) and len(notes) == 1
+    assert fig.axes[0].get_xlim()[0] == 0 and fig.axes[0].get_xlim()[1] > 12  # from 0: never zoomed to the span
     refused = cli_here("plane", str(tmp_path / "missing.h5"), "--out", str(tmp_path / "x.png"))
     assert refused.returncode == 2 and "no such file or directory" in refused.stderr and not (tmp_path / "x.png").exists()
     assert cli_here("plane", str(run), "--out", str(tmp_path / "x.jpg")).returncode == 2

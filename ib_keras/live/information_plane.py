@@ -8,11 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import keras
-import matplotlib
 import numpy as np
 import pandas as pd
 import tensorflow as tf
-from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from tensorboard.compat.proto.event_pb2 import Event
 from tensorboard.compat.proto.summary_pb2 import Summary
@@ -20,8 +18,8 @@ from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
 from ib_keras.estimate import RUN_MAX, RUN_MIN, EstimatorSpec, layer_information, parse_estimators
 from ib_keras.estimate.estimators import NETWORK_METHODS
-from ib_keras.plots.planes import COLORMAP, X_LABEL, Y_LABEL, add_epoch_colorbar, epoch_norm
-from ib_keras.runfile import layer_name
+from ib_keras.plots.layer_paths import draw_layer_paths, time_legend
+from ib_keras.runfile import layer_name, model_layer_name
 from ib_keras.train.callbacks.representations import is_ensemble, probe
 from ib_keras.train.fit import model_members
 
@@ -125,6 +123,7 @@ class InformationPlaneLogger(keras.callbacks.Callback):
             raise ValueError(f"model has {members} networks but {len(names)} run names were given")
         found, reader, _ = probe(self.model)
         self._last = len(found) - 1
+        self._names = {i: model_layer_name(r.name, i, self._last) for i, r in enumerate(found)}
         self._request = [live_request(self.spec, self.activation or found[0].activation)]
         self._activity_of = tf.function(reader)
         inputs = np.repeat(self.x[:, None, :], members, axis=1) if is_ensemble(self.model) else self.x
@@ -171,37 +170,32 @@ class InformationPlaneLogger(keras.callbacks.Callback):
         self._since_image = 0
         for history, writer in zip(self._history[: self.image_networks], self._writers):
             plane = pd.DataFrame(history, columns=["epoch", "layer", "i_xt", "i_ty"])
-            png, height, width = plane_image(plane, str(self.spec))
+            png, height, width = plane_image(plane, str(self.spec), self._names)
             image = Summary.Image(encoded_image_string=png, height=height, width=width, colorspace=4)
             writer.add_event(Event(wall_time=time.time(), step=epoch, summary=Summary(
                 value=[Summary.Value(tag=PLANE_TAG, image=image)])))
             writer.flush()
 
 
-def plane_image(plane: pd.DataFrame, estimator: str) -> tuple[bytes, int, int]:
-    """The information plane of rows (epoch, layer, i_xt, i_ty) in the paper's style (the layers of
-    an epoch joined by a thin line, colour = epoch), as (RGBA PNG bytes, height, width).
-    One scatter and one line collection rather than two artists per epoch."""
-    plane = plane.sort_values(["epoch", "layer"])
-    norm = epoch_norm(int(plane["epoch"].max()))
-    cmap = matplotlib.colormaps[COLORMAP]
-    colours = cmap(norm(np.maximum(plane["epoch"].to_numpy(), 1)))
+def plane_image(plane: pd.DataFrame, estimator: str, names: dict[int, str]) -> tuple[bytes, int, int]:
+    """The information plane of rows (epoch, layer, i_xt, i_ty) as `ib_keras.plots.layer_paths`
+    draws it (each layer one colour along its path, named ``names[layer]``, the markers growing
+    with the epoch, epoch 0 hollow), as (RGBA PNG bytes, height, width): 640 x 480 pixels, a size
+    TensorBoard's image card shows whole, with the layers' legend beside the plane."""
     # A bare Figure, not pyplot: no backend is chosen (a notebook keeps its own); a fixed layout,
     # as a computed one doubles the cost
-    fig = Figure(figsize=(4.2, 3.4))
+    fig = Figure(figsize=(6.4, 4.8))
     ax = fig.add_subplot()
-    fig.subplots_adjust(left=0.14, right=0.98, bottom=0.14, top=0.9)
-    epochs = [rows[["i_xt", "i_ty"]].to_numpy() for _, rows in plane.groupby("epoch")]
-    first_of_epoch = plane.drop_duplicates("epoch").index
-    ax.add_collection(LineCollection(epochs, colors=cmap(norm(np.maximum(plane.loc[first_of_epoch, "epoch"], 1))),
-                                     linewidths=0.4, alpha=0.6))
-    ax.scatter(plane["i_xt"], plane["i_ty"], color=colours, s=9, zorder=3)
-    ax.set_xlabel(X_LABEL)
-    ax.set_ylabel(Y_LABEL)
-    ax.set_title(f"{estimator}, epochs {int(plane['epoch'].min())}-{int(plane['epoch'].max())}", fontsize=9)
-    add_epoch_colorbar(fig, ax, norm)
+    fig.subplots_adjust(left=0.1, right=0.7, bottom=0.11, top=0.92)
+    draw_layer_paths(ax, plane, names)
+    ax.set_xlim(0, 1.05 * max(plane["i_xt"].max(), 0.1))
+    ax.set_ylim(0, 1.05 * max(plane["i_ty"].max(), 0.1))
+    ax.set_title(f"{estimator}, epochs {int(plane['epoch'].min())}-{int(plane['epoch'].max())}", fontsize=10)
+    ax.legend(handles=[*ax.get_legend_handles_labels()[0], *time_legend(int(plane["epoch"].min()),
+                                                                        int(plane["epoch"].max()))],
+              loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, title="layers", borderaxespad=0)
     buffer = io.BytesIO()
-    dpi = 80
+    dpi = 100
     fig.savefig(buffer, format="png", dpi=dpi)
     width, height = (round(inches * dpi) for inches in fig.get_size_inches())
     return buffer.getvalue(), height, width

@@ -1,5 +1,7 @@
 """The information plane of one run, or the seed mean of a directory of runs: one panel per
-estimator setting, layers labelled, colour = epoch (``python -m ib_keras plane``, `plot_plane`).
+configuration (the run files' directory) and estimator setting, in the order the settings were
+asked for, every layer one colour along its path through the epochs (``python -m ib_keras
+plane``, `plot_plane`).
 
 Example:
 
@@ -11,7 +13,9 @@ fig = plot_plane("runs/quick/tanh/seed-000.h5", estimators="ebab,akde", out="pla
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import textwrap
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -19,34 +23,71 @@ import numpy as np
 import pandas as pd
 
 from ib_keras.estimate import canonical_params, file_hash, parse_estimators, read_table, run_files, setting_text
-from ib_keras.estimate.run_rows import estimate_run
-from ib_keras.estimate.table import TABLE_SUFFIXES
-from ib_keras.plots.planes import add_epoch_colorbar, draw_plane, epoch_norm
-from ib_keras.runfile import RunFileError, layer_name, read_run
+from ib_keras.estimate.run_rows import estimate_run, run_activation
+from ib_keras.estimate.table import TABLE_SUFFIXES, canonical_runs
+from ib_keras.plots.layer_paths import draw_layer_paths, saturation_notes, setting_label, time_legend
+from ib_keras.runfile import RunFileError, layer_name, model_layer_name, read_run
 from ib_keras.system.atomic import atomic_path
 
-APART = 1e-3  # bits: I(X;T) this close to log2 N in every layer means every layer keeps the inputs apart
+FORMATS = {".png": "Description", ".pdf": "Subject", ".svg": "Description"}  # each format's key for the settings
+_TABLE = "mi.parquet"  # where `estimate` writes a directory's table: read there before estimating again
+
+
+def _wanted(specs, activation: str) -> dict[str, int]:
+    """The setting texts of ``specs`` for runs of ``activation``, each with its position in the request."""
+    return {setting_text(spec.method, canonical_params(spec.params_for(activation))): k for k, spec in enumerate(specs)}
+
+
+def _table_rows(files: Sequence[Path], specs) -> tuple[pd.DataFrame, list[Path]]:
+    """The rows of ``files`` that a table beside them (`estimate`'s ``mi.parquet`` in their
+    directory or its parent) already holds for the current contents and every setting, epoch and
+    layer; and the files it does not hold so."""
+    tables = {}
+    for directory in {parent for path in files for parent in (path.parent, path.parent.parent)}:
+        if (directory / _TABLE).is_file():
+            try:
+                tables[directory] = canonical_runs(read_table(directory / _TABLE))
+            except ValueError:  # not a usable table: the files are estimated
+                continue
+    kept, missing = [], []
+    for path in files:
+        try:
+            run = read_run(path, activity=False)
+        except RunFileError:
+            missing.append(path)  # estimate_run names it
+            continue
+        wanted, digest, found = _wanted(specs, run_activation(run)), file_hash(path), None
+        for table in tables.values():
+            rows = table[(table["run"] == str(path)) & (table["run_hash"] == digest) & table["setting"].isin(wanted)]
+            if len(rows) == len(wanted) * len(run.epochs) * len(run.layers):
+                found = rows
+        kept.append(found) if found is not None else missing.append(path)
+    return (pd.concat(kept, ignore_index=True) if kept else pd.DataFrame()), missing
 
 
 def plane_rows(source: str | Path, estimators: str = "ebab") -> pd.DataFrame:
-    """Rows of ``source`` (an MI table, a run file, or a directory of run files, estimated here)
-    under ``estimators``, as the MI table has them: run, setting, epoch, layer, i_xt, i_ty (bits), ...
-    ValueError naming the source when it holds none of them."""
+    """Rows of ``source`` (an MI table, a run file, or a directory of run files: read from the
+    table `estimate` wrote beside them when it holds them, else estimated here) under
+    ``estimators``, as the MI table has them: run, setting, epoch, layer, i_xt, i_ty (bits), ...,
+    and ``request``, each row's setting's position in ``estimators``. ValueError naming the source
+    when it holds none of them."""
     path = Path(source)
     specs = parse_estimators(estimators)
     if path.suffix.lower() in TABLE_SUFFIXES:
         table = read_table(path)
-        wanted = {setting_text(spec.method, canonical_params(spec.params_for(activation)))
-                  for spec in specs for activation in table["activation"].unique()}
-        table = table[table["setting"].isin(wanted)]
     else:
         files = run_files([path])
         if not files:
             raise ValueError(f"{path}: no run files (*.h5) there")
-        table = pd.concat([estimate_run(file, file_hash(file), specs) for file in files], ignore_index=True)
+        table, missing = _table_rows(files, specs)
+        table = pd.concat([table, *(estimate_run(file, file_hash(file), specs) for file in missing)], ignore_index=True)
+    if len(table):
+        request = [_wanted(specs, activation).get(setting) for activation, setting in zip(table["activation"],
+                                                                                         table["setting"])]
+        table = table.assign(request=request).dropna(subset=["request"])
     if table.empty:
         raise ValueError(f"{path}: no rows of {estimators}; estimate them first (python -m ib_keras estimate)")
-    return table
+    return table.astype({"request": int})
 
 
 def check_one_architecture(rows: pd.DataFrame) -> None:
@@ -65,65 +106,98 @@ def check_one_architecture(rows: pd.DataFrame) -> None:
                 "put each architecture's runs in a directory of their own")
 
 
-def _inputs(runs: Sequence[str]) -> int | None:
-    """N, the inputs of the runs (None when a run file cannot be read or they differ)."""
-    sizes = set()
-    for run in runs:
+def layer_names(rows: pd.DataFrame) -> tuple[dict[int, str], int | None]:
+    """The names of the layers of ``rows`` (one directory's runs) as the model names them, read
+    from the first readable run file, and N, its inputs; without a readable file the table's layer
+    numbers ("layer 1" ..., "softmax" for the output) and None (`model_layer_name`)."""
+    last = int(rows["layer"].max())
+    for run in rows["run"].unique():
         try:
-            sizes.add(len(read_run(run, activity=False).x))
+            read = read_run(run, activity=False)
         except RunFileError:
-            return None
-    return sizes.pop() if len(sizes) == 1 else None
+            continue
+        return {i: model_layer_name(spec.name, i, last) for i, spec in enumerate(read.layers)}, len(read.x)
+    return {i: layer_name(i, last) for i in range(last + 1)}, None
+
+
+def _chosen(rows: pd.DataFrame, layers: Sequence[str] | None, epochs: tuple[int, int] | None,
+            names: dict[int, str]) -> pd.DataFrame:
+    """``rows`` of the layers named (by name or by number from 1) and the epochs first..last."""
+    if epochs is not None:
+        rows = rows[(rows["epoch"] >= epochs[0]) & (rows["epoch"] <= epochs[1])]
+    if layers is not None:
+        index = {name: i for i, name in names.items()} | {str(i + 1): i for i in names}
+        unknown = [layer for layer in layers if layer not in index]
+        if unknown:
+            raise ValueError(f"--layers: no layer {', '.join(unknown)}; the layers: {', '.join(names.values())} "
+                             f"(or their numbers 1..{len(names)})")
+        rows = rows[rows["layer"].isin([index[layer] for layer in layers])]
+    if rows.empty:
+        raise ValueError("no rows left to draw: the epochs or layers chosen hold none")
+    return rows
 
 
 def plot_plane(source: str | Path, estimators: str = "ebab", out: str | Path | None = None,
-               axis_range: tuple[float, float] | None = None) -> plt.Figure:
+               axis_range: tuple[float, float] | None = None, layers: Sequence[str] | None = None,
+               epochs: tuple[int, int] | None = None, report: Callable[[str], None] | None = None) -> plt.Figure:
     """Draw the plane of ``source`` (see `plane_rows`): one panel per configuration (the run files'
-    directory, such as ``tanh``) and estimator setting, the seed mean over its runs at each epoch
-    and layer, x = I(X;T), y = I(T;Y) in bits, colour = epoch, the
-    layers labelled at the last epoch, and a note when every layer keeps the N inputs apart (its
-    I(X;T) is log2 N at every epoch: "compression" is then nowhere to be seen). ``axis_range``
-    (x max, y max) shares axes with other planes. Saved to ``out`` (PNG or PDF) if given."""
+    directory, such as ``tanh``) and estimator setting, in the order of ``estimators``; the seed
+    mean over its runs at each epoch and layer, x = I(X;T), y = I(T;Y) in bits; each layer one
+    colour along its path, named as the model names it, the markers growing with the epoch, the
+    first epoch hollow. Every panel shares one axis range (``axis_range`` (x max, y max) sets it, to
+    share it with other planes). ``layers`` (names, or numbers from 1) and ``epochs`` (first, last)
+    choose what is drawn. A layer the estimator cannot show (saturated at log2 N, or flat) is said
+    in its panel and to ``report`` (default: a warning). Saved to ``out`` (.png, .pdf or .svg) if
+    given, the full settings in the file's metadata."""
     if out is not None and Path(out).is_dir():
         raise ValueError(f"{out} is a directory; give the figure's file name, e.g. {Path(out) / 'plane.png'}")
+    if out is not None and Path(out).suffix.lower() not in FORMATS:
+        raise ValueError(f"{out}: the plane is written as {', '.join(FORMATS)}")
+    report = report or (lambda note: warnings.warn(note, stacklevel=3))
+    specs = parse_estimators(estimators)
     rows = plane_rows(source, estimators)
     check_one_architecture(rows)
-    rows = rows.assign(panel=[f"{Path(run).parent.name}: {setting}" for run, setting in zip(rows["run"], rows["setting"])])
-    settings = list(dict.fromkeys(rows["panel"]))
-    columns = min(3, len(settings))
-    lines = math.ceil(len(settings) / columns)
-    fig, axes = plt.subplots(lines, columns, figsize=(4.2 * columns + 1, 3.6 * lines), layout="constrained", squeeze=False)
-    norm = epoch_norm(int(rows["epoch"].max()))
-    n_inputs = _inputs(rows["run"].unique())
-    for ax, setting in zip(axes.ravel(), settings):
-        chosen = rows[rows["panel"] == setting]
+    rows = rows.assign(directory=[Path(run).parent.name for run in rows["run"]])
+    panels = list(rows[["request", "directory"]].drop_duplicates().sort_values(["request", "directory"], kind="stable")
+                  .itertuples(index=False, name=None))
+    names = {directory: layer_names(part) for directory, part in rows.groupby("directory")}
+    rows = pd.concat([_chosen(part, layers, epochs, names[directory][0]) for directory, part in rows.groupby("directory")])
+    columns = min(3, len(panels))
+    fig, axes = plt.subplots(math.ceil(len(panels) / columns), columns, figsize=(4.2 * columns + 2.0,
+                             3.8 * math.ceil(len(panels) / columns)), layout="constrained", squeeze=False)
+    x_max, y_max = axis_range or (1.05 * max(rows["i_xt"].max(), 0.1), 1.05 * max(rows["i_ty"].max(), 0.1))
+    for ax, (request, directory) in zip(axes.ravel(), panels):
+        chosen = rows[(rows["request"] == request) & (rows["directory"] == directory)]
         plane = chosen.groupby(["epoch", "layer"], as_index=False)[["i_xt", "i_ty"]].mean()
+        layer_labels, n_inputs = names[directory]
+        spec = specs[request]
+        label = setting_label(spec.method, spec.params_for(str(chosen["activation"].iloc[0])))
         runs = chosen["run"].nunique()
-        draw_plane(ax, plane, norm, f"{setting}\n{'1 network' if runs == 1 else f'mean of {runs} networks'}")
-        last_layer, final = int(plane["layer"].max()), plane[plane["epoch"] == plane["epoch"].max()]
-        # layers within 2 % of the axes of each other share one label
-        span = np.array([np.ptp(plane["i_xt"]), np.ptp(plane["i_ty"])]) + 1e-9
-        labels: list[tuple[np.ndarray, list[str]]] = []
-        for layer, i_xt, i_ty in zip(final["layer"], final["i_xt"], final["i_ty"]):
-            point = np.array([i_xt, i_ty])
-            name = layer_name(int(layer), last_layer)
-            near = [names for at, names in labels if np.all(np.abs(at - point) < 0.02 * span)]
-            if near:
-                near[0].append(name)
-            else:
-                labels.append((point, [name]))
-        for (i_xt, i_ty), names in labels:
-            ax.annotate(", ".join(names), (i_xt, i_ty), fontsize=7, xytext=(3, 3), textcoords="offset points")
-        if n_inputs and np.all(np.abs(plane["i_xt"] - np.log2(n_inputs)) < APART):
-            ax.text(0.02, 0.02, f"every layer keeps the {n_inputs} inputs apart:\nI(X;T) = log2 N = "
-                    f"{np.log2(n_inputs):.2f} bits throughout", transform=ax.transAxes, fontsize=7, va="bottom")
-        if axis_range is not None:
-            ax.set_xlim(0, axis_range[0])
-            ax.set_ylim(0, axis_range[1])
-    for ax in axes.ravel()[len(settings):]:
-        ax.set_axis_off()
-    add_epoch_colorbar(fig, axes, norm)
+        draw_layer_paths(ax, plane, layer_labels)
+        ax.set_title(f"{directory}: {label}\n{'1 network' if runs == 1 else f'mean of {runs} networks'}", fontsize=9)
+        ax.set_xlim(0, x_max)
+        ax.set_ylim(0, y_max)
+        if len({tuple(sorted(labels.items())) for labels, _ in names.values()}) > 1:  # panels of other layers
+            ax.legend(handles=[*ax.get_legend_handles_labels()[0], *time_legend(int(plane["epoch"].min()),
+                                                                                int(plane["epoch"].max()))],
+                      fontsize=6.5, loc="best", framealpha=0.85)
+        notes = saturation_notes(plane, layer_labels, n_inputs)
+        for note in notes:
+            report(f"{directory}, {label}: {note}; this estimator shows nothing there: see docs/estimators.md, "
+                   "\"Which estimator\"")
+        if notes:
+            ax.text(0.02, 0.02, "\n".join(textwrap.fill(note, 52) for note in notes), transform=ax.transAxes,
+                    fontsize=6.5, va="bottom",
+                    bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
+    for ax in axes.ravel()[len(panels):]:
+        fig.delaxes(ax)
+    if not axes[0][0].get_legend():  # every panel of the same layers: one legend beside them
+        fig.legend(handles=[*axes[0][0].get_legend_handles_labels()[0],
+                            *time_legend(int(rows["epoch"].min()), int(rows["epoch"].max()))],
+                   loc="outside right upper", fontsize=7.5, title="layers", title_fontsize=8)
     if out is not None:
+        settings = "; ".join(dict.fromkeys(rows["setting"]))
         with atomic_path(out) as partial:  # the figure whole, or the file as it was
-            fig.savefig(partial, dpi=150, format=Path(out).suffix.lstrip(".") or "png")
+            suffix = Path(out).suffix.lower()
+            fig.savefig(partial, dpi=150, format=suffix.lstrip("."), metadata={FORMATS[suffix]: settings})
     return fig

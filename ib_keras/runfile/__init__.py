@@ -4,7 +4,7 @@ Its layout is `ib_keras.runfile.schema`'s docstring; nothing outside this folder
 
 Public names (``from ib_keras.runfile import read_run``):
     schema: Run, LayerSpec, RunFileError, ForeignFileError, SCHEMA_VERSION, METRICS, LAYER_STATISTICS,
-        config_dir, run_path, run_file_bytes, layer_name
+        config_dir, run_path, run_file_bytes, layer_name, model_layer_name
     writer: RunWriter, check_continuable
     arrays: write_run_arrays
     reader: read_run, check_regular_file
@@ -15,7 +15,7 @@ from ib_keras._lazy import lazy_names
 
 __getattr__, __dir__, __all__ = lazy_names(__name__, {
     "schema": ("Run", "LayerSpec", "RunFileError", "ForeignFileError", "SCHEMA_VERSION", "METRICS", "LAYER_STATISTICS",
-               "config_dir", "run_path", "run_file_bytes", "layer_name"),
+               "config_dir", "run_path", "run_file_bytes", "layer_name", "model_layer_name"),
     "writer": ("RunWriter", "check_continuable"),
     "arrays": ("write_run_arrays",),
     "reader": ("read_run", "check_regular_file"),

@@ -36,6 +36,7 @@ of classes, the indices against N and the epochs for order.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,6 +162,13 @@ def layer_name(layer: int, last: int) -> str:
     ``last``). ``layer`` is the 0-based index that the file's ``activations/layer_<layer>`` and the
     MI table's ``layer`` column hold. Figures, reports, TensorBoard and `inspect` all name layers so."""
     return "softmax" if layer == last else f"layer {layer + 1}"
+
+
+def model_layer_name(name: str, layer: int, last: int) -> str:
+    """The name a figure gives a recorded layer: the model's own (``name``, the file's layer
+    attribute), or `layer_name` for a file without one and for ib_keras' own trainings, whose
+    layers are layer_1 ... (the papers' "layer 1" ... "softmax")."""
+    return name if name and not re.fullmatch(r"layer_\d+", name) else layer_name(layer, last)
 
 
 def config_dir(out: str | Path, activation: str, l2: float = 0.0) -> Path:

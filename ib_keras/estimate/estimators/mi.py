@@ -30,7 +30,6 @@ Methods (parameters and their defaults):
   label_sigma=0.1): the matrix-based Renyi alpha-entropy functional (Giraldo et al. 2015; Yu et
   al. 2020; Wickstrom et al. 2019) of Gram matrices over the N inputs X (given as ``inputs``),
   T and the one-hot Y; its width rules and their sources: `ib_keras.estimate.estimators._renyi`.
-
 - ``"exact"`` (no parameters): Lorenzen, Igel & Nielsen (ICLR 2022), a quantized network's
   (``train --quantize-bits``) information counted, with nothing to tune: T takes finitely many
   values, so I(X;T) = H(T) and I(T;Y) = H(T) - H(T|Y) over the distinct code vectors. It takes
@@ -91,14 +90,13 @@ MAX_REPLICAS = 1000
 
 
 class Estimate(tuple):
-    """One estimate: the pair (i_xt, i_ty) in bits, which unpacks as a tuple, and its standard
-    errors ``i_xt_se``, ``i_ty_se`` (bits; NaN for the estimators without one).
+    """One estimate, which unpacks as the tuple (i_xt, i_ty), and its standard errors.
 
     Attributes:
         i_xt: I(X;T), bits.
         i_ty: I(T;Y), bits.
         i_xt_se: the Monte Carlo standard error of i_xt, bits (``noisy``, ``sp``; else NaN).
-        i_ty_se: that of i_ty, bits.
+        i_ty_se: that of i_ty, bits (likewise).
     """
 
     def __new__(cls, i_xt: float, i_ty: float, i_xt_se: float = math.nan, i_ty_se: float = math.nan):
