@@ -18,7 +18,7 @@ from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
 from ib_keras.estimate import RUN_MAX, RUN_MIN, EstimatorSpec, layer_information, parse_estimators
 from ib_keras.estimate.estimators import NETWORK_METHODS
-from ib_keras.plots.layer_paths import draw_layer_paths, time_legend
+from ib_keras.plots.layer_paths import LEGEND_TITLE, draw_layer_paths, time_legend
 from ib_keras.runfile import layer_name, model_layer_name
 from ib_keras.train.callbacks.representations import is_ensemble, probe
 from ib_keras.train.fit import model_members
@@ -186,14 +186,15 @@ def plane_image(plane: pd.DataFrame, estimator: str, names: dict[int, str]) -> t
     # as a computed one doubles the cost
     fig = Figure(figsize=(6.4, 4.8))
     ax = fig.add_subplot()
-    fig.subplots_adjust(left=0.1, right=0.7, bottom=0.11, top=0.92)
+    fig.subplots_adjust(left=0.1, right=0.7, bottom=0.11, top=0.93)
     draw_layer_paths(ax, plane, names)
     ax.set_xlim(0, 1.05 * max(plane["i_xt"].max(), 0.1))
     ax.set_ylim(0, 1.05 * max(plane["i_ty"].max(), 0.1))
     ax.set_title(f"{estimator}, epochs {int(plane['epoch'].min())}-{int(plane['epoch'].max())}", fontsize=10)
     ax.legend(handles=[*ax.get_legend_handles_labels()[0], *time_legend(int(plane["epoch"].min()),
                                                                         int(plane["epoch"].max()))],
-              loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, title="layers", borderaxespad=0)
+              loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, title=LEGEND_TITLE, title_fontsize=8,
+              borderaxespad=0)
     buffer = io.BytesIO()
     dpi = 100
     fig.savefig(buffer, format="png", dpi=dpi)

@@ -47,12 +47,15 @@ def draw_layer_paths(ax: plt.Axes, plane: pd.DataFrame, names: dict[int, str]) -
     ax.set_ylabel(Y_LABEL)
 
 
+LEGEND_TITLE = "layers\n(markers grow\nwith the epoch)"
+
+
 def time_legend(first: int, last: int) -> list[Line2D]:
     """Legend entries for the time channel: the first epoch's hollow marker, the last's filled one."""
     return [Line2D([], [], marker="o", linestyle="", markerfacecolor="white", markeredgecolor="grey",
                    label=f"epoch {first} (start)"),
             Line2D([], [], marker="o", linestyle="", markerfacecolor="grey", markeredgecolor="black",
-                   label=f"epoch {last}; markers grow with the epoch")]
+                   label=f"epoch {last} (end)")]
 
 
 def setting_label(method: str, params: dict) -> str:

@@ -25,7 +25,7 @@ import pandas as pd
 from ib_keras.estimate import canonical_params, file_hash, parse_estimators, read_table, run_files, setting_text
 from ib_keras.estimate.run_rows import estimate_run, run_activation
 from ib_keras.estimate.table import TABLE_SUFFIXES, canonical_runs
-from ib_keras.plots.layer_paths import draw_layer_paths, saturation_notes, setting_label, time_legend
+from ib_keras.plots.layer_paths import LEGEND_TITLE, draw_layer_paths, saturation_notes, setting_label, time_legend
 from ib_keras.runfile import RunFileError, layer_name, model_layer_name, read_run
 from ib_keras.system.atomic import atomic_path
 
@@ -194,7 +194,7 @@ def plot_plane(source: str | Path, estimators: str = "ebab", out: str | Path | N
     if not axes[0][0].get_legend():  # every panel of the same layers: one legend beside them
         fig.legend(handles=[*axes[0][0].get_legend_handles_labels()[0],
                             *time_legend(int(rows["epoch"].min()), int(rows["epoch"].max()))],
-                   loc="outside right upper", fontsize=7.5, title="layers", title_fontsize=8)
+                   loc="outside right upper", fontsize=7.5, title=LEGEND_TITLE, title_fontsize=8)
     if out is not None:
         settings = "; ".join(dict.fromkeys(rows["setting"]))
         with atomic_path(out) as partial:  # the figure whole, or the file as it was
