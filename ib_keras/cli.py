@@ -156,7 +156,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="write each network's I(X;T) and I(T;Y) per layer to TensorBoard as it trains "
                             "(tensorboard --logdir DIR)")
     train.add_argument("--tensorboard-estimator", metavar="SETTING",
-                       help="the estimator setting of --tensorboard, as estimate --estimators takes one (default: ebab)")
+                       help="the estimator setting of --tensorboard, as estimate --estimators takes one (default: "
+                            "ebab on the paper's task, akde on other data)")
 
     sweep = commands.add_parser("sweep", help="train several configurations, a task each, TensorFlow started once per "
                                               "worker: on local worker processes or a Dask cluster")
@@ -199,7 +200,8 @@ def _parser() -> argparse.ArgumentParser:
     plane = commands.add_parser("plane", help="draw the information plane of one run, the seed mean of a directory of "
                                               "runs, or an MI table's, one panel per configuration and estimator setting")
     plane.add_argument("source", type=path_text, help="a run file (.h5), a directory of them, or an MI table")
-    plane.add_argument("--estimators", default="ebab", help="estimator settings, as estimate takes them (default: ebab)")
+    plane.add_argument("--estimators", help="estimator settings, as estimate takes them (default: the run's, "
+                                            "ebab on the paper's task, exact for a quantized network, akde otherwise)")
     plane.add_argument("--out", type=path_text, default="plane.png",
                        help="the figure, .png, .pdf or .svg (default: plane.png)")
     plane.add_argument("--range", type=_axis_range, metavar="XMAX,YMAX",
@@ -229,7 +231,7 @@ def _train_spec(args, activation: str, l2: float):
 
 
 def _train(args) -> None:
-    from ib_keras.estimate import parse_estimators
+    from ib_keras.estimate import default_estimator, parse_estimators
     from ib_keras.train.resources import member_bytes, members_per_model, training_seconds
     from ib_keras.train.runs import checkpoint_name, train_configuration
 
@@ -244,7 +246,7 @@ def _train(args) -> None:
         from ib_keras.live.information_plane import live_request
         from ib_keras.live.view import LiveView
 
-        estimator = args.tensorboard_estimator or "ebab"
+        estimator = args.tensorboard_estimator or default_estimator(spec.protocol, spec.data().name)
         settings = parse_estimators(estimator)
         if len(settings) != 1:
             raise ValueError(f"--tensorboard-estimator takes one setting, got '{estimator}'")
@@ -344,7 +346,7 @@ def _plane(args) -> None:
 
     plot_plane(args.source, args.estimators, args.out, args.range, args.layers, args.epochs,
                report=lambda note: print(note, file=sys.stderr))
-    print(f"{args.out}: the information plane of {args.source} under {args.estimators}")
+    print(f"{args.out}: the information plane of {args.source} under {args.estimators or 'its default estimator'}")
 
 
 def study_commands() -> list[Command]:

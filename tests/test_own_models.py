@@ -381,7 +381,7 @@ def test_a_plane_of_runs_of_different_architectures_is_refused_naming_them(tmp_p
     message = (f"mine: runs of different architectures, seed-000.h5 with layers of {', '.join(map(str, widths[0]))} "
                f"units and seed-001.h5 of {', '.join(map(str, widths[1]))}")
     for source in (tmp_path / "mine", tmp_path / "mi.parquet"):
-        result = cli_here("plane", str(source), "--out", str(tmp_path / "plane.png"))
+        result = cli_here("plane", str(source), "--estimators", "ebab", "--out", str(tmp_path / "plane.png"))
         assert result.returncode == 2 and message in result.stderr, result.stderr
         assert not (tmp_path / "plane.png").exists()
 

@@ -68,8 +68,10 @@ class InformationPlaneLogger(keras.callbacks.Callback):
         x: (N, features) inputs (all of them: X is uniform over these N).
         y: (N,) integer labels.
         epochs: the epochs to estimate at.
-        estimator: one setting as ``estimate --estimators`` takes it, e.g. "ebab" (the default) or
-            "akde:variance_scale=0.1"; its per-activation defaults as the estimate stage's.
+        estimator: one setting as ``estimate --estimators`` takes it: "akde" (the default, as
+            `ib_keras.estimate.default_estimator` chooses for a user's model), "ebab" (the paper's,
+            on its task), "akde:variance_scale=0.01"...; its per-activation defaults as the estimate
+            stage's.
         run_names: one TensorBoard run name per network (default "network", or "member-NNN").
         image_every: recorded epochs between plane images.
         image_networks: how many networks, the first ones, get plane images (all get scalars).
@@ -91,7 +93,7 @@ class InformationPlaneLogger(keras.callbacks.Callback):
         x: np.ndarray,
         y: np.ndarray,
         epochs: Sequence[int],
-        estimator: str = "ebab",
+        estimator: str = "akde",
         run_names: Sequence[str] | None = None,
         image_every: int = IMAGE_EVERY,
         image_networks: int = IMAGE_NETWORKS,

@@ -22,7 +22,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ib_keras.estimate import canonical_params, file_hash, parse_estimators, read_table, run_files, setting_text
+from ib_keras.estimate import (canonical_params, default_estimator, file_hash, parse_estimators, read_table, run_files,
+                               setting_text)
 from ib_keras.estimate.run_rows import estimate_run, run_activation
 from ib_keras.estimate.table import TABLE_SUFFIXES, canonical_runs
 from ib_keras.plots.layer_paths import LEGEND_TITLE, draw_layer_paths, saturation_notes, setting_label, time_legend
@@ -137,11 +138,25 @@ def _chosen(rows: pd.DataFrame, layers: Sequence[str] | None, epochs: tuple[int,
     return rows
 
 
-def plot_plane(source: str | Path, estimators: str = "ebab", out: str | Path | None = None,
+def default_for(source: str | Path) -> str:
+    """`default_estimator` of ``source``'s first run (an MI table's first row)."""
+    path = Path(source)
+    if path.suffix.lower() in TABLE_SUFFIXES:
+        first = read_table(path).iloc[0]
+        return default_estimator(first["protocol"], first["dataset"], first["estimator"] == "exact")
+    files = run_files([path])
+    if not files:
+        raise ValueError(f"{path}: no run files (*.h5) there")
+    run = read_run(files[0], activity=False)
+    return default_estimator(run.config.get("protocol"), run.config.get("dataset"), run.quantized)
+
+
+def plot_plane(source: str | Path, estimators: str | None = None, out: str | Path | None = None,
                axis_range: tuple[float, float] | None = None, layers: Sequence[str] | None = None,
                epochs: tuple[int, int] | None = None, report: Callable[[str], None] | None = None) -> plt.Figure:
     """Draw the plane of ``source`` (see `plane_rows`): one panel per configuration (the run files'
-    directory, such as ``tanh``) and estimator setting, in the order of ``estimators``; the seed
+    directory, such as ``tanh``) and estimator setting, in the order of ``estimators`` (None: the
+    one `default_estimator` chooses for the first run: aKDE for a user's model); the seed
     mean over its runs at each epoch and layer, x = I(X;T), y = I(T;Y) in bits; each layer one
     colour along its path, named as the model names it, the markers growing with the epoch, the
     first epoch hollow. Every panel shares one axis range (``axis_range`` (x max, y max) sets it, to
@@ -154,6 +169,7 @@ def plot_plane(source: str | Path, estimators: str = "ebab", out: str | Path | N
     if out is not None and Path(out).suffix.lower() not in FORMATS:
         raise ValueError(f"{out}: the plane is written as {', '.join(FORMATS)}")
     report = report or (lambda note: warnings.warn(note, stacklevel=3))
+    estimators = estimators or default_for(source)
     specs = parse_estimators(estimators)
     rows = plane_rows(source, estimators)
     check_one_architecture(rows)
