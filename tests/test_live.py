@@ -137,6 +137,26 @@ def test_a_plain_keras_model_under_model_fit_logs_without_a_recorder(tmp_path):
     assert [image.step for image in events.Images(PLANE_TAG)] == [1, 3]  # every second epoch, and the end
 
 
+def test_a_live_view_says_when_its_estimator_shows_nothing_and_defaults_to_akde(tmp_path, capsys):
+    """Issue 41: EBAB on 200 inputs and a 16-unit layer keeps them apart at every epoch: said once
+    on the console (and drawn in the image); the default estimator is aKDE."""
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(200, 20)).astype(np.float32), np.arange(200) % 2
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential([keras.Input((20,)), keras.layers.Dense(16, activation="tanh", name="wide"),
+                              keras.layers.Dense(2, activation="softmax", name="out")])
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    for estimator in ("ebab", None):
+        logger = InformationPlaneLogger(tmp_path / str(estimator), x, y, epochs=[0, 1, 2],
+                                        **({"estimator": estimator} if estimator else {}))
+        model.fit(x, np.eye(2)[y], epochs=2, batch_size=50, verbose=0, callbacks=[logger])
+    said = capsys.readouterr().out.splitlines()
+    assert [line for line in said if "ebab" in line] == [
+        "InformationPlaneLogger, network, ebab: saturated: wide at log2 N = 7.64 bits throughout (every input kept "
+        "apart); this estimator shows nothing there: see docs/estimators.md, \"Which estimator\""]
+    assert logger.spec.method == "akde" and (tmp_path / "None" / "network").is_dir()  # the default
+
+
 @pytest.mark.parametrize("setting, reason", [("uniform", "span the whole run's activity"),
                                              ("sp", "estimate sp afterwards")])
 def test_an_estimator_that_needs_the_whole_run_is_refused_before_anything_is_written(tmp_path, setting, reason):

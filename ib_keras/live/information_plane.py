@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import textwrap
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,7 +19,7 @@ from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
 from ib_keras.estimate import RUN_MAX, RUN_MIN, EstimatorSpec, layer_information, parse_estimators
 from ib_keras.estimate.estimators import NETWORK_METHODS
-from ib_keras.plots.layer_paths import LEGEND_TITLE, draw_layer_paths, time_legend
+from ib_keras.plots.layer_paths import LEGEND_TITLE, draw_layer_paths, saturation_notes, time_legend
 from ib_keras.runfile import layer_name, model_layer_name
 from ib_keras.train.callbacks.representations import is_ensemble, probe
 from ib_keras.train.fit import model_members
@@ -121,6 +122,7 @@ class InformationPlaneLogger(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         members = model_members(self.model)
         names = self.run_names or (["network"] if members == 1 else [f"member-{k:03d}" for k in range(members)])
+        self._run_names = names
         if len(names) != members:
             raise ValueError(f"model has {members} networks but {len(names)} run names were given")
         found, reader, _ = probe(self.model)
@@ -147,6 +149,11 @@ class InformationPlaneLogger(keras.callbacks.Callback):
             self._images(max(epoch for epoch, *_ in self._history[0]))
         for writer in self._writers:
             writer.close()
+        for name, history in zip(self._run_names, self._history):  # what the estimator could not show, said once
+            plane = pd.DataFrame(history, columns=["epoch", "layer", "i_xt", "i_ty"])
+            for note in saturation_notes(plane, self._names, len(self.x)):
+                print(f"InformationPlaneLogger, {name}, {self.spec}: {note}; this estimator shows nothing there: see "
+                      "docs/estimators.md, \"Which estimator\"")
 
     def _log(self, epoch: int) -> None:
         members = len(self._writers)
@@ -172,18 +179,21 @@ class InformationPlaneLogger(keras.callbacks.Callback):
         self._since_image = 0
         for history, writer in zip(self._history[: self.image_networks], self._writers):
             plane = pd.DataFrame(history, columns=["epoch", "layer", "i_xt", "i_ty"])
-            png, height, width = plane_image(plane, str(self.spec), self._names)
+            png, height, width = plane_image(plane, str(self.spec), self._names,
+                                             saturation_notes(plane, self._names, len(self.x)))
             image = Summary.Image(encoded_image_string=png, height=height, width=width, colorspace=4)
             writer.add_event(Event(wall_time=time.time(), step=epoch, summary=Summary(
                 value=[Summary.Value(tag=PLANE_TAG, image=image)])))
             writer.flush()
 
 
-def plane_image(plane: pd.DataFrame, estimator: str, names: dict[int, str]) -> tuple[bytes, int, int]:
+def plane_image(plane: pd.DataFrame, estimator: str, names: dict[int, str],
+                notes: Sequence[str] = ()) -> tuple[bytes, int, int]:
     """The information plane of rows (epoch, layer, i_xt, i_ty) as `ib_keras.plots.layer_paths`
     draws it (each layer one colour along its path, named ``names[layer]``, the markers growing
     with the epoch, epoch 0 hollow), as (RGBA PNG bytes, height, width): 640 x 480 pixels, a size
-    TensorBoard's image card shows whole, with the layers' legend beside the plane."""
+    TensorBoard's image card shows whole, with the layers' legend beside the plane and ``notes``
+    (what the estimator cannot show: `saturation_notes`) under it."""
     # A bare Figure, not pyplot: no backend is chosen (a notebook keeps its own); a fixed layout,
     # as a computed one doubles the cost
     fig = Figure(figsize=(6.4, 4.8))
@@ -197,6 +207,8 @@ def plane_image(plane: pd.DataFrame, estimator: str, names: dict[int, str]) -> t
                                                                         int(plane["epoch"].max()))],
               loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, title=LEGEND_TITLE, title_fontsize=8,
               borderaxespad=0)
+    if notes:
+        fig.text(0.72, 0.11, "\n".join(textwrap.fill(note, 28) for note in notes), fontsize=7, va="bottom")
     buffer = io.BytesIO()
     dpi = 100
     fig.savefig(buffer, format="png", dpi=dpi)
