@@ -151,6 +151,29 @@ def default_for(source: str | Path) -> str:
     return default_estimator(run.config.get("protocol"), run.config.get("dataset"), run.quantized)
 
 
+def _panel(ax: plt.Axes, chosen: pd.DataFrame, spec, directory: str, names: tuple[dict[int, str], int | None],
+           report: Callable[[str], None], legend: bool) -> None:
+    """One panel: the seed mean of ``chosen`` (one directory's rows of one setting), titled, with
+    its own legend if ``legend``, and what the estimator cannot show said in it and to ``report``."""
+    plane = chosen.groupby(["epoch", "layer"], as_index=False)[["i_xt", "i_ty"]].mean()
+    layer_labels, n_inputs = names
+    label = setting_label(spec.method, spec.params_for(str(chosen["activation"].iloc[0])))
+    runs = chosen["run"].nunique()
+    draw_layer_paths(ax, plane, layer_labels)
+    ax.set_title(f"{directory}: {label}\n{'1 network' if runs == 1 else f'mean of {runs} networks'}", fontsize=9)
+    if legend:
+        ax.legend(handles=[*ax.get_legend_handles_labels()[0], *time_legend(int(plane["epoch"].min()),
+                                                                            int(plane["epoch"].max()))],
+                  fontsize=6.5, loc="best", framealpha=0.85)
+    notes = saturation_notes(plane, layer_labels, n_inputs)
+    for note in notes:
+        report(f"{directory}, {label}: {note}; this estimator shows nothing there: see docs/estimators.md, "
+               "\"Which estimator\"")
+    if notes:
+        ax.text(0.02, 0.02, "\n".join(textwrap.fill(note, 52) for note in notes), transform=ax.transAxes,
+                fontsize=6.5, va="bottom", bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
+
+
 def plot_plane(source: str | Path, estimators: str | None = None, out: str | Path | None = None,
                axis_range: tuple[float, float] | None = None, layers: Sequence[str] | None = None,
                epochs: tuple[int, int] | None = None, report: Callable[[str], None] | None = None) -> plt.Figure:
@@ -182,32 +205,15 @@ def plot_plane(source: str | Path, estimators: str | None = None, out: str | Pat
     fig, axes = plt.subplots(math.ceil(len(panels) / columns), columns, figsize=(4.2 * columns + 2.0,
                              3.8 * math.ceil(len(panels) / columns)), layout="constrained", squeeze=False)
     x_max, y_max = axis_range or (1.05 * max(rows["i_xt"].max(), 0.1), 1.05 * max(rows["i_ty"].max(), 0.1))
+    shared = len({tuple(sorted(labels.items())) for labels, _ in names.values()}) == 1  # one legend serves all
     for ax, (request, directory) in zip(axes.ravel(), panels):
         chosen = rows[(rows["request"] == request) & (rows["directory"] == directory)]
-        plane = chosen.groupby(["epoch", "layer"], as_index=False)[["i_xt", "i_ty"]].mean()
-        layer_labels, n_inputs = names[directory]
-        spec = specs[request]
-        label = setting_label(spec.method, spec.params_for(str(chosen["activation"].iloc[0])))
-        runs = chosen["run"].nunique()
-        draw_layer_paths(ax, plane, layer_labels)
-        ax.set_title(f"{directory}: {label}\n{'1 network' if runs == 1 else f'mean of {runs} networks'}", fontsize=9)
+        _panel(ax, chosen, specs[request], directory, names[directory], report, legend=not shared)
         ax.set_xlim(0, x_max)
         ax.set_ylim(0, y_max)
-        if len({tuple(sorted(labels.items())) for labels, _ in names.values()}) > 1:  # panels of other layers
-            ax.legend(handles=[*ax.get_legend_handles_labels()[0], *time_legend(int(plane["epoch"].min()),
-                                                                                int(plane["epoch"].max()))],
-                      fontsize=6.5, loc="best", framealpha=0.85)
-        notes = saturation_notes(plane, layer_labels, n_inputs)
-        for note in notes:
-            report(f"{directory}, {label}: {note}; this estimator shows nothing there: see docs/estimators.md, "
-                   "\"Which estimator\"")
-        if notes:
-            ax.text(0.02, 0.02, "\n".join(textwrap.fill(note, 52) for note in notes), transform=ax.transAxes,
-                    fontsize=6.5, va="bottom",
-                    bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
     for ax in axes.ravel()[len(panels):]:
         fig.delaxes(ax)
-    if not axes[0][0].get_legend():  # every panel of the same layers: one legend beside them
+    if shared:
         fig.legend(handles=[*axes[0][0].get_legend_handles_labels()[0],
                             *time_legend(int(rows["epoch"].min()), int(rows["epoch"].max()))],
                    loc="outside right upper", fontsize=7.5, title=LEGEND_TITLE, title_fontsize=8)
