@@ -331,11 +331,16 @@ def _summarize(args) -> None:
     from ib_keras.analysis.summary import summarize, write_summary
     from ib_keras.estimate import read_table
 
-    summary = summarize(read_table(args.table))
+    from ib_keras.plots.one_plane import table_notes
+
+    table = read_table(args.table)
+    summary = summarize(table)
     with output_set(args.out) as staging:  # the bundle's files: all new, or all as they were
         files = write_summary(summary, staging)
         size = sum(f.stat().st_size for f in files)
     print(f"{args.out}: {len(files)} summary files ({size / 1e6:.1f} MB)")
+    for note in table_notes(table):  # a setting that shows nothing in a layer: said, with where to look
+        print(f"{note}; see docs/estimators.md, \"Which estimator\"", file=sys.stderr)
 
 
 def _plane(args) -> None:

@@ -330,6 +330,12 @@ def test_the_plane_says_when_every_layer_keeps_the_inputs_apart_and_the_command_
     refused = cli_here("plane", str(tmp_path / "missing.h5"), "--out", str(tmp_path / "x.png"))
     assert refused.returncode == 2 and "no such file or directory" in refused.stderr and not (tmp_path / "x.png").exists()
     assert cli_here("plane", str(run), "--out", str(tmp_path / "x.jpg")).returncode == 2
+    # the table's summary says it too
+    assert cli_here("estimate", str(run.parent), "--estimators", "kde").returncode == 0
+    summary = cli_here("summarize", str(run.parent / "mi.parquet"), "--out", str(tmp_path / "summary"))
+    assert summary.returncode == 0, summary.stderr
+    assert ("linear: saturated: layer 1 at log2 N = 12.00 bits throughout (every input kept apart), under "
+            "kde:bound=upper:noise_variance=0.001; see docs/estimators.md") in summary.stderr
 
 
 def test_a_dense_chain_keeps_its_parameters_only_when_every_layer_is_recorded(tmp_path, data):

@@ -121,6 +121,21 @@ def layer_names(rows: pd.DataFrame) -> tuple[dict[int, str], int | None]:
     return {i: layer_name(i, last) for i in range(last + 1)}, None
 
 
+def table_notes(table: pd.DataFrame) -> list[str]:
+    """What the settings of an MI table cannot show, per configuration (the runs' directory): the
+    `saturation_notes` of each setting's seed-mean plane, one line per configuration and note with
+    the settings it holds for ("tanh: saturated: layer 1 ... under ebab:..., kde:...")."""
+    table = table.assign(directory=[Path(run).parent.name for run in table["run"]])
+    notes: dict[tuple[str, str], list[str]] = {}
+    for directory, runs in table.groupby("directory"):
+        names, n_inputs = layer_names(runs)
+        for setting, part in runs.groupby("setting"):
+            plane = part.groupby(["epoch", "layer"], as_index=False)[["i_xt", "i_ty"]].mean()
+            for note in saturation_notes(plane, names, n_inputs):
+                notes.setdefault((directory, note), []).append(setting)
+    return [f"{directory}: {note}, under {', '.join(settings)}" for (directory, note), settings in notes.items()]
+
+
 def _chosen(rows: pd.DataFrame, layers: Sequence[str] | None, epochs: tuple[int, int] | None,
             names: dict[int, str]) -> pd.DataFrame:
     """``rows`` of the layers named (by name or by number from 1) and the epochs first..last."""
