@@ -25,7 +25,7 @@ def test_the_default_plane_of_a_digits_mlp_shows_its_layers_apart_and_moving(tmp
 
     data = load_dataset("digits")
     train_idx, test_idx = split_indices(len(data.x))
-    run = _examples().digits_mlp(data.x, data.y, train_idx, test_idx, tmp_path, epochs=8)
+    run = _examples().digits_mlp(data.x, data.y, train_idx, test_idx, tmp_path, epochs=4)
     notes = []
     fig = plot_plane(run.parent, report=notes.append)  # no estimator given: the run's default
     assert notes == [] and fig.axes[0].get_title().startswith("digits-mlp: aKDE, upper bound, scale 0.1")
