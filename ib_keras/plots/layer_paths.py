@@ -84,14 +84,12 @@ def saturation_notes(plane: pd.DataFrame, names: dict[int, str], n_inputs: int |
     than FLAT bits (a path too short to read as a trend)."""
     notes = []
     per_layer = plane.groupby("layer")["i_xt"]
-    if n_inputs:
-        ceiling = np.log2(n_inputs)
-        saturated = [layer for layer, values in per_layer if np.all(np.abs(values - ceiling) < SATURATED)]
-        if saturated:
-            notes.append(f"saturated: {', '.join(names.get(layer, str(layer)) for layer in saturated)} at "
-                         f"log2 N = {ceiling:.2f} bits throughout (every input kept apart)")
-    flat = [layer for layer, values in per_layer if np.ptp(values) < FLAT
-            and not (n_inputs and np.all(np.abs(values - np.log2(n_inputs)) < SATURATED))]
+    saturated = [layer for layer, values in per_layer
+                 if n_inputs and np.all(np.abs(values - np.log2(n_inputs)) < SATURATED)]
+    if saturated:
+        notes.append(f"saturated: {', '.join(names.get(layer, str(layer)) for layer in saturated)} at "
+                     f"log2 N = {np.log2(n_inputs):.2f} bits throughout (every input kept apart)")
+    flat = [layer for layer, values in per_layer if np.ptp(values) < FLAT and layer not in saturated]
     if flat:
         notes.append(f"flat: I(X;T) of {', '.join(names.get(layer, str(layer)) for layer in flat)} moves by less "
                      f"than {FLAT} bits")

@@ -76,7 +76,7 @@ class TrainPlan:
         schedule = self.spec.record_epochs()
         found = []
         for path in sorted(self.path(0).parent.glob(_CHECKPOINTS)):
-            seeds = tuple(int(seed) for seed in path.stem.split("-")[2:])
+            seeds = checkpoint_seeds(path.name)
             if not set(seeds) & set(self.todo):
                 continue
             state = read_checkpoint(path)
@@ -286,9 +286,11 @@ def _train_seeds(plan: TrainPlan, seeds: Sequence[int], progress: bool,
     record_rows = spec.recorded_rows()
     recorded = record_rows if record_rows is not None else slice(None)
     protocol = get_protocol(spec.protocol)
+    # the checkpoints that cannot resume, found once: none becomes resumable as the groups train
+    stale = [(name, epoch, why) for name, epoch, why in plan.checkpoints() if why]
     for group in _groups(seeds, spec):
         configs = [spec.config(seed) for seed in group]
-        checkpoint = _checkpoint(plan, group, configs)
+        checkpoint = _checkpoint(plan, group, configs, stale)
         model = build_ensemble(spec.activation, group, spec.l2, spec.protocol, spec.input_shape(), spec.hidden,
                                data.n_classes, spec.noise_std, spec.quantize_bits)
         recorder = ActivationRecorder([plan.path(seed) for seed in group], x, y, train_idx, test_idx,
@@ -309,22 +311,33 @@ def _train_seeds(plan: TrainPlan, seeds: Sequence[int], progress: bool,
         keras.backend.clear_session()
 
 
-def _checkpoint(plan: TrainPlan, group: Sequence[int], configs: list[dict]):
+def _checkpoint(plan: TrainPlan, group: Sequence[int], configs: list[dict],
+                stale: Sequence[tuple[str, int | None, str]]):
     """The checkpoint of the networks ``group`` (of ``configs``) trained together, beside their run
-    files. Every checkpoint holding any of them that cannot resume (`TrainPlan.checkpoints`) is
-    deleted first, and said: these networks train afresh, so it never could."""
+    files. Every checkpoint of ``stale`` (those `TrainPlan.checkpoints` finds cannot resume, with
+    why) that holds any of them is deleted first, and said: these networks train afresh, so it
+    never could."""
     from ib_keras.train.callbacks.checkpoint import TrainingCheckpoint
 
-    for name, epoch, why in plan.checkpoints():
-        if why and set(map(int, Path(name).stem.split("-")[2:])) & set(group):
-            (plan.path(0).parent / name).unlink(missing_ok=True)
-            print(f"{checkpoint_name(name, epoch)} not resumed, deleted: {why}; training seeds "
-                  f"{', '.join(map(str, group))} afresh", file=sys.stderr)
+    for name, epoch, why in stale:
+        if not set(checkpoint_seeds(name)) & set(group):
+            continue
+        try:
+            (plan.path(0).parent / name).unlink()
+        except FileNotFoundError:  # deleted for an earlier group (or by another worker's share)
+            continue
+        print(f"{checkpoint_name(name, epoch)} not resumed, deleted: {why}; training seeds "
+              f"{', '.join(map(str, group))} afresh", file=sys.stderr)
     return TrainingCheckpoint(checkpoint_path(plan, group), [{**c, "versions": None} for c in configs],
                               *([] if plan.checkpoint_seconds is None else [plan.checkpoint_seconds]))
 
 
 _CHECKPOINTS = "checkpoint-seed-*.npz"
+
+
+def checkpoint_seeds(name: str) -> tuple[int, ...]:
+    """The seeds of the networks a checkpoint file (`checkpoint_path`) holds, from its name."""
+    return tuple(int(seed) for seed in Path(name).stem.split("-")[2:])
 
 
 def checkpoint_name(name: str, epoch: int | None) -> str:
