@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ib_keras.data.tishby import SPLITS
-from ib_keras.networks.activations import ACTIVATIONS
+from ib_keras.networks.activations import ACTIVATIONS, OUTPUT_ACTIVATION
 from ib_keras.networks.protocols import DEFAULT_PROTOCOL, PROTOCOLS
 from ib_keras.studies.registry import REGISTERED
 from ib_keras.studies.study import Command
@@ -250,7 +250,7 @@ def _train(args) -> None:
         settings = parse_estimators(estimator)
         if len(settings) != 1:
             raise ValueError(f"--tensorboard-estimator takes one setting, got '{estimator}'")
-        live_request(settings[0], spec.activation)
+        live_request(settings[0], [spec.activation, OUTPUT_ACTIVATION])  # a hidden layer and the output
         live = LiveView(Path(args.tensorboard), estimator)
 
     def announce(plan):

@@ -34,7 +34,7 @@ def _networks(protocol, activation, compressing, fitting=(), n=10, seed=0, setti
                 c = 1.0 + 0.2 * rng.standard_normal() if layer in compressing else 0.01 * rng.random()
                 r = 1.0 + 0.2 * rng.standard_normal() if layer in fitting else 0.0
                 rows.append({"run": f"{protocol}-{activation}-{network}", "estimator": spec.method,
-                             "params": canonical_params(spec.params_for(activation)), "activation": activation,
+                             "params": canonical_params(spec.params_for()), "activation": activation,
                              "l2": 0.0, "protocol": protocol, "dataset": "tishby_var_u", "hidden": "10,7,5,4,3",
                              "trained_epochs": 100, "split": "first", "split_seed": 0,
                              "layer": layer, "seed": network, "units": 3, "epoch": 100, "train_accuracy": 1.0,

@@ -296,7 +296,8 @@ def test_a_tables_run_max_is_resolved_from_the_run_not_refused_without_a_way(tmp
     run = read_run(write_run(tmp_path / "seed-000.h5", 0, epochs=2))
     table = estimate_runs([run.path], parse_estimators("uniform"), tmp_path / "mi.parquet", progress=False)
     row = table[(table["layer"] == 0) & (table["epoch"] == 0)].iloc[0]
-    params = json.loads(row["params"])
+    assert json.loads(row["params"])["hi"] == "activation"  # the request: each layer's activation sets it
+    params = json.loads(row["resolved"])  # a ReLU layer's: the run's range
     assert params["hi"] == "run_max"
     with pytest.raises(ValueError, match="resolve_run_values"):
         estimate_mi(run.activity[0][0], run.y, "uniform", **params)

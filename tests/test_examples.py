@@ -43,7 +43,7 @@ def test_your_own_cnn_notebook_records_logs_estimates_and_draws(tmp_path):
         ("conv", 288, (6, 6, 8)), ("dense", 32, None), ("logits", 10, None)]
     assert list((tmp_path / "example" / "tb" / "network").glob("events.out.tfevents.*"))
     table = read_table(tmp_path / "example" / "mi.parquet")
-    assert set(table["setting"]) == {"ebab:low=0.0:n_bins=30", "akde:bound=upper:variance_scale=0.1",
+    assert set(table["setting"]) == {"ebab:low=activation:n_bins=30", "akde:bound=upper:variance_scale=0.1",
                                      "akde:bound=upper:variance_scale=0.01"}
     assert table["layer"].nunique() == 3
     assert (tmp_path / "example" / "plane.png").stat().st_size > 10_000

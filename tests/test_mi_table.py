@@ -73,7 +73,8 @@ def test_table_values_are_estimate_mi_on_the_recorded_activity(runs, tmp_path):
     run_min = 0.0
     expected = estimate_mi(hidden, y, "uniform", lo=run_min, hi=run_max)
     assert (row.loc["uniform", "i_xt"], row.loc["uniform", "i_ty"]) == pytest.approx(expected)
-    assert json.loads(row.loc["uniform", "params"]) == {"hi": "run_max", "lo": "run_min", "n_bins": 30}
+    assert json.loads(row.loc["uniform", "params"]) == {"hi": "activation", "lo": "activation", "n_bins": 30}
+    assert json.loads(row.loc["uniform", "resolved"]) == {"hi": "run_max", "lo": "run_min", "n_bins": 30}
 
 
 def test_work_already_in_the_table_is_not_recomputed(runs, tmp_path, monkeypatch):
@@ -141,7 +142,7 @@ def test_parse_estimators_reads_parameters():
     specs = parse_estimators("ebab, akde:variance_scale=0.01:bound=lower,uniform:hi=layer_max")
     assert specs == [EstimatorSpec("ebab"), EstimatorSpec("akde", (("variance_scale", 0.01), ("bound", "lower"))),
                      EstimatorSpec("uniform", (("hi", "layer_max"),))]
-    assert specs[2].params_for("tanh") == {"n_bins": 30, "lo": -1.0, "hi": "layer_max"}
+    assert specs[2].params_for() == {"n_bins": 30, "lo": "activation", "hi": "layer_max"}
 
 
 @pytest.mark.parametrize("text, message", [("mine", "unknown estimator 'mine'"), ("ebab:bins=3", "unknown parameter"),
@@ -181,7 +182,8 @@ def test_correlations_pool_every_network_of_an_estimator_across_activations(tmp_
 
     paths = [_write_run(tmp_path / a / f"seed-00{s}.h5", activation=a, seed=s) for a in ("relu", "tanh") for s in (0, 1)]
     table = estimate_runs(paths, parse_estimators("ebab,fixed"), tmp_path / "mi.parquet", progress=False)
-    assert table.loc[table.estimator == "ebab", "params"].nunique() == 2  # low differs by activation
+    ebab = table[table.estimator == "ebab"]  # one request, its lowest edge resolved by each activation
+    assert ebab["params"].nunique() == 1 and ebab["resolved"].nunique() == 2
     correlations = generalization_correlations(compression(default_estimates(table)))
     assert set(correlations["n"]) == {4} and len(correlations) == 2 * 2  # 2 estimators x 2 layers
 
@@ -214,7 +216,7 @@ def test_the_setting_column_tells_settings_apart_and_parses_back_to_the_same_set
     assert "akde:bound=upper:variance_scale=0.01" + (":samples=500" if samples else "") in set(settings["setting"])
     for estimator, params, setting in settings.itertuples(index=False):
         spec, = parse_estimators(setting)  # the text is an --estimators setting
-        assert (spec.method, canonical_params(spec.params_for("relu"))) == (estimator, params)
+        assert (spec.method, canonical_params(spec.params_for())) == (estimator, params)
     chosen = table[table.setting == settings["setting"].iloc[0]]
     assert len(chosen) == 2 * len(EPOCHS) * 2  # one setting: each run, epoch and layer once
 
@@ -230,9 +232,9 @@ def test_the_table_says_which_configuration_each_row_is_of(tmp_path):
 def test_a_table_from_before_the_later_columns_is_read_and_then_filled(runs, tmp_path, monkeypatch):
     out = tmp_path / "mi.parquet"
     table = estimate_runs(runs, SPECS, out, progress=False)
-    table.drop(columns=LATER).to_parquet(out)
+    table.drop(columns=[c for c in LATER if c != "resolved"]).to_parquet(out)  # resolved: test_layer_defaults
     older = read_table(out)
-    from_run_files = [c for c in LATER if c != "setting"]  # the setting is made from each row's estimator and params
+    from_run_files = [c for c in LATER if c not in ("setting", "resolved")]  # setting: from estimator and params
     assert list(older.columns) == COLUMNS and older[from_run_files].isna().all().all()
     assert (older["setting"] == table["setting"]).all()
     monkeypatch.setattr(tasks, "estimate_run", None)  # nothing is recomputed to fill them

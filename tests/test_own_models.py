@@ -237,7 +237,7 @@ def test_the_plane_of_a_run_a_directory_and_a_table_is_the_same_seed_mean(tmp_pa
         write_run(tmp_path / "runs" / "relu" / f"seed-{seed:03d}.h5", seed)
     table = estimate_runs([tmp_path / "runs"], parse_estimators("ebab,kde"), tmp_path / "mi.parquet", progress=False)
     from_files, from_table = (plane_rows(source, "ebab,kde") for source in (tmp_path / "runs", tmp_path / "mi.parquet"))
-    assert set(from_table["setting"]) == {"ebab:low=0.0:n_bins=30", "kde:bound=upper:noise_variance=0.001"}
+    assert set(from_table["setting"]) == {"ebab:low=activation:n_bins=30", "kde:bound=upper:noise_variance=0.001"}
     key = ["setting", "run", "epoch", "layer"]
     pd.testing.assert_frame_equal(from_files.sort_values(key, ignore_index=True)[[*key, "i_xt", "i_ty"]],
                                   from_table.sort_values(key, ignore_index=True)[[*key, "i_xt", "i_ty"]])

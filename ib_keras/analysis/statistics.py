@@ -54,14 +54,10 @@ def check_one_setting(table: pd.DataFrame) -> None:
 
 
 def default_estimates(table: pd.DataFrame) -> pd.DataFrame:
-    """The rows of each estimator at the stage's default parameters for the run's activation
-    (so that extra settings, such as aKDE's sensitivity runs, do not mix in)."""
-    pairs = table[["estimator", "activation"]].drop_duplicates()
-    defaults = {
-        (e, a): canonical_params(EstimatorSpec(e).params_for(a)) for e, a in pairs.itertuples(index=False)
-    }
-    wanted = [defaults[(e, a)] for e, a in zip(table["estimator"], table["activation"])]
-    return table[table["params"].to_numpy() == np.asarray(wanted, dtype=object)]
+    """The rows of each estimator at the stage's default parameters (so that extra settings, such
+    as aKDE's sensitivity runs, do not mix in)."""
+    defaults = {e: canonical_params(EstimatorSpec(e).params_for()) for e in table["estimator"].unique()}
+    return table[table["params"].to_numpy() == table["estimator"].map(defaults).to_numpy()]
 
 
 def with_param(table: pd.DataFrame, estimator: str, name: str) -> pd.DataFrame:

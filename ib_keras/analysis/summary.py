@@ -38,6 +38,7 @@ from ib_keras.analysis.statistics import (COMPARABLE, CONFIGURATION, ESTIMATE, c
                                           default_estimates, seed_mean_planes, spread)
 from ib_keras.analysis.truth import no_truth, truth_rows
 from ib_keras.estimate import LAYER_COLUMNS, check_columns, read_table
+from ib_keras.estimate.table import today_params
 from ib_keras.runfile import RunFileError, read_run
 from ib_keras.system.atomic import atomic_path, finish_pending
 
@@ -185,6 +186,8 @@ def read_summary(directory: str | Path) -> Summary:
             raise ValueError(f"{path}: {what} ({error})") from error
         text, numbers = _SCHEMA[name]
         check_columns(tables[name], path, [*text, *numbers], text, numbers, what)
+        if "params" in tables[name] and len(tables[name]):  # a bundle of before the per-layer defaults: today's words
+            tables[name] = tables[name].assign(params=today_params(tables[name]))
     path = directory / "manifest.json"
     try:
         manifest = json.loads(path.read_text())

@@ -78,7 +78,7 @@ def truth_rows(table: pd.DataFrame) -> pd.DataFrame:
     kde = candidates[candidates["estimator"].isin(list(SETTING_OF))]
     kde = kde[[_s2_rule(e, p) in settings for e, p in zip(kde["estimator"], kde["params"])]]
     ebab = candidates[candidates["estimator"] == "ebab"]
-    ebab = ebab[ebab["params"] == [canonical_params(EstimatorSpec("ebab").params_for(a)) for a in ebab["activation"]]]
+    ebab = ebab[ebab["params"] == canonical_params(EstimatorSpec("ebab").params_for())]
     rows = pd.concat([noisy, kde, ebab], ignore_index=True).reindex(columns=COLUMNS)
     # float32 (7 significant digits, far below any standard error) halves the bundle's table
     rows = rows.astype(dict.fromkeys(["i_xt", "i_ty", *STANDARD_ERRORS], np.float32))

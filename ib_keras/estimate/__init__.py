@@ -8,8 +8,8 @@ itself (`stage`).
 
 Public names (``from ib_keras.estimate import estimate_runs``):
     estimators.mi: estimate_mi, estimate_mi_many, estimate_sp, within_between, Estimate, METHODS
-    settings: EstimatorSpec, parse_estimators, canonical_params, setting_text, resolve_run_values, stratified_subsample,
-        SAMPLES, RUN_MAX, RUN_MIN, default_estimator
+    settings: EstimatorSpec, parse_estimators, canonical_params, setting_text, layer_params, resolve_run_values,
+        stratified_subsample, SAMPLES, RUN_MAX, RUN_MIN, BY_ACTIVATION, default_estimator
     files: run_files, file_hash
     run_rows: estimate_run, layer_information
     table: read_table, write_table, check_columns, COLUMNS, LATER, RUN_SETTINGS, LAYER_COLUMNS, STANDARD_ERRORS
@@ -21,8 +21,9 @@ from ib_keras._lazy import lazy_names
 
 __getattr__, __dir__, __all__ = lazy_names(__name__, {
     "estimators.mi": ("estimate_mi", "estimate_mi_many", "estimate_sp", "within_between", "Estimate", "METHODS"),
-    "settings": ("EstimatorSpec", "parse_estimators", "canonical_params", "setting_text", "resolve_run_values",
-                 "stratified_subsample", "SAMPLES", "RUN_MAX", "RUN_MIN", "default_estimator"),
+    "settings": ("EstimatorSpec", "parse_estimators", "canonical_params", "setting_text", "layer_params",
+                 "resolve_run_values", "stratified_subsample", "SAMPLES", "RUN_MAX", "RUN_MIN", "BY_ACTIVATION",
+                 "default_estimator"),
     "files": ("run_files", "file_hash"),
     "run_rows": ("estimate_run", "layer_information"),
     "table": ("read_table", "write_table", "check_columns", "COLUMNS", "LATER", "RUN_SETTINGS", "LAYER_COLUMNS",

@@ -12,8 +12,8 @@ import pandas as pd
 
 from ib_keras.estimate.estimators import (CODE_METHODS, INPUT_METHODS, NETWORK_METHODS, Estimate, check_finite,
                                           estimate_mi_many, estimate_sp, within_between)
-from ib_keras.estimate.settings import (ROW_PARAMS, EstimatorSpec, canonical_params, resolve_run_values, setting_text,
-                                        stratified_subsample)
+from ib_keras.estimate.settings import (ROW_PARAMS, EstimatorSpec, canonical_params, layer_params, resolve_run_values,
+                                        setting_text, stratified_subsample)
 from ib_keras.estimate.table import COLUMNS, IDENTITY, LAYER_COLUMNS, RUN_SETTINGS
 from ib_keras.networks.activations import STATELESS
 from ib_keras.runfile import LAYER_STATISTICS, METRICS, RunFileError, read_run
@@ -21,6 +21,15 @@ from ib_keras.runfile import LAYER_STATISTICS, METRICS, RunFileError, read_run
 
 def run_activation(run) -> str:
     return run.config.get("activation", run.layers[0].activation)
+
+
+def resolved_params(method: str, params: dict, run, layer: int) -> dict:
+    """The ``resolved`` column's parameters of ``layer``: ``params`` (a request's, `EstimatorSpec.params_for`)
+    without those choosing the inputs, the values an activation sets resolved for the layer
+    (`layer_params`); ``run_max``-style values as requested."""
+    activations = [spec.activation for spec in run.layers]
+    return layer_params(method, {name: value for name, value in params.items() if name not in ROW_PARAMS},
+                        activations, layer)
 
 
 def run_identity(path: Path, run_hash: str, run) -> dict:
@@ -110,12 +119,17 @@ def _inputs_rows(path: Path, run, specs: Sequence[EstimatorSpec], inputs: str | 
             run = _subsampled(run, stratified_subsample(run.y, samples))
         except ValueError as error:
             raise ValueError(f"{path}: --samples: {error}") from error
-    activation = run_activation(run)
-    given = [spec.params_for(activation) for spec in specs]
+    given = [spec.params_for() for spec in specs]
     requested = [canonical_params(params) for params in given]
     settings = [setting_text(spec.method, params) for spec, params in zip(specs, requested)]
-    requests = [(spec.method, {name: value for name, value in resolve_run_values(params, whole.activity).items()
-                               if name not in ROW_PARAMS}) for spec, params in zip(specs, given)]
+    resolved = [[resolved_params(spec.method, params, run, layer) for spec, params in zip(specs, given)]
+                for layer in range(len(run.layers))]  # per layer, per spec
+    # run_max and run_min, the whole run's extremes, found once
+    extremes = resolve_run_values({value: value for layer in resolved for params in layer for value in params.values()
+                                   if isinstance(value, str)}, whole.activity)
+    requests = [[(spec.method, {name: extremes.get(value, value) if isinstance(value, str) else value
+                                for name, value in params.items()}) for spec, params in zip(specs, layer)]
+                for layer in resolved]
     by_layer = [k for k, spec in enumerate(specs) if spec.method not in (*NETWORK_METHODS, *CODE_METHODS)]
     by_codes = [k for k, spec in enumerate(specs) if spec.method in CODE_METHODS]
     by_network = [k for k, spec in enumerate(specs) if spec.method in NETWORK_METHODS]
@@ -128,11 +142,12 @@ def _inputs_rows(path: Path, run, specs: Sequence[EstimatorSpec], inputs: str | 
             if epochs is not None and epoch not in epochs:
                 continue
             try:
-                estimates = dict(zip(by_layer, layer_information(activity[e], run.y, [requests[k] for k in by_layer],
+                asked = requests[layer]
+                estimates = dict(zip(by_layer, layer_information(activity[e], run.y, [asked[k] for k in by_layer],
                                                                          run.x)))
-                estimates.update({k: _sp_information(run, e, layer, requests[k][1]) for k in by_network})
+                estimates.update({k: _sp_information(run, e, layer, asked[k][1]) for k in by_network})
                 if by_codes:
-                    exact = estimate_mi_many(_counted_codes(run, layer, e), run.y, [requests[k] for k in by_codes])
+                    exact = estimate_mi_many(_counted_codes(run, layer, e), run.y, [asked[k] for k in by_codes])
                     estimates.update(zip(by_codes, exact))
             except ValueError as error:
                 raise ValueError(f"{path}: epoch {epoch}, layer_{layer}: {error}") from error
@@ -141,9 +156,9 @@ def _inputs_rows(path: Path, run, specs: Sequence[EstimatorSpec], inputs: str | 
             statistics = [float(whole.activity[layer][e].max()),
                           *(getattr(run, name)[e, layer] for name in LAYER_STATISTICS),
                           within_between(whole.activity[layer][e], whole.y)]
-            for spec, params, setting, estimate in zip(specs, requested, settings, estimates):
-                rows.append((epoch, layer, activity.shape[2], spec.method, params, setting, *estimate,
-                             estimate.i_xt_se, estimate.i_ty_se, *metrics, *statistics))
+            for spec, params, setting, values, estimate in zip(specs, requested, settings, resolved[layer], estimates):
+                rows.append((epoch, layer, activity.shape[2], spec.method, params, setting, canonical_params(values),
+                             *estimate, estimate.i_xt_se, estimate.i_ty_se, *metrics, *statistics))
     return pd.DataFrame(rows, columns=COLUMNS[len(IDENTITY):])
 
 

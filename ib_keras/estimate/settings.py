@@ -1,5 +1,5 @@
 """Estimator settings as the command line and the table give them: ``"akde:variance_scale=0.01"``
-parsed and checked, defaults per activation, ``run_max``-style values resolved on a run, the
+parsed and checked, the defaults an activation sets resolved per layer, ``run_max``-style values resolved on a run, the
 seeded, class-stratified subsample of ``--samples``, and the recorded inputs of ``--inputs``."""
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from numbers import Real
 
 import numpy as np
 
-from ib_keras.estimate.estimators import LAYER_MAX, LAYER_MIN, METHODS, method_defaults, resolve_params
+from ib_keras.estimate.estimators import BY_ACTIVATION, LAYER_MAX, LAYER_MIN, METHODS, method_defaults, resolve_params
+from ib_keras.networks.activations import OUTPUT_ACTIVATION
 
 RUN_MAX = "run_max"  # the largest activity anywhere in the run
 RUN_MIN = "run_min"  # the smallest activity anywhere in the run
@@ -26,27 +27,75 @@ _UNIFORM_RANGES = {"tanh": (-1.0, 1.0), "softsign": (-1.0, 1.0), "sigmoid": (0.0
 _EBAB_LOW = {"relu": 0.0, "softplus": 0.0, "tanh": -1.000001, "elu": -1.000001}
 
 
+def activation_values(method: str, activation: str) -> dict:
+    """The parameters of ``method`` that an activation sets, for a layer ending in ``activation``:
+    uniform's range (lo, hi): [-1, 1] for tanh and softsign, [0, 1] for sigmoid, else the run's
+    (``run_min``, ``run_max``); EBAB's lowest edge (low): 0 for ReLU and softplus, -1.000001 for
+    tanh and ELU, else None (the layer's minimum). Empty for the other estimators."""
+    if method == "uniform":
+        lo, hi = _UNIFORM_RANGES.get(activation, (RUN_MIN, RUN_MAX))
+        return {"lo": lo, "hi": hi}
+    if method == "ebab":
+        return {"low": _EBAB_LOW.get(activation)}
+    return {}
+
+
+def defining_activation(activations: Sequence[str], layer: int) -> str:
+    """The activation that sets ``layer``'s `activation_values`, of the recorded layers'
+    ``activations`` (as a run file's layers name them, a chain such as
+    "batch_normalization+relu" by its last step): the layer's own, except that a softmax layer
+    takes that of the layer before it, as the original codes bin a network's softmax output with
+    its hidden layers (Shwartz-Ziv & Tishby's in [-1, 1] for tanh, Saxe et al.'s up to the run's
+    largest activity for ReLU, Chelombiev et al.'s EBAB from -1.000001 for tanh). A network of one
+    hidden activation (every network this project trains) so resolves every layer as the network's
+    activation would."""
+    while layer > 0 and activations[layer].split("+")[-1] == OUTPUT_ACTIVATION:
+        layer -= 1
+    return activations[layer].split("+")[-1]
+
+
+def layer_params(method: str, params: dict, activations: Sequence[str], layer: int) -> dict:
+    """``params`` of ``method`` (a row's, as `EstimatorSpec.params_for` gives them) for recorded
+    layer ``layer`` of a run whose layers end in ``activations``: every value `BY_ACTIVATION`
+    replaced by the one `activation_values` gives for the layer's `defining_activation`, the rest
+    as they are (``run_max`` is resolved on the run's activity: `resolve_run_values`)."""
+    if BY_ACTIVATION not in params.values():
+        return params
+    values = activation_values(method, defining_activation(activations, layer))
+    return {name: values[name] if value == BY_ACTIVATION else value for name, value in params.items()}
+
+
+def restated_params(method: str, params: str, activation: str) -> str:
+    """``params`` (JSON) of a table row written before the defaults were resolved per layer, when
+    every layer took the value of the run's ``activation`` (the whole name: "tanh", or a user's
+    "batch_normalization+relu"), with each such value written `BY_ACTIVATION`, as the same request
+    is written now; the value it was estimated with stays in the row's ``resolved``. For a network
+    of one hidden activation both rules give every layer the same value."""
+    values = json.loads(params)
+    old = activation_values(method, activation)
+    restated = {name: BY_ACTIVATION for name, value in old.items() if name in values and values[name] == value}
+    return canonical_params({**values, **restated}) if restated else params
+
+
 @dataclass(frozen=True)
 class EstimatorSpec:
-    """An estimator and the parameters the user set; the rest default per activation. ``samples``
-    K: estimated on a class-stratified subsample of K inputs (`stratified_subsample`); ``inputs``
-    "train" or "test": on the recorded inputs that are the run's training (test) rows alone
-    (before any subsample). Both are parameters of the table's rows like the others."""
+    """An estimator and the parameters the user set; the rest default (those an activation sets,
+    per layer: `layer_params`). ``samples`` K: estimated on a class-stratified subsample of K
+    inputs (`stratified_subsample`); ``inputs`` "train" or "test": on the recorded inputs that are
+    the run's training (test) rows alone (before any subsample). Both are parameters of the
+    table's rows like the others."""
 
     method: str
     params: tuple[tuple[str, object], ...] = ()
     samples: int | None = None
     inputs: str | None = None
 
-    def params_for(self, activation: str) -> dict:
-        """Every parameter for a run of ``activation``, with ``run_max``-style values unresolved
-        (and ``samples`` when set)."""
-        defaults = {}
-        if self.method == "uniform":
-            lo, hi = _UNIFORM_RANGES.get(activation, (RUN_MIN, RUN_MAX))
-            defaults = {"lo": lo, "hi": hi}
-        elif self.method == "ebab":
-            defaults = {"low": _EBAB_LOW.get(activation)}
+    def params_for(self) -> dict:
+        """Every parameter of the request (and ``samples`` and ``inputs`` when set), as the table's
+        ``params`` holds them: the same in every model, those an activation sets (uniform's range,
+        EBAB's lowest edge) `BY_ACTIVATION` unless given, resolved per layer by `layer_params`, and
+        ``run_max``-style values unresolved."""
+        defaults = dict.fromkeys(activation_values(self.method, ""), BY_ACTIVATION)
         return {**method_defaults(self.method, dict(self.params)), **defaults, **dict(self.params), **self._rows()}
 
     def _rows(self) -> dict:
@@ -142,17 +191,19 @@ def parse_estimators(text: str) -> list[EstimatorSpec]:
 
 
 def _check(spec: EstimatorSpec) -> None:
-    """Validate a spec as far as it can be before a run is read (run_max etc. stand in as 1)."""
+    """Validate a spec as far as it can be before a run is read (run_max etc. stand in as 1, and
+    the values an activation sets as a ReLU layer's)."""
     if spec.method not in METHODS:
         raise ValueError(f"unknown estimator '{spec.method}'; valid estimators: {', '.join(METHODS)}")
     stand_ins = {RUN_MIN: 0.0, RUN_MAX: 1.0}
-    given = replace(spec, samples=None, inputs=None).params_for("relu")  # the inputs are checked on the run
+    given = replace(spec, samples=None, inputs=None).params_for()  # the inputs are checked on the run
     for name in ("lo", "hi"):
         layer_value = LAYER_MAX if name == "hi" else LAYER_MIN
-        if isinstance(given.get(name), str) and given[name] not in (*stand_ins, layer_value):
+        if isinstance(given.get(name), str) and given[name] not in (*stand_ins, layer_value, BY_ACTIVATION):
             raise ValueError(f"{spec.method}: {name} must be a finite number, '{RUN_MIN}' or '{RUN_MAX}' (the run's "
-                             f"smallest or largest activity) or {layer_value!r} (the layer-epoch's), "
-                             f"got {given[name]!r}")
+                             f"smallest or largest activity), {layer_value!r} (the layer-epoch's) or "
+                             f"'{BY_ACTIVATION}' (set by each layer's activation), got {given[name]!r}")
+    given = layer_params(spec.method, given, ["relu"], 0)
     params = {name: stand_ins.get(value, value) if isinstance(value, str) else value for name, value in given.items()}
     if given.get("hi") == RUN_MAX and isinstance(params["lo"], Real) and params["lo"] >= 1.0:
         params["hi"] = params["lo"] + 1.0  # only the run can tell whether run_max > lo

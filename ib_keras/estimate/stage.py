@@ -94,7 +94,8 @@ def _estimate_into(files: list[Path], roots: list[Path], specs: Sequence[Estimat
             report(f"{len(deleted)} run file(s) under {', '.join(map(str, roots))} no longer exist; their rows are "
                    f"dropped from {out} (first: {min(deleted)})")
             table = table[~table["run"].isin(deleted)].reset_index(drop=True)
-        done = {key: frozenset(epochs) for key, epochs in table.groupby(KEY)["epoch"]} if len(table) else {}
+        done = ({key: frozenset(epochs) for key, epochs in table.groupby([*KEY, "layer", "resolved"])["epoch"]}
+                if len(table) else {})
         # Whole files while there are enough of them to keep every worker busy to the end; else a
         # task per layer. Largest first, so that no worker is left with a long task at the end.
         workers = worker_threads(client) if client is not None else jobs

@@ -3,9 +3,12 @@
 Columns: run (file path), run_hash, activation, l2, what else tells the run's configuration
 apart (protocol, dataset, hidden widths, trained_epochs, split, split_seed, noise_std: s of a
 noisy network, 0 for a deterministic one), seed, epoch, layer,
-units, estimator, params (JSON of every parameter as requested, e.g. ``hi: "run_max"``), setting
-(the estimator and its parameters as one readable text, ``akde:bound=upper:variance_scale=0.1``,
-`ib_keras.estimate.settings.setting_text`: select a setting with ``table[table.setting == ...]``), i_xt,
+units, estimator, params (JSON of every parameter as requested, e.g. ``hi: "run_max"``, the same
+for every model: a value each layer's activation sets is ``"activation"``), setting (the estimator
+and its parameters as one readable text, ``ebab:low=activation:n_bins=30``,
+`ib_keras.estimate.settings.setting_text`: select a setting with ``table[table.setting == ...]``),
+resolved (JSON of the estimator's parameters for this layer, those of ``"activation"`` resolved by
+`ib_keras.estimate.settings.layer_params`, e.g. ``{"low": 0.0, "n_bins": 30}`` for a ReLU layer), i_xt,
 i_ty (bits), i_xt_se, i_ty_se (their Monte Carlo standard errors in bits, for ``noisy`` and
 ``sp``; empty for the other estimators), the run's train/test loss and accuracy at that epoch, and
 the layer's statistics at that epoch: max_activity (its largest activity) and, from the run file,
@@ -19,6 +22,7 @@ layer (`ROW_KEY`); a table is written atomically, all of it or nothing.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ib_keras.estimate.settings import setting_text
+from ib_keras.estimate.settings import ROW_PARAMS, canonical_params, restated_params, setting_text
 from ib_keras.runfile import LAYER_STATISTICS, METRICS
 from ib_keras.system.atomic import atomic_path, check_utf8
 
@@ -53,16 +57,17 @@ CLUSTERING = ["within_between"]
 STANDARD_ERRORS = ["i_xt_se", "i_ty_se"]
 
 
-COLUMNS = [*IDENTITY, "epoch", "layer", "units", "estimator", "params", "setting", "i_xt", "i_ty", *STANDARD_ERRORS, *METRICS,
+COLUMNS = [*IDENTITY, "epoch", "layer", "units", "estimator", "params", "setting", "resolved", "i_xt", "i_ty", *STANDARD_ERRORS, *METRICS,
            *LAYER_COLUMNS, *CLUSTERING]
 
 
 # Tables written before these columns existed lack them: estimate fills them in from the run files,
-# read_table the setting from each row's estimator and params.
-LATER = [*RUN_SETTINGS, "setting", *LAYER_COLUMNS, *CLUSTERING]
+# read_table the setting and resolved from each row's estimator and params.
+LATER = [*RUN_SETTINGS, "setting", "resolved", *LAYER_COLUMNS, *CLUSTERING]
 
 
-_TEXT = ["run", "run_hash", "activation", "protocol", "dataset", "hidden", "split", "estimator", "params", "setting"]
+_TEXT = ["run", "run_hash", "activation", "protocol", "dataset", "hidden", "split", "estimator", "params", "setting",
+         "resolved"]
 
 
 _NUMBERS = ["l2", "seed", "epoch", "layer", "units", "i_xt", "i_ty", *STANDARD_ERRORS, *METRICS, *CLUSTERING]
@@ -113,7 +118,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if table.empty:
         raise ValueError(f"{path}: the MI table has no rows; run `python -m ib_keras estimate` on complete run files")
     _check_bits(table, path)
-    if "setting" not in table.columns:
+    if "resolved" not in table.columns:
+        table = restated(table)
+    elif "setting" not in table.columns:
         table = with_settings(table)
     return table.reindex(columns=[*COLUMNS, *(c for c in table.columns if c not in COLUMNS)])
 
@@ -134,6 +141,27 @@ def _check_bits(table: pd.DataFrame, path: Path) -> None:
                              f"infinite or below 0 bits), the first {row[column]} bits (run {row['run']}, "
                              f"{row['estimator']}, epoch {row['epoch']}, layer {row['layer']}); the table is damaged or "
                              "was edited: estimate it again (python -m ib_keras estimate)")
+
+
+def restated(table: pd.DataFrame) -> pd.DataFrame:
+    """A table written before the values an activation sets were resolved per layer (every layer
+    given the run's activation's value) as it is written now: ``resolved`` the parameters each row
+    was estimated with, and ``params`` (and ``setting``) the request in today's words
+    (`today_params`). The estimate stage estimates again a layer whose own activation resolves the
+    request to other values than its row's ``resolved`` (a model mixing activations)."""
+    used = {params: canonical_params({name: value for name, value in json.loads(params).items()
+                                      if name not in ROW_PARAMS}) for params in table["params"].unique()}
+    return with_settings(table.assign(resolved=table["params"].map(used), params=today_params(table)))
+
+
+def today_params(frame: pd.DataFrame) -> list[str]:
+    """The ``params`` of ``frame``'s rows (columns estimator, params, activation: an MI table's or
+    a summary's from before the values an activation sets were resolved per layer) in today's
+    words (`ib_keras.estimate.settings.restated_params`: ``"low": -1.000001`` of a tanh run is
+    ``"low": "activation"``)."""
+    kinds = frame[["estimator", "params", "activation"]].drop_duplicates()
+    words = {kind: restated_params(*kind) for kind in kinds.itertuples(index=False)}
+    return [words[kind] for kind in zip(frame["estimator"], frame["params"], frame["activation"])]
 
 
 def with_settings(table: pd.DataFrame) -> pd.DataFrame:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ib_keras.estimate.run_rows import check_estimable, estimate_run, run_activation
+from ib_keras.estimate.run_rows import check_estimable, estimate_run, resolved_params
 from ib_keras.estimate.settings import EstimatorSpec, canonical_params
 from ib_keras.runfile import RunFileError, read_run
 from ib_keras.scaleout.cluster import check_visible, finished
@@ -49,9 +49,12 @@ def strided_epochs(epochs: Sequence[int], stride: int) -> tuple[int, ...]:
 
 def plan_tasks(path: Path, run_hash: str, specs: Sequence[EstimatorSpec], done: dict, split: bool,
            stride: int) -> list[Task]:
-    """The work this file still needs at every ``stride``-th epoch: one task per layer if ``split``,
-    else one for the file. ``done``: the epochs in the table per KEY. ValueError naming the file
-    when it is readable and cannot be estimated so (`check_estimable`), before any work."""
+    """The work this file still needs at every ``stride``-th epoch, in the layers that lack it: one
+    task per layer if ``split``, else one for the file. ``done``: the epochs in the table per (KEY,
+    layer, resolved); a layer-epoch is done when the table has it with the parameters the layer
+    resolves the request to now (a row resolved otherwise, by an older rule, is estimated again).
+    ValueError naming the file when it is readable and cannot be estimated so (`check_estimable`),
+    before any work."""
     try:
         run = read_run(path, activity=False)
     except RunFileError:
@@ -59,26 +62,36 @@ def plan_tasks(path: Path, run_hash: str, specs: Sequence[EstimatorSpec], done: 
     check_estimable(run, specs)
     if not len(run.epochs):
         return [Task(path, run_hash, tuple(specs), None, None, 0.0)]  # the worker reports the file
-    activation = run_activation(run)
     wanted = set(strided_epochs([int(epoch) for epoch in run.epochs], stride))
-    missing = {spec: wanted - done.get((run_hash, spec.method, canonical_params(spec.params_for(activation))), set())
-               for spec in specs}
-    pending = tuple(spec for spec in specs if missing[spec])
+    missing = {spec: [wanted - epochs for epochs in _done_epochs(spec, run, run_hash, done)] for spec in specs}
+    pending = tuple(spec for spec in specs if any(missing[spec]))
     if not pending:
         return []
-    epochs = tuple(sorted(set().union(*missing.values())))  # every pending setting at each: some may have them
+    lacking = [layer for layer in range(len(run.layers)) if any(missing[spec][layer] for spec in pending)]
+    # every pending setting at each epoch in each such layer: some may have them
+    epochs = tuple(sorted(set().union(*(missing[spec][layer] for spec in pending for layer in lacking))))
     kde_settings = sum(spec.method in ("kde", "akde") for spec in pending)
-    draws = sum(spec.params_for(activation)["replicas"] for spec in pending if spec.method == "noisy")
+    draws = sum(spec.params_for()["replicas"] for spec in pending if spec.method == "noisy")
     # sp: N^2 R_m mc_samples / 4 (centre, centre) pairs, four draws each: a noisy setting of R_m mc_samples draws
     draws += sum(params["marginal_replicas"] * params["mc_samples"]
-                 for params in (spec.params_for(activation) for spec in pending if spec.method == "sp"))
+                 for params in (spec.params_for() for spec in pending if spec.method == "sp"))
     size = min([len(run.x), *(spec.samples for spec in pending if spec.samples is not None)])
     per_layer = [len(epochs) * size ** 2 * (layer.units + _KDE_SETTING_COST * kde_settings
                                                   + _NOISY_DRAW_COST * draws * (layer.units + _KDE_SETTING_COST))
                  for layer in run.layers]
     if split:
-        return [Task(path, run_hash, pending, (layer,), epochs, cost) for layer, cost in enumerate(per_layer)]
-    return [Task(path, run_hash, pending, None, epochs, sum(per_layer))]
+        return [Task(path, run_hash, pending, (layer,), epochs, per_layer[layer]) for layer in lacking]
+    layers = None if len(lacking) == len(run.layers) else tuple(lacking)
+    return [Task(path, run_hash, pending, layers, epochs, sum(per_layer[layer] for layer in lacking))]
+
+
+def _done_epochs(spec: EstimatorSpec, run, run_hash: str, done: dict) -> list[frozenset]:
+    """Per layer of ``run``, the epochs ``done`` holds of ``spec`` as the layer resolves it."""
+    params = spec.params_for()
+    request = canonical_params(params)
+    return [done.get((run_hash, spec.method, request, layer,
+                      canonical_params(resolved_params(spec.method, params, run, layer))), frozenset())
+            for layer in range(len(run.layers))]
 
 
 def finished_tasks(tasks: Sequence[Task], jobs: int, client=None) -> Iterator[tuple[Task, pd.DataFrame | None, str | None]]:

@@ -17,8 +17,9 @@ from tensorboard.compat.proto.event_pb2 import Event
 from tensorboard.compat.proto.summary_pb2 import Summary
 from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
-from ib_keras.estimate import RUN_MAX, RUN_MIN, EstimatorSpec, layer_information, parse_estimators
+from ib_keras.estimate import RUN_MAX, RUN_MIN, EstimatorSpec, layer_information, layer_params, parse_estimators
 from ib_keras.estimate.estimators import NETWORK_METHODS
+from ib_keras.networks.activations import OUTPUT_ACTIVATION
 from ib_keras.plots.layer_paths import LEGEND_TITLE, draw_layer_paths, saturation_notes, time_legend
 from ib_keras.runfile import layer_name, model_layer_name
 from ib_keras.train.callbacks.representations import is_ensemble, probe
@@ -35,20 +36,24 @@ def scalar_tag(quantity: str, layer: int, last: int) -> str:
     return f"{quantity}/{layer_name(layer, last)}"
 
 
-def live_request(spec: EstimatorSpec, activation: str) -> tuple[str, dict]:
-    """(method, params) of ``spec`` for networks of ``activation``, as the estimate stage resolves
-    them; ValueError for a parameter that needs the whole run (uniform's default range for an
-    unbounded activation spans the run's activity, unknown while it trains), and for ``sp``,
-    which needs the network's parameters rather than one layer's activity."""
+def live_request(spec: EstimatorSpec, activations: Sequence[str]) -> list[tuple[str, dict]]:
+    """(method, params) of ``spec`` for each layer of a network whose recorded layers end in
+    ``activations``, as the estimate stage resolves them (`ib_keras.estimate.layer_params`);
+    ValueError for a parameter that needs the whole run (uniform's default range for an unbounded
+    activation spans the run's activity, unknown while it trains), and for ``sp``, which needs the
+    network's parameters rather than one layer's activity."""
     if spec.method in NETWORK_METHODS:
         raise ValueError(f"{spec}: sp propagates noise through the network's recorded parameters, after training; "
                          "watch a layer estimator live (ebab, akde, noisy) and estimate sp afterwards")
-    params = spec.params_for(activation)
-    whole_run = [name for name, value in params.items() if value in (RUN_MIN, RUN_MAX)]
-    if whole_run:
-        raise ValueError(f"{spec} for {activation}: {' and '.join(whole_run)} span the whole run's activity, unknown "
-                         f"while it trains; give them (e.g. '{spec.method}:lo=0:hi=10') or use ebab or akde")
-    return spec.method, params
+    requests = [(spec.method, layer_params(spec.method, spec.params_for(), activations, layer))
+                for layer in range(len(activations))]
+    for (_, params), activation in zip(requests, activations):
+        whole_run = [name for name, value in params.items() if value in (RUN_MIN, RUN_MAX)]
+        if whole_run:
+            raise ValueError(f"{spec} for a {activation} layer: {' and '.join(whole_run)} span the whole run's "
+                             f"activity, unknown while it trains; give them (e.g. '{spec.method}:lo=0:hi=10') or "
+                             "use ebab or akde")
+    return requests
 
 
 class InformationPlaneLogger(keras.callbacks.Callback):
@@ -71,13 +76,11 @@ class InformationPlaneLogger(keras.callbacks.Callback):
         epochs: the epochs to estimate at.
         estimator: one setting as ``estimate --estimators`` takes it: "akde" (the default, as
             `ib_keras.estimate.default_estimator` chooses for a user's model), "ebab" (the paper's,
-            on its task), "akde:variance_scale=0.01"...; its per-activation defaults as the estimate
-            stage's.
+            on its task), "akde:variance_scale=0.01"...; the values an activation sets (EBAB's lowest
+            edge, ...) resolved per layer from the layer's own, as the estimate stage resolves them.
         run_names: one TensorBoard run name per network (default "network", or "member-NNN").
         image_every: recorded epochs between plane images.
         image_networks: how many networks, the first ones, get plane images (all get scalars).
-        activation: the activation whose estimator defaults apply (EBAB's lowest edge, ...), as
-            the run's config names it (default: the first Dense layer's function name).
 
     Example:
 
@@ -98,7 +101,6 @@ class InformationPlaneLogger(keras.callbacks.Callback):
         run_names: Sequence[str] | None = None,
         image_every: int = IMAGE_EVERY,
         image_networks: int = IMAGE_NETWORKS,
-        activation: str | None = None,
     ):
         super().__init__()
         self.log_dir = Path(log_dir)
@@ -112,7 +114,6 @@ class InformationPlaneLogger(keras.callbacks.Callback):
         self.run_names = list(run_names) if run_names is not None else None
         self.image_every = int(image_every)
         self.image_networks = int(image_networks)
-        self.activation = activation
         if self.x.ndim < 2 or self.y.shape != (len(self.x),):
             raise ValueError(f"x must be (N, features) or (N, H, W, C) and y (N,), got {self.x.shape} and "
                              f"{self.y.shape}")
@@ -128,7 +129,8 @@ class InformationPlaneLogger(keras.callbacks.Callback):
         found, reader, _ = probe(self.model)
         self._last = len(found) - 1
         self._names = {i: model_layer_name(r.name, i, self._last) for i, r in enumerate(found)}
-        self._request = [live_request(self.spec, self.activation or found[0].activation)]
+        # the output as class probabilities, as the recorder stores it
+        self._requests = live_request(self.spec, [r.activation for r in found[:-1]] + [OUTPUT_ACTIVATION])
         self._activity_of = tf.function(reader)
         inputs = np.repeat(self.x[:, None, :], members, axis=1) if is_ensemble(self.model) else self.x
         self._inputs = tf.constant(inputs)
@@ -164,7 +166,7 @@ class InformationPlaneLogger(keras.callbacks.Callback):
         for k, writer in enumerate(self._writers):
             values = []
             for layer, layer_activity in enumerate(activity):
-                i_xt, i_ty = map(float, layer_information(layer_activity[k], self.y, self._request)[0])
+                i_xt, i_ty = map(float, layer_information(layer_activity[k], self.y, [self._requests[layer]])[0])
                 values += [Summary.Value(tag=scalar_tag("I(X;T)", layer, self._last), simple_value=i_xt),
                            Summary.Value(tag=scalar_tag("I(T;Y)", layer, self._last), simple_value=i_ty)]
                 self._history[k].append((epoch, layer, i_xt, i_ty))

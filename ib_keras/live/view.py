@@ -27,5 +27,4 @@ class LiveView:
 
         spec = plan.spec
         return [InformationPlaneLogger(self.directory / plan.path(0).parent.name, x, y, spec.record_epochs(),
-                                       self.estimator, [f"seed-{seed:03d}" for seed in group],
-                                       activation=spec.activation)]
+                                       self.estimator, [f"seed-{seed:03d}" for seed in group])]

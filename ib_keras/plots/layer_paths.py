@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 
+from ib_keras.estimate import BY_ACTIVATION
 from ib_keras.plots.planes import X_LABEL, Y_LABEL
 
 SATURATED = 0.01  # bits: I(X;T) this close to log2 N at every epoch: the layer keeps the inputs apart throughout
@@ -63,7 +64,8 @@ def setting_label(method: str, params: dict) -> str:
     bound = f", {params.get('bound')} bound" if params.get("bound") else ""
     labels = {
         "ebab": lambda: f"EBAB, {params['n_bins']} bins",
-        "uniform": lambda: f"binning, {params['n_bins']} bins on [{params['lo']}, {params['hi']}]",
+        "uniform": lambda: f"binning, {params['n_bins']} bins on " + (
+            "each activation's range" if params["lo"] == params["hi"] == BY_ACTIVATION else f"[{params['lo']}, {params['hi']}]"),
         "fixed": lambda: f"binning, bins of {params['bin_size']:g}",
         "kde": lambda: f"KDE{bound}, s2 = {params['noise_variance']:g}",
         "akde": lambda: f"aKDE{bound}, scale {params['variance_scale']:g}",

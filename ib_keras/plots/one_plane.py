@@ -24,7 +24,7 @@ import pandas as pd
 
 from ib_keras.estimate import (canonical_params, default_estimator, file_hash, parse_estimators, read_table, run_files,
                                setting_text)
-from ib_keras.estimate.run_rows import estimate_run, run_activation
+from ib_keras.estimate.run_rows import estimate_run, resolved_params
 from ib_keras.estimate.table import TABLE_SUFFIXES, canonical_runs
 from ib_keras.plots.layer_paths import LEGEND_TITLE, draw_layer_paths, saturation_notes, setting_label, time_legend
 from ib_keras.runfile import RunFileError, layer_name, model_layer_name, read_run
@@ -34,15 +34,16 @@ FORMATS = {".png": "Description", ".pdf": "Subject", ".svg": "Description"}  # e
 _TABLE = "mi.parquet"  # where `estimate` writes a directory's table: read there before estimating again
 
 
-def _wanted(specs, activation: str) -> dict[str, int]:
-    """The setting texts of ``specs`` for runs of ``activation``, each with its position in the request."""
-    return {setting_text(spec.method, canonical_params(spec.params_for(activation))): k for k, spec in enumerate(specs)}
+def _wanted(specs) -> dict[str, int]:
+    """The setting texts of ``specs``, each with its position in the request."""
+    return {setting_text(spec.method, canonical_params(spec.params_for())): k for k, spec in enumerate(specs)}
 
 
 def _table_rows(files: Sequence[Path], specs) -> tuple[pd.DataFrame, list[Path]]:
     """The rows of ``files`` that a table beside them (`estimate`'s ``mi.parquet`` in their
     directory or its parent) already holds for the current contents and every setting, epoch and
-    layer; and the files it does not hold so."""
+    layer (each layer's rows resolved as its activation resolves the setting now); and the files it
+    does not hold so."""
     tables = {}
     for directory in {parent for path in files for parent in (path.parent, path.parent.parent)}:
         if (directory / _TABLE).is_file():
@@ -57,10 +58,15 @@ def _table_rows(files: Sequence[Path], specs) -> tuple[pd.DataFrame, list[Path]]
         except RunFileError:
             missing.append(path)  # estimate_run names it
             continue
-        wanted, digest, found = _wanted(specs, run_activation(run)), file_hash(path), None
+        digest, found = file_hash(path), None
+        resolved = {(setting_text(spec.method, canonical_params(spec.params_for())), layer):
+                    canonical_params(resolved_params(spec.method, spec.params_for(), run, layer))
+                    for spec in specs for layer in range(len(run.layers))}
         for table in tables.values():
-            rows = table[(table["run"] == str(path)) & (table["run_hash"] == digest) & table["setting"].isin(wanted)]
-            if len(rows) == len(wanted) * len(run.epochs) * len(run.layers):
+            rows = table[(table["run"] == str(path)) & (table["run_hash"] == digest)]
+            rows = rows[[resolved.get(key) == value for key, value in zip(zip(rows["setting"], rows["layer"]),
+                                                                         rows["resolved"])]]
+            if len(rows) == len(_wanted(specs)) * len(run.epochs) * len(run.layers):
                 found = rows
         kept.append(found) if found is not None else missing.append(path)
     return (pd.concat(kept, ignore_index=True) if kept else pd.DataFrame()), missing
@@ -83,9 +89,7 @@ def plane_rows(source: str | Path, estimators: str = "ebab") -> pd.DataFrame:
         table, missing = _table_rows(files, specs)
         table = pd.concat([table, *(estimate_run(file, file_hash(file), specs) for file in missing)], ignore_index=True)
     if len(table):
-        request = [_wanted(specs, activation).get(setting) for activation, setting in zip(table["activation"],
-                                                                                         table["setting"])]
-        table = table.assign(request=request).dropna(subset=["request"])
+        table = table.assign(request=table["setting"].map(_wanted(specs))).dropna(subset=["request"])
     if table.empty:
         raise ValueError(f"{path}: no rows of {estimators}; estimate them first (python -m ib_keras estimate)")
     return table.astype({"request": int})
@@ -172,7 +176,7 @@ def _panel(ax: plt.Axes, chosen: pd.DataFrame, spec, directory: str, names: tupl
     its own legend if ``legend``, and what the estimator cannot show said in it and to ``report``."""
     plane = chosen.groupby(["epoch", "layer"], as_index=False)[["i_xt", "i_ty"]].mean()
     layer_labels, n_inputs = names
-    label = setting_label(spec.method, spec.params_for(str(chosen["activation"].iloc[0])))
+    label = setting_label(spec.method, spec.params_for())
     runs = chosen["run"].nunique()
     draw_layer_paths(ax, plane, layer_labels)
     ax.set_title(f"{directory}: {label}\n{'1 network' if runs == 1 else f'mean of {runs} networks'}", fontsize=9)

@@ -5,13 +5,14 @@ through a noisy network (`estimate_sp`). One private module per method, behind `
 
 Public names (``from ib_keras.estimate.estimators import estimate_mi``):
     mi: estimate_mi, estimate_mi_many, estimate_sp, within_between, Estimate, METHODS, NETWORK_METHODS,
-        INPUT_METHODS, CODE_METHODS, LAYER_MAX, LAYER_MIN, resolve_params, method_defaults, check_finite
+        INPUT_METHODS, CODE_METHODS, LAYER_MAX, LAYER_MIN, BY_ACTIVATION, resolve_params, method_defaults,
+        check_finite
 """
 
 from ib_keras._lazy import lazy_names
 
 __getattr__, __dir__, __all__ = lazy_names(__name__, {
     "mi": ("estimate_mi", "estimate_mi_many", "estimate_sp", "within_between", "Estimate", "METHODS", "NETWORK_METHODS",
-           "INPUT_METHODS", "CODE_METHODS", "LAYER_MAX", "LAYER_MIN", "resolve_params", "method_defaults",
+           "INPUT_METHODS", "CODE_METHODS", "LAYER_MAX", "LAYER_MIN", "BY_ACTIVATION", "resolve_params", "method_defaults",
            "check_finite"),
 })

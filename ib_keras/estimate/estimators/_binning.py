@@ -10,6 +10,7 @@ import numpy as np
 
 LAYER_MAX = "layer_max"  # uniform's hi: the layer's largest activity at this epoch
 LAYER_MIN = "layer_min"  # uniform's lo: its least
+BY_ACTIVATION = "activation"  # uniform's lo and hi, EBAB's low: set by each layer's activation (a request's value)
 _CODE_LIMIT = 2**62  # mixed-radix state codes stay below this before they are renumbered
 _COUNTED_EDGES = 256  # up to here counting edges beats NumPy's binary search (5.6x at 32 edges)
 

@@ -2,8 +2,7 @@
 once, then dispatched to one private module per method (`ib_keras.estimate.estimators`).
 
 X is the set of the N distinct inputs, uniformly weighted, and the network is deterministic.
-
-Methods (parameters and their defaults):
+Methods (parameters and defaults; the stage's lo, hi, low: `ib_keras.estimate.layer_params`):
 
 - ``"uniform"`` (n_bins=30, lo=-1.0, hi=1.0): Shwartz-Ziv & Tishby (2017), equal-width bins over
   a fixed range; ``hi="layer_max"`` takes the layer's largest activity at this epoch, ``lo="layer_min"``
@@ -60,7 +59,8 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from ib_keras.estimate.estimators._binning import BINNING, LAYER_MAX, LAYER_MIN, binned_information
+from ib_keras.estimate.estimators._binning import BINNING, BY_ACTIVATION, LAYER_MAX, LAYER_MIN, binned_information
+from ib_keras.estimate.estimators._clustering import within_between
 from ib_keras.estimate.estimators._kde import kde_information
 from ib_keras.estimate.estimators._mixture import mixture_information, replica_mixture_information
 from ib_keras.estimate.estimators._propagation import DRAW_KEY, replica_centres
@@ -123,8 +123,7 @@ def _noise_variance(activity: np.ndarray, method: str, params: dict) -> float:
     return params["variance_scale"] * largest
 
 
-# What works in the float32 the estimators compute in: bin indices activity / bin_size stay far
-# inside int64, and kernel variances (and the largest activity times variance_scale) stay normal.
+# What float32 computes in: bin indices stay inside int64, kernel variances (and s2 of akde) normal.
 _POSITIVE_RANGES = {"bin_size": (1e-9, 1e9), "noise_variance": (1e-30, 1e30), "variance_scale": (1e-30, 1e30),
                     "noise_std": NOISE_STD_RANGE, "alpha": (1e-3, 1e3), "sigma": (1e-15, 1e15),
                     "input_sigma": (1e-15, 1e15), "label_sigma": (1e-15, 1e15)}
@@ -173,6 +172,9 @@ def resolve_params(method: str, **params) -> dict:
                              f"got {value!r}")
         if name == "bound" and value not in BOUNDS:
             raise ValueError(f"{method}: bound must be one of {', '.join(BOUNDS)}, got {value!r}")
+        if value == BY_ACTIVATION and name in ("low", "lo", "hi"):  # a table's request; ib_keras.estimate.layer_params
+            raise ValueError(f"{method}: {name}={BY_ACTIVATION!r} is set by each layer's activation, which one layer's "
+                             "activity cannot tell: pass `layer_params(method, params, activations, layer)`, or a number")
         if name == "low" and value is not None and not (isinstance(value, Real) and math.isfinite(value)):
             raise ValueError(f"{method}: low must be a finite number or None, got {value!r}")
     if method == "sp":
@@ -372,29 +374,3 @@ def _check_sp_memory(n: int, widths: list[int], replicas: int) -> None:
         raise ValueError(f"sp: {replicas} replicas of {n} inputs through a layer of {max(widths)} units need about "
                          f"{needed / 2**30:.1f} GiB of memory and {available / 2**30:.1f} GiB are available; use fewer "
                          "replicas, or estimate a subsample (estimate --samples)")
-
-
-def within_between(activity: np.ndarray, labels: np.ndarray) -> float:
-    """How much same-class representations cluster: the mean squared distance between the
-    activity of two inputs of one class over that between inputs of different classes (ordered
-    pairs of distinct inputs; squared activity units cancel). 1: no clustering by class; towards
-    0: each class collapses to a point. NaN when there is no pair of one kind. activity (N, d),
-    labels (N,); in O(N d) from the class sums, accumulated in float64 (no float64 copy of a
-    float32 activity)."""
-    activity = np.asarray(activity)
-    if not np.issubdtype(activity.dtype, np.floating):
-        activity = activity.astype(np.float64)
-    activity = activity - activity.mean(axis=0, dtype=np.float64).astype(activity.dtype)  # the sums cancel less
-    _, classes = np.unique(np.asarray(labels), return_inverse=True)
-    norms = np.einsum("ij,ij->i", activity, activity, dtype=np.float64)
-    counts = np.bincount(classes).astype(np.float64)
-    sums = np.stack([activity[classes == c].sum(axis=0, dtype=np.float64) for c in range(len(counts))])
-    norm_sums = np.bincount(classes, weights=norms)
-    # sum over ordered pairs (i, j) of one set of ||t_i - t_j||^2 = 2 n sum ||t||^2 - 2 ||sum t||^2
-    within = float(np.sum(2 * counts * norm_sums - 2 * np.einsum("cj,cj->c", sums, sums)))
-    total = 2 * len(activity) * float(norms.sum()) - 2 * float(np.sum(sums.sum(axis=0) ** 2))
-    within_pairs = float(np.sum(counts * (counts - 1)))
-    between_pairs = len(activity) ** 2 - float(np.sum(counts**2))
-    if within_pairs == 0 or between_pairs == 0 or total - within <= 0:
-        return math.nan
-    return (within / within_pairs) / ((total - within) / between_pairs)

@@ -133,11 +133,9 @@ def by_protocol(summaries: list[Summary]) -> dict[str, Summary]:
 
 def setting_rows(frame: pd.DataFrame, setting: str) -> pd.DataFrame:
     """The rows of ``frame`` (networks or planes of a summary) estimated with ``setting`` (as
-    ``--estimators`` takes one), as each activation's parameters resolve it."""
+    ``--estimators`` takes one)."""
     spec = parse_estimators(setting)[0]
-    wanted = {a: canonical_params(spec.params_for(a)) for a in frame["activation"].unique()}
-    keep = (frame["estimator"] == spec.method) & (frame["params"] == frame["activation"].map(wanted))
-    return frame[keep]
+    return frame[(frame["estimator"] == spec.method) & (frame["params"] == canonical_params(spec.params_for()))]
 
 
 def layer_statistics(summaries: dict[str, Summary], settings: dict[str, tuple[str, str]] = SETTINGS) -> pd.DataFrame:

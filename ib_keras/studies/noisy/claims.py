@@ -15,6 +15,7 @@ from scipy.stats import spearmanr
 from ib_keras.analysis.statistics import check_one_setting
 from ib_keras.estimate import SAMPLES, EstimatorSpec, read_table
 from ib_keras.estimate.estimators import METHODS
+from ib_keras.estimate.table import today_params
 
 MIN_BITS = 0.1  # a compression, or a range of I(X;T), smaller than this is not counted
 
@@ -98,7 +99,7 @@ def compact_rows(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     samples = _subsample(kinds)
     kept, left_out = [], []
     for estimator, activation, params in kinds.itertuples(index=False):
-        wanted = [EstimatorSpec(estimator, tuple(p.items()), samples).params_for(activation)
+        wanted = [EstimatorSpec(estimator, tuple(p.items()), samples).params_for()
                   for p in settings.get(estimator, [])]
         if any(_same(json.loads(params), w) for w in wanted):
             kept.append((estimator, activation, params))
@@ -141,7 +142,7 @@ def read_rows(path: str | Path) -> pd.DataFrame:
             raise error from None
         if set(COMPACT) - set(compact.columns) or compact.empty:
             raise error from None
-        return compact
+        return compact.assign(params=today_params(compact))  # one of before the per-layer defaults: today's words
 
 
 def sp_rows(rows: pd.DataFrame, replicas: int = MAIN_REPLICAS) -> pd.DataFrame:

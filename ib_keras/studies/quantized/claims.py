@@ -62,10 +62,8 @@ def _named(table: pd.DataFrame) -> pd.DataFrame:
     wanted = {}
     for name, text in [(EXACT, EXACT), *((name, setting) for name, (_, setting) in ESTIMATORS.items())]:
         spec = parse_estimators(text)[0]
-        for activation in ACTIVATIONS:
-            wanted[(activation, setting_text(spec.method, canonical_params(spec.params_for(activation))))] = name
-    names = [wanted.get(key) for key in zip(table["activation"], table["setting"])]
-    return table.assign(name=names).dropna(subset=["name"])
+        wanted[setting_text(spec.method, canonical_params(spec.params_for()))] = name
+    return table.assign(name=table["setting"].map(wanted)).dropna(subset=["name"])
 
 
 def _verdicts(rows: pd.DataFrame, label_entropy: float) -> pd.DataFrame:
