@@ -224,7 +224,7 @@ def test_the_lower_bound_lies_below_the_upper_bound(dataset):
         (np.ones((3, 2)), np.array([0, 1, 0]), "kde", {"noise_variance": 0.0}, "noise_variance must be"),
         (np.ones((3, 2)), np.array([0, 1, 0]), "kde", {"bound": "middle"}, "bound must be"),
         (np.zeros((3, 2)), np.array([0, 1, 0]), "akde", {}, "all zero"),
-        (np.ones((3, 2)), np.array([0, 1, 0]), "mine", {}, "unknown estimator 'mine'; valid estimators: uniform"),
+        (np.ones((3, 2)), np.array([0, 1, 0]), "ksg", {}, "unknown estimator 'ksg'; valid estimators: uniform"),
         (np.ones((3, 2)), np.array([0, 1, 0]), "ebab", {"bins": 3}, "unknown parameter"),
         (np.ones((3, 2)), np.array([0, 1, 0]), "uniform", {"lo": 1.0, "hi": 0.0}, "hi must be"),
         (np.ones((3, 2)), np.array([0, 1, 0]), "noisy", {"replicas": 5}, "replicas must be an even"),

@@ -145,7 +145,7 @@ def test_parse_estimators_reads_parameters():
     assert specs[2].params_for() == {"n_bins": 30, "lo": "activation", "hi": "layer_max"}
 
 
-@pytest.mark.parametrize("text, message", [("mine", "unknown estimator 'mine'"), ("ebab:bins=3", "unknown parameter"),
+@pytest.mark.parametrize("text, message", [("ksg", "unknown estimator 'ksg'"), ("ebab:bins=3", "unknown parameter"),
                                            ("kde:noise_variance=-1", "noise_variance must be"), ("akde:0.1", "not name=value"),
                                            ("ebab:n_bins=100000000", "n_bins must be a whole number from 1 to 1000000"),
                                            ("uniform:n_bins=true", "n_bins must be a number, not True"),

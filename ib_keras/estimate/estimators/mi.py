@@ -35,6 +35,14 @@ Methods (parameters and defaults; the stage's lo, hi, low: `ib_keras.estimate.la
   integer codes (N, d), not activity; a softmax output's codes (of its logits) as differences
   from their first unit, the softmax being blind to a shift of all logits. The estimate stage
   does this from the run file, and refuses a run that is not quantized.
+- ``"knn"`` (k=3, noise_variance=1e-3, replicas=4, seed=0): Kraskov et al. (2004) in Ross's (2014)
+  form for a discrete and a continuous variable: I(X;T') and I(T';Y) of T' = T + N(0, s2 I) (the
+  quantity of ``"noisy"``) over ``replicas`` draws per input; noise_variance=0: I(X;T) = H(T) of
+  the distinct rows, counted, and I(T;Y) of T itself (`ib_keras.estimate.estimators._knn`).
+- ``"infonce"``, ``"mine"`` (noise_variance=1e-3, steps=500, batch=256, units=64,
+  learning_rate=1e-3, seed=0): variational lower bounds on I(X;T') and I(T';Y) from separable
+  critics trained in Keras (van den Oord et al. 2018, at most log2 N; Belghazi et al. 2018); they
+  need the inputs X (`ib_keras.estimate.estimators._neural`).
 
 References:
     Shwartz-Ziv & Tishby, Opening the Black Box of Deep Neural Networks via Information, 2017.
@@ -55,38 +63,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from numbers import Integral, Real
 
 import numpy as np
 
-from ib_keras.estimate.estimators._binning import BINNING, BY_ACTIVATION, LAYER_MAX, LAYER_MIN, binned_information
-from ib_keras.estimate.estimators._clustering import within_between
+# LAYER_MAX, LAYER_MIN, BY_ACTIVATION, METHODS, method_defaults and within_between: exported from here
+from ib_keras.estimate.estimators._binning import BINNING, BY_ACTIVATION, LAYER_MAX, LAYER_MIN, binned_information  # noqa: F401
+from ib_keras.estimate.estimators._clustering import within_between  # noqa: F401
 from ib_keras.estimate.estimators._kde import kde_information
+from ib_keras.estimate.estimators._knn import knn_information
+from ib_keras.estimate.estimators._neural import NEURAL_METHODS
+from ib_keras.estimate.estimators._neural import neural_information
 from ib_keras.estimate.estimators._mixture import mixture_information, replica_mixture_information
+from ib_keras.estimate.estimators._params import (CODE_METHODS, INPUT_METHODS, METHODS, NETWORK_METHODS,  # noqa: F401
+                                                  method_defaults, resolve_params)
 from ib_keras.estimate.estimators._propagation import DRAW_KEY, replica_centres
-from ib_keras.estimate.estimators._renyi import MAX_RENYI_INPUTS, WIDTHS, checked_inputs, renyi_information
-from ib_keras.networks.protocols import NOISE_STD_RANGE
+from ib_keras.estimate.estimators._renyi import checked_inputs, renyi_information
 from ib_keras.system.memory import available_memory
-
-METHODS: dict[str, dict] = {
-    "uniform": {"n_bins": 30, "lo": -1.0, "hi": 1.0},
-    "fixed": {"bin_size": 0.07},
-    "ebab": {"n_bins": 30, "low": None},
-    "kde": {"noise_variance": 1e-3, "bound": "upper"},
-    "akde": {"variance_scale": 0.1, "bound": "upper"},
-    "noisy": {"noise_variance": 1e-3, "variance_scale": None, "replicas": 4, "seed": 0},
-    "sp": {"noise_std": None, "replicas": 64, "marginal_replicas": 8, "mc_samples": 8, "seed": 0},
-    "renyi": {"alpha": 1.01, "width": "knn", "neighbours": 20, "sigma": None, "input_sigma": None, "label_sigma": 0.1},
-    "exact": {},
-}
-NETWORK_METHODS = ("sp",)  # estimated from the network's inputs and parameters, not one layer's activity
-INPUT_METHODS = ("renyi",)  # estimated from the layer's activity and the inputs X
-CODE_METHODS = ("exact",)  # counted on a quantized layer's integer codes, not estimated from activity
-BOUNDS = ("upper", "lower")
-# More bins than any sample count this tool handles (a bin's counts cost memory per unit even when
-# empty): 10^8 bins took 48 s and 2.2 GB for one layer-epoch.
-MAX_BINS = 1_000_000
-MAX_REPLICAS = 1000
 
 
 class Estimate(tuple):
@@ -121,98 +113,6 @@ def _noise_variance(activity: np.ndarray, method: str, params: dict) -> float:
     if largest == 0.0:
         raise ValueError(f"{method}: the activity is all zero, so its noise variance variance_scale * max|T| would be 0")
     return params["variance_scale"] * largest
-
-
-# What float32 computes in: bin indices stay inside int64, kernel variances (and s2 of akde) normal.
-_POSITIVE_RANGES = {"bin_size": (1e-9, 1e9), "noise_variance": (1e-30, 1e30), "variance_scale": (1e-30, 1e30),
-                    "noise_std": NOISE_STD_RANGE, "alpha": (1e-3, 1e3), "sigma": (1e-15, 1e15),
-                    "input_sigma": (1e-15, 1e15), "label_sigma": (1e-15, 1e15)}
-
-
-def resolve_params(method: str, **params) -> dict:
-    """The method's full parameters: its defaults updated by ``params``, each checked.
-
-    Raises ValueError naming an unknown method or parameter, or a bad value.
-    """
-    if method not in METHODS:
-        raise ValueError(f"unknown estimator '{method}'; valid estimators: {', '.join(METHODS)}")
-    unknown = set(params) - set(METHODS[method])
-    if unknown:
-        valid = f"valid: {', '.join(METHODS[method])}" if METHODS[method] else f"{method} takes no parameters"
-        raise ValueError(f"{method}: unknown parameter(s) {', '.join(sorted(unknown))}; {valid}")
-    resolved = {**method_defaults(method, params), **params}
-    if method == "noisy" and (resolved["noise_variance"] is None) == (resolved["variance_scale"] is None):
-        raise ValueError("noisy: give noise_variance (a fixed s2, as kde) or variance_scale (s2 = variance_scale x "
-                         f"max|T|, as akde), one of them, got {resolved['noise_variance']!r} and {resolved['variance_scale']!r}")
-    for name, value in resolved.items():
-        if value is None and (method, name) in (("noisy", "noise_variance"), ("noisy", "variance_scale"),
-                                                ("sp", "noise_std"), ("renyi", "sigma"), ("renyi", "input_sigma")):
-            continue
-        if isinstance(value, bool) and name not in ("bound", "width"):  # JSON's true would pass as the number 1
-            raise ValueError(f"{method}: {name} must be a number, not {value!r}")
-        if name == "n_bins" and not (isinstance(value, Integral) and 1 <= value <= MAX_BINS):
-            raise ValueError(f"{method}: n_bins must be a whole number from 1 to {MAX_BINS}, got {value!r}")
-        if name in _POSITIVE_RANGES:
-            low, high = _POSITIVE_RANGES[name]
-            if not (isinstance(value, Real) and low <= value <= high):
-                raise ValueError(f"{method}: {name} must be a number from {low:g} to {high:g}, got {value!r}")
-        if name in ("replicas", "marginal_replicas", "mc_samples") and method == "sp" and not (
-                isinstance(value, Integral) and 1 <= value <= MAX_REPLICAS):
-            raise ValueError(f"sp: {name} must be a whole number from 1 to {MAX_REPLICAS}, got {value!r}")
-        if name == "replicas" and method == "noisy" and not (
-                isinstance(value, Integral) and 4 <= value <= MAX_REPLICAS and value % 2 == 0):
-            raise ValueError(f"{method}: replicas must be an even whole number from 4 to {MAX_REPLICAS} (antithetic pairs, "
-                             f"two at least for a standard error), got {value!r}")
-        if name == "seed" and not (isinstance(value, Integral) and 0 <= value < 2**63):
-            raise ValueError(f"{method}: seed must be a whole number >= 0, got {value!r}")
-        if name == "width" and value not in WIDTHS:
-            raise ValueError(f"{method}: width must be one of {', '.join(WIDTHS)}, got {value!r}")
-        if name == "neighbours" and not (isinstance(value, Integral) and 1 <= value < MAX_RENYI_INPUTS):
-            raise ValueError(f"{method}: neighbours must be a whole number from 1 to {MAX_RENYI_INPUTS - 1}, "
-                             f"got {value!r}")
-        if name == "bound" and value not in BOUNDS:
-            raise ValueError(f"{method}: bound must be one of {', '.join(BOUNDS)}, got {value!r}")
-        if value == BY_ACTIVATION and name in ("low", "lo", "hi"):  # a table's request; ib_keras.estimate.layer_params
-            raise ValueError(f"{method}: {name}={BY_ACTIVATION!r} is set by each layer's activation, which one layer's "
-                             "activity cannot tell: pass `layer_params(method, params, activations, layer)`, or a number")
-        if name == "low" and value is not None and not (isinstance(value, Real) and math.isfinite(value)):
-            raise ValueError(f"{method}: low must be a finite number or None, got {value!r}")
-    if method == "sp":
-        _check_sp(resolved)
-    if method == "renyi" and (resolved["width"] == "fixed") != (resolved["sigma"] is not None):
-        raise ValueError(f"renyi: sigma is the width of width='fixed' and of it alone; got width={resolved['width']!r} "
-                         f"and sigma={resolved['sigma']!r}")
-    if method == "uniform":
-        lo, hi = resolved["lo"], resolved["hi"]
-        whole_run = [name for name, value in (("lo", lo), ("hi", hi)) if value in ("run_min", "run_max")]
-        if whole_run:
-            raise ValueError(f"uniform: {whole_run[0]}={resolved[whole_run[0]]!r} is the whole run's smallest or largest "
-                             "activity, which one layer-epoch's activity cannot tell: pass "
-                             "`ib_keras.estimate.table.resolve_run_values(params, run.activity)` (a table's params and the "
-                             "run file's activity), or numbers")
-        if not (lo == LAYER_MIN or isinstance(lo, Real) and math.isfinite(lo)):
-            raise ValueError(f"uniform: lo must be a finite number or '{LAYER_MIN}', got {lo!r}")
-        if hi != LAYER_MAX and not (isinstance(hi, Real) and math.isfinite(hi) and (lo == LAYER_MIN or hi > lo)):
-            raise ValueError(f"uniform: hi must be a finite number > lo ({lo}) or '{LAYER_MAX}', got {hi!r}")
-    return resolved
-
-
-def _check_sp(params: dict) -> None:
-    replicas, marginal, draws = params["replicas"], params["marginal_replicas"], params["mc_samples"]
-    if marginal > replicas:
-        raise ValueError(f"sp: marginal_replicas ({marginal}) must be at most replicas ({replicas})")
-    if draws % 4 or draws < 8 or draws // 4 > replicas:
-        raise ValueError(f"sp: mc_samples must be a multiple of 4 from 8 (four draws from each of two centres per input "
-                         f"at least, for a standard error) to 4 x replicas ({4 * replicas}), got {draws}")
-
-
-def method_defaults(method: str, params: dict) -> dict:
-    """The defaults of ``method`` under the parameters ``params`` a request sets: ``noisy`` given
-    variance_scale alone drops its default noise_variance, so that s2 is set one way."""
-    defaults = dict(METHODS[method])
-    if method == "noisy" and params.get("variance_scale") is not None and "noise_variance" not in params:
-        defaults["noise_variance"] = None
-    return defaults
 
 
 def check_finite(activity: np.ndarray) -> None:
@@ -276,8 +176,10 @@ def estimate_mi_many(
     if len(values) < 2:
         raise ValueError(f"labels hold a single class ({values[0]}); I(T;Y) needs at least two")
     classes = classes.astype(np.int64)
-    if any(method in INPUT_METHODS for method, _ in requests):
-        inputs = checked_inputs(inputs, len(activity))
+    reading = [method for method, _ in requests if method in INPUT_METHODS]
+    if reading:
+        lanczos = all(params.get("trace") == "lanczos" for method, params in requests if method == "renyi")
+        inputs = checked_inputs(inputs, len(activity), sorted(set(reading)), lanczos)
     kde_positions = [k for k, (method, _) in enumerate(requests) if method in ("kde", "akde")]
     results = {}
     if kde_positions:
@@ -293,6 +195,10 @@ def estimate_mi_many(
             results[k] = renyi_information(inputs, activity, classes, params)
         elif method == "exact":
             results[k] = binned_information(codes.astype(np.int64), classes, len(values))
+        elif method == "knn":
+            results[k] = knn_information(activity, classes, **params)
+        elif method in NEURAL_METHODS:
+            results[k] = neural_information(method, inputs, activity, classes, **params)
     return [Estimate(*results[k]) for k in range(len(requests))]
 
 

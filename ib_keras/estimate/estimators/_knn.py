@@ -1,0 +1,120 @@
+"""``knn``: k-nearest-neighbour estimates of I(X;T') and I(T';Y), T' = T + N(0, s2 I), in bits.
+
+Both are mutual informations between a discrete variable (the input X, uniform over the N
+inputs; the label Y) and a continuous one, T', estimated by Ross's (2014) form of the
+Kraskov-Stögbauer-Grassberger (2004) estimator: for each point i of class c_i, d_i is the
+distance to its k-th nearest other point of its class and m_i the number of points (of any
+class, i itself included) strictly closer than d_i; then, in nats,
+
+    I = psi(n) + <psi(k)> - <psi(n_c)> - <psi(m)>
+
+(n points, n_c the size of i's class; a class of one point is left out, a class of at most k
+points uses its size - 1 as k). A point whose k-th neighbour coincides with it (d_i = 0, as in a
+layer of dead ReLUs) takes, as Gao, Kannan, Oh & Viswanath (NeurIPS 2017) do for discrete-continuous
+mixtures, k_i = its class's points at distance 0 and m_i = all points at distance 0. Distances
+are Euclidean, in float64; identical rows are exactly 0 apart.
+
+With s2 > 0 every input is drawn ``replicas`` times, T'_i = T_i + N(0, s2 I): I(X;T') is the
+estimate with the input as the class (k < replicas), I(T';Y) with the label, both over the N x
+replicas draws: the quantity `noisy` computes by Monte Carlo and the KDE bounds bracket. With s2
+= 0, I(X;T) of the deterministic layer is H(T) of its distinct rows, counted (log2 N when every
+input is kept apart), and I(T;Y) is the estimate on T itself. An estimate below 0 (by chance,
+near 0 bits) is reported as 0.
+
+References:
+    Kraskov, Stögbauer & Grassberger, Estimating Mutual Information, Phys. Rev. E 69, 2004.
+    Ross, Mutual Information between Discrete and Continuous Data Sets, PLoS ONE 9, 2014.
+    Gao, Kannan, Oh & Viswanath, Estimating Mutual Information for Discrete-Continuous Mixtures,
+    NeurIPS 2017.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.special import digamma
+
+_BLOCK = 2**22  # distances per block of rows (32 MB of float64): the memory bound of one pass
+
+
+def knn_information(activity: np.ndarray, classes: np.ndarray, k: int, noise_variance: float, replicas: int,
+                    seed: int) -> tuple[float, float]:
+    """(I(X;T'), I(T';Y)) in bits of activity (N, d) with labels ``classes`` (N,) in 0..C-1, as
+    the module docstring defines them; the draws of T' from ``default_rng([seed, N, d])``."""
+    n, d = activity.shape
+    if noise_variance == 0:
+        _, counts = np.unique(np.ascontiguousarray(activity, dtype=np.float64), axis=0, return_counts=True)
+        p = counts / n
+        return float(-np.sum(p * np.log2(p))), ross_information(activity, [classes], k)[0]
+    rng = np.random.default_rng([seed, n, d])
+    draws = np.repeat(activity.astype(np.float64), replicas, axis=0)
+    draws += math.sqrt(noise_variance) * rng.standard_normal(draws.shape)
+    inputs = np.repeat(np.arange(n), replicas)
+    i_xt, i_ty = ross_information(draws, [inputs, np.repeat(classes, replicas)], k)
+    return i_xt, i_ty
+
+
+def ross_information(points: np.ndarray, partitions: list[np.ndarray], k: int) -> list[float]:
+    """Ross's kNN estimate, in bits, of I(C;T) for each labelling C of ``partitions`` (each (n,)
+    integers 0..C-1) of the continuous ``points`` (n, d): below 0 reported as 0, above H(C) (its
+    classes' plug-in entropy) as H(C). Each point's k-th neighbour is found within its class; the
+    points closer than it, in one pass over all distances shared by the partitions."""
+    points = np.ascontiguousarray(points, dtype=np.float64)
+    n = len(points)
+    _, rows = np.unique(points, axis=0, return_inverse=True)  # identical rows: exactly 0 apart
+    rows = rows.ravel() if rows.max() + 1 < n else None  # None: no two alike
+    squares = np.einsum("ij,ij->i", points, points)
+    radii, neighbours, sizes = [], [], []
+    for labels in partitions:
+        size = np.bincount(labels)[labels]
+        radius, k_i = np.zeros(n), np.minimum(k, size - 1).astype(np.float64)
+        for members in np.split(np.argsort(labels, kind="stable"), np.cumsum(np.bincount(labels))[:-1]):
+            if len(members) < 2:
+                continue
+            kk = min(k, len(members) - 1)
+            for chunk in _blocks(members, len(members)):
+                distance = _distances(points, squares, rows, chunk, members)
+                distance[np.arange(len(chunk)), np.searchsorted(members, chunk)] = np.inf  # not i itself
+                radius[chunk] = np.partition(distance, kk - 1, axis=1)[:, kk - 1]
+                tied = radius[chunk] == 0
+                k_i[chunk[tied]] = (distance[tied] == 0).sum(axis=1) + 1  # i and its class's points at 0
+        radii.append(radius)
+        neighbours.append(k_i)
+        sizes.append(size)
+    within = [np.zeros(n) for _ in partitions]  # m_i: every point closer than the k-th neighbour, i included
+    everyone = np.arange(n)
+    for chunk in _blocks(everyone, n):
+        distance = _distances(points, squares, rows, chunk, everyone)
+        zero = (distance == 0).sum(axis=1)
+        for radius, m_i in zip(radii, within):
+            m_i[chunk] = np.where(radius[chunk] == 0, zero, (distance < radius[chunk, None]).sum(axis=1))
+    estimates = []
+    for labels, size, k_i, m_i in zip(partitions, sizes, neighbours, within):
+        kept = size > 1
+        p = np.bincount(labels) / n
+        ceiling = float(-np.sum(p[p > 0] * np.log2(p[p > 0])))
+        if not kept.any():
+            estimates.append(0.0)
+            continue
+        nats = (digamma(kept.sum()) + np.mean(digamma(k_i[kept])) - np.mean(digamma(size[kept]))
+                - np.mean(digamma(m_i[kept])))
+        estimates.append(min(ceiling, max(0.0, float(nats) / math.log(2))))
+    return estimates
+
+
+def _blocks(members: np.ndarray, width: int):
+    """``members`` in blocks of rows whose distances to ``width`` points fit one pass's memory."""
+    step = max(1, _BLOCK // width)
+    return (members[start:start + step] for start in range(0, len(members), step))
+
+
+def _distances(points: np.ndarray, squares: np.ndarray, rows: np.ndarray | None, chunk: np.ndarray,
+               members: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distances (len(chunk), len(members)) of sorted point indices: identical
+    rows (the same number in ``rows``) exactly 0, all others above 0."""
+    distance = squares[chunk, None] + squares[None, members] - 2 * points[chunk] @ points[members].T
+    np.maximum(distance, np.finfo(np.float64).tiny, out=distance)
+    if rows is not None:
+        distance[rows[chunk, None] == rows[None, members]] = 0.0
+    return distance
