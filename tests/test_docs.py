@@ -91,3 +91,12 @@ def test_the_api_page_documents_every_exported_name_and_no_other():
     assert len(targets) == len(set(targets)) and not any(t.rpartition(".")[2].startswith("_") for t in targets)
     for name in ("plot_plane", "ActivationRecorder", "InformationPlaneLogger", "Run", "Estimate"):
         assert f"`{name}`" in page
+
+
+def test_the_which_estimator_page_is_generated_from_the_shipped_benchmark():
+    """docs/estimators.md's measured section is what scripts/estimator_page.py writes from
+    results/estimators (tables generated, not typed)."""
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "estimator_page.py"), "--check"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "Against the exact information of quantized networks" in (ROOT / "docs" / "estimators.md").read_text()

@@ -132,3 +132,31 @@ def test_the_study_reports_claims_and_every_estimators_error(among, tmp_path):
     assert pd.read_csv(written[0])["verdict"].tolist() == result.claims["verdict"].tolist()
     report = write_quantized_report(result, tmp_path / "REPORT.md").read_text()
     assert "## Claims" in report and "uniform, 256 bins" in report
+
+
+def test_the_estimator_benchmark_scores_quantized_and_float_runs_into_its_bundle(among, tmp_path):
+    """Issue 42's harness end to end on small runs: exact and the noisy truth beside two settings,
+    the leaderboard's error as computed here from the work table, and the bundle's files."""
+    from ib_keras.studies.estimators.benchmark import run_benchmark
+    from ib_keras.studies.estimators.figures import make_figures
+    from ib_keras.studies.estimators.report import write_report, write_tables
+
+    write_run(tmp_path / "float" / "relu" / "seed-000.h5", 0)
+    work = tmp_path / "work"
+    b = run_benchmark([among / "relu" / "seed-000.h5"], [tmp_path / "float"], work, ("ebab", "kde"), subsamples=(500,),
+                      mixture_sizes=(1000,), mixture_seeds=2, cost_grid=((300, 5),), jobs=1)
+    assert set(b.rows["family"]) == {"exact", "noisy", "mixture"} and set(b.rows["setting"]) == {"ebab", "kde"}
+    assert set(b.rows.loc[b.rows["family"] == "exact", "n"]) == {500, 4096}
+    table = read_table(next(work.glob("exact-*.parquet")))
+    mine = table[(table["estimator"] == "ebab") & ~table["params"].str.contains("samples")].sort_values(["epoch", "layer"])
+    exact = table[(table["estimator"] == "exact") & ~table["params"].str.contains("samples")].sort_values(["epoch", "layer"])
+    by_hand = np.median(np.abs(mine["i_xt"].to_numpy() - exact["i_xt"].to_numpy()))
+    from ib_keras.studies.estimators.claims import leaderboard
+
+    board = leaderboard(b.rows[b.rows["n"] == 4096]).set_index(["family", "setting"])
+    assert board.loc[("exact", "ebab"), "xt_median"] == pytest.approx(by_hand)
+    files = make_figures(b.rows, tmp_path) + write_tables(b, tmp_path)
+    assert {f.name for f in files} == {"fig_error_n.png", "fig_error_width.png", "leaderboard.csv", "errors.csv",
+                                       "costs.csv"}
+    report = write_report(b, tmp_path / "REPORT.md", {}).read_text()
+    assert "## Leaderboard" in report and "| uniform-mixture-2 | EBAB | 0.494 |" in report

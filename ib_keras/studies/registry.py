@@ -29,6 +29,7 @@ REGISTERED = (
     "mnist",
     "cnn",
     "quantized",
+    "estimators",
 )
 
 

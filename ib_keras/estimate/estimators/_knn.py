@@ -33,9 +33,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.spatial import cKDTree
 from scipy.special import digamma
 
 _BLOCK = 2**22  # distances per block of rows (32 MB of float64): the memory bound of one pass
+_BOUNDARY = 1e-12  # relative: the k-th neighbour itself is not closer than itself, whichever way its distance rounds
+_SMALL_CLASS = 32  # classes this small (an input's draws) take their distances all at once, not a tree each
+_TREE_DIMENSIONS = 16  # up to this width k-d trees; wider, where trees visit most points anyway, all distances
 
 
 def knn_information(activity: np.ndarray, classes: np.ndarray, k: int, noise_variance: float, replicas: int,
@@ -58,39 +62,15 @@ def knn_information(activity: np.ndarray, classes: np.ndarray, k: int, noise_var
 def ross_information(points: np.ndarray, partitions: list[np.ndarray], k: int) -> list[float]:
     """Ross's kNN estimate, in bits, of I(C;T) for each labelling C of ``partitions`` (each (n,)
     integers 0..C-1) of the continuous ``points`` (n, d): below 0 reported as 0, above H(C) (its
-    classes' plug-in entropy) as H(C). Each point's k-th neighbour is found within its class; the
-    points closer than it, in one pass over all distances shared by the partitions."""
+    classes' plug-in entropy) as H(C). Each point's k-th neighbour is found within its class and
+    the points closer than it among all: by k-d trees (scipy's) up to `_TREE_DIMENSIONS`
+    dimensions, else by blocks of all distances, shared by the partitions."""
     points = np.ascontiguousarray(points, dtype=np.float64)
     n = len(points)
-    _, rows = np.unique(points, axis=0, return_inverse=True)  # identical rows: exactly 0 apart
-    rows = rows.ravel() if rows.max() + 1 < n else None  # None: no two alike
-    squares = np.einsum("ij,ij->i", points, points)
-    radii, neighbours, sizes = [], [], []
-    for labels in partitions:
-        size = np.bincount(labels)[labels]
-        radius, k_i = np.zeros(n), np.minimum(k, size - 1).astype(np.float64)
-        for members in np.split(np.argsort(labels, kind="stable"), np.cumsum(np.bincount(labels))[:-1]):
-            if len(members) < 2:
-                continue
-            kk = min(k, len(members) - 1)
-            for chunk in _blocks(members, len(members)):
-                distance = _distances(points, squares, rows, chunk, members)
-                distance[np.arange(len(chunk)), np.searchsorted(members, chunk)] = np.inf  # not i itself
-                radius[chunk] = np.partition(distance, kk - 1, axis=1)[:, kk - 1]
-                tied = radius[chunk] == 0
-                k_i[chunk[tied]] = (distance[tied] == 0).sum(axis=1) + 1  # i and its class's points at 0
-        radii.append(radius)
-        neighbours.append(k_i)
-        sizes.append(size)
-    within = [np.zeros(n) for _ in partitions]  # m_i: every point closer than the k-th neighbour, i included
-    everyone = np.arange(n)
-    for chunk in _blocks(everyone, n):
-        distance = _distances(points, squares, rows, chunk, everyone)
-        zero = (distance == 0).sum(axis=1)
-        for radius, m_i in zip(radii, within):
-            m_i[chunk] = np.where(radius[chunk] == 0, zero, (distance < radius[chunk, None]).sum(axis=1))
+    counts = _tree_counts if points.shape[1] <= _TREE_DIMENSIONS else _pair_counts
     estimates = []
-    for labels, size, k_i, m_i in zip(partitions, sizes, neighbours, within):
+    for labels, (k_i, m_i) in zip(partitions, counts(points, partitions, k)):
+        size = np.bincount(labels)[labels]
         kept = size > 1
         p = np.bincount(labels) / n
         ceiling = float(-np.sum(p[p > 0] * np.log2(p[p > 0])))
@@ -101,6 +81,71 @@ def ross_information(points: np.ndarray, partitions: list[np.ndarray], k: int) -
                 - np.mean(digamma(m_i[kept])))
         estimates.append(min(ceiling, max(0.0, float(nats) / math.log(2))))
     return estimates
+
+
+def _classes(labels: np.ndarray) -> list[np.ndarray]:
+    """The sorted point indices of each class of ``labels`` with at least two points."""
+    members = np.split(np.argsort(labels, kind="stable"), np.cumsum(np.bincount(labels))[:-1])
+    return [m for m in members if len(m) > 1]
+
+
+def _tree_counts(points: np.ndarray, partitions: list[np.ndarray], k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(k_i, m_i) per partition, by k-d trees: a class's tree gives each point's k-th other point
+    of its class (the query's k + 1-th, the point itself at 0 first), the whole set's tree the
+    points strictly closer than it (within the next float below), or, tied at 0, at 0."""
+    whole = cKDTree(points)
+    out = []
+    for labels in partitions:
+        radius, k_i = np.zeros(len(points)), np.minimum(k, np.bincount(labels)[labels] - 1).astype(np.float64)
+        classes = _classes(labels)
+        for size in sorted({len(m) for m in classes if len(m) <= _SMALL_CLASS}):  # each input's few draws: at once
+            members = np.stack([m for m in classes if len(m) == size])  # (classes, size)
+            group = points[members]
+            distance = np.sqrt(np.sum((group[:, :, None] - group[:, None, :]) ** 2, axis=3))
+            distance[:, np.arange(size), np.arange(size)] = np.inf  # not i itself
+            kk = min(k, size - 1)
+            radius[members] = np.partition(distance, kk - 1, axis=2)[:, :, kk - 1]
+            k_i[members] = np.where(radius[members] == 0, (distance == 0).sum(axis=2) + 1, k_i[members])
+        for members in (m for m in classes if len(m) > _SMALL_CLASS):
+            kk = min(k, len(members) - 1)
+            tree = cKDTree(points[members])
+            radius[members] = tree.query(points[members], k=[kk + 1])[0][:, 0]
+            tied = members[radius[members] == 0]
+            if len(tied):
+                k_i[tied] = tree.query_ball_point(points[tied], r=0.0, return_length=True)  # i and its ties
+        tied = radius == 0
+        m_i = whole.query_ball_point(points, r=np.where(tied, 0.0, radius * (1 - _BOUNDARY)), return_length=True)
+        out.append((k_i, m_i.astype(np.float64)))
+    return out
+
+
+def _pair_counts(points: np.ndarray, partitions: list[np.ndarray], k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(k_i, m_i) per partition from blocks of all squared distances (identical rows exactly 0)."""
+    n = len(points)
+    _, rows = np.unique(points, axis=0, return_inverse=True)
+    rows = rows.ravel() if rows.max() + 1 < n else None  # None: no two alike
+    squares = np.einsum("ij,ij->i", points, points)
+    radii, neighbours = [], []
+    for labels in partitions:
+        radius, k_i = np.zeros(n), np.minimum(k, np.bincount(labels)[labels] - 1).astype(np.float64)
+        for members in _classes(labels):
+            kk = min(k, len(members) - 1)
+            for chunk in _blocks(members, len(members)):
+                distance = _distances(points, squares, rows, chunk, members)
+                distance[np.arange(len(chunk)), np.searchsorted(members, chunk)] = np.inf  # not i itself
+                radius[chunk] = np.partition(distance, kk - 1, axis=1)[:, kk - 1]
+                tied = radius[chunk] == 0
+                k_i[chunk[tied]] = (distance[tied] == 0).sum(axis=1) + 1  # i and its class's points at 0
+        radii.append(radius)
+        neighbours.append(k_i)
+    within = [np.zeros(n) for _ in partitions]  # m_i: every point closer than the k-th neighbour, i included
+    everyone = np.arange(n)
+    for chunk in _blocks(everyone, n):
+        distance = _distances(points, squares, rows, chunk, everyone)
+        zero = (distance == 0).sum(axis=1)
+        for radius, m_i in zip(radii, within):
+            m_i[chunk] = np.where(radius[chunk] == 0, zero, (distance < radius[chunk, None]).sum(axis=1))
+    return list(zip(neighbours, within))
 
 
 def _blocks(members: np.ndarray, width: int):

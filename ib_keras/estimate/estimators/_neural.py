@@ -29,6 +29,7 @@ References:
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 
 import numpy as np
 
@@ -53,43 +54,89 @@ def _bound(method: str, a: np.ndarray, b: np.ndarray, noisy_a: bool, noise_varia
            units: int, learning_rate: float, seed: list[int]) -> float:
     """The bound of ``method`` on I(A;B) in bits, the noise added to the layer's side (``a`` if
     ``noisy_a``, else ``b``), from a critic trained as the module docstring says."""
-    import keras
     import tensorflow as tf
 
     rng = np.random.default_rng(seed)
-    std = math.sqrt(noise_variance)
     key = int(rng.integers(2**31))
-
-    def tower(width: int, offset: int) -> keras.Sequential:
-        return keras.Sequential([keras.Input((width,)), *(keras.layers.Dense(
-            units, activation=None if k == 2 else "relu",
-            kernel_initializer=keras.initializers.GlorotUniform(seed=key + 3 * offset + k)) for k in range(3))])
-
-    g, h = tower(a.shape[1], 0), tower(b.shape[1], 1)
-    variables = g.trainable_variables + h.trainable_variables
-    optimizer = keras.optimizers.Adam(learning_rate)
-    optimizer.build(variables)
-    a_all, b_all = tf.constant(a), tf.constant(b)
+    critic = _critic(method, a.shape[1], b.shape[1], units, learning_rate, noisy_a)
+    critic.reset(key)
     rows = tf.constant(np.stack([rng.choice(len(a), batch, replace=False) for _ in range(steps)]))
     noise_seeds = tf.constant(rng.integers(2**31, size=(steps, 2)))
+    a_all, b_all, std = tf.constant(a), tf.constant(b), tf.constant(math.sqrt(noise_variance), tf.float32)
+    critic.train(a_all, b_all, rows, noise_seeds, std)
+    return max(0.0, float(critic.bound(a_all, b_all, tf.constant(rng.integers(2**31, size=(1, 2))), std))
+               / math.log(2))
 
-    def noisy(a_rows, b_rows, noise_seed):  # the noise on the layer's side
-        side = a_rows if noisy_a else b_rows
-        side += std * tf.random.stateless_normal(tf.shape(side), noise_seed) if std else 0.0
-        return (side, b_rows) if noisy_a else (a_rows, side)
 
-    @tf.function(jit_compile=False)
-    def train():  # every step in one graph: one trace, no Python between steps
-        for step in tf.range(steps):
-            a_batch, b_batch = noisy(tf.gather(a_all, rows[step]), tf.gather(b_all, rows[step]), noise_seeds[step])
-            with tf.GradientTape() as tape:
-                loss = -_tf_bound(method, g(a_batch) @ tf.transpose(h(b_batch)))
-            optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+_KEPT_CRITICS = 8  # critics (their variables and traced graphs) kept for the next layer-epoch of their shapes
+_critics: OrderedDict = OrderedDict()
 
-    train()
-    a_eval, b_eval = noisy(a_all, b_all, tf.constant(rng.integers(2**31, size=2)))
-    scores = g(a_eval, training=False) @ tf.transpose(h(b_eval, training=False))
-    return max(0.0, float(_tf_bound(method, scores)) / math.log(2))
+
+def _critic(method: str, a_width: int, b_width: int, units: int, learning_rate: float, noisy_a: bool):
+    """The critic of these shapes and settings: built and traced once per process, then reset for
+    each estimate (`_Critic.reset`), so a run's layer-epochs do not trace their graphs again."""
+    spec = (method, a_width, b_width, units, learning_rate, noisy_a)
+    if spec not in _critics:
+        _critics[spec] = _Critic(*spec)
+        while len(_critics) > _KEPT_CRITICS:
+            _critics.popitem(last=False)
+    _critics.move_to_end(spec)
+    return _critics[spec]
+
+
+class _Critic:
+    """A separable critic g(a) . h(b), its Adam optimizer and its training and bound as graphs."""
+
+    def __init__(self, method: str, a_width: int, b_width: int, units: int, learning_rate: float, noisy_a: bool):
+        import keras
+        import tensorflow as tf
+
+        def tower(width: int) -> keras.Sequential:
+            return keras.Sequential([keras.Input((width,)), *(keras.layers.Dense(
+                units, activation=None if k == 2 else "relu") for k in range(3))])
+
+        self.towers = (tower(a_width), tower(b_width))
+        g, h = self.towers
+        self.variables = g.trainable_variables + h.trainable_variables
+        self.optimizer = keras.optimizers.Adam(learning_rate)
+        self.optimizer.build(self.variables)
+        self.fresh = [np.array(variable.numpy()) for variable in self.optimizer.variables]  # its state unused
+
+        def noisy(a_rows, b_rows, noise_seed, std):  # the noise on the layer's side
+            side = a_rows if noisy_a else b_rows
+            side += std * tf.random.stateless_normal(tf.shape(side), noise_seed)
+            return (side, b_rows) if noisy_a else (a_rows, side)
+
+        signature = [tf.TensorSpec([None, a_width]), tf.TensorSpec([None, b_width]),
+                     tf.TensorSpec([None, None], tf.int64), tf.TensorSpec([None, 2], tf.int64), tf.TensorSpec([])]
+
+        @tf.function(input_signature=signature)
+        def train(a_all, b_all, rows, noise_seeds, std):  # every step in one graph: no Python between steps
+            for step in tf.range(tf.shape(rows)[0]):
+                a_batch, b_batch = noisy(tf.gather(a_all, rows[step]), tf.gather(b_all, rows[step]),
+                                         noise_seeds[step], std)
+                with tf.GradientTape() as tape:
+                    loss = -_tf_bound(method, g(a_batch) @ tf.transpose(h(b_batch)))
+                self.optimizer.apply_gradients(zip(tape.gradient(loss, self.variables), self.variables))
+
+        @tf.function(input_signature=signature[:2] + signature[3:])
+        def bound(a_all, b_all, noise_seed, std):  # every input paired with every other, one draw of the noise
+            a_eval, b_eval = noisy(a_all, b_all, noise_seed[0], std)
+            return _tf_bound(method, g(a_eval, training=False) @ tf.transpose(h(b_eval, training=False)))
+
+        self.train, self.bound = train, bound
+
+    def reset(self, key: int) -> None:
+        """Glorot-uniform kernels drawn from ``key`` (tower t, layer k: seed key + 3 t + k), zero
+        biases, a fresh optimizer state: as a critic built anew."""
+        import keras
+
+        for offset, tower in enumerate(self.towers):
+            for k, layer in enumerate(tower.layers):
+                layer.kernel.assign(keras.initializers.GlorotUniform(seed=key + 3 * offset + k)(layer.kernel.shape))
+                layer.bias.assign(np.zeros(layer.bias.shape, np.float32))
+        for variable, fresh in zip(self.optimizer.variables, self.fresh):
+            variable.assign(fresh)
 
 
 def _tf_bound(method: str, scores):
