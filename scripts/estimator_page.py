@@ -33,8 +33,8 @@ def section() -> str:
     by_size = pd.read_csv(BUNDLE / "errors.csv")
     from ib_keras.studies.estimators.claims import SETTINGS
 
-    lines = ["Measured by the benchmark of every setting against known truths ([results/estimators]"
-             "(../results/estimators/REPORT.md); its rule and every number there). Median and 90th percentile of "
+    lines = ["Measured by the benchmark of every setting against known truths (`results/estimators/REPORT.md`: its "
+             "rule and every number). Median and 90th percentile of "
              "|estimate - truth| in bits, the median signed error (its bias), and the share of compression verdicts "
              "agreeing with the truth's; settings in order of the median error of the family's quantity.", ""]
     for family, (about, quantity) in FAMILIES.items():

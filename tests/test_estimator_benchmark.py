@@ -81,3 +81,18 @@ def test_the_command_refuses_what_it_cannot_score_in_one_line():
     assert result.returncode == 2 and "give runs to score: --exact" in result.stderr
     result = cli_here("estimator-benchmark", "--exact", "runs", "--settings", "ebab,ksg")
     assert result.returncode == 2 and "--settings: unknown ksg" in result.stderr
+
+
+def test_the_shipped_report_is_what_this_code_writes_from_the_shipped_scores(tmp_path):
+    import json
+
+    from ib_keras.studies.estimators.report import read_benchmark, write_report, write_tables
+    from tests.helpers import ROOT
+
+    shipped = ROOT / "results" / "estimators"
+    b = read_benchmark(shipped)
+    timings = json.loads((shipped / "timings.json").read_text())
+    assert write_report(b, tmp_path / "REPORT.md", timings).read_text() == (shipped / "REPORT.md").read_text()
+    write_tables(b, tmp_path)
+    for name in ("leaderboard.csv", "errors.csv", "costs.csv"):
+        assert (tmp_path / name).read_text() == (shipped / name).read_text(), name

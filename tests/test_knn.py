@@ -68,3 +68,17 @@ def test_bad_parameters_are_refused_in_one_line(params, message):
     with pytest.raises(ValueError, match=message) as refused:
         estimate_mi(np.zeros((10, 2), np.float32), np.arange(10) % 2, "knn", **params)
     assert "\n" not in str(refused.value)
+
+
+def test_the_tree_and_the_pair_counts_give_the_same_estimate(monkeypatch):
+    """The two ways of counting neighbours (k-d trees up to 16 dimensions, blocks of all distances
+    above) are the same estimator: forced onto one data set, with ties, they agree."""
+    from ib_keras.estimate.estimators import _knn
+
+    rng = np.random.default_rng(4)
+    y = rng.integers(0, 3, 500)
+    t = np.round(rng.normal(size=(500, 3)) + y[:, None], 1).astype(np.float32)  # rounded: some rows tied
+    by_trees = [estimate_mi(t, y, "knn", replicas=6), estimate_mi(t, y, "knn", noise_variance=0)]
+    monkeypatch.setattr(_knn, "_TREE_DIMENSIONS", 0)
+    by_pairs = [estimate_mi(t, y, "knn", replicas=6), estimate_mi(t, y, "knn", noise_variance=0)]
+    np.testing.assert_allclose(by_pairs, by_trees, atol=1e-9)

@@ -36,7 +36,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.special import digamma
 
-_BLOCK = 2**22  # distances per block of rows (32 MB of float64): the memory bound of one pass
+_BLOCK = 2**24  # distances per block of rows (128 MB of float64): the memory bound of one pass
 _BOUNDARY = 1e-12  # relative: the k-th neighbour itself is not closer than itself, whichever way its distance rounds
 _SMALL_CLASS = 32  # classes this small (an input's draws) take their distances all at once, not a tree each
 _TREE_DIMENSIONS = 16  # up to this width k-d trees; wider, where trees visit most points anyway, all distances
@@ -98,14 +98,7 @@ def _tree_counts(points: np.ndarray, partitions: list[np.ndarray], k: int) -> li
     for labels in partitions:
         radius, k_i = np.zeros(len(points)), np.minimum(k, np.bincount(labels)[labels] - 1).astype(np.float64)
         classes = _classes(labels)
-        for size in sorted({len(m) for m in classes if len(m) <= _SMALL_CLASS}):  # each input's few draws: at once
-            members = np.stack([m for m in classes if len(m) == size])  # (classes, size)
-            group = points[members]
-            distance = np.sqrt(np.sum((group[:, :, None] - group[:, None, :]) ** 2, axis=3))
-            distance[:, np.arange(size), np.arange(size)] = np.inf  # not i itself
-            kk = min(k, size - 1)
-            radius[members] = np.partition(distance, kk - 1, axis=2)[:, :, kk - 1]
-            k_i[members] = np.where(radius[members] == 0, (distance == 0).sum(axis=2) + 1, k_i[members])
+        _small_classes(points, classes, k, radius, k_i, np.sqrt)
         for members in (m for m in classes if len(m) > _SMALL_CLASS):
             kk = min(k, len(members) - 1)
             tree = cKDTree(points[members])
@@ -128,38 +121,52 @@ def _pair_counts(points: np.ndarray, partitions: list[np.ndarray], k: int) -> li
     radii, neighbours = [], []
     for labels in partitions:
         radius, k_i = np.zeros(n), np.minimum(k, np.bincount(labels)[labels] - 1).astype(np.float64)
-        for members in _classes(labels):
+        classes = _classes(labels)
+        _small_classes(points, classes, k, radius, k_i, lambda squared: squared)
+        for members in (m for m in classes if len(m) > _SMALL_CLASS):
             kk = min(k, len(members) - 1)
-            for chunk in _blocks(members, len(members)):
-                distance = _distances(points, squares, rows, chunk, members)
-                distance[np.arange(len(chunk)), np.searchsorted(members, chunk)] = np.inf  # not i itself
-                radius[chunk] = np.partition(distance, kk - 1, axis=1)[:, kk - 1]
-                tied = radius[chunk] == 0
-                k_i[chunk[tied]] = (distance[tied] == 0).sum(axis=1) + 1  # i and its class's points at 0
+            member_points, member_squares = points[members], squares[members]
+            member_rows = None if rows is None else rows[members]
+            for start in range(0, len(members), max(1, _BLOCK // len(members))):
+                chunk = np.arange(start, min(len(members), start + max(1, _BLOCK // len(members))))
+                distance = _distances(member_points, member_squares, member_rows, chunk)
+                distance[np.arange(len(chunk)), chunk] = np.inf  # not i itself
+                radius[members[chunk]] = np.partition(distance, kk - 1, axis=1)[:, kk - 1]
+                tied = radius[members[chunk]] == 0
+                k_i[members[chunk][tied]] = (distance[tied] == 0).sum(axis=1) + 1  # i and its class's points at 0
         radii.append(radius)
         neighbours.append(k_i)
     within = [np.zeros(n) for _ in partitions]  # m_i: every point closer than the k-th neighbour, i included
-    everyone = np.arange(n)
-    for chunk in _blocks(everyone, n):
-        distance = _distances(points, squares, rows, chunk, everyone)
+    for start in range(0, n, max(1, _BLOCK // n)):
+        chunk = np.arange(start, min(n, start + max(1, _BLOCK // n)))
+        distance = _distances(points, squares, rows, chunk)
         zero = (distance == 0).sum(axis=1)
         for radius, m_i in zip(radii, within):
-            m_i[chunk] = np.where(radius[chunk] == 0, zero, (distance < radius[chunk, None]).sum(axis=1))
+            closer = (distance < radius[chunk, None] * (1 - 2 * _BOUNDARY)).sum(axis=1)  # squared: twice the margin
+            m_i[chunk] = np.where(radius[chunk] == 0, zero, closer)
     return list(zip(neighbours, within))
 
 
-def _blocks(members: np.ndarray, width: int):
-    """``members`` in blocks of rows whose distances to ``width`` points fit one pass's memory."""
-    step = max(1, _BLOCK // width)
-    return (members[start:start + step] for start in range(0, len(members), step))
+def _small_classes(points: np.ndarray, classes: list[np.ndarray], k: int, radius: np.ndarray, k_i: np.ndarray,
+                   scale) -> None:
+    """Each point's k-th neighbour within its class, for the classes of at most `_SMALL_CLASS`
+    points (an input's draws), all classes of one size at once: ``radius`` (``scale`` of the
+    squared distance: the distance, or itself) and ``k_i`` of a tied point filled in."""
+    for size in sorted({len(m) for m in classes if len(m) <= _SMALL_CLASS}):
+        members = np.stack([m for m in classes if len(m) == size])  # (classes, size)
+        group = points[members]
+        distance = scale(np.sum((group[:, :, None] - group[:, None, :]) ** 2, axis=3))
+        distance[:, np.arange(size), np.arange(size)] = np.inf  # not i itself
+        kk = min(k, size - 1)
+        radius[members] = np.partition(distance, kk - 1, axis=2)[:, :, kk - 1]
+        k_i[members] = np.where(radius[members] == 0, (distance == 0).sum(axis=2) + 1, k_i[members])
 
 
-def _distances(points: np.ndarray, squares: np.ndarray, rows: np.ndarray | None, chunk: np.ndarray,
-               members: np.ndarray) -> np.ndarray:
-    """Squared Euclidean distances (len(chunk), len(members)) of sorted point indices: identical
-    rows (the same number in ``rows``) exactly 0, all others above 0."""
-    distance = squares[chunk, None] + squares[None, members] - 2 * points[chunk] @ points[members].T
+def _distances(points: np.ndarray, squares: np.ndarray, rows: np.ndarray | None, chunk: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distances (len(chunk), n) from the rows ``chunk`` of ``points`` (n, d) to
+    all of them: identical rows (the same number in ``rows``) exactly 0, all others above 0."""
+    distance = squares[chunk, None] + squares[None, :] - 2 * points[chunk] @ points.T
     np.maximum(distance, np.finfo(np.float64).tiny, out=distance)
     if rows is not None:
-        distance[rows[chunk, None] == rows[None, members]] = 0.0
+        distance[rows[chunk, None] == rows[None, :]] = 0.0
     return distance

@@ -24,23 +24,26 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=int, default=2, help="worker processes of the estimate stage (default: 2)")
     parser.add_argument("--out", type=path_text, default="figures/estimators",
                         help="directory for REPORT.md, the figures and the tables (default: figures/estimators)")
+    parser.add_argument("--from", dest="bundle", type=path_text,
+                        help="draw the report again from a bundle's scores (its scores.parquet and costs.csv), "
+                             "estimating nothing")
     parser.add_argument("--timings", help="JSON file of wall time (s) per stage, for the report")
 
 
 def _run(args: argparse.Namespace) -> None:
     from ib_keras.studies.estimators.benchmark import run_benchmark
-    from ib_keras.studies.estimators.figures import make_figures
-    from ib_keras.studies.estimators.report import write_report, write_tables
     from ib_keras.studies.estimators.claims import SETTINGS
+    from ib_keras.studies.estimators.figures import make_figures
+    from ib_keras.studies.estimators.report import read_benchmark, write_report, write_tables
 
     settings = tuple(SETTINGS) if not args.settings else tuple(s.strip() for s in args.settings.split(","))
     unknown = [name for name in settings if name not in SETTINGS]
     if unknown:
         raise ValueError(f"--settings: unknown {', '.join(unknown)}; valid: {', '.join(SETTINGS)}")
-    if not args.exact and not args.noisy:
-        raise ValueError("give runs to score: --exact (quantized runs) and/or --noisy (float runs)")
-    b = run_benchmark([Path(p) for p in args.exact], [Path(p) for p in args.noisy], Path(args.work), settings,
-                      jobs=args.jobs)
+    if not args.exact and not args.noisy and not args.bundle:
+        raise ValueError("give runs to score: --exact (quantized runs) and/or --noisy (float runs), or --from a bundle")
+    b = read_benchmark(Path(args.bundle)) if args.bundle else run_benchmark(
+        [Path(p) for p in args.exact], [Path(p) for p in args.noisy], Path(args.work), settings, jobs=args.jobs)
     write_bundle(args.out, lambda out: make_figures(b.rows, out) + write_tables(b, out),
                  lambda path, times: write_report(b, path, times), args.timings)
 
