@@ -157,6 +157,6 @@ def test_the_estimator_benchmark_scores_quantized_and_float_runs_into_its_bundle
     assert board.loc[("exact", "ebab"), "xt_median"] == pytest.approx(by_hand)
     files = make_figures(b.rows, tmp_path) + write_tables(b, tmp_path)
     assert {f.name for f in files} == {"fig_error_n.png", "fig_error_width.png", "leaderboard.csv", "errors.csv",
-                                       "costs.csv"}
+                                       "costs.csv", "scores.parquet"}
     report = write_report(b, tmp_path / "REPORT.md", {}).read_text()
     assert "## Leaderboard" in report and "| uniform-mixture-2 | EBAB | 0.494 |" in report
