@@ -108,9 +108,11 @@ def score_noisy(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _rows(rows: pd.DataFrame, family: str, same) -> pd.DataFrame:
-    """`ROWS` of scored rows (with their truths) of runs under <source>/<configuration>/seed-NNN.h5."""
+    """`ROWS` of scored rows (with their truths) of runs under <source>/<configuration>/seed-NNN.h5,
+    each run named by those three parts: the same on any machine, whatever the runs' root."""
+    runs = {run: "/".join(Path(run).parts[-3:]) for run in rows["run"].unique()}
     return pd.DataFrame({"family": family, "source": [Path(run).parent.parent.name for run in rows["run"]],
-                         "run": rows["run"], "epoch": rows["epoch"], "layer": rows["layer"], "units": rows["units"],
+                         "run": rows["run"].map(runs), "epoch": rows["epoch"], "layer": rows["layer"], "units": rows["units"],
                          "n": rows["n"], "setting": rows["name"], "same_quantity": same, "truth_xt": rows["truth_xt"],
                          "truth_ty": rows["truth_ty"], "i_xt": rows["i_xt"], "i_ty": rows["i_ty"]})
 
