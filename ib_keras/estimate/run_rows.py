@@ -32,6 +32,13 @@ def resolved_params(method: str, params: dict, run, layer: int) -> dict:
                         activations, layer)
 
 
+def resolved_texts(spec: EstimatorSpec, run) -> list[str]:
+    """The ``resolved`` column's text of ``spec`` in each layer of ``run``, as `estimate_run` writes it:
+    what a table's rows must hold to be this request's rows now."""
+    return [canonical_params(resolved_params(spec.method, spec.params_for(), run, layer))
+            for layer in range(len(run.layers))]
+
+
 def run_identity(path: Path, run_hash: str, run) -> dict:
     """The IDENTITY columns of ``run``'s rows."""
     config = run.config
@@ -59,7 +66,7 @@ def layer_information(
 def check_estimable(run: Run, specs: Sequence[EstimatorSpec]) -> None:
     """RunFileError naming the file when the run is incomplete (why, and what to do); ValueError
     when ``specs`` count codes (``exact``) and the run has none, or read the inputs X (``renyi``,
-    ``sp``) and the file was written without them."""
+    ``infonce``, ``mine``, ``sp``) and the file was written without them."""
     if not run.complete:
         raise RunFileError(f"{run.path}: incomplete run ({run.incomplete_reason()})")
     if any(spec.method in CODE_METHODS for spec in specs) and not run.quantized:

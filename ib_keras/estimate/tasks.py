@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ib_keras.estimate.run_rows import check_estimable, estimate_run, resolved_params
+from ib_keras.estimate.run_rows import check_estimable, estimate_run, resolved_texts
 from ib_keras.estimate.settings import EstimatorSpec, canonical_params
 from ib_keras.runfile import RunFileError, read_run
 from ib_keras.scaleout.cluster import check_visible, finished
@@ -87,11 +87,9 @@ def plan_tasks(path: Path, run_hash: str, specs: Sequence[EstimatorSpec], done: 
 
 def _done_epochs(spec: EstimatorSpec, run, run_hash: str, done: dict) -> list[frozenset]:
     """Per layer of ``run``, the epochs ``done`` holds of ``spec`` as the layer resolves it."""
-    params = spec.params_for()
-    request = canonical_params(params)
-    return [done.get((run_hash, spec.method, request, layer,
-                      canonical_params(resolved_params(spec.method, params, run, layer))), frozenset())
-            for layer in range(len(run.layers))]
+    request = canonical_params(spec.params_for())
+    return [done.get((run_hash, spec.method, request, layer, resolved), frozenset())
+            for layer, resolved in enumerate(resolved_texts(spec, run))]
 
 
 def finished_tasks(tasks: Sequence[Task], jobs: int, client=None) -> Iterator[tuple[Task, pd.DataFrame | None, str | None]]:

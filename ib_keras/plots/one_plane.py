@@ -24,7 +24,7 @@ import pandas as pd
 
 from ib_keras.estimate import (canonical_params, default_estimator, file_hash, parse_estimators, read_table, run_files,
                                setting_text)
-from ib_keras.estimate.run_rows import estimate_run, resolved_params
+from ib_keras.estimate.run_rows import estimate_run, resolved_texts
 from ib_keras.estimate.table import TABLE_SUFFIXES, canonical_runs
 from ib_keras.plots.layer_paths import LEGEND_TITLE, draw_layer_paths, saturation_notes, setting_label, time_legend
 from ib_keras.runfile import RunFileError, layer_name, model_layer_name, read_run
@@ -59,9 +59,8 @@ def _table_rows(files: Sequence[Path], specs) -> tuple[pd.DataFrame, list[Path]]
             missing.append(path)  # estimate_run names it
             continue
         digest, found = file_hash(path), None
-        resolved = {(setting_text(spec.method, canonical_params(spec.params_for())), layer):
-                    canonical_params(resolved_params(spec.method, spec.params_for(), run, layer))
-                    for spec in specs for layer in range(len(run.layers))}
+        resolved = {(setting_text(spec.method, canonical_params(spec.params_for())), layer): text
+                    for spec in specs for layer, text in enumerate(resolved_texts(spec, run))}
         for table in tables.values():
             rows = table[(table["run"] == str(path)) & (table["run_hash"] == digest)]
             rows = rows[[resolved.get(key) == value for key, value in zip(zip(rows["setting"], rows["layer"]),
