@@ -17,6 +17,7 @@ from pathlib import Path
 from ib_keras.data.tishby import SPLITS
 from ib_keras.networks.activations import ACTIVATIONS, OUTPUT_ACTIVATION
 from ib_keras.networks.protocols import DEFAULT_PROTOCOL, PROTOCOLS
+from ib_keras.scaleout.slurm import add_slurm_options, slurm_jobs
 from ib_keras.studies.registry import REGISTERED
 from ib_keras.studies.study import Command
 from ib_keras.system.arguments import number, path_text, positive_int
@@ -38,6 +39,14 @@ _epochs = number(int, 1, 10**7, "a whole number of epochs from 1 to 10000000")
 _record_points = number(int, 1, 10**5, "a whole number from 1 to 100000")
 _record_inputs = number(int, 2, 10**8, "a whole number of inputs from 2")
 _l2 = number(float, 0.0, 1e3, "an L2 strength from 0 to 1000 (the paper: 0.015)")
+
+
+def _share(text):
+    """'I/K' -> (I, K) with 0 <= I < K."""
+    index, _, count = text.partition("/")
+    if not (index.isdigit() and count.isdigit() and int(index) < int(count)):
+        raise argparse.ArgumentTypeError(f"'{text}' is not I/K with whole numbers 0 <= I < K")
+    return int(index), int(count)
 
 
 def _noise_std(text):
@@ -136,6 +145,12 @@ def _configuration_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="retrain and replace complete runs")
 
 
+def _checkpoint_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint-seconds", type=number(float, 0, 1e6, "a number of seconds from 0 to 1e6"),
+                        metavar="S", help="least wall time between two checkpoints of a model's training, kept beside "
+                                          "its run files; a rerun resumes from the last (default: 60; 0: every epoch)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m ib_keras", description="Information-plane experiments with Keras.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -149,9 +164,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--workers", type=positive_int,
                        help="processes sharing the seeds, one thread each (default: one per core when the training is "
                             "long enough to repay their start-up, else this process; docs/command-line.md)")
-    train.add_argument("--checkpoint-seconds", type=number(float, 0, 1e6, "a number of seconds from 0 to 1e6"),
-                       metavar="S", help="least wall time between two checkpoints of a model's training, kept beside "
-                                         "its run files; a rerun resumes from the last (default: 60; 0: every epoch)")
+    _checkpoint_option(train)
     train.add_argument("--tensorboard", type=path_text, metavar="DIR",
                        help="write each network's I(X;T) and I(T;Y) per layer to TensorBoard as it trains "
                             "(tensorboard --logdir DIR)")
@@ -168,9 +181,12 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--scheduler", metavar="ADDRESS",
                        help="tcp://host:port of a running Dask scheduler, or local:N for a Dask cluster of N one-thread "
                             "worker processes here; without it, --workers local processes")
-    sweep.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1,
+    sweep.add_argument("--workers", type=positive_int,
                        help="without --scheduler: processes training a configuration each, one thread each (default: "
-                            "one per core; 1 trains in this process)")
+                            "one per core; 1 trains in this process); with --slurm: CPUs and processes per job "
+                            "(default: 1)")
+    _checkpoint_option(sweep)
+    add_slurm_options(sweep, "a job array, one configuration's networks per job")
 
     inspect = commands.add_parser("inspect", help="summarise one run file")
     inspect.add_argument("file", help="a run file (.h5)")
@@ -181,8 +197,8 @@ def _parser() -> argparse.ArgumentParser:
                           help="comma-separated estimators, each optionally with parameters, e.g. "
                                "'ebab,akde:variance_scale=0.01,uniform:hi=layer_max,noisy:variance_scale=0.1' "
                                "(default: ebab,akde,uniform,fixed,kde)")
-    estimate.add_argument("--jobs", type=positive_int, default=os.cpu_count() or 1,
-                          help="worker processes (default: one per core)")
+    estimate.add_argument("--jobs", type=positive_int,
+                          help="worker processes (default: one per core; with --slurm: CPUs and processes per job, 1)")
     estimate.add_argument("--out", type=path_text, help="table to write, .parquet or .csv (default: mi.parquet beside the runs)")
     estimate.add_argument("--strict", action="store_true", help="fail, writing nothing, if any run file fails")
     estimate.add_argument("--epoch-stride", type=positive_int, default=1, metavar="K",
@@ -196,6 +212,12 @@ def _parser() -> argparse.ArgumentParser:
     estimate.add_argument("--scheduler", metavar="ADDRESS",
                           help="run the tasks on a Dask cluster: tcp://host:port of a running scheduler, or local:N "
                                "for N one-thread worker processes here (--jobs is then not used)")
+    add_slurm_options(estimate, "a job array of shares of the run files, then a job writing the table")
+    estimate.add_argument("--shares", type=positive_int, metavar="K",
+                          help="with --slurm: jobs the run files are shared among (default: one per file, at most 32)")
+    estimate.add_argument("--share", type=_share, metavar="I/K",
+                          help="estimate the I-th of K shares of the run files and keep their rows beside the table "
+                               "without writing it (what the jobs of --slurm run; the stage without it then writes it)")
 
     plane = commands.add_parser("plane", help="draw the information plane of one run, the seed mean of a directory of "
                                               "runs, or an MI table's, one panel per configuration and estimator setting")
@@ -232,8 +254,7 @@ def _train_spec(args, activation: str, l2: float):
 
 def _train(args) -> None:
     from ib_keras.estimate import default_estimator, parse_estimators
-    from ib_keras.train.resources import member_bytes, members_per_model, training_seconds
-    from ib_keras.train.runs import checkpoint_name, train_configuration
+    from ib_keras.train.runs import train_configuration
 
     if args.tensorboard_estimator is not None and not args.tensorboard:
         raise ValueError("--tensorboard-estimator sets the estimator of --tensorboard DIR: give --tensorboard too")
@@ -253,65 +274,34 @@ def _train(args) -> None:
         live_request(settings[0], [spec.activation, OUTPUT_ACTIVATION])  # a hidden layer and the output
         live = LiveView(Path(args.tensorboard), estimator)
 
-    def announce(plan):
-        together = members_per_model(max(len(plan.todo), 1), spec)
-        resumed = "".join(f"; {name} resumes at epoch {epoch}" if not why else
-                          f"; {checkpoint_name(name, epoch)} is not resumed and is deleted when its networks start "
-                          f"afresh: {why}" for name, epoch, why in plan.checkpoints())
-        print(f"{plan.path(0).parent}: {len(plan.todo)} networks to train, {len(plan.done)} already complete; "
-              f"{spec.total_epochs} epochs, {len(spec.record_epochs())} recorded; about "
-              f"{_duration(training_seconds(spec, len(plan.todo)))} of training on this machine, "
-              f"planned disk use at most {plan.disk_bytes() / 1e9:.2f} GB, the networks' memory about "
-              f"{together * member_bytes(spec) / 1e9:.2f} GB ({together} per model; TensorFlow and the data "
-              f"come on top){resumed}", flush=True)
-
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    plan = train_configuration(spec, seeds, args.out, args.overwrite, args.workers, announce=announce,
+    plan = train_configuration(spec, seeds, args.out, args.overwrite, args.workers,
+                               announce=lambda plan: print(plan.describe(), flush=True),
                                extra_callbacks=live, checkpoint_seconds=args.checkpoint_seconds)
     print(f"{plan.path(0).parent}: {len(plan.todo) + len(plan.done)} complete run files (seed-NNN.h5)")
 
 
-def _duration(seconds: float) -> str:
-    """A wall time in words: "40 s", "12 min", "2.3 h"."""
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
-
-
 def _sweep(args) -> None:
-    from ib_keras.train.sweep import train_sweep
+    from ib_keras.train.sweep import submit_sweep, train_sweep
 
+    jobs = slurm_jobs(args, args.workers or 1)
+    if jobs and (args.scheduler or args.overwrite):
+        raise ValueError("--slurm runs the sweep as SLURM jobs: leave out --scheduler, and --overwrite (a requeued job "
+                         "would train afresh again; delete the runs to retrain them)")
     specs = [_train_spec(args, activation, 0.0) for activation in args.activations]
     specs += [_train_spec(args, activation, args.l2) for activation in args.l2_activations]
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    train_sweep(specs, seeds, args.out, args.scheduler, args.overwrite, args.workers)
+    if jobs:
+        submit_sweep(specs, seeds, args.out, jobs, args.checkpoint_seconds, args.wait)
+        return
+    train_sweep(specs, seeds, args.out, args.scheduler, args.overwrite, args.workers or os.cpu_count() or 1,
+                args.checkpoint_seconds)
 
 
 def _inspect(args) -> None:
-    from ib_keras.runfile import layer_name, read_run
+    from ib_keras.runfile import describe_run, read_run
 
-    run = read_run(args.file, activity=False)
-    e = run.epochs
-    print(f"{run.path}: {'complete' if run.complete else f'INCOMPLETE ({run.incomplete_reason()})'}")
-    print("config:")
-    for key, value in sorted(run.config.items()):
-        print(f"  {key}: {value}")
-    shown = ", ".join(map(str, e[:6])) + (f", ..., {', '.join(map(str, e[-3:]))}" if len(e) > 9 else "")
-    print(f"epochs: {len(e)} recorded: {shown}")
-    recorded = f"x {run.x.shape}" if run.has_inputs else ("not recorded (written without them: row numbers in their "
-                                                             "place, so renyi and sp refuse the file)")
-    print(f"inputs: {recorded}, {len(run.train_idx)} train / {len(run.test_idx)} test")
-    print("layers (as figures and reports name them = the file's activations/layer_<i> and the table's layer i):")
-    for i, layer in enumerate(run.layers):
-        shape = f", each input's {layer.shape} flattened" if layer.shape is not None else ""
-        print(f"  {layer_name(i, len(run.layers) - 1):>8} = layer_{i}: {layer.activation:<18} activity ({len(e)}, "
-              f"{len(run.x)}, {layer.units}){shape}{f' [{layer.name}]' if layer.name else ''}")
-    if len(e):
-        m = {name: values[-1] for name, values in run.metrics.items()}
-        print(
-            f"final (epoch {e[-1]}): train accuracy {m['train_accuracy']:.4f}, test accuracy "
-            f"{m['test_accuracy']:.4f}, train loss {m['train_loss']:.4f}, test loss {m['test_loss']:.4f}"
-        )
+    print(describe_run(read_run(args.file, activity=False)))
 
 
 def _estimate(args) -> None:
@@ -320,8 +310,26 @@ def _estimate(args) -> None:
     specs = parse_estimators(args.estimators)
     roots = [Path(p) if Path(p).is_dir() else Path(p).parent for p in args.runs]
     out = Path(args.out) if args.out else Path(os.path.commonpath([p.resolve() for p in roots])) / "mi.parquet"
-    table = estimate_runs(args.runs, specs, out, jobs=args.jobs, strict=args.strict, scheduler=args.scheduler,
-                          epoch_stride=args.epoch_stride, samples=args.samples, inputs=args.inputs)
+    jobs = slurm_jobs(args, args.jobs or 1)
+    if jobs:
+        from ib_keras.estimate.slurm_jobs import submit_estimate
+
+        if args.scheduler or args.share:
+            raise ValueError("--slurm runs the stage as SLURM jobs: leave out --scheduler and --share")
+        options = ["--estimators", args.estimators, "--epoch-stride", str(args.epoch_stride),
+                   *(["--samples", str(args.samples)] if args.samples else []),
+                   *(["--inputs", args.inputs] if args.inputs else []), *(["--strict"] if args.strict else [])]
+        submit_estimate(args.runs, options, out, jobs, args.shares, args.wait)
+        return
+    if args.shares:
+        raise ValueError("--shares sets the jobs of --slurm: give --slurm too")
+    table = estimate_runs(args.runs, specs, out, jobs=args.jobs or os.cpu_count() or 1, strict=args.strict,
+                          scheduler=args.scheduler, epoch_stride=args.epoch_stride, samples=args.samples,
+                          inputs=args.inputs, share=args.share)
+    if args.share:
+        print(f"{out}: share {args.share[0]}/{args.share[1]}: {table['run'].nunique()} run files' rows kept beside "
+              "the table, which the stage without --share writes")
+        return
     subsample = (f", on the {args.inputs} inputs" if args.inputs else "") + \
         (f", on subsamples of {args.samples} inputs" if args.samples else "")
     print(f"{out}: {len(table)} rows, {table['run'].nunique()} runs, estimators {', '.join(map(str, specs))}{subsample}")

@@ -37,7 +37,7 @@ STAGES = {
     "ib_keras.studies.quantized": "The quantized networks' study",
     "ib_keras.studies.estimators": "The estimator benchmark",
     "ib_keras.system": "System: files, locks, workers",
-    "ib_keras.scaleout": "Scale-out: Dask clusters",
+    "ib_keras.scaleout": "Scale-out: Dask clusters and SLURM jobs",
 }
 
 

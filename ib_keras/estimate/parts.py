@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import shutil
+import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,7 +35,9 @@ class Parts:
         return frames
 
     def add(self, rows: pd.DataFrame) -> None:
-        self.added.append(self.directory / f"{os.getpid()}-{len(self.added):06d}.parquet")
+        # a name no other process takes (the shares of a stage run as SLURM jobs on several nodes at
+        # once), in the order the parts were written
+        self.added.append(self.directory / f"{time.time_ns():020d}-{uuid.uuid4().hex}.parquet")
         write_table(rows, self.added[-1])
 
     def discard_added(self) -> None:

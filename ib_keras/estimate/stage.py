@@ -43,6 +43,7 @@ def estimate_runs(
     epoch_stride: int = 1,
     samples: int | None = None,
     inputs: str | None = None,
+    share: tuple[int, int] | None = None,
 ) -> pd.DataFrame:
     """Estimate every spec on every run file under ``paths``; update and write the table ``out``.
 
@@ -58,6 +59,12 @@ def estimate_runs(
     rows' params, so that it sits beside the estimates of all inputs); with ``inputs`` "train" or
     "test", of the recorded inputs that are the run's training or test rows alone (before the
     subsample; in the params too).
+
+    With ``share`` (i, K), only the i-th of K shares of the files (every K-th, from the i-th in
+    name order) is estimated and its rows kept beside the table, which is not written: K shares
+    run as SLURM array tasks at once (`ib_keras.estimate.slurm_jobs`), each under a lock of its
+    own, and the stage without ``share`` then writes the table from what they kept; it returns
+    the rows the share's files have.
 
     A run is named in the table by its file's absolute path, however ``paths`` spelled it. Rows
     of a file that was under ``paths`` and no longer exists are dropped (and reported); rows of
@@ -76,20 +83,28 @@ def estimate_runs(
     files = run_files(paths, report)
     if not files:
         raise ValueError(f"no run files (*.h5) under {', '.join(map(str, paths))}")
+    if share is not None:
+        index, count = share
+        if not 0 <= index < count:
+            raise ValueError(f"--share {index}/{count}: give I/K with 0 <= I < K")
+        files = sorted(files)[index::count]
     with dask_client(scheduler) if scheduler else nullcontext() as client:  # an unreachable one: before any writing
         with created_directory(out.parent):  # where the lock, the parts and the table go; removed if left empty
             return _estimate_into(files, [Path(p).resolve() for p in paths], specs, out, jobs, strict, progress,
-                                  report, client, epoch_stride)
+                                  report, client, epoch_stride, share)
 
 
 def _estimate_into(files: list[Path], roots: list[Path], specs: Sequence[EstimatorSpec], out: Path, jobs: int,
-                   strict: bool, progress: bool, report: Callable[[str], None], client, stride: int) -> pd.DataFrame:
-    with exclusive(out.with_name(f".{out.name}.lock"), f"{out}: another estimate is writing this table"):
+                   strict: bool, progress: bool, report: Callable[[str], None], client, stride: int,
+                   share: tuple[int, int] | None) -> pd.DataFrame:
+    lock, busy = (f".{out.name}.lock", f"{out}: another estimate is writing this table") if share is None else \
+        (f".{out.name}.share-{share[0]}-of-{share[1]}.lock", f"{out}: another estimate runs share {share[0]}/{share[1]}")
+    with exclusive(out.with_name(lock), busy):
         parts = Parts(out)
         hashes = {path: file_hash(path) for path in files}
         table = merge([canonical_runs(read_table(out)) if out.exists() else pd.DataFrame(columns=COLUMNS),
                         *parts.read(report)], hashes)
-        deleted = deleted_runs(table, roots, files)
+        deleted = deleted_runs(table, roots, files) if share is None else []
         if deleted:
             report(f"{len(deleted)} run file(s) under {', '.join(map(str, roots))} no longer exist; their rows are "
                    f"dropped from {out} (first: {min(deleted)})")
@@ -132,6 +147,11 @@ def _estimate_into(files: list[Path], roots: list[Path], specs: Sequence[Estimat
                 parts.discard_added()
                 raise ValueError(f"{len(failures)} run file(s) failed, table not written; "
                                  f"first: {next(iter(failures.values()))}")
+        if share is not None:  # the table is written by the stage without a share, from the parts
+            for failure in failures.values():
+                report(f"skipped: {failure}")
+            kept = merge([table, *parts.read(report)], hashes)
+            return kept[kept["run"].isin({str(path) for path in files})].reset_index(drop=True)
         table = fill_later(merge([table, *parts.read(report)], hashes), hashes)
         if table.empty and len(failures) + len(lost) <= 1:  # said once, in the error
             first = next(iter(failures.values()), f"{min(lost)}: lost with a worker process that died" if lost else

@@ -9,6 +9,7 @@ Public names (``from ib_keras.runfile import read_run``):
     arrays: write_run_arrays
     reader: read_run, check_regular_file
     checksums: fletcher32
+    description: describe_run
 """
 
 from ib_keras._lazy import lazy_names
@@ -20,4 +21,5 @@ __getattr__, __dir__, __all__ = lazy_names(__name__, {
     "arrays": ("write_run_arrays",),
     "reader": ("read_run", "check_regular_file"),
     "checksums": ("fletcher32",),
+    "description": ("describe_run",),
 })

@@ -26,7 +26,8 @@ from ib_keras.system.atomic import created_directory
 from ib_keras.system.locks import exclusive
 from ib_keras.system.workers import worker_pool
 from ib_keras.train.checkpoint_file import checkpoint_identity, read_checkpoint
-from ib_keras.train.resources import check_memory, default_workers, members_per_model
+from ib_keras.train.resources import (check_memory, default_workers, member_bytes, members_per_model,
+                                      training_seconds)
 from ib_keras.train.spec import TrainSpec
 
 # TensorFlow is imported where a network is trained (`_train_seeds`, `one_thread`), not here: the
@@ -65,6 +66,21 @@ class TrainPlan:
         (`train_plan`), each share in models of as many networks as memory allows."""
         return [group for share in _shares(self.todo, self.workers) for group in _groups(share, self.spec)]
 
+    def describe(self) -> str:
+        """The plan in one line: networks to train and complete, epochs, the expected wall time on
+        this machine, disk and memory, and which checkpoints resume."""
+        spec = self.spec
+        together = members_per_model(max(len(self.todo), 1), spec)
+        resumed = "".join(f"; {name} resumes at epoch {epoch}" if not why else
+                          f"; {checkpoint_name(name, epoch)} is not resumed and is deleted when its networks start "
+                          f"afresh: {why}" for name, epoch, why in self.checkpoints())
+        return (f"{self.path(0).parent}: {len(self.todo)} networks to train, {len(self.done)} already complete; "
+                f"{spec.total_epochs} epochs, {len(spec.record_epochs())} recorded; about "
+                f"{_duration(training_seconds(spec, len(self.todo)))} of training on this machine, "
+                f"planned disk use at most {self.disk_bytes() / 1e9:.2f} GB, the networks' memory about "
+                f"{together * member_bytes(spec) / 1e9:.2f} GB ({together} per model; TensorFlow and the data "
+                f"come on top){resumed}")
+
     def checkpoints(self) -> list[tuple[str, int | None, str]]:
         """The checkpoints beside the run files that hold networks this plan trains, in name order,
         as (file name, the epoch it saved (None: unreadable), why it is not resumed: '' when it is). One is not
@@ -101,6 +117,13 @@ class TrainPlan:
             except RunFileError as error:
                 return str(error)
         return ""
+
+
+def _duration(seconds: float) -> str:
+    """A wall time in words: "40 s", "12 min", "2.3 h"."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
 def _shares(todo: Sequence[int], workers: int) -> list[list[int]]:

@@ -91,6 +91,17 @@ class TrainSpec:
             raise ValueError(f"--noise-std must be 0 (a deterministic network) or from {low:g} to {high:g} (what sp can "
                              f"estimate), got {self.noise_std}")
 
+    def train_options(self) -> list[str]:
+        """The options of ``python -m ib_keras train`` that make this configuration (a SLURM job's
+        command line): each setting spelled out, so that the job trains what was planned."""
+        values = {"activation": self.activation, "l2": repr(self.l2), "protocol": self.protocol,
+                  "epochs": self.epochs, "split": self.split, "split-seed": self.split_seed,
+                  "record-points": self.record_points, "hidden": hidden_text(self.hidden), "dataset": self.dataset,
+                  "noise-std": repr(self.noise_std), "record-inputs": self.record_inputs,
+                  "record-train-inputs": self.record_train_inputs, "record-dtype": self.record_dtype,
+                  "quantize-bits": self.quantize_bits}
+        return [text for name, value in values.items() if value is not None for text in (f"--{name}", str(value))]
+
     @property
     def total_epochs(self) -> int:
         return self.epochs if self.epochs is not None else get_protocol(self.protocol).epochs

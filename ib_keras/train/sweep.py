@@ -1,8 +1,8 @@
 """A sweep's configurations trained as tasks: one task per configuration, which does all `train`
 does for it (lock its directory, plan, check the disk, train every seed), on a pool of local worker
-processes or on a Dask cluster (writing the run files to the filesystem the workers share).
-TensorFlow starts once per worker, not once per configuration. Rerunning resumes: complete runs
-are kept, as by `train`.
+processes or on a Dask cluster (writing the run files to the filesystem the workers share), or as
+the array tasks of a SLURM job, each a `train` command. TensorFlow starts once per worker, not
+once per configuration. Rerunning resumes: complete runs are kept, as by `train`.
 """
 
 from __future__ import annotations
@@ -14,24 +14,29 @@ from concurrent.futures import as_completed
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
+from ib_keras.scaleout.slurm import SlurmJobs, expected_requeues, starts, submit, wait_for
 from ib_keras.system.atomic import created_directory
 from ib_keras.system.workers import worker_pool
 
+SLURM_LOGS = "slurm"  # beside the configurations' directories: the batch script and its jobs' logs
+TRAIN_START_SECONDS = 15  # a job's start-up before it trains (about 8 s here): Python, TensorFlow, the plan, the checkpoint
+
 
 def train_sweep(specs: Sequence, seeds: Sequence[int], out: str | Path, scheduler: str | None = None,
-                overwrite: bool = False, workers: int = 1,
+                overwrite: bool = False, workers: int = 1, checkpoint_seconds: float | None = None,
                 report: Callable[[str], None] = lambda message: print(message, flush=True)) -> None:
     """Train every `ib_keras.train.spec.TrainSpec` in ``specs`` for ``seeds`` under ``out``, a task each,
     reporting each configuration as it finishes: on the Dask cluster ``scheduler``, or without one
     on ``workers`` local processes (one thread each; in this process for one worker). ``out`` goes
     to the workers as an absolute path, made here first: a worker that does not see it fails its
-    task.
+    task. Each model keeps a checkpoint every ``checkpoint_seconds`` (None: a minute).
 
     Raises ValueError naming the configurations that failed (their error, or workers that kept
     dying) once every other one is done.
     """
     out = Path(out).resolve()  # a worker's working directory is its own
-    task = functools.partial(_train_one, seeds=list(seeds), out=str(out), overwrite=overwrite)
+    task = functools.partial(_train_one, seeds=list(seeds), out=str(out), overwrite=overwrite,
+                             checkpoint_seconds=checkpoint_seconds)
     failures = []
     with created_directory(out):
         where = scheduler or f"{min(workers, len(specs))} local worker(s)"
@@ -87,12 +92,64 @@ def _on_worker(task: Callable, out: str, spec) -> tuple[str | None, str | None]:
     return task(spec)
 
 
-def _train_one(spec, seeds: list[int], out: str, overwrite: bool) -> tuple[str | None, str | None]:
+def _train_one(spec, seeds: list[int], out: str, overwrite: bool,
+               checkpoint_seconds: float | None = None) -> tuple[str | None, str | None]:
     """(what was trained, None), or (None, the error) for an error `train` reports."""
     from ib_keras.train.runs import train_configuration
 
     try:
-        plan = train_configuration(spec, seeds, out, overwrite, workers=1, progress=False)
+        plan = train_configuration(spec, seeds, out, overwrite, workers=1, progress=False,
+                                   checkpoint_seconds=checkpoint_seconds)
     except (ValueError, OSError, FloatingPointError) as error:
         return None, str(error)
     return f"{plan.path(0).parent}: {len(plan.todo)} trained, {len(plan.done)} already complete", None
+
+
+def submit_sweep(specs: Sequence, seeds: Sequence[int], out: str | Path, jobs: SlurmJobs,
+                 checkpoint_seconds: float | None = None, wait: bool = False,
+                 report: Callable[[str], None] = lambda message: print(message, flush=True)) -> str | None:
+    """Submit the configurations of ``specs`` with networks left to train as a SLURM job array,
+    a `train` of one configuration's ``seeds`` per array task (``jobs.cpus`` worker processes),
+    its batch script and logs in ``out``/slurm; say the plan (jobs, time limit, expected
+    requeues). With ``wait``, return when every job has ended. Returns the job id, or None when
+    every configuration is complete.
+
+    Raises ValueError before submitting for a configuration `train` would refuse (another
+    configuration's files in its directory, a file this ib_keras did not write), or for a time
+    limit that leaves no time to train; with ``wait``, naming the configurations left incomplete.
+    """
+    from ib_keras.train.resources import training_seconds
+    from ib_keras.train.runs import plan_training
+
+    out = Path(out).resolve()
+    plans = [plan_training(spec, seeds, out) for spec in specs]
+    left = [plan for plan in plans if plan.todo]
+    if not left:
+        report(f"{out}: every one of the {len(plans)} configurations is complete; nothing to submit")
+        return None
+    seconds = [training_seconds(plan.spec, len(plan.todo)) for plan in left]
+    requeues = [expected_requeues(s, jobs, TRAIN_START_SECONDS) for s in seconds]
+    commands = [[sys.executable, "-m", "ib_keras", "train", *plan.spec.train_options(),
+                 "--seeds", str(len(seeds)), "--first-seed", str(seeds[0]), "--out", str(out),
+                 "--workers", str(jobs.cpus),
+                 *([] if checkpoint_seconds is None else ["--checkpoint-seconds", f"{checkpoint_seconds:g}"])]
+                for plan in left]
+    job, script = submit(out / SLURM_LOGS, "ib-keras-train", commands, jobs,
+                         f"{len(left)} configurations of {out}, one per array task")
+    checkpoint = "a minute" if checkpoint_seconds is None else f"{checkpoint_seconds:g} s"
+    report(f"SLURM job {job}: {len(left)} jobs (one configuration's networks each; {len(plans) - len(left)} "
+           f"configurations complete), time limit {jobs.time_limit} min, {jobs.cpus} CPU(s) each; a job requeues "
+           f"itself {jobs.margin} s before its limit and resumes from its checkpoint (one every {checkpoint}); "
+           f"about {max(seconds) / 60:.0f} min of training per job at this machine's speed: {max(requeues)} "
+           f"requeue(s) expected per job; script {script}, logs beside it")
+    if wait:
+        wait_for([job], report)
+        runs = starts(script.parent, "ib-keras-train")
+        requeued = sum(len(times) - 1 for (id_, _), times in runs.items() if id_ == job)
+        unfinished = [plan.path(0).parent.name for plan in left if plan_training(plan.spec, seeds, out).todo]
+        if unfinished:
+            raise ValueError(f"SLURM job {job} ended with {len(unfinished)} configuration(s) incomplete "
+                             f"({', '.join(unfinished)}): see the logs in {script.parent}; the same command submits "
+                             "what is left")
+        report(f"SLURM job {job}: every configuration complete, after {requeued} requeue(s)")
+    return job

@@ -28,8 +28,11 @@ References:
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -63,9 +66,24 @@ def _bound(method: str, a: np.ndarray, b: np.ndarray, noisy_a: bool, noise_varia
     rows = tf.constant(np.stack([rng.choice(len(a), batch, replace=False) for _ in range(steps)]))
     noise_seeds = tf.constant(rng.integers(2**31, size=(steps, 2)))
     a_all, b_all, std = tf.constant(a), tf.constant(b), tf.constant(math.sqrt(noise_variance), tf.float32)
-    critic.train(a_all, b_all, rows, noise_seeds, std)
-    return max(0.0, float(critic.bound(a_all, b_all, tf.constant(rng.integers(2**31, size=(1, 2))), std))
-               / math.log(2))
+    with _retracing_unsaid():
+        critic.train(a_all, b_all, rows, noise_seeds, std)
+        bound = float(critic.bound(a_all, b_all, tf.constant(rng.integers(2**31, size=(1, 2))), std))
+    return max(0.0, bound / math.log(2))
+
+
+@contextmanager
+def _retracing_unsaid() -> Iterator[None]:
+    """TensorFlow warns of "retracing" once it has traced functions of one code several times: the
+    critics of a run's layer shapes are, each once, by design (`_critic`). That warning, of these
+    calls alone, is left out; every other message of TensorFlow's logger passes."""
+    logger = logging.getLogger("tensorflow")
+    unsaid = lambda record: "triggered tf.function retracing" not in record.getMessage()  # noqa: E731
+    logger.addFilter(unsaid)
+    try:
+        yield
+    finally:
+        logger.removeFilter(unsaid)
 
 
 _KEPT_CRITICS = 8  # critics (their variables and traced graphs) kept for the next layer-epoch of their shapes
