@@ -17,3 +17,13 @@ def var_u_path() -> Path:
             pytest.fail(f"{path} is missing: CI must check the dataset against the original file")
         pytest.skip(f"{path} not found (set IB_KERAS_VAR_U to the original var_u.mat)")
     return path
+
+
+# The longest module first: under --dist loadfile a worker takes whole files in collection order,
+# and a long one taken last leaves the other worker idle at the end (test_slurm.py waits on SLURM's
+# jobs for about 2.5 minutes).
+FIRST = ("test_slurm.py",)
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: item.path.name not in FIRST)  # stable: the others keep their order

@@ -87,6 +87,8 @@ def test_a_sweep_on_slurm_cancelled_and_timed_out_resumes_to_the_local_runs(slur
     reference = subprocess.Popen([sys.executable, "-m", "ib_keras", "sweep", *SWEEP, "--out", str(local), "--workers", "1"],
                                  cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     cancelled, timed = f"{job}_0", f"{job}_1"  # tanh, relu: the sweep's order
+    twice = cli_here("sweep", *SWEEP, "--out", str(out), "--slurm")  # two jobs would write the same files
+    assert twice.returncode == 2 and f"SLURM job(s) {job} of {logs} are pending or running" in twice.stderr
 
     _until(lambda: _checkpointed(out / "relu"), "relu's first checkpoint", logs)
     _scontrol("update", f"JobId={timed}", "TimeLimit=1")  # its time limit near: the warning within 30 s, the requeue
@@ -170,4 +172,7 @@ def test_slurm_options_are_refused_where_they_cannot_apply(tmp_path):
     if subprocess.run(["which", "sbatch"], capture_output=True).returncode != 0:
         refused = cli_here("sweep", "--activations", "tanh", "--out", str(tmp_path), "--slurm")
         assert refused.returncode == 2 and "sbatch not found" in refused.stderr
+    else:
+        refused = cli_here("sweep", "--activations", "tanh", "--out", str(tmp_path), "--slurm", "--overwrite")
+        assert refused.returncode == 2 and "leave out --scheduler, and --overwrite" in refused.stderr
     assert not any(tmp_path.iterdir())

@@ -35,7 +35,7 @@ from ib_keras.system.atomic import atomic_path
 SLURM_CHECK_SECONDS = 30  # slurmctld checks time limits, and sends their warnings, this often
 SIGNAL_EARLY_SECONDS = 60  # a time limit's warning may come this much earlier than asked (sbatch(1), --signal)
 POLL_SECONDS = 5  # --wait: how often squeue is asked
-START = re.compile(r"^ib-keras: job (\d+) task (\d+) start (\d+) at (\d+)$", re.MULTILINE)
+RUN = re.compile(r"^ib-keras: job (\d+) task (\d+) (start|end) (\d+) at (\d+)$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -84,9 +84,11 @@ def slurm_jobs(args: argparse.Namespace, cpus: int) -> SlurmJobs | None:
     return SlurmJobs(args.time_limit, cpus, tuple(args.sbatch_option))
 
 
-def batch_script(name: str, commands: Sequence[Sequence[str]], logs: Path, jobs: SlurmJobs, about: str) -> str:
+def batch_script(name: str, commands: Sequence[Sequence[str]], logs: Path, jobs: SlurmJobs, about: str,
+                 comment: str = "") -> str:
     """The batch script that runs ``commands[i]`` as array task i (a single job for one command),
-    logging to ``logs``/<name>-<job>_<task>.out, appended across requeues."""
+    logging to ``logs``/<name>-<job>_<task>.out, appended across requeues; ``comment`` is the
+    jobs' SLURM comment (what they write, for `queued`)."""
     array = [f"#SBATCH --array=0-{len(commands) - 1}"] if len(commands) > 1 else []
     cases = "\n".join(f"  {i}) set -- {shlex.join(command)} ;;" for i, command in enumerate(commands))
     return "\n".join([
@@ -102,6 +104,7 @@ def batch_script(name: str, commands: Sequence[Sequence[str]], logs: Path, jobs:
         "#SBATCH --open-mode=append",
         f"#SBATCH --chdir={shlex.quote(os.getcwd())}",
         f"#SBATCH --output={shlex.quote(str(logs))}/%x-{'%A_%a' if array else '%j'}.out",
+        *([f"#SBATCH --comment={shlex.quote(comment)}"] if comment else []),
         *(f"#SBATCH {option}" for option in jobs.options),
         f"# {jobs.margin} to {jobs.margin + SIGNAL_EARLY_SECONDS} s before the time limit SLURM sends USR1, and this "
         "script requeues",
@@ -123,6 +126,9 @@ def batch_script(name: str, commands: Sequence[Sequence[str]], logs: Path, jobs:
         """trap 'kill -TERM "$child" 2>/dev/null' TERM""",
         'while kill -0 "$child" 2>/dev/null; do wait "$child"; done',
         'wait "$child"',
+        "status=$?",
+        'echo "ib-keras: job ${SLURM_ARRAY_JOB_ID:-$SLURM_JOB_ID} task $task end $status at $(date +%s)"',
+        "exit $status",
         "",
     ])
 
@@ -130,15 +136,21 @@ def batch_script(name: str, commands: Sequence[Sequence[str]], logs: Path, jobs:
 def submit(directory: Path, name: str, commands: Sequence[Sequence[str]], jobs: SlurmJobs, about: str,
            after: str | None = None) -> tuple[str, Path]:
     """Write the batch script of ``commands`` to ``directory``/<name>.sh (atomically; its jobs'
-    logs beside it) and submit it, after the job ``after`` has ended when given. Returns the job
-    id and the script.
+    logs beside it) and submit it, after the job ``after`` has ended when given, its comment
+    ``directory``. Returns the job id and the script.
 
-    Raises ValueError with sbatch's own message when it refuses the job.
+    Raises ValueError, before writing anything, while jobs of the same name and directory are
+    pending or running (two such jobs would write the same files), and with sbatch's own message
+    when it refuses the job.
     """
+    already = queued(name, str(directory))
+    if already:
+        raise ValueError(f"SLURM job(s) {', '.join(already)} of {directory} are pending or running: wait for them to "
+                         "end (squeue), or scancel them, before submitting again")
     directory.mkdir(parents=True, exist_ok=True)
     script = directory / f"{name}.sh"
     with atomic_path(script) as partial:
-        Path(partial).write_text(batch_script(name, commands, directory, jobs, about))
+        Path(partial).write_text(batch_script(name, commands, directory, jobs, about, str(directory)))
     options = ["--parsable", *([f"--dependency=afterany:{after}"] if after else [])]
     done = subprocess.run(["sbatch", *options, str(script)], capture_output=True, text=True)
     if done.returncode != 0:
@@ -154,6 +166,15 @@ def active(job_ids: Sequence[str]) -> dict[str, str]:
     return dict(line.split(maxsplit=1) for line in done.stdout.splitlines() if line.strip())
 
 
+def queued(name: str, comment: str) -> list[str]:
+    """The pending or running jobs called ``name`` whose comment is ``comment``."""
+    done = subprocess.run(["squeue", "-h", "-n", name, "-o", "%A %k"], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise ValueError(f"squeue failed: {done.stderr.strip()}")
+    return sorted({line.split(maxsplit=1)[0] for line in done.stdout.splitlines()
+                   if line.split(maxsplit=1)[1:] == [comment]})
+
+
 def wait_for(job_ids: Sequence[str], report: Callable[[str], None] = lambda message: print(message, flush=True),
              poll: float = POLL_SECONDS) -> None:
     """Return once no job of ``job_ids`` is pending or running, reporting each change of states."""
@@ -167,13 +188,18 @@ def wait_for(job_ids: Sequence[str], report: Callable[[str], None] = lambda mess
         time.sleep(poll)
 
 
-def starts(directory: Path, name: str) -> dict[tuple[str, int], list[int]]:
-    """Each (job, task) whose log is in ``directory``: the wall-clock times (Unix seconds) at which
-    its runs started, in order; more than one is a requeue."""
-    found: dict[tuple[str, int], list[int]] = {}
+def runs(directory: Path, name: str) -> dict[tuple[str, int], list[tuple[int, int | None, int | None]]]:
+    """Each (job, task) whose log is in ``directory``: its runs in order, each (start, end, exit
+    status), the times in Unix seconds (end and status None for a run that was killed outright or
+    is still going). More than one run is a requeue."""
+    found: dict[tuple[str, int], list[tuple[int, int | None, int | None]]] = {}
     for log in sorted(directory.glob(f"{name}-*.out")):
-        for job, task, _, at in START.findall(log.read_text(errors="replace")):
-            found.setdefault((job, int(task)), []).append(int(at))
+        for job, task, what, number, at in RUN.findall(log.read_text(errors="replace")):
+            spans = found.setdefault((job, int(task)), [])
+            if what == "start":
+                spans.append((int(at), None, None))
+            elif spans and spans[-1][1] is None:
+                spans[-1] = (spans[-1][0], int(at), int(number))
     return found
 
 

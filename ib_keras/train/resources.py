@@ -108,3 +108,10 @@ def training_seconds(spec: TrainSpec, networks: int, gflops: float | None = None
                                     + network_epoch_flops(spec, True) / (_CONV_EFFICIENCY * rate))
     step = _QUANTIZED_STEP_SECONDS if spec.quantize_bits else _NETWORK_STEP_SECONDS
     return products + networks * steps * step / default_workers(spec, networks)
+
+
+def duration_text(seconds: float) -> str:
+    """A wall time in words: "40 s", "12 min", "2.3 h"."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"

@@ -26,8 +26,8 @@ from ib_keras.system.atomic import created_directory
 from ib_keras.system.locks import exclusive
 from ib_keras.system.workers import worker_pool
 from ib_keras.train.checkpoint_file import checkpoint_identity, read_checkpoint
-from ib_keras.train.resources import (check_memory, default_workers, member_bytes, members_per_model,
-                                      training_seconds)
+from ib_keras.train.resources import (check_memory, default_workers, duration_text, member_bytes,
+                                      members_per_model, training_seconds)
 from ib_keras.train.spec import TrainSpec
 
 # TensorFlow is imported where a network is trained (`_train_seeds`, `one_thread`), not here: the
@@ -76,7 +76,7 @@ class TrainPlan:
                           f"afresh: {why}" for name, epoch, why in self.checkpoints())
         return (f"{self.path(0).parent}: {len(self.todo)} networks to train, {len(self.done)} already complete; "
                 f"{spec.total_epochs} epochs, {len(spec.record_epochs())} recorded; about "
-                f"{_duration(training_seconds(spec, len(self.todo)))} of training on this machine, "
+                f"{duration_text(training_seconds(spec, len(self.todo)))} of training on this machine, "
                 f"planned disk use at most {self.disk_bytes() / 1e9:.2f} GB, the networks' memory about "
                 f"{together * member_bytes(spec) / 1e9:.2f} GB ({together} per model; TensorFlow and the data "
                 f"come on top){resumed}")
@@ -117,13 +117,6 @@ class TrainPlan:
             except RunFileError as error:
                 return str(error)
         return ""
-
-
-def _duration(seconds: float) -> str:
-    """A wall time in words: "40 s", "12 min", "2.3 h"."""
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
 def _shares(todo: Sequence[int], workers: int) -> list[list[int]]:

@@ -14,7 +14,7 @@ from concurrent.futures import as_completed
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from ib_keras.scaleout.slurm import SlurmJobs, expected_requeues, starts, submit, wait_for
+from ib_keras.scaleout.slurm import SlurmJobs, expected_requeues, runs, submit, wait_for
 from ib_keras.system.atomic import created_directory
 from ib_keras.system.workers import worker_pool
 
@@ -118,7 +118,7 @@ def submit_sweep(specs: Sequence, seeds: Sequence[int], out: str | Path, jobs: S
     configuration's files in its directory, a file this ib_keras did not write), or for a time
     limit that leaves no time to train; with ``wait``, naming the configurations left incomplete.
     """
-    from ib_keras.train.resources import training_seconds
+    from ib_keras.train.resources import duration_text, training_seconds
     from ib_keras.train.runs import plan_training
 
     out = Path(out).resolve()
@@ -140,12 +140,12 @@ def submit_sweep(specs: Sequence, seeds: Sequence[int], out: str | Path, jobs: S
     report(f"SLURM job {job}: {len(left)} jobs (one configuration's networks each; {len(plans) - len(left)} "
            f"configurations complete), time limit {jobs.time_limit} min, {jobs.cpus} CPU(s) each; a job requeues "
            f"itself {jobs.margin} s before its limit and resumes from its checkpoint (one every {checkpoint}); "
-           f"about {max(seconds) / 60:.0f} min of training per job at this machine's speed: {max(requeues)} "
+           f"about {duration_text(max(seconds))} of training per job at this machine's speed: {max(requeues)} "
            f"requeue(s) expected per job; script {script}, logs beside it")
     if wait:
         wait_for([job], report)
-        runs = starts(script.parent, "ib-keras-train")
-        requeued = sum(len(times) - 1 for (id_, _), times in runs.items() if id_ == job)
+        requeued = sum(len(spans) - 1 for (id_, _), spans in runs(script.parent, "ib-keras-train").items()
+                       if id_ == job)
         unfinished = [plan.path(0).parent.name for plan in left if plan_training(plan.spec, seeds, out).todo]
         if unfinished:
             raise ValueError(f"SLURM job {job} ended with {len(unfinished)} configuration(s) incomplete "
