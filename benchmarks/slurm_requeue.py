@@ -10,7 +10,7 @@ minutes here before it may start again) and the queue's wait come on top of it o
 are not the training's and are released here. Needs a running SLURM: scripts/slurm_node.sh start DIR,
 then SLURM_CONF=DIR/slurm.conf.
 
-    .venv/bin/python benchmarks/slurm_requeue.py [--epochs 4000] [--checkpoint-seconds 10] [--requeues 2]
+    .venv/bin/python benchmarks/slurm_requeue.py [--epochs 12000] [--checkpoint-seconds 10] [--requeues 2]
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def wait(condition, seconds: float = 1200) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=4000)
+    parser.add_argument("--epochs", type=int, default=12000)
     parser.add_argument("--checkpoint-seconds", type=float, default=10.0)
     parser.add_argument("--requeues", type=int, default=2)
     args = parser.parse_args()
@@ -62,9 +62,12 @@ def main() -> None:
         seen = (read_checkpoint(checkpoint) or {"epoch": -1})["epoch"]
         wait(lambda: (read_checkpoint(checkpoint) or {"epoch": -1})["epoch"] > seen)  # a new checkpoint, then
         time.sleep(args.checkpoint_seconds / 2)  # half an interval on: the loss a preemption costs on average
+        if state(requeued) != "RUNNING":
+            raise SystemExit("the training finished before its requeue: give more --epochs")
         subprocess.run(["scontrol", "requeue", requeued], check=True)
         wait(lambda: state(requeued) == "PENDING")
-        subprocess.run(["scontrol", "update", f"JobId={requeued}", "StartTime=now"], check=True)
+        # in 2 s: started within the second its last run ended, a job's launch fails ("Job credential revoked")
+        subprocess.run(["scontrol", "update", f"JobId={requeued}", "StartTime=now+2"], check=True)
     wait(lambda: state(alone) == "COMPLETED" and state(requeued) == "COMPLETED")
     spans = {job: next(spans for (id_, _), spans in runs(root / kind / "slurm", "ib-keras-train").items()
                        if id_ == job) for job, kind in ((alone, "alone"), (requeued, "requeued"))}

@@ -22,11 +22,12 @@ from tests.helpers import ROOT, cli, cli_here, write_run
 from tests.test_resume import _datasets, _runs
 
 # Long enough that a job is still training 30 s after its checkpoint passed an epoch (slurmctld
-# checks time limits every 30 s), at about 40 epochs/s with a checkpoint every epoch
-SWEEP = ["--activations", "tanh,relu", "--seeds", "1", "--epochs", "2500", "--record-points", "6",
-         "--checkpoint-seconds", "0"]
+# checks time limits every 30 s), at about 50 epochs/s with a checkpoint every epoch (the local
+# run, with the default minute, trains about twice as fast)
+SWEEP = ["--activations", "tanh,relu", "--seeds", "1", "--epochs", "2500", "--record-points", "6"]
 ESTIMATORS = "ebab,kde"
 DEADLINE = 420  # seconds for the jobs to end
+RELEASE_SECONDS = 2
 
 
 @pytest.fixture(scope="module")
@@ -68,10 +69,12 @@ def _checkpointed(directory):
 
 
 def _release_when_requeued(job, logs, *settings):
-    """Wait until ``job`` is pending again, then let it start now (with scontrol's ``settings``):
-    SLURM holds a requeued job for two minutes (its BeginTime) before it may start again."""
+    """Wait until ``job`` is pending again, then let it start (with scontrol's ``settings``) in
+    RELEASE_SECONDS: SLURM holds a requeued job for two minutes (its BeginTime) before it may start
+    again; started within the second its last run was ended, its launch fails ("Job credential
+    revoked": the node compares the times in whole seconds)."""
     _until(lambda: _state(job) == ("PENDING", "BeginTime"), f"{job} requeued", logs)
-    _scontrol("update", f"JobId={job}", "StartTime=now", *settings)
+    _scontrol("update", f"JobId={job}", f"StartTime=now+{RELEASE_SECONDS}", *settings)
 
 
 def _log(logs, job, task):
@@ -81,10 +84,11 @@ def _log(logs, job, task):
 def test_a_sweep_on_slurm_cancelled_and_timed_out_resumes_to_the_local_runs(slurm, tmp_path):
     out, local = tmp_path / "slurm", tmp_path / "local"
     logs = out / "slurm"
-    submitted = cli("sweep", *SWEEP, "--out", str(out), "--slurm", "--time-limit", "10")
+    submitted = cli("sweep", *SWEEP, "--checkpoint-seconds", "0", "--out", str(out), "--slurm", "--time-limit", "10")
     assert submitted.returncode == 0, submitted.stderr
     job = re.search(r"SLURM job (\d+): 2 jobs .* time limit 10 min, .* 0 requeue\(s\) expected", submitted.stdout)[1]
-    reference = subprocess.Popen([sys.executable, "-m", "ib_keras", "sweep", *SWEEP, "--out", str(local), "--workers", "1"],
+    reference = subprocess.Popen([sys.executable, "-m", "ib_keras", "sweep", *SWEEP, "--out", str(local),
+                                  "--workers", "1"],
                                  cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     cancelled, timed = f"{job}_0", f"{job}_1"  # tanh, relu: the sweep's order
     twice = cli_here("sweep", *SWEEP, "--out", str(out), "--slurm")  # two jobs would write the same files
