@@ -98,7 +98,8 @@ def _estimate_into(files: list[Path], roots: list[Path], specs: Sequence[Estimat
                    strict: bool, progress: bool, report: Callable[[str], None], client, stride: int,
                    share: tuple[int, int] | None) -> pd.DataFrame:
     lock, busy = (f".{out.name}.lock", f"{out}: another estimate is writing this table") if share is None else \
-        (f".{out.name}.share-{share[0]}-of-{share[1]}.lock", f"{out}: another estimate runs share {share[0]}/{share[1]}")
+        (f".{out.name}.share-{share[0]}-of-{share[1]}.lock",
+         f"{out}: another estimate runs share {share[0]}/{share[1]}")
     with exclusive(out.with_name(lock), busy):
         parts = Parts(out)
         hashes = {path: file_hash(path) for path in files}

@@ -19,7 +19,8 @@ from ib_keras.system.atomic import created_directory
 from ib_keras.system.workers import worker_pool
 
 SLURM_LOGS = "slurm"  # beside the configurations' directories: the batch script and its jobs' logs
-TRAIN_START_SECONDS = 15  # a job's start-up before it trains (about 8 s here): Python, TensorFlow, the plan, the checkpoint
+# a job's start-up before it trains (about 8 s here): Python, TensorFlow, the plan, the checkpoint read
+TRAIN_START_SECONDS = 15
 
 
 def train_sweep(specs: Sequence, seeds: Sequence[int], out: str | Path, scheduler: str | None = None,
