@@ -171,6 +171,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--tensorboard-estimator", metavar="SETTING",
                        help="the estimator setting of --tensorboard, as estimate --estimators takes one (default: "
                             "ebab on the paper's task, akde on other data)")
+    add_slurm_options(train, "one job training the configuration's networks")
 
     sweep = commands.add_parser("sweep", help="train several configurations, a task each, TensorFlow started once per "
                                               "worker: on local worker processes or a Dask cluster")
@@ -261,7 +262,17 @@ def _train(args) -> None:
     if args.tensorboard and Path(args.tensorboard).exists() and not Path(args.tensorboard).is_dir():
         raise ValueError(f"--tensorboard {args.tensorboard}: not a directory; give the directory TensorBoard is to "
                          "read (made if missing)")
+    jobs = slurm_jobs(args, args.workers or 1)
+    if jobs and (args.tensorboard or args.overwrite):
+        raise ValueError("--slurm trains in a SLURM job: leave out --tensorboard, and --overwrite (a requeued job "
+                         "would train afresh again; delete the runs to retrain them)")
     spec = _train_spec(args, args.activation, args.l2)
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    if jobs:
+        from ib_keras.train.sweep import submit_sweep
+
+        submit_sweep([spec], seeds, args.out, jobs, args.checkpoint_seconds, args.wait)
+        return
     live = None
     if args.tensorboard:
         from ib_keras.live.information_plane import live_request
@@ -274,7 +285,6 @@ def _train(args) -> None:
         live_request(settings[0], [spec.activation, OUTPUT_ACTIVATION])  # a hidden layer and the output
         live = LiveView(Path(args.tensorboard), estimator)
 
-    seeds = range(args.first_seed, args.first_seed + args.seeds)
     plan = train_configuration(spec, seeds, args.out, args.overwrite, args.workers,
                                announce=lambda plan: print(plan.describe(), flush=True),
                                extra_callbacks=live, checkpoint_seconds=args.checkpoint_seconds)

@@ -86,7 +86,7 @@ def test_a_sweep_on_slurm_cancelled_and_timed_out_resumes_to_the_local_runs(slur
     logs = out / "slurm"
     submitted = cli("sweep", *SWEEP, "--checkpoint-seconds", "0", "--out", str(out), "--slurm", "--time-limit", "10")
     assert submitted.returncode == 0, submitted.stderr
-    job = re.search(r"SLURM job (\d+): 2 jobs .* time limit 10 min, .* 0 requeue\(s\) expected", submitted.stdout)[1]
+    job = re.search(r"SLURM job (\d+): 2 job\(s\) .* time limit 10 min, .* 0 requeue\(s\) expected", submitted.stdout)[1]
     reference = subprocess.Popen([sys.executable, "-m", "ib_keras", "sweep", *SWEEP, "--out", str(local),
                                   "--workers", "1"],
                                  cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -128,6 +128,8 @@ def test_a_sweep_on_slurm_cancelled_and_timed_out_resumes_to_the_local_runs(slur
     assert "0 networks to train, 1 already complete" in _log(logs, job, 0).split("start 2 at")[1]
     again = cli_here("sweep", *SWEEP, "--out", str(out), "--slurm")
     assert again.returncode == 0 and "nothing to submit" in again.stdout, again.stderr
+    again = cli_here("train", "--activation", "relu", *SWEEP[2:], "--out", str(out), "--slurm")
+    assert again.returncode == 0 and "every one of the 1 configurations is complete" in again.stdout, again.stderr
 
     # the estimate stage as SLURM jobs: the local stage's table, row for row
     table = out / "mi.parquet"
@@ -172,6 +174,8 @@ def test_a_jobs_train_options_make_the_configuration_planned(tmp_path):
 
 def test_slurm_options_are_refused_where_they_cannot_apply(tmp_path):
     refused = cli_here("sweep", "--activations", "tanh", "--out", str(tmp_path), "--wait")
+    assert refused.returncode == 2 and "give --slurm too" in refused.stderr
+    refused = cli_here("train", "--out", str(tmp_path), "--time-limit", "5")
     assert refused.returncode == 2 and "give --slurm too" in refused.stderr
     if subprocess.run(["which", "sbatch"], capture_output=True).returncode != 0:
         refused = cli_here("sweep", "--activations", "tanh", "--out", str(tmp_path), "--slurm")

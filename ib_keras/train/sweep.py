@@ -138,7 +138,7 @@ def submit_sweep(specs: Sequence, seeds: Sequence[int], out: str | Path, jobs: S
     job, script = submit(out / SLURM_LOGS, "ib-keras-train", commands, jobs,
                          f"{len(left)} configurations of {out}, one per array task")
     checkpoint = "a minute" if checkpoint_seconds is None else f"{checkpoint_seconds:g} s"
-    report(f"SLURM job {job}: {len(left)} jobs (one configuration's networks each; {len(plans) - len(left)} "
+    report(f"SLURM job {job}: {len(left)} job(s) (one configuration's networks each; {len(plans) - len(left)} "
            f"configurations complete), time limit {jobs.time_limit} min, {jobs.cpus} CPU(s) each; a job requeues "
            f"itself {jobs.margin} s before its limit and resumes from its checkpoint (one every {checkpoint}); "
            f"about {duration_text(max(seconds))} of training per job at this machine's speed: {max(requeues)} "
