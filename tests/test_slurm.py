@@ -184,3 +184,9 @@ def test_slurm_options_are_refused_where_they_cannot_apply(tmp_path):
         refused = cli_here("sweep", "--activations", "tanh", "--out", str(tmp_path), "--slurm", "--overwrite")
         assert refused.returncode == 2 and "leave out --scheduler, and --overwrite" in refused.stderr
     assert not any(tmp_path.iterdir())
+
+
+def test_the_recipe_in_the_scale_out_page_is_the_commands_this_test_runs():
+    words = " ".join((ROOT / "docs" / "scale-out.md").read_text().replace("\\\n", " ").split())
+    assert " ".join(["sweep", *SWEEP, "--checkpoint-seconds 0 --out runs/x --slurm --time-limit 10"]) in words
+    assert f"estimate runs/x --estimators {ESTIMATORS} --out runs/x/mi.parquet --slurm --time-limit 5 --wait" in words
