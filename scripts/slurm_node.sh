@@ -31,7 +31,7 @@ start() {
   command -v slurmctld >/dev/null || fail "slurmctld not found: run '$0 install' first"
   mkdir -p "$dir/state" "$dir/spool"
   host=$(hostname -s)
-  cpus=$(nproc)
+  cpus=$(getconf _NPROCESSORS_ONLN)  # not nproc: it says OMP_NUM_THREADS where that is set
   memory=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 * 9 / 10 ))
   # KillWait 5: a job ended by its time limit or by a requeue gets SIGTERM, then SIGKILL 5 s later.
   # MinJobAge 600: a finished job stays visible to `scontrol show job` for 10 minutes.
