@@ -20,13 +20,15 @@ def var_u_path() -> Path:
     return path
 
 
-# The longest module first, then the others by their number of tests, most first (what xdist's
-# reordering does, which would put test_slurm.py's five tests near the end): under --dist loadfile
-# a worker takes whole files in this order, and a long one taken last leaves the other worker idle
-# at the end (test_slurm.py waits on SLURM's jobs for about 2.5 minutes).
-FIRST = ("test_slurm.py",)
+# The longest modules first (measured: --durations), then the others by their number of tests, most
+# first (what xdist's reordering does, which would put test_slurm.py's five tests near the end):
+# under --dist loadfile a worker takes whole files in this order, and a long one taken last leaves
+# the other worker idle at the end (test_slurm.py waits on SLURM's jobs for about 2 minutes).
+FIRST = ("test_slurm.py", "test_faults.py", "test_sweep.py", "test_cluster.py", "test_noisy.py", "test_cli.py",
+         "test_resume_plans.py", "test_resume.py", "test_truth.py")
 
 
 def pytest_collection_modifyitems(items):
     counts = Counter(item.path for item in items)
-    items.sort(key=lambda item: (item.path.name not in FIRST, -counts[item.path], str(item.path)))  # stable
+    rank = {name: position for position, name in enumerate(FIRST)}
+    items.sort(key=lambda item: (rank.get(item.path.name, len(FIRST)), -counts[item.path], str(item.path)))

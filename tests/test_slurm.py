@@ -22,9 +22,9 @@ from tests.helpers import ROOT, cli, cli_here, write_run
 from tests.test_resume import _datasets, _runs
 
 # Long enough that a job is still training 30 s after its checkpoint passed an epoch (slurmctld
-# checks time limits every 30 s), at about 50 epochs/s with a checkpoint every epoch (the local
-# run, with the default minute, trains about twice as fast)
-SWEEP = ["--activations", "tanh,relu", "--seeds", "1", "--epochs", "2500", "--record-points", "6"]
+# checks time limits every 30 s): about 40 s at 50 epochs/s with a checkpoint every epoch (the
+# local run, with the default minute, trains about twice as fast)
+SWEEP = ["--activations", "tanh,relu", "--seeds", "1", "--epochs", "2000", "--record-points", "6"]
 ESTIMATORS = "ebab,kde"
 DEADLINE = 420  # seconds for the jobs to end
 RELEASE_SECONDS = 2
