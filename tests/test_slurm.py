@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from ib_keras.estimate import estimate_runs, parse_estimators, read_table
+from ib_keras.scaleout.slurm import runs
 from ib_keras.train.checkpoint_file import read_checkpoint
 from tests.helpers import ROOT, cli, cli_here, write_run
 from tests.test_resume import _datasets, _runs
@@ -106,9 +107,10 @@ def test_a_sweep_on_slurm_cancelled_and_timed_out_resumes_to_the_local_runs(slur
     _until(lambda: not subprocess.run(["squeue", "-h", "-j", job], capture_output=True, text=True).stdout.strip(),
            "the jobs to end", logs)
     assert reference.wait() == 0, reference.stderr.read()
+    spans = runs(logs, "ib-keras-train")
     for task in (0, 1):
         log = _log(logs, job, task)
-        assert len(re.findall(r"^ib-keras: job \d+ task \d start \d+ at", log, re.MULTILINE)) == 2, log
+        assert [status for _, _, status in spans[(job, task)]] == [143, 0], log  # ended by SIGTERM, then done
         resumed = re.search(r"checkpoint-seed-000.npz resumes at epoch (\d+)", log)
         assert resumed and int(resumed[1]) >= 1, f"the requeued job did not resume from its checkpoint:\n{log}"
         assert "1 complete run files" in log

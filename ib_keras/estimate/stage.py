@@ -151,6 +151,9 @@ def _estimate_into(files: list[Path], roots: list[Path], specs: Sequence[Estimat
         if share is not None:  # the table is written by the stage without a share, from the parts
             for failure in failures.values():
                 report(f"skipped: {failure}")
+            if lost:
+                report(f"{len(lost)} run file(s) lost with a worker process that died (first: {min(lost)}); the "
+                       "stage without --share estimates them")
             kept = merge([table, *parts.read(report)], hashes)
             return kept[kept["run"].isin({str(path) for path in files})].reset_index(drop=True)
         table = fill_later(merge([table, *parts.read(report)], hashes), hashes)

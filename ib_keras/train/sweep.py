@@ -122,6 +122,8 @@ def submit_sweep(specs: Sequence, seeds: Sequence[int], out: str | Path, jobs: S
     from ib_keras.train.resources import duration_text, training_seconds
     from ib_keras.train.runs import plan_training
 
+    if list(seeds) != list(range(seeds[0], seeds[0] + len(seeds))):
+        raise ValueError(f"seeds {list(seeds)}: a job trains a range of seeds (--first-seed, --seeds); give one")
     out = Path(out).resolve()
     plans = [plan_training(spec, seeds, out) for spec in specs]
     left = [plan for plan in plans if plan.todo]
