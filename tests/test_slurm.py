@@ -87,7 +87,8 @@ def test_a_sweep_on_slurm_cancelled_and_timed_out_resumes_to_the_local_runs(slur
     logs = out / "slurm"
     submitted = cli("sweep", *SWEEP, "--checkpoint-seconds", "0", "--out", str(out), "--slurm", "--time-limit", "10")
     assert submitted.returncode == 0, submitted.stderr
-    job = re.search(r"SLURM job (\d+): 2 job\(s\) .* time limit 10 min, .* 0 requeue\(s\) expected", submitted.stdout)[1]
+    planned = r"SLURM job (\d+): 2 job\(s\) .* time limit 10 min, .* 0 requeue\(s\) expected"
+    job = re.search(planned, submitted.stdout)[1]
     reference = subprocess.Popen([sys.executable, "-m", "ib_keras", "sweep", *SWEEP, "--out", str(local),
                                   "--workers", "1"],
                                  cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
