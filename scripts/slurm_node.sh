@@ -6,7 +6,7 @@
 #
 #     scripts/slurm_node.sh install        # apt-get install slurm-wlm munge, if missing (root)
 #     scripts/slurm_node.sh start DIR      # configuration, state and logs in DIR; prints SLURM_CONF=DIR/slurm.conf
-#     scripts/slurm_node.sh stop DIR       # stops the daemons started with DIR (munged is left running)
+#     scripts/slurm_node.sh stop DIR       # cancels its jobs, stops the daemons started with DIR (munged stays)
 #
 # Every command exits 1 with its reason on stderr when it cannot do its part (not root, no
 # packages, a daemon that does not come up within START_SECONDS); the tests then skip, saying it.
@@ -85,12 +85,14 @@ EOF
 stop() {
   local dir
   dir=$(realpath -m "$1")
+  # its jobs first (a test that failed half-way leaves them running), then the daemons
+  SLURM_CONF=$dir/slurm.conf scancel --full --user "$(id -un)" 2>/dev/null || true
   for daemon in slurmd slurmctld; do
     if [ -f "$dir/$daemon.pid" ]; then
       kill "$(cat "$dir/$daemon.pid")" 2>/dev/null || true
     fi
   done
-  for _ in $(seq 10); do
+  for _ in $(seq 40); do  # slurmd takes some seconds once its controller is gone
     pgrep -x slurmd >/dev/null || pgrep -x slurmctld >/dev/null || return 0
     sleep 0.5
   done
