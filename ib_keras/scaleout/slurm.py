@@ -7,8 +7,8 @@ warning (``--signal=B:USR1@margin``: SLURM ends the job and starts it again late
 submitted ``--requeue`` so that a preemption or a node failure requeues it too; ``scontrol
 requeue`` requeues a cancelled one. The commands themselves make a requeue cheap: a training
 resumes from its last checkpoint, an estimate from the rows it kept, and a command that finds its
-work done exits at once. Logs are appended across a job's runs, each run's first line saying which
-run it is (``start N``: SLURM's restart count).
+work done exits at once. Logs are appended across a job's runs, each run between a line saying
+which run it is (``start N``: SLURM's restart count) and one with its exit status (`runs` reads them).
 
 Chosen over dask-jobqueue's SLURMCluster: a job array is what a cluster's users submit, watch
 (``squeue``, ``sacct``) and requeue, it needs no process of ours to stay alive on the login node,
@@ -25,6 +25,7 @@ import shlex
 import shutil
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,21 +159,23 @@ def submit(directory: Path, name: str, commands: Sequence[Sequence[str]], jobs: 
     return done.stdout.strip().split(";")[0], script
 
 
-def active(job_ids: Sequence[str]) -> dict[str, str]:
-    """The jobs of ``job_ids`` (arrays' tasks each) still pending or running: id -> state."""
-    done = subprocess.run(["squeue", "-h", "-j", ",".join(job_ids), "-o", "%i %T"], capture_output=True, text=True)
+def _squeue(*options: str) -> list[list[str]]:
+    """``squeue -h`` with ``options`` (the last ``-o FORMAT`` of two fields): each pending or
+    running job's two fields; none for job ids SLURM no longer knows. ValueError if it fails."""
+    done = subprocess.run(["squeue", "-h", *options], capture_output=True, text=True)
     if done.returncode != 0 and "Invalid job id" not in done.stderr:
         raise ValueError(f"squeue failed: {done.stderr.strip()}")
-    return dict(line.split(maxsplit=1) for line in done.stdout.splitlines() if line.strip())
+    return [line.split(maxsplit=1) for line in done.stdout.splitlines() if line.strip()]
+
+
+def active(job_ids: Sequence[str]) -> dict[str, str]:
+    """The jobs of ``job_ids`` (arrays' tasks each) still pending or running: id -> state."""
+    return dict(_squeue("-j", ",".join(job_ids), "-o", "%i %T"))
 
 
 def queued(name: str, comment: str) -> list[str]:
     """The pending or running jobs called ``name`` whose comment is ``comment``."""
-    done = subprocess.run(["squeue", "-h", "-n", name, "-o", "%A %k"], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise ValueError(f"squeue failed: {done.stderr.strip()}")
-    return sorted({line.split(maxsplit=1)[0] for line in done.stdout.splitlines()
-                   if line.split(maxsplit=1)[1:] == [comment]})
+    return sorted({fields[0] for fields in _squeue("-n", name, "-o", "%A %k") if fields[1:] == [comment]})
 
 
 def wait_for(job_ids: Sequence[str], report: Callable[[str], None] = lambda message: print(message, flush=True),
@@ -180,8 +183,7 @@ def wait_for(job_ids: Sequence[str], report: Callable[[str], None] = lambda mess
     """Return once no job of ``job_ids`` is pending or running, reporting each change of states."""
     said = None
     while jobs := active(job_ids):
-        states = ", ".join(f"{count} {state.lower()}" for state, count in
-                           sorted({state: list(jobs.values()).count(state) for state in jobs.values()}.items()))
+        states = ", ".join(f"{count} {state.lower()}" for state, count in sorted(Counter(jobs.values()).items()))
         if states != said:
             report(f"SLURM jobs {', '.join(job_ids)}: {states}")
             said = states

@@ -31,6 +31,7 @@ References:
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -127,8 +128,7 @@ def _pair_counts(points: np.ndarray, partitions: list[np.ndarray], k: int) -> li
             kk = min(k, len(members) - 1)
             member_points, member_squares = points[members], squares[members]
             member_rows = None if rows is None else rows[members]
-            for start in range(0, len(members), max(1, _BLOCK // len(members))):
-                chunk = np.arange(start, min(len(members), start + max(1, _BLOCK // len(members))))
+            for chunk in _row_blocks(len(members)):
                 distance = _distances(member_points, member_squares, member_rows, chunk)
                 distance[np.arange(len(chunk)), chunk] = np.inf  # not i itself
                 radius[members[chunk]] = np.partition(distance, kk - 1, axis=1)[:, kk - 1]
@@ -137,14 +137,19 @@ def _pair_counts(points: np.ndarray, partitions: list[np.ndarray], k: int) -> li
         radii.append(radius)
         neighbours.append(k_i)
     within = [np.zeros(n) for _ in partitions]  # m_i: every point closer than the k-th neighbour, i included
-    for start in range(0, n, max(1, _BLOCK // n)):
-        chunk = np.arange(start, min(n, start + max(1, _BLOCK // n)))
+    for chunk in _row_blocks(n):
         distance = _distances(points, squares, rows, chunk)
         zero = (distance == 0).sum(axis=1)
         for radius, m_i in zip(radii, within):
             closer = (distance < radius[chunk, None] * (1 - 2 * _BOUNDARY)).sum(axis=1)  # squared: twice the margin
             m_i[chunk] = np.where(radius[chunk] == 0, zero, closer)
     return list(zip(neighbours, within))
+
+
+def _row_blocks(n: int) -> Iterator[np.ndarray]:
+    """The row indices 0..n-1 in blocks whose distances to all n points fit one pass's memory."""
+    step = max(1, _BLOCK // n)
+    return (np.arange(start, min(n, start + step)) for start in range(0, n, step))
 
 
 def _small_classes(points: np.ndarray, classes: list[np.ndarray], k: int, radius: np.ndarray, k_i: np.ndarray,
