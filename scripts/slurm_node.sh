@@ -35,6 +35,8 @@ start() {
   memory=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 * 9 / 10 ))
   # KillWait 5: a job ended by its time limit or by a requeue gets SIGTERM, then SIGKILL 5 s later.
   # MinJobAge 600: a finished job stays visible to `scontrol show job` for 10 minutes.
+  # bf_interval 1: a pending job whose start time has come starts within a second, not at the next
+  # of the backfill scheduler's passes (every 30 s by default).
   cat > "$dir/slurm.conf" <<EOF
 ClusterName=ibkeras
 SlurmctldHost=$host
@@ -47,6 +49,7 @@ TaskPlugin=task/none
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 SchedulerType=sched/backfill
+SchedulerParameters=bf_interval=1
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 StateSaveLocation=$dir/state

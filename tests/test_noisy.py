@@ -94,10 +94,10 @@ def table(runs, tmp_path_factory):
     out = tmp_path_factory.mktemp("table") / "mi.parquet"
     result = cli_here("estimate", str(runs["noisy"]), "--estimators",
                       f"sp:mc_samples=8,noisy:noise_variance={NOISE**2},kde:noise_variance={NOISE**2},"
-                      f"fixed:bin_size={NOISE},ebab", "--out", str(out), "--jobs", "2", *SUBSAMPLE)
+                      f"fixed:bin_size={NOISE},ebab", "--out", str(out), "--jobs", "1", *SUBSAMPLE)
     assert result.returncode == 0, result.stderr
     result = cli_here("estimate", str(runs["noisy"] / "seed-000.h5"), "--estimators",
-                      "sp:replicas=256:marginal_replicas=16", "--epoch-stride", "3", "--out", str(out), "--jobs", "2",
+                      "sp:replicas=256:marginal_replicas=16", "--epoch-stride", "3", "--out", str(out), "--jobs", "1",
                       *SUBSAMPLE)
     assert result.returncode == 0, result.stderr
     return out

@@ -93,12 +93,13 @@ def test_a_sweep_on_slurm_cancelled_and_timed_out_resumes_to_the_local_runs(slur
                                   "--workers", "1"],
                                  cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     cancelled, timed = f"{job}_0", f"{job}_1"  # tanh, relu: the sweep's order
-    twice = cli_here("sweep", *SWEEP, "--out", str(out), "--slurm")  # two jobs would write the same files
-    assert twice.returncode == 2 and f"SLURM job(s) {job} of {logs} are pending or running" in twice.stderr
 
     _until(lambda: _checkpointed(out / "relu"), "relu's first checkpoint", logs)
     _scontrol("update", f"JobId={timed}", "TimeLimit=1")  # its time limit near: the warning within 30 s, the requeue
     _until(lambda: _checkpointed(out / "tanh"), "tanh's first checkpoint", logs)
+    # both tasks running (each with a job id of its own now), a second submission is refused, naming the array
+    twice = cli_here("sweep", *SWEEP, "--out", str(out), "--slurm")  # two jobs would write the same files
+    assert twice.returncode == 2 and f"SLURM job(s) {job} of {logs} are pending or running" in twice.stderr
     subprocess.run(["scancel", cancelled], check=True)  # as a user does: the job ends, CANCELLED
     _until(lambda: _state(cancelled)[0] == "CANCELLED", f"{cancelled} cancelled", logs)
     _scontrol("requeue", cancelled)  # ... and is put back in the queue

@@ -174,8 +174,9 @@ def active(job_ids: Sequence[str]) -> dict[str, str]:
 
 
 def queued(name: str, comment: str) -> list[str]:
-    """The pending or running jobs called ``name`` whose comment is ``comment``."""
-    return sorted({fields[0] for fields in _squeue("-n", name, "-o", "%A %k") if fields[1:] == [comment]})
+    """The pending or running jobs called ``name`` whose comment is ``comment``: an array by the id
+    sbatch gave it (%F; %A would give each started task's own id)."""
+    return sorted({fields[0] for fields in _squeue("-n", name, "-o", "%F %k") if fields[1:] == [comment]})
 
 
 def wait_for(job_ids: Sequence[str], report: Callable[[str], None] = lambda message: print(message, flush=True),

@@ -100,13 +100,14 @@ def _draw_sums(points, class_bounds, doubled_noise, beta, own, other, width):
     """For every input i (points (d, n) sorted by class) and draw k: own[k, i] and other[k, i],
     the kernel sums over i's class and over the rest (both arrays (r, n), zeroed)."""
     n = points.shape[1]
+    start = class_bounds[0]  # 0, as an int64: a literal 0 would compile every callee a second time
     row = np.empty(points.shape[0], dtype=np.float32)
     for c in range(class_bounds.shape[0] - 1):
         lo, hi = class_bounds[c], class_bounds[c + 1]
         for i in range(lo, hi):
             row[:] = points[:, i]
             _add_input_draws(points, lo, hi, beta, row, doubled_noise, i, own, width)
-            _add_input_draws(points, 0, lo, beta, row, doubled_noise, i, other, width)
+            _add_input_draws(points, start, lo, beta, row, doubled_noise, i, other, width)
             _add_input_draws(points, hi, n, beta, row, doubled_noise, i, other, width)
 
 
@@ -169,6 +170,7 @@ def _replica_draw_sums(others, class_bounds, marginal_replicas, own, doubled_noi
     input. All three arrays (4q, N), zeroed."""
     n = others.shape[1]
     replicas = own.shape[2]
+    start = class_bounds[0]  # 0, as in `_draw_sums`
     row = np.empty(others.shape[0], dtype=np.float32)
     for c in range(class_bounds.shape[0] - 1):
         lo, hi = class_bounds[c] * marginal_replicas, class_bounds[c + 1] * marginal_replicas
@@ -177,10 +179,10 @@ def _replica_draw_sums(others, class_bounds, marginal_replicas, own, doubled_noi
             for k in range(doubled_noise.shape[0] // 2):
                 row[:] = own[i, :, k]
                 z0, z1 = doubled_noise[2 * k, i], doubled_noise[2 * k + 1, i]
-                _add_two_pairs(own[i], 0, replicas, beta, row, z0, z1, width, conditional, k, i)
+                _add_two_pairs(own[i], start, replicas, beta, row, z0, z1, width, conditional, k, i)
                 _add_two_pairs(others, lo, first, beta, row, z0, z1, width, same, k, i)
                 _add_two_pairs(others, last, hi, beta, row, z0, z1, width, same, k, i)
-                _add_two_pairs(others, 0, lo, beta, row, z0, z1, width, rest, k, i)
+                _add_two_pairs(others, start, lo, beta, row, z0, z1, width, rest, k, i)
                 _add_two_pairs(others, hi, n, beta, row, z0, z1, width, rest, k, i)
 
 
