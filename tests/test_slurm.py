@@ -8,12 +8,14 @@ them, everywhere."""
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
 
 import numpy as np
 import pandas as pd
+import psutil
 import pytest
 
 from ib_keras.estimate import estimate_runs, parse_estimators, read_table
@@ -22,10 +24,9 @@ from ib_keras.train.checkpoint_file import read_checkpoint
 from tests.helpers import ROOT, cli, cli_here, write_run
 from tests.test_resume import _datasets, _runs
 
-# Long enough that a job is still training 30 s after its checkpoint passed an epoch (slurmctld
-# checks time limits every 30 s): about 40 s at 50 epochs/s with a checkpoint every epoch (the
-# local run, with the default minute, trains about twice as fast)
-SWEEP = ["--activations", "tanh,relu", "--seeds", "1", "--epochs", "2000", "--record-points", "6"]
+# A checkpoint every epoch (about 45 epochs/s here): a job's first run is paused (`_pause`) once its
+# checkpoint has passed an epoch, long before its 500 epochs are done on any machine
+SWEEP = ["--activations", "tanh,relu", "--seeds", "1", "--epochs", "500", "--record-points", "6"]
 ESTIMATORS = "ebab,kde"
 DEADLINE = 420  # seconds for the jobs to end
 RELEASE_SECONDS = 2
@@ -55,18 +56,33 @@ def _state(job):
     return re.search(r"JobState=(\S+)", shown)[1], re.search(r"Reason=(\S+)", shown)[1]
 
 
-def _until(condition, what, logs, seconds=DEADLINE):
+def _until(condition, what, logs, seconds=DEADLINE, poll=0.5):
     deadline = time.monotonic() + seconds
     while not condition():
         if time.monotonic() > deadline:
             shown = "\n".join(f"== {log.name}\n{log.read_text()[-2000:]}" for log in sorted(logs.glob("*.out")))
             pytest.fail(f"timed out waiting for {what}; the jobs' logs:\n{shown}")
-        time.sleep(0.5)
+        time.sleep(poll)
 
 
 def _checkpointed(directory):
     """Whether a checkpoint in ``directory`` has passed an epoch."""
     return any((read_checkpoint(path) or {"epoch": 0})["epoch"] >= 1 for path in directory.glob("checkpoint-*.npz"))
+
+
+def _pause(out, activation):
+    """Stop (SIGSTOP) the job's training of ``activation`` into ``out``: it stays mid-training,
+    however fast the machine, until SLURM ends the job (with SIGCONT and SIGTERM), and spends no
+    CPU while the test waits for the time limit's warning (slurmctld checks limits every 30 s)."""
+    def option(command, name):
+        return command[command.index(name) + 1] if name in command else None
+
+    training = [process for process in psutil.process_iter(["cmdline"])
+                if (process.info["cmdline"] or [])[1:4] == ["-m", "ib_keras", "train"]
+                and option(process.info["cmdline"], "--activation") == activation
+                and option(process.info["cmdline"], "--out") == str(out)]
+    assert len(training) == 1, training
+    training[0].send_signal(signal.SIGSTOP)
 
 
 def _release_when_requeued(job, logs, *settings):
@@ -94,9 +110,11 @@ def test_a_sweep_on_slurm_cancelled_and_timed_out_resumes_to_the_local_runs(slur
                                  cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     cancelled, timed = f"{job}_0", f"{job}_1"  # tanh, relu: the sweep's order
 
-    _until(lambda: _checkpointed(out / "relu"), "relu's first checkpoint", logs)
+    _until(lambda: _checkpointed(out / "relu"), "relu's first checkpoint", logs, poll=0.1)
+    _pause(out, "relu")
     _scontrol("update", f"JobId={timed}", "TimeLimit=1")  # its time limit near: the warning within 30 s, the requeue
-    _until(lambda: _checkpointed(out / "tanh"), "tanh's first checkpoint", logs)
+    _until(lambda: _checkpointed(out / "tanh"), "tanh's first checkpoint", logs, poll=0.1)
+    _pause(out, "tanh")
     # both tasks running (each with a job id of its own now), a second submission is refused, naming the array
     twice = cli_here("sweep", *SWEEP, "--out", str(out), "--slurm")  # two jobs would write the same files
     assert twice.returncode == 2 and f"SLURM job(s) {job} of {logs} are pending or running" in twice.stderr
@@ -194,3 +212,21 @@ def test_the_recipe_in_the_scale_out_page_is_the_commands_this_test_runs():
     words = " ".join((ROOT / "docs" / "scale-out.md").read_text().replace("\\\n", " ").split())
     assert " ".join(["sweep", *SWEEP, "--checkpoint-seconds 0 --out runs/x --slurm --time-limit 10"]) in words
     assert f"estimate runs/x --estimators {ESTIMATORS} --out runs/x/mi.parquet --slurm --time-limit 5 --wait" in words
+
+
+def test_a_tasks_log_says_each_runs_start_and_its_commands_status_however_it_ended(tmp_path):
+    """What the batch script execs (ib_keras.scaleout.slurm_task), outside SLURM: a command ended by
+    the SIGTERM that ends a job, then one that exits 3, logged as two runs of one task."""
+    log = tmp_path / "ib-keras-train-7_1.out"
+    task = [sys.executable, "-m", "ib_keras.scaleout.slurm_task", sys.executable, "-c"]
+    for restart, code in (("0", "import time\nprint('ready', flush=True)\ntime.sleep(120)"), ("1", "raise SystemExit(3)")):
+        environment = {**os.environ, "SLURM_ARRAY_JOB_ID": "7", "SLURM_ARRAY_TASK_ID": "1", "SLURM_RESTART_COUNT": restart}
+        with open(log, "a") as out:
+            process = subprocess.Popen([*task, code], stdout=out, env=environment, cwd=ROOT)
+            if restart == "0":
+                _until(lambda: "ready" in log.read_text(), "the command", tmp_path, seconds=60, poll=0.05)
+                process.send_signal(signal.SIGTERM)  # to the task, which passes it on
+            process.wait(timeout=60)
+        assert process.returncode == (143 if restart == "0" else 3)
+    spans = runs(tmp_path, "ib-keras-train")
+    assert list(spans) == [("7", 1)] and [status for _, _, status in spans[("7", 1)]] == [143, 3], log.read_text()

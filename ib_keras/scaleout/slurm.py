@@ -24,6 +24,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -111,25 +112,13 @@ def batch_script(name: str, commands: Sequence[Sequence[str]], logs: Path, jobs:
         "script requeues",
         "# its job: SLURM ends it and starts it again later, and the command resumes from what it kept.",
         "# A preemption with requeue, a failed node and `scontrol requeue` start it again the same way.",
-        "task=${SLURM_ARRAY_TASK_ID:-0}",
-        'echo "ib-keras: job ${SLURM_ARRAY_JOB_ID:-$SLURM_JOB_ID} task $task start ${SLURM_RESTART_COUNT:-0} at '
-        '$(date +%s)"',
-        "trap 'echo \"ib-keras: time limit near, requeued at $(date +%s)\"; "
-        "scontrol requeue \"${SLURM_ARRAY_JOB_ID:-$SLURM_JOB_ID}${SLURM_ARRAY_TASK_ID:+_$SLURM_ARRAY_TASK_ID}\"' USR1",
-        'case "$task" in',
+        'case "${SLURM_ARRAY_TASK_ID:-0}" in',
         cases,
         "esac",
         f"export OMP_NUM_THREADS={jobs.cpus}",
-        "# The command runs in the background so that the traps run while it does; ending the job (a",
-        "# requeue, scancel, the time limit) ends it too, and the script waits for it to be gone.",
-        '"$@" &',
-        "child=$!",
-        """trap 'kill -TERM "$child" 2>/dev/null' TERM""",
-        'while kill -0 "$child" 2>/dev/null; do wait "$child"; done',
-        'wait "$child"',
-        "status=$?",
-        'echo "ib-keras: job ${SLURM_ARRAY_JOB_ID:-$SLURM_JOB_ID} task $task end $status at $(date +%s)"',
-        "exit $status",
+        "# ib_keras.scaleout.slurm_task becomes the batch shell: it logs each run's start and end (its exit",
+        "# status), requeues the job at USR1, passes SIGTERM on to the command and waits for it.",
+        f'exec {shlex.quote(sys.executable)} -m ib_keras.scaleout.slurm_task "$@"',
         "",
     ])
 
