@@ -45,6 +45,23 @@ def cli_here(*args):
     return subprocess.CompletedProcess([sys.executable, "-m", "ib_keras", *args], code, out.getvalue(), err.getvalue())
 
 
+def spawned_workers(process):
+    """The worker processes a command has spawned (a local pool's or a Dask LocalCluster's: each runs
+    ``spawn_main``), not multiprocessing's resource tracker; a child that has already exited (a
+    zombie, or gone) is not one."""
+    import psutil
+
+    workers = []
+    for child in psutil.Process(process.pid).children():
+        try:
+            command = " ".join(child.cmdline())
+        except psutil.NoSuchProcess:  # ZombieProcess included
+            continue
+        if "spawn_main" in command and "resource_tracker" not in command:
+            workers.append(child)
+    return workers
+
+
 def files(directory):
     """Every file under ``directory``, sorted; [] if it does not exist."""
     return sorted(p for p in Path(directory).rglob("*") if p.is_file()) if Path(directory).exists() else []

@@ -16,7 +16,7 @@ import pytest
 from ib_keras.estimate import read_table
 from ib_keras.runfile import read_run
 from ib_keras.scaleout.cluster import dask_client, worker_threads
-from tests.helpers import ROOT, cli, cli_here, files, write_run
+from tests.helpers import ROOT, cli, cli_here, files, spawned_workers, write_run
 
 SPECS = "ebab,kde,akde"
 
@@ -39,12 +39,6 @@ def test_the_cluster_gives_the_local_table_row_for_row(runs, tmp_path):
     pd.testing.assert_frame_equal(read_table(tmp_path / "mi.parquet"), read_table(runs.parent / "local.parquet"))
 
 
-def _workers(process):
-    """The LocalCluster's worker processes: the children of the command running its nannies."""
-    return [child for child in psutil.Process(process.pid).children()
-            if "spawn_main" in " ".join(child.cmdline()) and "resource_tracker" not in " ".join(child.cmdline())]
-
-
 def _wait_for(condition, seconds=300):
     deadline = time.monotonic() + seconds
     while not condition():
@@ -60,7 +54,7 @@ def test_a_worker_killed_mid_run_loses_no_result(runs, tmp_path):
     parts = tmp_path / ".mi.parquet.parts"
     _wait_for(lambda: any(parts.glob("*.parquet")) or process.poll() is not None)
     assert process.poll() is None, "finished before a worker could be killed"
-    victim = _workers(process)[0]
+    victim = spawned_workers(process)[0]
     victim.send_signal(signal.SIGKILL)  # its task is rescheduled on the other worker or its restart
     _, stderr = process.communicate(timeout=600)
     assert process.returncode == 0 and "skipped" not in stderr, stderr
@@ -74,8 +68,8 @@ def test_a_killed_client_leaves_the_existing_table_and_no_workers(runs, tmp_path
     process = subprocess.Popen([sys.executable, "-m", "ib_keras", "estimate", str(runs), "--estimators", SPECS,
                                 "--scheduler", "local:2", "--out", str(out)], cwd=ROOT,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _wait_for(lambda: len(_workers(process)) == 2 or process.poll() is not None)
-    workers = _workers(process)
+    _wait_for(lambda: len(spawned_workers(process)) == 2 or process.poll() is not None)
+    workers = spawned_workers(process)
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert out.read_bytes() == before

@@ -17,7 +17,7 @@ import pytest
 from ib_keras.estimate import estimate_runs, file_hash, parse_estimators, read_table, run_files
 from ib_keras.runfile import RunFileError, read_run
 from ib_keras.system.locks import exclusive
-from tests.helpers import ROOT, cli, cli_here, files, write_run
+from tests.helpers import ROOT, cli, cli_here, files, spawned_workers, write_run
 
 SPECS = "ebab,kde"
 
@@ -219,15 +219,6 @@ def test_a_disk_full_mid_training_is_one_line_and_a_rerun_finishes(tmp_path):
     assert [read_run(path).complete for path in files(out)] == [True, True]
 
 
-def _pool_workers(process):
-    """The spawned pool workers of a command (not multiprocessing's resource tracker)."""
-    import psutil
-
-    children = psutil.Process(process.pid).children()
-    return [child for child in children if "spawn_main" in " ".join(child.cmdline())
-            and "resource_tracker" not in " ".join(child.cmdline())]
-
-
 def test_a_killed_estimate_worker_is_one_line_keeps_what_finished_and_a_rerun_completes(tmp_path):
     runs = [write_run(tmp_path / "runs" / "relu" / f"seed-{s:03d}.h5", s, epochs=30) for s in range(8)]
     args = ["estimate", str(runs[0].parent), "--estimators", SPECS]
@@ -239,7 +230,7 @@ def test_a_killed_estimate_worker_is_one_line_keeps_what_finished_and_a_rerun_co
     parts = tmp_path / ".mi.parquet.parts"
     _wait_for(lambda: any(parts.glob("*.parquet")) or process.poll() is not None)
     assert process.poll() is None, "finished before a worker could be killed"
-    _pool_workers(process)[0].kill()
+    spawned_workers(process)[0].kill()
     _, stderr = process.communicate(timeout=600)
     assert process.returncode == 2, stderr
     lines = [line for line in stderr.splitlines() if "python -m ib_keras" in line]
@@ -269,7 +260,7 @@ def test_a_killed_training_worker_is_one_line_and_a_rerun_completes(tmp_path):
 
     _wait_for(lambda: min(recorded(0), recorded(1)) >= 5 or process.poll() is not None, seconds=600)
     assert process.poll() is None, "finished before a worker could be killed"
-    _pool_workers(process)[0].kill()
+    spawned_workers(process)[0].kill()
     _, stderr = process.communicate(timeout=600)
     lines = [line for line in stderr.splitlines() if "python -m ib_keras" in line]
     assert process.returncode == 2 and len(lines) == 1 and "Traceback" not in stderr, stderr
