@@ -211,7 +211,7 @@ def test_a_disk_full_mid_training_is_one_line_and_a_rerun_finishes(tmp_path):
     out = tmp_path / "runs"
     args = ["train", "--activation", "tanh", "--seeds", "2", "--epochs", "100", "--record-points", "12", "--workers", "1",
             "--out", str(out)]
-    full = cli(*args, timeout=600, preexec_fn=_file_size_limit(3_000_000))  # a file of 13 epochs is about 5.5 MB
+    full = cli(*args, timeout=600, preexec_fn=_file_size_limit(3_000_000))  # 13 recorded epochs: over 5 MB
     _one_line_exit_2(full, "seed-00", "cannot write (File too large)", "free disk space")
     assert "Traceback" not in full.stderr and "Segmentation" not in full.stderr
     again = cli_here(*args)

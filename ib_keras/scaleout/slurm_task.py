@@ -35,14 +35,13 @@ def _this_job() -> str:
 
 def run(command: list[str]) -> int:
     """Run ``command`` as this job's work; returns its exit status (128 + N when signal N ended it)."""
-    _say(f"start {os.environ.get('SLURM_RESTART_COUNT', '0')}")
-    child = subprocess.Popen(command)
-
     def requeue(signum, frame):
         print(f"ib-keras: time limit near, requeued at {int(time.time())}", flush=True)
         subprocess.run(["scontrol", "requeue", _this_job()], check=False)
 
-    signal.signal(signal.SIGUSR1, requeue)
+    signal.signal(signal.SIGUSR1, requeue)  # before anything else: USR1's default would end this process
+    _say(f"start {os.environ.get('SLURM_RESTART_COUNT', '0')}")
+    child = subprocess.Popen(command)
     signal.signal(signal.SIGTERM, lambda signum, frame: child.send_signal(signal.SIGTERM))
     returned = child.wait()
     status = 128 - returned if returned < 0 else returned
