@@ -262,10 +262,7 @@ def _train(args) -> None:
     if args.tensorboard and Path(args.tensorboard).exists() and not Path(args.tensorboard).is_dir():
         raise ValueError(f"--tensorboard {args.tensorboard}: not a directory; give the directory TensorBoard is to "
                          "read (made if missing)")
-    jobs = slurm_jobs(args, args.workers or 1)
-    if jobs and (args.tensorboard or args.overwrite):
-        raise ValueError("--slurm trains in a SLURM job: leave out --tensorboard, and --overwrite (a requeued job "
-                         "would train afresh again; delete the runs to retrain them)")
+    jobs = slurm_jobs(args, args.workers or 1, ("tensorboard", "overwrite"))
     spec = _train_spec(args, args.activation, args.l2)
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     if jobs:
@@ -294,10 +291,7 @@ def _train(args) -> None:
 def _sweep(args) -> None:
     from ib_keras.train.sweep import submit_sweep, train_sweep
 
-    jobs = slurm_jobs(args, args.workers or 1)
-    if jobs and (args.scheduler or args.overwrite):
-        raise ValueError("--slurm runs the sweep as SLURM jobs: leave out --scheduler, and --overwrite (a requeued job "
-                         "would train afresh again; delete the runs to retrain them)")
+    jobs = slurm_jobs(args, args.workers or 1, ("scheduler", "overwrite"))
     specs = [_train_spec(args, activation, 0.0) for activation in args.activations]
     specs += [_train_spec(args, activation, args.l2) for activation in args.l2_activations]
     seeds = range(args.first_seed, args.first_seed + args.seeds)
@@ -320,12 +314,10 @@ def _estimate(args) -> None:
     specs = parse_estimators(args.estimators)
     roots = [Path(p) if Path(p).is_dir() else Path(p).parent for p in args.runs]
     out = Path(args.out) if args.out else Path(os.path.commonpath([p.resolve() for p in roots])) / "mi.parquet"
-    jobs = slurm_jobs(args, args.jobs or 1)
+    jobs = slurm_jobs(args, args.jobs or 1, ("scheduler", "share"))
     if jobs:
         from ib_keras.estimate.slurm_jobs import submit_estimate
 
-        if args.scheduler or args.share:
-            raise ValueError("--slurm runs the stage as SLURM jobs: leave out --scheduler and --share")
         options = ["--estimators", args.estimators, "--epoch-stride", str(args.epoch_stride),
                    *(["--samples", str(args.samples)] if args.samples else []),
                    *(["--inputs", args.inputs] if args.inputs else []), *(["--strict"] if args.strict else [])]

@@ -204,7 +204,11 @@ def test_slurm_options_are_refused_where_they_cannot_apply(tmp_path):
         assert refused.returncode == 2 and "sbatch not found" in refused.stderr
     else:
         refused = cli_here("sweep", "--activations", "tanh", "--out", str(tmp_path), "--slurm", "--overwrite")
-        assert refused.returncode == 2 and "leave out --scheduler, and --overwrite" in refused.stderr
+        assert refused.returncode == 2 and "leave out --overwrite (a requeued job would train afresh" in refused.stderr
+        refused = cli_here("estimate", str(tmp_path), "--slurm", "--scheduler", "local:2", "--share", "1/2")
+        assert refused.returncode == 2 and "leave out --scheduler, --share" in refused.stderr
+        refused = cli_here("train", "--out", str(tmp_path), "--slurm", "--tensorboard", str(tmp_path / "tb"))
+        assert refused.returncode == 2 and "leave out --tensorboard" in refused.stderr
     assert not any(tmp_path.iterdir())
 
 

@@ -70,15 +70,26 @@ def add_slurm_options(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--wait", action="store_true", help="with --slurm: return when every job has ended")
 
 
-def slurm_jobs(args: argparse.Namespace, cpus: int) -> SlurmJobs | None:
-    """The `SlurmJobs` the options of `add_slurm_options` ask for (None without --slurm).
+# Why an option cannot go with --slurm, where it is not plain (the others run locally or on Dask only)
+_NOT_WITH_SLURM = {"overwrite": "a requeued job would train afresh again; delete the runs to retrain them"}
 
-    Raises ValueError for a SLURM option without --slurm, or --slurm where sbatch is not found.
+
+def slurm_jobs(args: argparse.Namespace, cpus: int, local_only: Sequence[str] = ()) -> SlurmJobs | None:
+    """The `SlurmJobs` the options of `add_slurm_options` ask for (None without --slurm).
+    ``local_only``: the command's options (``args`` attribute names) that cannot go with --slurm.
+
+    Raises ValueError for a SLURM option without --slurm, for options of ``local_only`` given with
+    it (naming those given), or for --slurm where sbatch is not found.
     """
     if not args.slurm:
         if args.sbatch_option or args.wait or args.time_limit != 60:
             raise ValueError("--time-limit, --sbatch-option and --wait set the jobs of --slurm: give --slurm too")
         return None
+    given = [name for name in local_only if getattr(args, name)]
+    if given:
+        why = "".join(f" ({_NOT_WITH_SLURM[name]})" for name in given if name in _NOT_WITH_SLURM)
+        raise ValueError(f"--slurm runs the work as SLURM jobs: leave out "
+                         f"{', '.join('--' + name.replace('_', '-') for name in given)}{why}")
     for command in ("sbatch", "squeue", "scontrol"):
         if shutil.which(command) is None:
             raise ValueError(f"--slurm: {command} not found; submit from a node of a SLURM cluster (scripts/"
