@@ -1,11 +1,12 @@
-"""Helpers shared by the test modules: running the command line, listing written files, writing
-synthetic run files."""
+"""Helpers shared by the test modules: running the command line, waiting on a condition, finding a
+command's worker processes, listing written files, writing synthetic run files."""
 
 import contextlib
 import io
 import math
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,14 @@ def cli_here(*args):
         except SystemExit as exit:  # argparse's refusals
             code = exit.code
     return subprocess.CompletedProcess([sys.executable, "-m", "ib_keras", *args], code, out.getvalue(), err.getvalue())
+
+
+def wait_for(condition, seconds):
+    """Poll ``condition`` every 50 ms until it holds; fail the test after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
 
 
 def spawned_workers(process):

@@ -6,7 +6,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 
 import numpy as np
 import pandas as pd
@@ -16,7 +15,7 @@ import pytest
 from ib_keras.estimate import read_table
 from ib_keras.runfile import read_run
 from ib_keras.scaleout.cluster import dask_client, worker_threads
-from tests.helpers import ROOT, cli, cli_here, files, spawned_workers, write_run
+from tests.helpers import ROOT, cli, cli_here, files, spawned_workers, wait_for, write_run
 
 SPECS = "ebab,kde,akde"
 
@@ -39,20 +38,13 @@ def test_the_cluster_gives_the_local_table_row_for_row(runs, tmp_path):
     pd.testing.assert_frame_equal(read_table(tmp_path / "mi.parquet"), read_table(runs.parent / "local.parquet"))
 
 
-def _wait_for(condition, seconds=300):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 def test_a_worker_killed_mid_run_loses_no_result(runs, tmp_path):
     out = tmp_path / "mi.parquet"
     process = subprocess.Popen([sys.executable, "-m", "ib_keras", "estimate", str(runs), "--estimators", SPECS,
                                 "--scheduler", "local:2", "--out", str(out)], cwd=ROOT,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     parts = tmp_path / ".mi.parquet.parts"
-    _wait_for(lambda: any(parts.glob("*.parquet")) or process.poll() is not None)
+    wait_for(lambda: any(parts.glob("*.parquet")) or process.poll() is not None, 300)
     assert process.poll() is None, "finished before a worker could be killed"
     victim = spawned_workers(process)[0]
     victim.send_signal(signal.SIGKILL)  # its task is rescheduled on the other worker or its restart
@@ -68,12 +60,12 @@ def test_a_killed_client_leaves_the_existing_table_and_no_workers(runs, tmp_path
     process = subprocess.Popen([sys.executable, "-m", "ib_keras", "estimate", str(runs), "--estimators", SPECS,
                                 "--scheduler", "local:2", "--out", str(out)], cwd=ROOT,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _wait_for(lambda: len(spawned_workers(process)) == 2 or process.poll() is not None)
+    wait_for(lambda: len(spawned_workers(process)) == 2 or process.poll() is not None, 300)
     workers = spawned_workers(process)
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert out.read_bytes() == before
-    _wait_for(lambda: not any(worker.is_running() and worker.status() != psutil.STATUS_ZOMBIE for worker in workers), 60)
+    wait_for(lambda: not any(worker.is_running() and worker.status() != psutil.STATUS_ZOMBIE for worker in workers), 60)
 
 
 def test_a_local_cluster_counts_the_workers_it_is_still_starting():
@@ -135,7 +127,8 @@ def test_an_external_cluster_gets_absolute_paths_and_a_scheduler_without_workers
                                   "--epochs", "20", "--record-points", "5", "--out", "p33", "--scheduler", address],
                                  cwd=client_dir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         said = _lines(sweep.stderr, [])
-        _wait_for(lambda: any("has no workers; waiting for one" in line for line in said) or sweep.poll() is not None)
+        wait_for(lambda: any("has no workers; waiting for one" in line for line in said) or sweep.poll() is not None,
+                 300)
         assert sweep.poll() is None, said  # it keeps waiting
         worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
                                    "--no-dashboard"], cwd=worker_dir, stdout=subprocess.DEVNULL,

@@ -17,7 +17,7 @@ import pytest
 from ib_keras.estimate import estimate_runs, file_hash, parse_estimators, read_table, run_files
 from ib_keras.runfile import RunFileError, read_run
 from ib_keras.system.locks import exclusive
-from tests.helpers import ROOT, cli, cli_here, files, spawned_workers, write_run
+from tests.helpers import ROOT, cli, cli_here, files, spawned_workers, wait_for, write_run
 
 SPECS = "ebab,kde"
 
@@ -26,13 +26,6 @@ def _one_line_exit_2(result, *words):
     assert result.returncode == 2, result.stderr
     lines = [line for line in result.stderr.strip().splitlines() if "python -m ib_keras" in line]
     assert len(lines) == 1 and all(word in lines[0] for word in words), result.stderr
-
-
-def _wait_for(condition, seconds=120):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def test_a_second_train_into_a_configuration_being_written_stops_at_once(tmp_path):
@@ -49,7 +42,7 @@ def test_a_second_train_into_a_configuration_being_written_stops_at_once(tmp_pat
             return False
 
     try:
-        _wait_for(readable)
+        wait_for(readable, 120)
         second = cli_here("train", "--activation", "relu", "--seeds", "2", "--epochs", "150", "--record-points", "8",
                           "--out", str(out))
         _one_line_exit_2(second, str(out / "relu"), "another train command is writing here")
@@ -84,7 +77,7 @@ def test_a_killed_estimate_reruns_only_the_files_not_yet_kept(tmp_path):
     parts = tmp_path / ".mi.parquet.parts"
     process = subprocess.Popen([sys.executable, "-m", "ib_keras", *args, "--out", str(out)], cwd=ROOT,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _wait_for(lambda: len(list(parts.glob("*.parquet"))) >= 2 or process.poll() is not None)
+    wait_for(lambda: len(list(parts.glob("*.parquet"))) >= 2 or process.poll() is not None, 120)
     process.send_signal(signal.SIGKILL)
     process.wait()
     kept = len(list(parts.glob("*.parquet")))
@@ -209,8 +202,8 @@ def _file_size_limit(size):
 
 def test_a_disk_full_mid_training_is_one_line_and_a_rerun_finishes(tmp_path):
     out = tmp_path / "runs"
-    args = ["train", "--activation", "tanh", "--seeds", "2", "--epochs", "100", "--record-points", "12", "--workers", "1",
-            "--out", str(out)]
+    args = ["train", "--activation", "tanh", "--seeds", "2", "--epochs", "100", "--record-points", "12",
+            "--workers", "1", "--out", str(out)]
     full = cli(*args, timeout=600, preexec_fn=_file_size_limit(3_000_000))  # 13 recorded epochs: over 5 MB
     _one_line_exit_2(full, "seed-00", "cannot write (File too large)", "free disk space")
     assert "Traceback" not in full.stderr and "Segmentation" not in full.stderr
@@ -228,7 +221,7 @@ def test_a_killed_estimate_worker_is_one_line_keeps_what_finished_and_a_rerun_co
     process = subprocess.Popen([sys.executable, "-m", "ib_keras", *args, "--jobs", "2", "--out", str(out)], cwd=ROOT,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     parts = tmp_path / ".mi.parquet.parts"
-    _wait_for(lambda: any(parts.glob("*.parquet")) or process.poll() is not None)
+    wait_for(lambda: any(parts.glob("*.parquet")) or process.poll() is not None, 120)
     assert process.poll() is None, "finished before a worker could be killed"
     spawned_workers(process)[0].kill()
     _, stderr = process.communicate(timeout=600)
@@ -258,7 +251,7 @@ def test_a_killed_training_worker_is_one_line_and_a_rerun_completes(tmp_path):
         except RunFileError:
             return 0
 
-    _wait_for(lambda: min(recorded(0), recorded(1)) >= 5 or process.poll() is not None, seconds=600)
+    wait_for(lambda: min(recorded(0), recorded(1)) >= 5 or process.poll() is not None, seconds=600)
     assert process.poll() is None, "finished before a worker could be killed"
     spawned_workers(process)[0].kill()
     _, stderr = process.communicate(timeout=600)
