@@ -9,8 +9,7 @@ import h5py
 import numpy as np
 
 from ib_keras.runfile import read_run
-from tests.helpers import ROOT, cli_here
-from tests.test_faults import _wait_for
+from tests.helpers import ROOT, cli_here, wait_for
 
 ARGS = ["train", "--activation", "tanh", "--seeds", "2", "--epochs", "150", "--record-points", "25", "--workers", "1"]
 
@@ -42,7 +41,7 @@ def test_a_training_killed_mid_way_resumes_from_its_checkpoint_to_the_uninterrup
     process = subprocess.Popen([sys.executable, "-m", "ib_keras", *ARGS, "--checkpoint-seconds", "0", "--out",
                                 str(killed)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_for(lambda: _checkpoint_epoch(killed / "tanh") >= 25 or process.poll() is not None, seconds=300)
+        wait_for(lambda: _checkpoint_epoch(killed / "tanh") >= 25 or process.poll() is not None, 300)
         assert process.poll() is None, "finished before it could be killed"
     finally:
         process.send_signal(signal.SIGKILL)
