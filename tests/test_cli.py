@@ -239,7 +239,8 @@ def test_a_table_of_subsample_rows_alone_is_one_line_for_report_and_plot(tmp_pat
 
     write_run(tmp_path / "runs" / "relu" / "seed-000.h5", 0, epochs=2)
     table = tmp_path / "sub.parquet"
-    made = cli_here("estimate", str(tmp_path / "runs"), "--estimators", "ebab,akde", "--samples", "64", "--out", str(table))
+    made = cli_here("estimate", str(tmp_path / "runs"), "--estimators", "ebab,akde", "--samples", "64", "--jobs", "1",
+                    "--out", str(table))
     assert made.returncode == 0, made.stderr
     for command in (["report", str(table), "--out", str(tmp_path / "R.md")], ["plot", str(table), "--out", str(tmp_path / "f")]):
         result = cli_here(*command)
@@ -368,7 +369,7 @@ def test_messages_name_the_file_and_the_fix(tmp_path):
                     "figure.png is a directory; give the figure's file name")
     own = write_run_arrays(tmp_path / "own" / "seed-000.h5", [0, 1], [np.random.default_rng(0).random((2, 8, 3)),
                                                                        np.full((2, 8, 2), 0.5)], np.arange(8) % 2)
-    assert cli_here("estimate", str(own.parent), "--estimators", "ebab").returncode == 0
+    assert cli_here("estimate", str(own.parent), "--estimators", "ebab", "--jobs", "1").returncode == 0
     _one_error_line(cli_here("baselines", str(own.parent / "mi.parquet"), "--out", str(tmp_path / "b")),
                     "a summary whose runs name no protocol")
     # a run that a live train is writing: its directory locked as train locks it

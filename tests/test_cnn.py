@@ -53,7 +53,7 @@ def test_each_member_of_the_ensemble_convolution_is_its_own_convolution():
 
 def test_renyi_on_the_conv_layer_from_the_command_line_and_from_python(among, tmp_path):
     table = tmp_path / "mi.parquet"
-    cli_ok("estimate", str(among), "--estimators", "renyi,ebab", "--samples", "200", "--out", str(table))
+    cli_ok("estimate", str(among), "--estimators", "renyi,ebab", "--samples", "200", "--jobs", "1", "--out", str(table))
     import pandas as pd
 
     rows = pd.read_parquet(table)
@@ -69,7 +69,7 @@ def test_renyi_on_the_conv_layer_from_the_command_line_and_from_python(among, tm
 def test_estimates_on_the_training_and_the_test_rows_of_one_run(among, tmp_path):
     table = tmp_path / "mi.parquet"
     cli_ok("estimate", str(among), "--estimators", "renyi:inputs=train,renyi:inputs=test", "--epoch-stride", "9",
-           "--samples", "150", "--out", str(table))
+           "--samples", "150", "--jobs", "1", "--out", str(table))
     import pandas as pd
 
     rows = pd.read_parquet(table)

@@ -117,7 +117,7 @@ def test_digits_train_estimate_and_plot_end_to_end(tmp_path):
     table = read_table(out / "mi.parquet")
     assert set(table["estimator"]) == {"ebab", "akde", "uniform", "fixed", "kde"}
     assert set(table["hidden"]) == {"32,16,8"} and set(table["dataset"]) == {"digits"} and table["layer"].max() == 3
-    plot = cli_here("plot", str(out / "mi.parquet"), "--out", str(tmp_path / "figures"), "--png-only")
+    plot = cli_here("plot", str(out / "mi.parquet"), "--out", str(tmp_path / "figures"), "--png-only", "--workers", "1")
     assert plot.returncode == 0, plot.stderr
     # all but those of L2, a correlation across networks, aKDE's scales and the truth: not in this table
     not_drawn = {"fig8_l2", "fig9_generalization", "fig_akde_sensitivity", "fig_truth"}

@@ -38,7 +38,7 @@ def test_estimate_with_no_options_resolves_each_layer_by_its_own_activation(tmp_
     are its own activation's."""
     layers, y = _model_run(tmp_path / "runs" / "mixed" / "seed-000.h5", ["tanh", "relu", "softmax"])
     _model_run(tmp_path / "runs" / "relu" / "seed-000.h5", ["relu", "relu", "softmax"])
-    result = cli_here("estimate", str(tmp_path / "runs"), "--out", str(tmp_path / "mi.parquet"))
+    result = cli_here("estimate", str(tmp_path / "runs"), "--jobs", "1", "--out", str(tmp_path / "mi.parquet"))
     assert result.returncode == 0, result.stderr
     table = read_table(tmp_path / "mi.parquet")
     assert (table.groupby("setting")["run"].nunique() == 2).all()  # every setting: both models' rows

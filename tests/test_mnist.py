@@ -112,7 +112,7 @@ def test_training_images_are_recorded_beside_the_test_images_and_estimated_apart
     assert np.bincount(run.y[run.train_idx], minlength=10).min() >= 5  # stratified: every class its share
     table = tmp_path / "mi.parquet"
     assert cli_here("estimate", str(tmp_path), "--estimators", "fixed:inputs=train,fixed:inputs=test",
-                    "--out", str(table)).returncode == 0
+                    "--jobs", "1", "--out", str(table)).returncode == 0
     rows = read_table(table)
     assert set(rows["setting"]) == {"fixed:bin_size=0.07:inputs=train", "fixed:bin_size=0.07:inputs=test"}
     train = rows[rows["setting"].str.endswith("train")]

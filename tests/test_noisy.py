@@ -86,7 +86,7 @@ def test_a_bad_noise_std_is_refused_before_anything_is_written(tmp_path, value):
 # The estimate stage and the report
 
 
-SUBSAMPLE = ("--samples", "1024")  # sp's pairs cost N^2: a quarter of the inputs, a sixteenth of the time
+SUBSAMPLE = ("--samples", "512")  # sp's pairs cost N^2: an eighth of the inputs, a sixty-fourth of the time
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +182,7 @@ def test_the_noisy_report_reads_only_its_own_settings_and_says_what_it_left_out(
     report = noisy_report(extra, tmp_path / "extra", {}).read_text()
     clean = noisy_report(table, tmp_path / "clean", {}).read_text()
     left_out = 'Estimator settings of the table that this study does not read (left out): fixed {"bin_size": 0.07, ' \
-               '"samples": 1024}.\n\n'
+               '"samples": 512}.\n\n'
     assert left_out in report and "left out" not in clean
     assert report.replace(left_out, "") == clean  # the other setting changes no number
 
@@ -193,7 +193,7 @@ def test_the_noisy_report_refuses_mixed_subsamples_and_mixed_networks(table, tmp
     rows = read_table(table)
     sp = rows[(rows["estimator"] == "sp") & rows["params"].str.contains('"replicas": 64')]
     for name, extra, message in (
-            ("sub", _changed(sp, samples=512), r"sp rows at its default settings on 2 subsamples \(samples=1024, "
+            ("sub", _changed(sp, samples=256), r"sp rows at its default settings on 2 subsamples \(samples=256, "
                                                r"samples=512\)"),
             ("net", rows.assign(hidden="4,3", run=rows["run"] + "x"), r"differ in hidden")):
         path = tmp_path / f"{name}.parquet"

@@ -112,9 +112,9 @@ def test_the_study_reports_claims_and_every_estimators_error(among, tmp_path):
     from ib_keras.studies.quantized.report import write_quantized_report, write_quantized_tables
 
     table = tmp_path / "mi.parquet"
-    cli_ok("estimate", str(among), "--estimators", "exact", "--out", str(table))
+    cli_ok("estimate", str(among), "--estimators", "exact", "--jobs", "1", "--out", str(table))
     cli_ok("estimate", str(among), "--estimators", ",".join(setting for _, setting in ESTIMATORS.values()),
-           "--out", str(table))
+           "--jobs", "1", "--out", str(table))
     result = quantized_result([table])
     kept = 3 - len(result.excluded)  # after 40 epochs some stay below their restart rule's accuracy
     assert (result.excluded["train_accuracy"] < 0.55).all() and kept >= 1

@@ -96,7 +96,8 @@ def test_plot_of_a_table_without_the_adaptive_estimators_draws_what_applies_and_
     runs, _ = sweep
     table = pd.read_parquet(runs / "mi.parquet")
     table[table["estimator"].isin(["uniform", "fixed"])].to_parquet(tmp_path / "baselines.parquet")
-    result = cli_ok("plot", str(tmp_path / "baselines.parquet"), "--out", str(tmp_path / "f"), "--png-only")
+    result = cli_ok("plot", str(tmp_path / "baselines.parquet"), "--out", str(tmp_path / "f"), "--png-only",
+                    "--workers", "1")
     drawn = sorted(path.stem for path in (tmp_path / "f").glob("*.png"))
     assert drawn == ["fig1_max_activity", "fig3_estimators", "fig_snr"]  # the dynamics, and the baselines' planes
     assert "not drawn: fig7_activations (no EBAB or aKDE rows)" in result.stdout
