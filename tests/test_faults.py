@@ -70,7 +70,7 @@ def _to_estimate(stderr: str) -> int:
 def test_a_killed_estimate_reruns_only_the_files_not_yet_kept(tmp_path):
     runs = [write_run(tmp_path / "runs" / "relu" / f"seed-{s:03d}.h5", s, epochs=25) for s in range(8)]
     args = ["estimate", str(runs[0].parent), "--estimators", SPECS, "--jobs", "1"]
-    whole = cli(*args, "--out", str(tmp_path / "whole.parquet"), timeout=600)
+    whole = cli_here(*args, "--out", str(tmp_path / "whole.parquet"))
     assert whole.returncode == 0 and _to_estimate(whole.stderr) == 8, whole.stderr
 
     out = tmp_path / "mi.parquet"
@@ -83,7 +83,7 @@ def test_a_killed_estimate_reruns_only_the_files_not_yet_kept(tmp_path):
     kept = len(list(parts.glob("*.parquet")))
     assert 2 <= kept < 8 and not out.exists()
 
-    rerun = cli(*args, "--out", str(out), timeout=600)
+    rerun = cli_here(*args, "--out", str(out))
     assert rerun.returncode == 0, rerun.stderr
     assert _to_estimate(rerun.stderr) == 8 - kept
     assert not parts.exists()
@@ -232,7 +232,7 @@ def test_a_killed_estimate_worker_is_one_line_keeps_what_finished_and_a_rerun_co
     kept = read_table(out)["run"].nunique()
     assert 1 <= kept < 8 and not parts.exists()
 
-    rerun = cli(*args, "--jobs", "2", "--out", str(out), timeout=600)
+    rerun = cli_here(*args, "--jobs", "1", "--out", str(out))  # here (a pool's table: test_mi_table.py)
     assert rerun.returncode == 0, rerun.stderr
     assert _to_estimate(rerun.stderr) == 8 - kept
     pd.testing.assert_frame_equal(read_table(out), whole)
@@ -277,7 +277,7 @@ def test_a_fifo_or_a_device_named_h5_is_named_and_skipped_not_waited_for(tmp_pat
     assert set(read_table(good.parent / "mi.parquet")["seed"]) == {0}
 
 
-def test_one_directory_spelled_three_ways_before_and_after_a_retrain_is_one_network_each(tmp_path):
+def test_one_directory_spelled_three_ways_before_and_after_a_retrain_is_one_network_each(tmp_path, monkeypatch):
     write_run(tmp_path / "r" / "relu" / "seed-000.h5", 0)
     write_run(tmp_path / "r" / "relu" / "seed-001.h5", 1)
     (tmp_path / "sub").mkdir()
@@ -288,10 +288,10 @@ def test_one_directory_spelled_three_ways_before_and_after_a_retrain_is_one_netw
             with h5py.File(tmp_path / "r" / "relu" / "seed-000.h5", "r+") as f:
                 f["activations/layer_0"][0] += 1.0
         for spelling, cwd in spellings:
-            result = cli("estimate", spelling, "--estimators", "ebab", "--jobs", "1", "--out", str(table), cwd=cwd,
-                         timeout=600)
+            monkeypatch.chdir(cwd)
+            result = cli_here("estimate", spelling, "--estimators", "ebab", "--jobs", "1", "--out", str(table))
             assert result.returncode == 0, result.stderr
-    assert cli("summarize", str(table), "--out", str(tmp_path / "s"), timeout=600).returncode == 0
+    assert cli_here("summarize", str(table), "--out", str(tmp_path / "s")).returncode == 0
     networks = pd.read_parquet(tmp_path / "s" / "networks.parquet")
     assert networks["run"].nunique() == 2 and sorted(networks["seed"].unique()) == [0, 1]
     assert json.loads((tmp_path / "s" / "manifest.json").read_text())["runs"] == 2
