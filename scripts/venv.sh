@@ -29,9 +29,10 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
     "${pip[@]}" -r "$root/requirements.txt"
   fi
   "${pip[@]}" --no-deps -e "$root"
-  # the bytecode, on every core (pip compiles one file at a time: the set-up took 52 s here, now 44 s); a file
-  # that does not compile is left to import time, as pip leaves it
-  "$root/.venv/bin/python" -m compileall -q -j 0 \
+  # the bytecode, on every core (pip compiles one file at a time: the set-up took 52 s here, now 40 s), the
+  # packages' own test directories left out (never imported here); a file that does not compile is left to
+  # import time, as pip leaves it
+  "$root/.venv/bin/python" -m compileall -q -j 0 -x '/tests?/' \
     "$("$root/.venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" >/dev/null || true
   echo "$wanted" > "$stamp"
 fi
