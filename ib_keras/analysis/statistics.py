@@ -126,12 +126,13 @@ def positive_mean(values: np.ndarray) -> dict:
 def compression_summary(per_network: pd.DataFrame) -> pd.DataFrame:
     """Compression mean, sd and n per configuration, estimator and layer, with the one-sided
     one-sample t-test p-value of mean C > 0 over the seeds (`positive_mean`), ``p_positive``."""
-
-    def summarise(group: pd.DataFrame) -> pd.Series:
-        return pd.Series(positive_mean(group["compression"].to_numpy())).rename({"p": "p_positive"})
-
     keys = [*CONFIGURATION, *ESTIMATE, "layer"]
-    return per_network.groupby(keys)[["compression"]].apply(summarise).reset_index()
+    groups = per_network.groupby(keys)
+    # each group's values from one array by its positions (a frame per group cost 90 % of the time)
+    values = per_network["compression"].to_numpy()
+    rows = pd.DataFrame([positive_mean(values[positions]) for positions in groups.indices.values()],
+                        columns=["mean", "sd", "n", "p"], dtype=float)
+    return pd.concat([groups.size().index.to_frame(index=False), rows.rename(columns={"p": "p_positive"})], axis=1)
 
 
 def l2_effect(per_network: pd.DataFrame) -> pd.DataFrame:
