@@ -124,16 +124,16 @@ def test_plot_and_report_of_a_missing_table_are_one_line_exit_2(tmp_path, comman
     assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
 
 
-def test_seeds_shared_between_workers_give_the_files_of_one_process(tmp_path, capfd):
-    args = ["train", "--activation", "relu", "--seeds", "3", "--epochs", "30", "--record-points", "5"]
-    for workers in ("1", "2"):
-        capfd.readouterr()
-        result = cli_here(*args, "--workers", workers, "--out", str(tmp_path / workers))
-        assert result.returncode == 0, result.stderr
+def test_seeds_shared_between_workers_give_the_files_of_one_process(trained, tmp_path, capfd):
+    one_process, _ = trained  # the module's two seeds, trained in this process as one model
+    capfd.readouterr()
+    result = cli_here("train", "--activation", "tanh", "--seeds", "2", "--epochs", "6", "--workers", "2",
+                      "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
     # the two worker processes import ib_keras before TensorFlow: oneDNN is off, silently (their stderr is this one's)
     assert "oneDNN" not in capfd.readouterr().err
-    for seed in range(3):
-        one, two = (read_run(tmp_path / workers / "relu" / f"seed-{seed:03d}.h5") for workers in ("1", "2"))
+    for seed in range(2):
+        one, two = (read_run(root / "tanh" / f"seed-{seed:03d}.h5") for root in (one_process, tmp_path))
         assert one.config == two.config and two.complete
         for a, b in zip(one.activity, two.activity):  # equal up to float32 rounding (a few ulp)
             np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)

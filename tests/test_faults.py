@@ -171,11 +171,22 @@ def test_train_never_replaces_a_file_it_did_not_write(tmp_path):
         assert path.read_bytes() == before
 
 
-def test_a_truncated_complete_run_is_trained_again_not_kept(tmp_path):
-    out = tmp_path / "runs"
-    args = ["train", "--activation", "relu", "--seeds", "1", "--epochs", "5", "--out", str(out)]
-    assert cli_here(*args).returncode == 0
+FIVE_EPOCHS = ["train", "--activation", "relu", "--seeds", "1", "--epochs", "5"]
+
+
+@pytest.fixture(scope="module")
+def five_epochs(tmp_path_factory):
+    """One relu network trained for 5 epochs, the directory `train` wrote: copy it to change it."""
+    out = tmp_path_factory.mktemp("five") / "runs"
+    assert cli_here(*FIVE_EPOCHS, "--out", str(out)).returncode == 0
+    return out
+
+
+def test_a_truncated_complete_run_is_trained_again_not_kept(five_epochs, tmp_path):
+    out = shutil.copytree(five_epochs, tmp_path / "runs")
+    args = [*FIVE_EPOCHS, "--out", str(out)]
     path = out / "relu" / "seed-000.h5"
+    assert read_run(path).complete
     with open(path, "r+b") as f:
         f.truncate(path.stat().st_size // 2)
     _one_line_exit_2(cli("inspect", str(path), timeout=600), str(path), "truncated")
@@ -184,11 +195,10 @@ def test_a_truncated_complete_run_is_trained_again_not_kept(tmp_path):
     assert read_run(path).complete
 
 
-def test_a_directory_holds_one_configuration(tmp_path):
-    out = tmp_path / "runs"
-    assert cli_here("train", "--activation", "tanh", "--seeds", "1", "--epochs", "5", "--out", str(out)).returncode == 0
+def test_a_directory_holds_one_configuration(five_epochs, tmp_path):
+    out = shutil.copytree(five_epochs, tmp_path / "runs")
     before = files(out)
-    result = cli_here("train", "--activation", "tanh", "--first-seed", "2", "--protocol", "saxe", "--epochs", "4",
+    result = cli_here("train", "--activation", "relu", "--first-seed", "2", "--protocol", "saxe", "--epochs", "4",
                       "--out", str(out))
     _one_line_exit_2(result, "another configuration", "epochs 5 vs 4", "protocol chelombiev vs saxe")
     assert files(out) == before
