@@ -13,24 +13,24 @@ from tests.helpers import ROOT, cli_here, cut_growing_datasets, files
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs")
-    result = cli_here("train", "--activation", "tanh", "--seeds", "2", "--epochs", "6", "--out", str(out))
+    result = cli_here("train", "--activation", "tanh", "--seeds", "3", "--epochs", "6", "--out", str(out))
     assert result.returncode == 0, result.stderr
     return out, result
 
 
 def test_train_writes_one_complete_file_per_seed_and_says_where(trained):
     out, result = trained
-    assert [p.name for p in files(out)] == ["seed-000.h5", "seed-001.h5"]
+    assert [p.name for p in files(out)] == ["seed-000.h5", "seed-001.h5", "seed-002.h5"]
     assert all(read_run(p, activity=False).complete for p in files(out))
-    assert f"{out / 'tanh'}: 2 complete run files" in result.stdout
+    assert f"{out / 'tanh'}: 3 complete run files" in result.stdout
     assert "planned disk use" in result.stdout
 
 
 def test_rerun_skips_complete_seeds(trained):
     out, _ = trained
     before = {p: p.stat().st_mtime_ns for p in files(out)}
-    result = cli_here("train", "--activation", "tanh", "--seeds", "2", "--epochs", "6", "--out", str(out))
-    assert result.returncode == 0 and "0 networks to train, 2 already complete" in result.stdout
+    result = cli_here("train", "--activation", "tanh", "--seeds", "3", "--epochs", "6", "--out", str(out))
+    assert result.returncode == 0 and "0 networks to train, 3 already complete" in result.stdout
     assert {p: p.stat().st_mtime_ns for p in files(out)} == before
 
 
@@ -96,8 +96,8 @@ def test_estimate_writes_the_table_beside_the_runs(trained):
     result = cli_here("estimate", str(out), "--estimators", "ebab,fixed", "--jobs", "1")
     assert result.returncode == 0, result.stderr
     table = pd.read_parquet(out / "mi.parquet")
-    assert set(table["estimator"]) == {"ebab", "fixed"} and table["run"].nunique() == 2
-    assert f"{out / 'mi.parquet'}: {len(table)} rows, 2 runs" in result.stdout
+    assert set(table["estimator"]) == {"ebab", "fixed"} and table["run"].nunique() == 3
+    assert f"{out / 'mi.parquet'}: {len(table)} rows, 3 runs" in result.stdout
 
 
 @pytest.mark.parametrize("estimators, message", [("ebab,gauss", "unknown estimator 'gauss'"),
@@ -125,14 +125,14 @@ def test_plot_and_report_of_a_missing_table_are_one_line_exit_2(tmp_path, comman
 
 
 def test_seeds_shared_between_workers_give_the_files_of_one_process(trained, tmp_path, capfd):
-    one_process, _ = trained  # the module's two seeds, trained in this process as one model
+    one_process, _ = trained  # the module's three seeds, trained in this process as one model
     capfd.readouterr()
-    result = cli_here("train", "--activation", "tanh", "--seeds", "2", "--epochs", "6", "--workers", "2",
-                      "--out", str(tmp_path))
+    result = cli_here("train", "--activation", "tanh", "--seeds", "3", "--epochs", "6", "--workers", "2",
+                      "--out", str(tmp_path))  # shares of two seeds (one model) and one
     assert result.returncode == 0, result.stderr
     # the two worker processes import ib_keras before TensorFlow: oneDNN is off, silently (their stderr is this one's)
     assert "oneDNN" not in capfd.readouterr().err
-    for seed in range(2):
+    for seed in range(3):
         one, two = (read_run(root / "tanh" / f"seed-{seed:03d}.h5") for root in (one_process, tmp_path))
         assert one.config == two.config and two.complete
         for a, b in zip(one.activity, two.activity):  # equal up to float32 rounding (a few ulp)
@@ -331,7 +331,7 @@ def test_a_refused_or_complete_training_never_starts_tensorflow(trained):
 def test_a_stratified_sample_recorded_in_float16_is_the_float32_recording_of_those_inputs_rounded(trained, tmp_path):
     out, result = trained
     assert "of training on this machine" in result.stdout
-    sample = cli_here("train", "--activation", "tanh", "--seeds", "2", "--epochs", "6", "--record-inputs", "101",
+    sample = cli_here("train", "--activation", "tanh", "--seeds", "3", "--epochs", "6", "--record-inputs", "101",
                       "--record-dtype", "float16", "--out", str(tmp_path))
     assert sample.returncode == 0, sample.stderr
     spec = TrainSpec("tanh", epochs=6, record_inputs=101, record_dtype="float16")
@@ -341,7 +341,7 @@ def test_a_stratified_sample_recorded_in_float16_is_the_float32_recording_of_tho
     y = spec.data().y
     share = 101 * np.mean(y == 1)
     assert np.sum(y[rows] == 1) in (np.floor(share), np.ceil(share))  # stratified: each class its share
-    for seed in (0, 1):
+    for seed in (0, 1, 2):
         whole = read_run(out / "tanh" / f"seed-{seed:03d}.h5")
         part = read_run(tmp_path / "tanh" / f"seed-{seed:03d}.h5")
         assert part.config["record_inputs"] == 101 and part.config["record_dtype"] == "float16"
