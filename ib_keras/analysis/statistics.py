@@ -123,16 +123,21 @@ def positive_mean(values: np.ndarray) -> dict:
             "p": stats.ttest_1samp(values, 0.0, alternative="greater").pvalue if testable else np.nan}
 
 
+def _group_positions(frame: pd.DataFrame, keys: list[str]) -> tuple[pd.MultiIndex, list[np.ndarray]]:
+    """The groups of ``keys`` (two or more) in groupby's sorted order, and each one's row positions:
+    a group's values are then taken from one array per column (a frame per group cost most of the
+    time of these statistics)."""
+    groups = frame.groupby(keys)
+    index = groups.size().index
+    return index, [groups.indices[key] for key in index]
+
+
 def compression_summary(per_network: pd.DataFrame) -> pd.DataFrame:
     """Compression mean, sd and n per configuration, estimator and layer, with the one-sided
     one-sample t-test p-value of mean C > 0 over the seeds (`positive_mean`), ``p_positive``."""
-    keys = [*CONFIGURATION, *ESTIMATE, "layer"]
-    groups = per_network.groupby(keys)
-    # each group's values from one array by its positions (a frame per group cost 90 % of the time),
-    # looked up by the groups' keys in the order of the result's key columns
-    index, positions, values = groups.size().index, groups.indices, per_network["compression"].to_numpy()
-    rows = pd.DataFrame([positive_mean(values[positions[key]]) for key in index], columns=["mean", "sd", "n", "p"],
-                        dtype=float)
+    index, positions = _group_positions(per_network, [*CONFIGURATION, *ESTIMATE, "layer"])
+    values = per_network["compression"].to_numpy()
+    rows = pd.DataFrame([positive_mean(values[at]) for at in positions], columns=["mean", "sd", "n", "p"], dtype=float)
     return pd.concat([index.to_frame(index=False), rows.rename(columns={"p": "p_positive"})], axis=1)
 
 
@@ -141,10 +146,13 @@ def l2_effect(per_network: pd.DataFrame) -> pd.DataFrame:
     compression without and with L2 and the one-sided Mann-Whitney U p-value of 'L2 compresses
     more'."""
     rows = []
-    for (activation, estimator, params, layer), group in per_network.groupby(["activation", *ESTIMATE, "layer"]):
-        plain = group.loc[group["l2"] == 0, "compression"].to_numpy()
-        for l2, regularised in group[group["l2"] > 0].groupby("l2"):
-            values = regularised["compression"].to_numpy()
+    keys = ["activation", *ESTIMATE, "layer"]
+    strengths, compressions = per_network["l2"].to_numpy(), per_network["compression"].to_numpy()
+    for (activation, estimator, params, layer), at in zip(*_group_positions(per_network, keys)):
+        l2s, group = strengths[at], compressions[at]
+        plain = group[l2s == 0]
+        for l2 in np.unique(l2s[l2s > 0]):
+            values = group[l2s == l2]
             if len(plain) and len(values):
                 p = stats.mannwhitneyu(values, plain, alternative="greater").pvalue
                 rows.append({"activation": activation, "l2": l2, "estimator": estimator, "params": params,
@@ -166,8 +174,9 @@ def generalization_correlations(per_network: pd.DataFrame, learned_only: bool = 
         per_network = per_network[per_network["train_accuracy"] >= LEARNED]
     rows = []
     keys = ["estimator", "layer", *(by or [])]
-    for key, group in per_network.groupby(keys):
-        c, accuracy = group["compression"].to_numpy(), group["test_accuracy"].to_numpy()
+    compressions, accuracies = per_network["compression"].to_numpy(), per_network["test_accuracy"].to_numpy()
+    for key, at in zip(*_group_positions(per_network, keys)):
+        c, accuracy = compressions[at], accuracies[at]
         varied = len(c) >= 3 and np.ptp(c) > 0 and np.ptp(accuracy) > 0
         pearson = correlation(c, accuracy) if varied else (np.nan, np.nan)
         spearman = correlation(stats.rankdata(c), stats.rankdata(accuracy)) if varied else (np.nan, np.nan)

@@ -46,6 +46,18 @@ def _s2_rule(estimator: str, params: str) -> str | None:
     return f"{name}={values[name]:g}{subsample}"
 
 
+def _s2_rules(rows: pd.DataFrame) -> list[str | None]:
+    """`_s2_rule` of every row (the columns taken as lists first: iterating pandas' Arrow-backed
+    strings took about a second of each paper report)."""
+    return [_s2_rule(e, p) for e, p in zip(rows["estimator"].tolist(), rows["params"].tolist())]
+
+
+@functools.cache
+def _bound(params: str) -> str:
+    """A KDE row's "bound" parameter, "upper" or "lower"."""
+    return json.loads(params)["bound"]
+
+
 def _check_one_truth_per_s2_rule(noisy: pd.DataFrame) -> None:
     """ValueError when two ``noisy`` settings (other replicas, seed, ...) share an s2 rule and
     subsample: each KDE bound would be paired with both, every cell counted twice."""
@@ -76,7 +88,7 @@ def truth_rows(table: pd.DataFrame) -> pd.DataFrame:
     cells = noisy[["run", "epoch", "layer"]].drop_duplicates()
     candidates = table.merge(cells, on=["run", "epoch", "layer"])
     kde = candidates[candidates["estimator"].isin(list(SETTING_OF))]
-    kde = kde[[_s2_rule(e, p) in settings for e, p in zip(kde["estimator"], kde["params"])]]
+    kde = kde[[rule in settings for rule in _s2_rules(kde)]]
     ebab = candidates[candidates["estimator"] == "ebab"]
     ebab = ebab[ebab["params"] == canonical_params(EstimatorSpec("ebab").params_for())]
     rows = pd.concat([noisy, kde, ebab], ignore_index=True).reindex(columns=COLUMNS)
@@ -90,12 +102,12 @@ def paired(rows: pd.DataFrame) -> pd.DataFrame:
     (``truth_i_xt``, ``truth_i_ty`` and their ``_se``) beside the ``upper_`` and ``lower_`` bounds
     that exist (NaN where a bound was not estimated), all bits."""
     keys = ["run", *CONFIGURATION, "seed", "epoch", "layer"]
-    rows = rows.assign(s2_rule=[_s2_rule(e, p) for e, p in zip(rows["estimator"], rows["params"])])
+    rows = rows.assign(s2_rule=_s2_rules(rows))
     truth = rows[rows["estimator"] == "noisy"].rename(
         columns={"i_xt": "truth_i_xt", "i_ty": "truth_i_ty", "i_xt_se": "truth_i_xt_se", "i_ty_se": "truth_i_ty_se"})
     truth = truth[[*keys, "s2_rule", "truth_i_xt", "truth_i_ty", "truth_i_xt_se", "truth_i_ty_se"]]
     bounds = rows[rows["estimator"].isin(list(SETTING_OF))]
-    bounds = bounds.assign(bound=[json.loads(p)["bound"] for p in bounds["params"]])
+    bounds = bounds.assign(bound=[_bound(p) for p in bounds["params"].tolist()])
     wide = bounds.pivot_table(index=[*keys, "estimator", "s2_rule"], columns="bound", values=["i_xt", "i_ty"])
     wide.columns = [f"{bound}_{quantity}" for quantity, bound in wide.columns]
     wide = wide.reindex(columns=[f"{b}_{q}" for b in ("upper", "lower") for q in ("i_xt", "i_ty")]).reset_index()
@@ -160,7 +172,7 @@ def truth_in_place(rows: pd.DataFrame, estimator: str, s2_rule: str) -> tuple[pd
     at ``s2_rule``, and ``ebab`` with the truth at that rule relabelled as ``estimator`` (at
     the upper bound's params, so it stands where the bound stood). Each holds only the runs and
     epochs that have all three."""
-    rules = [_s2_rule(e, p) for e, p in zip(rows["estimator"], rows["params"])]
+    rules = _s2_rules(rows)
     upper = rows[(rows["estimator"] == estimator) & (np.asarray(rules, dtype=object) == s2_rule)
                  & rows["params"].str.contains('"bound": "upper"')]
     truth = rows[(rows["estimator"] == "noisy") & (np.asarray(rules, dtype=object) == s2_rule)]
