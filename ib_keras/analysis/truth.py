@@ -172,10 +172,9 @@ def truth_in_place(rows: pd.DataFrame, estimator: str, s2_rule: str) -> tuple[pd
     at ``s2_rule``, and ``ebab`` with the truth at that rule relabelled as ``estimator`` (at
     the upper bound's params, so it stands where the bound stood). Each holds only the runs and
     epochs that have all three."""
-    rules = _s2_rules(rows)
-    upper = rows[(rows["estimator"] == estimator) & (np.asarray(rules, dtype=object) == s2_rule)
-                 & rows["params"].str.contains('"bound": "upper"')]
-    truth = rows[(rows["estimator"] == "noisy") & (np.asarray(rules, dtype=object) == s2_rule)]
+    at_rule = np.asarray(_s2_rules(rows), dtype=object) == s2_rule
+    upper = rows[(rows["estimator"] == estimator) & at_rule & rows["params"].str.contains('"bound": "upper"')]
+    truth = rows[(rows["estimator"] == "noisy") & at_rule]
     cells = upper[["run", "epoch", "layer"]].merge(truth[["run", "epoch", "layer"]])
     upper, truth = upper.merge(cells), truth.merge(cells)
     truth = truth.assign(estimator=estimator, params=upper["params"].iloc[0] if len(upper) else "")
