@@ -281,6 +281,24 @@ def test_a_run_has_one_name_however_its_path_was_spelled_before_and_after_a_retr
     assert summarize(table).manifest["runs"] == 2 and table["seed"].value_counts().tolist() == [len(table) // 2] * 2
 
 
+def test_a_bundle_names_its_runs_from_their_common_directory_and_reads_back_equal(tmp_path, monkeypatch):
+    from ib_keras.analysis.summary import FILES, read_summary, summarize, write_summary
+
+    monkeypatch.chdir(tmp_path / "..")
+    trees = [_write_run(tmp_path / tree / "runs" / "relu" / "seed-000.h5", seed=seed) for seed, tree in enumerate("ab")]
+    table = estimate_runs([trees[0], str(trees[1].relative_to(tmp_path.parent))], parse_estimators("ebab"),
+                          tmp_path / "mi.parquet", progress=False)
+    summary = summarize(table)
+    assert set(summary.networks["run"]) == {"a/runs/relu/seed-000.h5", "b/runs/relu/seed-000.h5"}
+    assert summary.manifest["sample"]["run"] == "a/runs/relu/seed-000.h5"
+    write_summary(summary, tmp_path / "bundle")
+    again = read_summary(tmp_path / "bundle")
+    for name in FILES:
+        pd.testing.assert_frame_equal(getattr(again, name), getattr(summary, name))
+    assert again.manifest == summary.manifest
+    assert not [f.name for f in (tmp_path / "bundle").iterdir() if str(tmp_path).encode() in f.read_bytes()]
+
+
 def test_a_table_of_relative_names_from_before_is_renamed_not_doubled(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     paths = [_write_run(tmp_path / "runs" / "relu" / f"seed-00{s}.h5", seed=s) for s in (0, 1)]

@@ -208,8 +208,9 @@ def test_the_report_has_the_section_and_a_bundle_keeps_the_truth(noisy_run, tmp_
     bundle = tmp_path / "bundle"
     write_summary(summarize(table), bundle)
     summary = read_summary(bundle)
-    pd.testing.assert_frame_equal(summary.truth.reset_index(drop=True), truth_rows(table).reset_index(drop=True),
-                                  check_dtype=False)
+    rows = truth_rows(table)
+    pd.testing.assert_frame_equal(summary.truth.drop(columns="run"), rows.drop(columns="run"), check_dtype=False)
+    assert summary.truth["run"].tolist() == [Path(run).name for run in rows["run"]]  # one run: its file's name
     report = write_report(summary, tmp_path / "REPORT.md").read_text()
     section = report.split("## Against the truth")[1].split("\n## ")[0]
     assert "network-epochs of 1 networks (tanh 1; the table has 1)" in section

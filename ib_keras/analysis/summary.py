@@ -22,17 +22,26 @@ A bundle directory holds Parquet files:
 and ``manifest.json``: how many runs, their shared configuration's hash, library versions, the
 seeds of each configuration, the estimator settings, and figure 2's sample (run, layer, epoch,
 the run's largest activity).
+
+Run paths (``run`` columns, the sample's run) are relative to the directory that holds all the
+table's runs (the manifest's ``run_paths`` says so), so that a bundle names
+no directory of the machine it was written on; runs of two trees stay apart (``a/runs/...`` and
+``b/runs/...``). Floats are stored byte-stream-split and zstd-compressed (lossless: half the size
+of Parquet's defaults for the information columns).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from ib_keras.analysis.statistics import (COMPARABLE, CONFIGURATION, ESTIMATE, check_one_setting, compression,
                                           default_estimates, seed_mean_planes, spread)
@@ -46,6 +55,7 @@ FILES = ("networks", "planes", "seeds", "dynamics", "sample", "truth")
 OPTIONAL = {"truth": no_truth}  # tables that bundles written before them lack: their empty form
 DYNAMICS = [*LAYER_COLUMNS, "snr"]
 SINGLE_SEEDS = 6
+_RUN_PATHS = "relative to the directory that holds every run"
 
 
 @dataclass(frozen=True)
@@ -80,8 +90,24 @@ def summarize(table: pd.DataFrame) -> Summary:
     chosen = sorted(relu["seed"].unique())[:SINGLE_SEEDS]
     seeds = relu.loc[relu["seed"].isin(chosen), ["seed", "epoch", "layer", "i_xt", "i_ty"]].reset_index(drop=True)
     sample, sample_info = _sample(sorted(relu["run"].unique()))
-    return Summary(compression(table), seed_mean_planes(table), seeds, _dynamics(table), sample, truth_rows(table),
-                   {**table_manifest(table), "sample": sample_info})
+    summary = Summary(compression(table), seed_mean_planes(table), seeds, _dynamics(table), sample, truth_rows(table),
+                      {**table_manifest(table), "sample": sample_info})
+    return _relative_runs(summary, table["run"].unique().tolist())
+
+
+def _relative_runs(summary: Summary, runs: list[str]) -> Summary:
+    """``summary`` with its run paths (``run`` columns, the manifest's sample) relative to the
+    common directory of ``runs`` (relative paths taken from the working directory), and the
+    manifest's ``run_paths`` saying so."""
+    absolute = {run: os.path.abspath(run) for run in runs}
+    root = os.path.commonpath([os.path.dirname(path) for path in absolute.values()])
+    relative = {run: os.path.relpath(path, root) for run, path in absolute.items()}
+    tables = {name: frame.assign(run=frame["run"].map(relative)) if "run" in frame else frame
+              for name in FILES for frame in [getattr(summary, name)]}
+    sample = summary.manifest["sample"]
+    manifest = {**summary.manifest, "run_paths": _RUN_PATHS,
+                "sample": {**sample, "run": relative[sample["run"]]} if sample else sample}
+    return replace(summary, **tables, manifest=manifest)
 
 
 def _dynamics(table: pd.DataFrame) -> pd.DataFrame:
@@ -141,11 +167,21 @@ def write_summary(summary: Summary, directory: str | Path) -> list[Path]:
     written = []
     for name in FILES:
         with atomic_path(directory / f"{name}.parquet") as partial:
-            getattr(summary, name).to_parquet(partial, index=False)
+            _write_compact(getattr(summary, name), partial)
         written.append(directory / f"{name}.parquet")
     with atomic_path(directory / "manifest.json") as partial:
         partial.write_text(json.dumps(summary.manifest, indent=1) + "\n")
     return [*written, directory / "manifest.json"]
+
+
+def _write_compact(frame: pd.DataFrame, path: Path) -> None:
+    """``frame`` as Parquet, its float columns byte-stream-split, every column zstd-compressed
+    (level 19), the rest dictionary-encoded: read back equal (`pandas.read_parquet`)."""
+    floats = [column for column in frame if pd.api.types.is_float_dtype(frame[column])]
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    pq.write_table(table, path, compression="zstd", compression_level=19,
+                   use_dictionary=[column for column in frame if column not in floats],
+                   column_encoding=dict.fromkeys(floats, "BYTE_STREAM_SPLIT"))
 
 
 # Each bundle table's (text, number) columns, as `summarize` writes them.
