@@ -4,7 +4,13 @@ from pathlib import Path
 
 import pytest
 
-import ib_keras  # noqa: F401  (before any test module starts TensorFlow: oneDNN off, as for the command line)
+# The suite runs two workers on two cores (pyproject's addopts): each keeps TensorFlow's and
+# OpenBLAS's pools to one thread, as the training pools' workers do (`ib_keras.train.runs.one_thread`),
+# rather than four threads contending for two cores. Set before TensorFlow or NumPy loads; children inherit it.
+for _pool in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_pool, "1")
+
+import ib_keras  # noqa: F401,E402  (before any test module starts TensorFlow: oneDNN off, as for the command line)
 
 SHARED_VAR_U = Path(__file__).resolve().parents[2] / "shared" / "data" / "var_u.mat"
 
