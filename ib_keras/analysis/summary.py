@@ -24,10 +24,10 @@ seeds of each configuration, the estimator settings, and figure 2's sample (run,
 the run's largest activity).
 
 Run paths (``run`` columns, the sample's run) are relative to the directory that holds all the
-table's runs (the manifest's ``run_paths`` says so), so that a bundle names
-no directory of the machine it was written on; runs of two trees stay apart (``a/runs/...`` and
-``b/runs/...``). Floats are stored byte-stream-split and zstd-compressed (lossless: half the size
-of Parquet's defaults for the information columns).
+table's runs (the manifest's ``run_paths`` says so), so that a bundle names no directory of the
+machine it was written on; runs of two trees stay apart (``a/runs/...`` and ``b/runs/...``).
+Floats are stored byte-stream-split and zstd-compressed (lossless: results/paper's truth table
+1.5 MB against 2.9 MB in Parquet's default encoding).
 """
 
 from __future__ import annotations
