@@ -206,9 +206,9 @@ def check_free_disk(plan: TrainPlan) -> None:
 def one_thread() -> None:
     """Worker set-up: TensorFlow on one thread, so that workers share the cores without contention.
     In a process where TensorFlow already ran (a cluster worker's earlier task) it stays as set.
-    The objects alive once TensorFlow and Keras are imported (400,000 of them), the first time in a
+    The objects alive once TensorFlow and Keras are imported (406,000 of them), the first time in a
     process, are moved out of the garbage collector's scans (`gc.freeze`): the full collection of
-    each network's `clear_session` then scans what training made, not them (0.18 s each here)."""
+    each network's `clear_session` then scans what training made, not them (0.17-0.18 s each here)."""
     import gc
 
     import keras  # noqa: F401  (TensorFlow with it)
