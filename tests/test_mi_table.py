@@ -299,6 +299,26 @@ def test_a_bundle_names_its_runs_from_their_common_directory_and_reads_back_equa
     assert not [f.name for f in (tmp_path / "bundle").iterdir() if str(tmp_path).encode() in f.read_bytes()]
 
 
+def test_every_shipped_table_is_compact_and_the_writer_is_lossless(tmp_path):
+    import pyarrow.parquet as pq
+
+    from ib_keras.analysis.compact import write_compact
+    from tests.helpers import ROOT
+
+    shipped = sorted((ROOT / "results").rglob("*.parquet"))
+    assert {p.parent.name for p in shipped} >= {"paper", "noisy", "estimators"}
+    for path in shipped:  # written by write_compact: zstd, floats byte-stream-split
+        metadata = pq.ParquetFile(path).metadata
+        columns = [metadata.row_group(0).column(i) for i in range(metadata.num_columns)] if metadata.num_rows else []
+        assert all(c.compression == "ZSTD" for c in columns), path
+        floats = [c for c in columns if c.physical_type in ("FLOAT", "DOUBLE")]
+        assert all("BYTE_STREAM_SPLIT" in c.encodings for c in floats), path
+    frame = pd.DataFrame({"run": ["a", "b", "a"], "i_xt": [0.1, np.nan, -0.0], "units": np.array([2, 3, 4]),
+                          "n": np.float32([1.5, 2, 3]), "kept": [True, False, True]})
+    write_compact(frame, tmp_path / "t.parquet")
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "t.parquet"), frame)
+
+
 def test_a_table_of_relative_names_from_before_is_renamed_not_doubled(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     paths = [_write_run(tmp_path / "runs" / "relu" / f"seed-00{s}.h5", seed=s) for s in (0, 1)]

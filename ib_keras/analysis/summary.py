@@ -26,8 +26,7 @@ the run's largest activity).
 Run paths (``run`` columns, the sample's run) are relative to the directory that holds all the
 table's runs (the manifest's ``run_paths`` says so), so that a bundle names no directory of the
 machine it was written on; runs of two trees stay apart (``a/runs/...`` and ``b/runs/...``).
-Floats are stored byte-stream-split and zstd-compressed (lossless: results/paper's truth table
-1.5 MB against 2.9 MB in Parquet's default encoding).
+The tables are written compact and lossless (`ib_keras.analysis.compact`).
 """
 
 from __future__ import annotations
@@ -40,9 +39,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
+from ib_keras.analysis.compact import write_compact
 from ib_keras.analysis.statistics import (COMPARABLE, CONFIGURATION, ESTIMATE, check_one_setting, compression,
                                           default_estimates, seed_mean_planes, spread)
 from ib_keras.analysis.truth import no_truth, truth_rows
@@ -167,21 +165,11 @@ def write_summary(summary: Summary, directory: str | Path) -> list[Path]:
     written = []
     for name in FILES:
         with atomic_path(directory / f"{name}.parquet") as partial:
-            _write_compact(getattr(summary, name), partial)
+            write_compact(getattr(summary, name), partial)
         written.append(directory / f"{name}.parquet")
     with atomic_path(directory / "manifest.json") as partial:
         partial.write_text(json.dumps(summary.manifest, indent=1) + "\n")
     return [*written, directory / "manifest.json"]
-
-
-def _write_compact(frame: pd.DataFrame, path: Path) -> None:
-    """``frame`` as Parquet, its float columns byte-stream-split, every column zstd-compressed
-    (level 19), the rest dictionary-encoded: read back equal (`pandas.read_parquet`)."""
-    floats = [column for column in frame if pd.api.types.is_float_dtype(frame[column])]
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    pq.write_table(table, path, compression="zstd", compression_level=19,
-                   use_dictionary=[column for column in frame if column not in floats],
-                   column_encoding=dict.fromkeys(floats, "BYTE_STREAM_SPLIT"))
 
 
 # Each bundle table's (text, number) columns, as `summarize` writes them.

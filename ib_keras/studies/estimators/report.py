@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ib_keras.analysis.compact import write_compact
 from ib_keras.studies.estimators.benchmark import Benchmark
 from ib_keras.studies.estimators.figures import FIGURES
 from ib_keras.studies.estimators.claims import MIN_BITS, SETTINGS, errors, leaderboard
@@ -51,7 +52,7 @@ def write_tables(b: Benchmark, out: Path) -> list[Path]:
             frame.to_csv(partial, index=False, float_format="%.6g")
         written.append(out / name)
     with atomic_path(out / SCORES) as partial:
-        b.rows.to_parquet(partial, index=False)
+        write_compact(b.rows, partial)
     return [*written, out / SCORES]
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ib_keras.analysis.compact import write_compact
 from ib_keras.analysis.statistics import STAR_MIN_N
 from ib_keras.estimate.estimators import METHODS
 from ib_keras.runfile import layer_name
@@ -127,6 +128,6 @@ def noisy_report(table_path: str | Path, out: str | Path, timings: dict) -> Path
 
     result = analyse(read_rows(table_path))
     with output_set(out) as staging:  # the table, the figures and the report: all new, or all as they were
-        result.rows.to_parquet(staging / "noisy.parquet", index=False)
+        write_compact(result.rows, staging / "noisy.parquet")
         write_noisy_report(result, staging, make_noisy_figures(result, staging), timings)
     return Path(out) / "REPORT.md"
