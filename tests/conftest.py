@@ -20,7 +20,7 @@ def _frozen_imports():
     """TensorFlow's and Keras' objects (with every test module's, collected by now) moved out of the
     garbage collector's scans (`gc.freeze`), as a training worker does (`ib_keras.train.runs.one_thread`):
     each training's `clear_session` and Python's own full collections then scan what the tests made,
-    not these 474,000 objects (0.21 s a collection; 6-8 % fewer core-seconds in the training modules)."""
+    not these 474,000 objects (0.21 s a collection; 6-7 % fewer core-seconds in the training modules)."""
     import gc
 
     import keras  # noqa: F401  (TensorFlow with it)
