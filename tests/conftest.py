@@ -17,16 +17,14 @@ SHARED_VAR_U = Path(__file__).resolve().parents[2] / "shared" / "data" / "var_u.
 
 @pytest.fixture(scope="session", autouse=True)
 def _frozen_imports():
-    """TensorFlow's and Keras' objects (with every test module's, collected by now) moved out of the
-    garbage collector's scans (`gc.freeze`), as a training worker does (`ib_keras.train.runs.one_thread`):
-    each training's `clear_session` and Python's own full collections then scan what the tests made,
-    not these 474,000 objects (0.21 s a collection; 6-7 % fewer core-seconds in the training modules)."""
-    import gc
+    """Each pytest worker set up as a training worker is (`ib_keras.train.runs.one_thread`): its
+    objects once TensorFlow and Keras are imported (with every test module's, collected by now) moved
+    out of the garbage collector's scans, so that each training's `clear_session` and Python's own
+    full collections scan what the tests made, not these 474,000 objects (0.21 s a collection; 6-7 %
+    fewer core-seconds in the training modules)."""
+    from ib_keras.train.runs import one_thread
 
-    import keras  # noqa: F401  (TensorFlow with it)
-
-    gc.collect()  # nothing unreachable is frozen
-    gc.freeze()
+    one_thread()
 
 
 @pytest.fixture(scope="session")
